@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { EncodedRows, FeatureEncoder } from './features.js';
+
+/** A CSV to read: a local file now, a bucket object through the storage port later. */
+export interface DataSource {
+  /** Shown in errors and recorded in lineage (a path or an object URI). */
+  name: string;
+  open(): Readable | Promise<Readable>;
+}
+
+export function fileSource(path: string): DataSource {
+  return {
+    name: path,
+    async open() {
+      const info = await stat(path).catch(() => null);
+      if (!info) throw new DataError(`${path}: file not found`, path);
+      if (!info.isFile()) throw new DataError(`${path}: not a file`, path);
+      return createReadStream(path);
+    },
+  };
+}
+
+/** What lineage records of each input: enough to tell whether a model was trained on this data. */
+export interface DataFileInfo {
+  name: string;
+  bytes: number;
+  sha256: string;
+  rows: number;
+  badRows: number;
+}
+
+export interface BadRow {
+  file: string;
+  line: number;
+  reason: string;
+}
+
+export interface Dataset extends EncodedRows {
+  size: number;
+  labels: Float32Array;
+  keys: string[];
+  files: DataFileInfo[];
+  /** Rows read, valid or not (header rows excluded). */
+  rowsRead: number;
+  badRows: number;
+  /** The first bad rows with their line numbers, for reports. */
+  badRowSamples: BadRow[];
+}
+
+/** Bad input data: names the file (and line) so the person who dropped it can fix it. */
+export class DataError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+  ) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+export interface ReadOptions {
+  /** Stop with an error when more than this fraction of rows is bad (default 0.05). */
+  maxBadFraction?: number;
+  /** How many bad rows to keep as examples (default 20). */
+  sampleBadRows?: number;
+  onProgress?: (rowsRead: number) => void;
+}
+
+const BAD_ROW_SAMPLES = 20;
+
+export async function readDataset(sources: DataSource[], encoder: FeatureEncoder, options: ReadOptions = {}): Promise<Dataset> {
+  if (sources.length === 0) throw new DataError('no data files given');
+  const maxBadFraction = options.maxBadFraction ?? 0.05;
+  const sampleLimit = options.sampleBadRows ?? BAD_ROW_SAMPLES;
+  const { layout } = encoder;
+  const rows = new GrowableRows(layout.dense.length, layout.wide.length, layout.embed.length);
+  const ds = { files: [] as DataFileInfo[], rowsRead: 0, badRows: 0, badRowSamples: [] as BadRow[] };
+  const keyName = encoder.spec.key;
+
+  for (const source of sources) {
+    const info: DataFileInfo = { name: source.name, bytes: 0, sha256: '', rows: 0, badRows: 0 };
+    const hash = createHash('sha256');
+    const input = await source.open();
+    input.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      info.bytes += chunk.length;
+    });
+    const parser = input.pipe(
+      parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, info: true }),
+    );
+    input.on('error', (err) => parser.destroy(err));
+
+    let columnIndex: Map<string, number> | null = null;
+    let first = true;
+    try {
+      for await (const { record, info: rec } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+        const line = rec.lines;
+        if (first) {
+          first = false;
+          columnIndex = headerOrPositions(record, encoder.spec.columns, encoder.spec.header === true, source.name);
+          if (columnIndex.size === 0) {
+            // A recognised header row: map by name from now on.
+            columnIndex = new Map(record.map((name, i) => [name.trim(), i]));
+            continue;
+          }
+          if (!encoder.spec.header && record.length !== encoder.spec.columns.length) {
+            throw new DataError(
+              `${source.name}: expected ${encoder.spec.columns.length} columns (${encoder.spec.columns.join(', ')}), found ${record.length} on line ${line}`,
+              source.name,
+              line,
+            );
+          }
+        }
+        info.rows++;
+        ds.rowsRead++;
+        const reason = readRow(record, columnIndex!, encoder, rows, keyName, encoder.spec.columns.length, encoder.spec.header === true);
+        if (reason !== null) {
+          info.badRows++;
+          ds.badRows++;
+          if (ds.badRowSamples.length < sampleLimit) ds.badRowSamples.push({ file: source.name, line, reason });
+        }
+        if (options.onProgress && ds.rowsRead % 10_000 === 0) options.onProgress(ds.rowsRead);
+      }
+    } catch (err) {
+      if (err instanceof DataError) throw err;
+      const e = err as { message?: string; lines?: number; code?: string };
+      if (e.code === 'ENOENT') throw new DataError(`${source.name}: file not found`, source.name);
+      throw new DataError(`${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${e.message}`, source.name, e.lines);
+    }
+    if (info.bytes === 0) throw new DataError(`${source.name}: file is empty`, source.name);
+    if (info.rows === 0) throw new DataError(`${source.name}: no data rows (only a header)`, source.name);
+    info.sha256 = hash.digest('hex');
+    ds.files.push(info);
+  }
+
+  if (ds.badRows > maxBadFraction * ds.rowsRead) {
+    const pct = ((100 * ds.badRows) / ds.rowsRead).toFixed(1);
+    const examples = ds.badRowSamples.slice(0, 5).map((b) => `\n  ${b.file}:${b.line}: ${b.reason}`).join('');
+    const first = ds.badRowSamples[0];
+    throw new DataError(
+      `${ds.badRows} of ${ds.rowsRead} rows (${pct}%) are invalid, above the ${(maxBadFraction * 100).toFixed(1)}% limit; first ones:${examples}`,
+      first?.file,
+      first?.line,
+    );
+  }
+  if (rows.size === 0) throw new DataError('no valid rows in the data', sources[0].name);
+  return { ...rows.finish(), ...ds };
+}
+
+/**
+ * Decides how columns are found. Returns an empty map when the first record is a header row
+ * (always with `header: true`; or, for headerless specs, a row that repeats the column names,
+ * so a CSV exported with a header still works) and positional indices otherwise.
+ */
+function headerOrPositions(first: string[], columns: string[], header: boolean, file: string): Map<string, number> {
+  const names = first.map((f) => f.trim());
+  if (header) {
+    const missing = columns.filter((c) => !names.includes(c));
+    if (missing.length > 0) throw new DataError(`${file}: header lacks column(s) ${missing.join(', ')}`, file, 1);
+    return new Map();
+  }
+  if (names.length === columns.length && names.every((n, i) => n.toLowerCase() === columns[i].toLowerCase())) return new Map();
+  return new Map(columns.map((c, i) => [c, i]));
+}
+
+function readRow(
+  record: string[],
+  columnIndex: Map<string, number>,
+  encoder: FeatureEncoder,
+  rows: GrowableRows,
+  keyName: string | undefined,
+  expected: number,
+  byHeader: boolean,
+): string | null {
+  if (!byHeader && record.length !== expected) return `expected ${expected} columns, found ${record.length}`;
+  const read = (name: string) => {
+    const i = columnIndex.get(name);
+    return i === undefined ? undefined : record[i];
+  };
+  const label = encoder.label(read);
+  if (typeof label === 'string') return label;
+  rows.reserve();
+  const problem = encoder.encode(read, rows, rows.size);
+  if (problem !== null) return problem;
+  rows.commit(label, keyName ? String(read(keyName) ?? '') : '');
+  return null;
+}
+
+/** Typed arrays that double in size as rows arrive; `finish` trims them. */
+class GrowableRows implements EncodedRows {
+  size = 0;
+  private capacity = 4096;
+  dense: Float32Array;
+  wide: Int32Array;
+  embed: Int32Array;
+  labels: Float32Array;
+  keys: string[] = [];
+
+  constructor(
+    private readonly nDense: number,
+    private readonly nWide: number,
+    private readonly nEmbed: number,
+  ) {
+    this.dense = new Float32Array(this.capacity * nDense);
+    this.wide = new Int32Array(this.capacity * nWide);
+    this.embed = new Int32Array(this.capacity * nEmbed);
+    this.labels = new Float32Array(this.capacity);
+  }
+
+  reserve(): void {
+    if (this.size < this.capacity) return;
+    this.capacity *= 2;
+    this.dense = grow(this.dense, this.capacity * this.nDense);
+    this.wide = grow(this.wide, this.capacity * this.nWide);
+    this.embed = grow(this.embed, this.capacity * this.nEmbed);
+    this.labels = grow(this.labels, this.capacity);
+  }
+
+  commit(label: number, key: string): void {
+    this.labels[this.size] = label;
+    this.keys.push(key);
+    this.size++;
+  }
+
+  finish(): EncodedRows & { size: number; labels: Float32Array; keys: string[] } {
+    const n = this.size;
+    return {
+      size: n,
+      dense: this.dense.slice(0, n * this.nDense),
+      wide: this.wide.slice(0, n * this.nWide),
+      embed: this.embed.slice(0, n * this.nEmbed),
+      labels: this.labels.slice(0, n),
+      keys: this.keys,
+    };
+  }
+}
+
+function grow<T extends Float32Array | Int32Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}

@@ -1,0 +1,227 @@
+import { sparseCardinalities, type DerivedOp, type ModelSpec, type RangeLimits } from './spec.js';
+
+/**
+ * Turns raw values (CSV strings or JSON values) into model inputs, identically for training and
+ * serving:
+ * - dense: numeric/derived deep features (raw here; normalised with the training statistics),
+ * - wide: one id per wide sparse feature, offset into one shared linear table,
+ * - embed: one id per deep sparse feature, offset into one shared embedding table.
+ * The spec is compiled once into slot-indexed steps so encoding a row allocates nothing.
+ */
+
+export interface SparseSlot {
+  name: string;
+  cardinality: number;
+  /** First row of this feature in the shared table. */
+  offset: number;
+}
+
+export interface FeatureLayout {
+  dense: string[];
+  wide: SparseSlot[];
+  wideTableSize: number;
+  embed: SparseSlot[];
+  embedTableSize: number;
+}
+
+/** Where encoded rows go: row r occupies [r*width, (r+1)*width) of each array. */
+export interface EncodedRows {
+  dense: Float32Array;
+  wide: Int32Array;
+  embed: Int32Array;
+}
+
+/** Reads one raw value by column name; undefined when absent. */
+export type ValueReader = (name: string) => unknown;
+
+type Step = (values: Float64Array, read: ValueReader) => string | null;
+
+export function featureLayout(spec: ModelSpec): FeatureLayout {
+  const card = sparseCardinalities(spec);
+  const slots = (names: string[]) => {
+    let offset = 0;
+    const out = names.map((name) => {
+      const slot = { name, cardinality: card.get(name)!, offset };
+      offset += slot.cardinality;
+      return slot;
+    });
+    return { slots: out, size: offset };
+  };
+  const wide = slots(spec.wide);
+  const embed = slots(spec.deep.filter((n) => card.has(n)));
+  return {
+    dense: spec.deep.filter((n) => !card.has(n)),
+    wide: wide.slots,
+    wideTableSize: wide.size,
+    embed: embed.slots,
+    embedTableSize: embed.size,
+  };
+}
+
+export class FeatureEncoder {
+  readonly layout: FeatureLayout;
+  private readonly steps: Step[] = [];
+  private readonly slot = new Map<string, number>();
+  private readonly values: Float64Array;
+  private readonly denseSlots: number[];
+  private readonly wideSlots: number[];
+  private readonly embedSlots: number[];
+
+  constructor(readonly spec: ModelSpec) {
+    this.layout = featureLayout(spec);
+    const card = sparseCardinalities(spec);
+    const slotOf = (name: string) => {
+      if (!this.slot.has(name)) this.slot.set(name, this.slot.size);
+      return this.slot.get(name)!;
+    };
+
+    for (const col of spec.numeric) {
+      const s = slotOf(col.name);
+      this.steps.push((v, read) => {
+        const parsed = parseNumber(read(col.name), col.name);
+        if (typeof parsed === 'string') return parsed;
+        v[s] = parsed;
+        return checkRange(parsed, col, col.name);
+      });
+    }
+    for (const col of spec.categorical) {
+      const s = slotOf(col.name);
+      const ids = new Map(col.vocabulary.map((word, i) => [word, i]));
+      const allowed = col.vocabulary.join(', ');
+      this.steps.push((v, read) => {
+        const raw = read(col.name);
+        if (raw === undefined || raw === null || raw === '') return `${col.name}: missing`;
+        const id = ids.get(typeof raw === 'string' ? raw.trim() : String(raw));
+        if (id === undefined) return `${col.name}: ${JSON.stringify(raw)} is not one of ${allowed}`;
+        v[s] = id;
+        return null;
+      });
+    }
+    for (const d of spec.derived) {
+      const s = slotOf(d.name);
+      const inputs = d.inputs.map((n) => this.slot.get(n)!);
+      const fn = DERIVED[d.op];
+      this.steps.push((v) => {
+        const x = fn(inputs.map((i) => v[i]));
+        if (!Number.isFinite(x)) return `${d.name}: ${d.op}(${d.inputs.join(', ')}) is not finite`;
+        v[s] = x;
+        return checkRange(x, d, d.name);
+      });
+    }
+    for (const b of spec.bucketized) {
+      const s = slotOf(b.name);
+      const src = this.slot.get(b.source)!;
+      this.steps.push((v) => {
+        v[s] = bucketIndex(b.boundaries, v[src]);
+        return null;
+      });
+    }
+    for (const c of spec.crosses) {
+      const s = slotOf(c.name);
+      const parts = c.columns.map((n) => ({ slot: this.slot.get(n)!, card: card.get(n)! }));
+      const size = card.get(c.name)!;
+      const exact = parts.reduce((p, x) => p * x.card, 1) === size;
+      this.steps.push((v) => {
+        v[s] = exact ? mixedRadix(parts, v) : hashIds(parts, v) % size;
+        return null;
+      });
+    }
+    this.values = new Float64Array(this.slot.size);
+    this.denseSlots = this.layout.dense.map((n) => this.slot.get(n)!);
+    this.wideSlots = this.layout.wide.map((w) => this.slot.get(w.name)!);
+    this.embedSlots = this.layout.embed.map((e) => this.slot.get(e.name)!);
+  }
+
+  /** Encodes one row into `out` at index `row`; returns null, or the first reason it is invalid. */
+  encode(read: ValueReader, out: EncodedRows, row: number): string | null {
+    const v = this.values;
+    for (const step of this.steps) {
+      const problem = step(v, read);
+      if (problem !== null) return problem;
+    }
+    const { dense, wide, embed } = this.layout;
+    for (let i = 0; i < this.denseSlots.length; i++) out.dense[row * dense.length + i] = v[this.denseSlots[i]];
+    for (let i = 0; i < this.wideSlots.length; i++) out.wide[row * wide.length + i] = wide[i].offset + v[this.wideSlots[i]];
+    for (let i = 0; i < this.embedSlots.length; i++) out.embed[row * embed.length + i] = embed[i].offset + v[this.embedSlots[i]];
+    return null;
+  }
+
+  /** The label of a row, or the reason it is invalid. */
+  label(read: ValueReader): number | string {
+    const { label } = this.spec;
+    const value = parseNumber(read(label.name), label.name);
+    if (typeof value === 'string') return value;
+    return checkRange(value, label, label.name) ?? value;
+  }
+
+  /** The raw input columns an instance must provide, for schemas and error messages. */
+  inputColumns(): { name: string; type: 'number' | 'string'; values?: string[]; min?: number; max?: number }[] {
+    return [
+      ...this.spec.numeric.map((c) => ({ name: c.name, type: 'number' as const, min: c.min, max: c.max })),
+      ...this.spec.categorical.map((c) => ({ name: c.name, type: 'string' as const, values: c.vocabulary })),
+    ];
+  }
+}
+
+/** Strict number parsing: CSV strings and JSON numbers; '' and non-finite values are errors. */
+export function parseNumber(raw: unknown, name: string): number | string {
+  if (typeof raw === 'number') return Number.isFinite(raw) ? raw : `${name}: ${raw} is not a finite number`;
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return `${name}: missing`;
+  if (typeof raw !== 'string') return `${name}: ${JSON.stringify(raw)} is not a number`;
+  const n = Number(raw);
+  return Number.isFinite(n) ? n : `${name}: ${JSON.stringify(raw)} is not a number`;
+}
+
+function checkRange(x: number, limits: RangeLimits, name: string): string | null {
+  if (limits.min !== undefined && x < limits.min) return `${name}: ${x} is below the minimum ${limits.min}`;
+  if (limits.max !== undefined && x > limits.max) return `${name}: ${x} is above the maximum ${limits.max}`;
+  return null;
+}
+
+/** Bucket i holds boundaries[i-1] <= x < boundaries[i] (TensorFlow's bucketized_column). */
+export function bucketIndex(boundaries: number[], x: number): number {
+  let lo = 0;
+  let hi = boundaries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (boundaries[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function mixedRadix(parts: { slot: number; card: number }[], v: Float64Array): number {
+  let id = 0;
+  for (const p of parts) id = id * p.card + v[p.slot];
+  return id;
+}
+
+/** FNV-1a over the component ids: stable across runs, platforms and backends. */
+function hashIds(parts: { slot: number }[], v: Float64Array): number {
+  let h = 0x811c9dc5;
+  for (const p of parts) {
+    let x = v[p.slot] >>> 0;
+    for (let b = 0; b < 4; b++) {
+      h ^= x & 0xff;
+      h = Math.imul(h, 0x01000193);
+      x >>>= 8;
+    }
+  }
+  return h >>> 0;
+}
+
+const EARTH_RADIUS_KM = 6371.0088;
+const rad = (deg: number) => (deg * Math.PI) / 180;
+
+const DERIVED: Record<DerivedOp, (x: number[]) => number> = {
+  difference: ([a, b]) => a - b,
+  ratio: ([a, b]) => a / b,
+  abs: ([a]) => Math.abs(a),
+  log1p: ([a]) => Math.log1p(a),
+  euclidean: ([x1, y1, x2, y2]) => Math.hypot(x2 - x1, y2 - y1),
+  // inputs: lon1, lat1, lon2, lat2 (degrees)
+  haversine_km: ([lon1, lat1, lon2, lat2]) => {
+    const a = Math.sin(rad(lat2 - lat1) / 2) ** 2 + Math.cos(rad(lat1)) * Math.cos(rad(lat2)) * Math.sin(rad(lon2 - lon1) / 2) ** 2;
+    return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)));
+  },
+};
