@@ -1,0 +1,15 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark, prints its figures as it goes and, as the last
+ * line, one JSON object with them. Results and the commands are recorded in docs/benchmarks.md.
+ */
+const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
+  training: () => import('./bench/training.ts'),
+};
+
+const name = process.argv[2];
+if (!name || !BENCHES[name]) {
+  console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}>`);
+  process.exit(2);
+}
+const result = await (await BENCHES[name]()).run();
+console.log(JSON.stringify(result));

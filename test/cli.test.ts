@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it, before } from 'node:test';
+import { DATA, runCli, sampleCsv, tempDir } from './helpers.ts';
+
+const evalRmse = (stdout: string) => Number(/eval rmse: ([0-9.]+)/.exec(stdout)?.[1]);
+
+describe('bucketml train', () => {
+  it('babyweight, full sample data, default hyperparameters: eval RMSE <= 1.07', async () => {
+    const out = await tempDir();
+    const r = await runCli(['train', '--model', 'babyweight', '--train-data', join(DATA, 'babyweight/train.csv'), '--eval-data', join(DATA, 'babyweight/eval.csv'), '--output-dir', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(evalRmse(r.stdout) <= 1.07, r.stdout);
+    const meta = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+    assert.equal(meta.metrics.rmse.toFixed(4), evalRmse(r.stdout).toFixed(4));
+  });
+
+  it('taxifare, full sample data, default hyperparameters: valid RMSE <= $5.00', async () => {
+    const out = await tempDir();
+    const r = await runCli(['train', '--model', 'taxifare', '--train-data', join(DATA, 'taxifare/taxi-train.csv'), '--eval-data', join(DATA, 'taxifare/taxi-valid.csv'), '--output-dir', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(evalRmse(r.stdout) <= 5.0, r.stdout);
+  });
+
+  it('follows the Vertex contract: AIP_MODEL_DIR, snake_case flags, hypertune metric file', async () => {
+    const dir = await tempDir();
+    const train = await sampleCsv(dir, 'train-1.csv', 'babyweight/train.csv', 2000);
+    await sampleCsv(dir, 'train-2.csv', 'babyweight/train.csv', 500);
+    const evalPath = await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', 500);
+    const metricFile = join(dir, 'hp', 'output.metrics');
+    const r = await runCli(
+      ['train', '--model=babyweight', '--train_data', join(dir, 'train-*.csv'), '--eval_data', evalPath, '--batch_size=256', '--nnsize', '32', '16', '--train_examples', '5120', '--evaluations', '4'],
+      { AIP_MODEL_DIR: join(dir, 'model'), CLOUD_ML_HP_METRIC_FILE: metricFile, CLOUD_ML_TRIAL_ID: '3' },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await readdir(join(dir, 'model'))).sort(), ['model.json', 'weights.bin']);
+    const meta = JSON.parse(await readFile(join(dir, 'model', 'model.json'), 'utf8'));
+    assert.deepEqual(meta.hyperparameters.nnsize, [32, 16]);
+    assert.equal(meta.hyperparameters.batchSize, 256);
+    assert.deepEqual(meta.data.train.files.map((f: { name: string }) => f.name), [train, join(dir, 'train-2.csv')]);
+    assert.equal(meta.data.train.rowsUsed, 2500);
+
+    const lines = (await readFile(metricFile, 'utf8')).trimEnd().split('\n');
+    assert.equal(lines.length, 4);
+    for (const [i, line] of lines.entries()) {
+      // Key order and spacing exactly as Python's json.dumps(sort_keys=True).
+      assert.match(line, /^\{"global_step": "\d+", "rmse": "\d+\.\d+", "timestamp": \d+(\.\d+)?, "trial": "3"\}$/);
+      assert.equal(JSON.parse(line).global_step, String(5 * (i + 1)));
+    }
+    assert.equal(Number(JSON.parse(lines[3]).rmse).toFixed(4), meta.metrics.rmse.toFixed(4));
+  });
+
+  it('runs on the cpu backend too, and says which backend ran', async () => {
+    const dir = await tempDir();
+    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 1000);
+    const r = await runCli(['train', '--model', 'babyweight', '--train-data', train, '--eval-data', train, '--train-examples', '2048', '--output-dir', join(dir, 'm')], {
+      BUCKETML_TF_BACKEND: 'cpu',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /backend cpu/);
+    assert.equal(JSON.parse(await readFile(join(dir, 'm', 'model.json'), 'utf8')).training.backend, 'cpu');
+  });
+
+  it('reports usage and data errors clearly with distinct exit codes', async () => {
+    const dir = await tempDir();
+    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 100);
+    const missingModel = await runCli(['train', '--train-data', train]);
+    assert.equal(missingModel.code, 2);
+    assert.match(missingModel.stderr, /--model is required/);
+    const unknownFlag = await runCli(['train', '--model', 'babyweight', '--epochs', '3']);
+    assert.equal(unknownFlag.code, 2);
+    assert.match(unknownFlag.stderr, /unknown option --epochs/);
+    const noOutput = await runCli(['train', '--model', 'babyweight', '--train-data', train, '--eval-data', train], { AIP_MODEL_DIR: '' });
+    assert.equal(noOutput.code, 2);
+    assert.match(noOutput.stderr, /--output-dir is required when AIP_MODEL_DIR is not set/);
+    const unknownModel = await runCli(['train', '--model', 'housing', '--train-data', train, '--eval-data', train, '--output-dir', dir]);
+    assert.equal(unknownModel.code, 1);
+    assert.match(unknownModel.stderr, /"housing" is neither a built-in model \(babyweight, taxifare\) nor a readable spec file/);
+    const wrongData = await runCli(['train', '--model', 'taxifare', '--train-data', train, '--eval-data', train, '--output-dir', dir]);
+    assert.equal(wrongData.code, 1);
+    assert.match(wrongData.stderr, /train\.csv: expected 7 columns \(fare_amount, .*\), found 6 on line 1/);
+    const noMatch = await runCli(['train', '--model', 'babyweight', '--train-data', join(dir, 'x-*.csv'), '--eval-data', train, '--output-dir', dir]);
+    assert.equal(noMatch.code, 1);
+    assert.match(noMatch.stderr, /x-\*\.csv: no file matches/);
+  });
+
+  it('trains a user-supplied spec file for another tabular CSV', async () => {
+    const dir = await tempDir();
+    // A synthetic housing CSV with a header: price = 50·rooms + city premium + noise.
+    const cities = ['north', 'south', 'east'];
+    const rows = ['price,rooms,city,id'];
+    let s = 1;
+    const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+    for (let i = 0; i < 3000; i++) {
+      const rooms = 1 + Math.floor(rand() * 6);
+      const c = Math.floor(rand() * 3);
+      rows.push(`${(50 * rooms + 40 * c + 10 * (rand() - 0.5)).toFixed(2)},${rooms},${cities[c]},h${i}`);
+    }
+    await writeFile(join(dir, 'houses.csv'), rows.join('\n'));
+    await writeFile(
+      join(dir, 'houses.json'),
+      JSON.stringify({
+        name: 'houses',
+        header: true,
+        columns: ['id', 'city', 'rooms', 'price'],
+        label: { name: 'price', min: 0 },
+        key: 'id',
+        numeric: [{ name: 'rooms', min: 0, max: 20 }],
+        categorical: [{ name: 'city', vocabulary: cities }],
+        wide: ['city'],
+        deep: ['rooms', 'city'],
+        hyperparameters: { trainExamples: 60000, batchSize: 128, learningRate: 0.01, nnsize: [16] },
+      }),
+    );
+    const r = await runCli(['train', '--model', join(dir, 'houses.json'), '--train-data', join(dir, 'houses.csv'), '--eval-data', join(dir, 'houses.csv'), '--output-dir', join(dir, 'm')]);
+    assert.equal(r.code, 0, r.stderr);
+    // Label std is ~90; the noise floor is ~2.9.
+    assert.ok(evalRmse(r.stdout) < 8, r.stdout);
+    await writeFile(join(dir, 'q.json'), '{"id":"q1","rooms":3,"city":"east"}\n');
+    const p = await runCli(['predict', '--model-dir', join(dir, 'm'), '--json-instances', join(dir, 'q.json')]);
+    assert.equal(p.code, 0, p.stderr);
+    const { key, price } = JSON.parse(p.stdout);
+    assert.equal(key, 'q1');
+    assert.ok(Math.abs(price - 230) < 10, `price ${price}`);
+  });
+});
+
+describe('bucketml predict', () => {
+  let modelDir: string;
+  let dir: string;
+  before(async () => {
+    dir = await tempDir();
+    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 3000);
+    modelDir = join(dir, 'model');
+    const r = await runCli(['train', '--model', 'babyweight', '--train-data', train, '--eval-data', train, '--train-examples', '10240', '--output-dir', modelDir]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('prints one prediction per instance, in order, with the key and the label name', async () => {
+    const file = join(dir, 'ok.json');
+    await writeFile(
+      file,
+      [
+        '{"key":"b1","is_male":"True","mother_age":26,"plurality":"Single(1)","gestation_weeks":39}',
+        '{"key":"b2","is_male":"Unknown","mother_age":38,"plurality":"Twins(2)","gestation_weeks":32}',
+        '',
+        '{"is_male":"False","mother_age":30,"plurality":"Single(1)","gestation_weeks":40}',
+      ].join('\n'),
+    );
+    const r = await runCli(['predict', '--model-dir', modelDir, '--json-instances', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    assert.equal(out.length, 3);
+    assert.deepEqual(Object.keys(out[0]), ['key', 'weight_pounds']);
+    assert.equal(out[0].key, 'b1');
+    assert.equal(out[1].key, 'b2');
+    assert.deepEqual(Object.keys(out[2]), ['weight_pounds']);
+    // A full-term single baby outweighs a 32-week twin.
+    assert.ok(out[0].weight_pounds > out[1].weight_pounds + 1, JSON.stringify(out));
+    assert.ok(out[0].weight_pounds > 5 && out[0].weight_pounds < 10);
+  });
+
+  it('answers each bad instance on its own line and exits non-zero at the end', async () => {
+    const stdin = [
+      '{"key":"ok","is_male":"True","mother_age":26,"plurality":"Single(1)","gestation_weeks":39}',
+      '{"key":"k2","is_male":"Maybe","mother_age":26,"plurality":"Single(1)","gestation_weeks":39}',
+      'not json',
+      '[1,2]',
+      '{"key":"k5","is_male":"True","plurality":"Single(1)","gestation_weeks":39}',
+      '{"key":"k6","is_male":"True","mother_age":26,"plurality":"Single(1)","gestation_weeks":"soon"}',
+    ].join('\n');
+    const r = await runCli(['predict', '--model-dir', modelDir, '--json-instances', '-'], {}, stdin);
+    assert.equal(r.code, 1);
+    const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    assert.equal(out.length, 6);
+    assert.equal(typeof out[0].weight_pounds, 'number');
+    assert.deepEqual(out[1], { key: 'k2', error: 'is_male: "Maybe" is not one of True, False, Unknown' });
+    assert.equal(out[2].key, null);
+    assert.match(out[2].error, /^line 3: not valid JSON/);
+    assert.deepEqual(out[3], { error: 'instance must be a JSON object' });
+    assert.deepEqual(out[4], { key: 'k5', error: 'mother_age: missing' });
+    assert.deepEqual(out[5], { key: 'k6', error: 'gestation_weeks: "soon" is not a number' });
+    assert.match(r.stderr, /5 invalid instance\(s\)/);
+  });
+
+  it('refuses a directory that holds no model', async () => {
+    const r = await runCli(['predict', '--model-dir', dir, '--json-instances', '-'], {}, '');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /model\.json not found: not a model directory/);
+  });
+});
