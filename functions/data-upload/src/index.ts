@@ -1,0 +1,12 @@
+import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
+import { onObjectFinalized, pipelineFromEnv, type StorageObjectData } from '@bucketml/pipeline';
+
+/** google.cloud.storage.object.v1.finalized (Eventarc; locally the bucket watcher) → stage 1. */
+cloudEvent<StorageObjectData>('dataUpload', async (event: CloudEvent<StorageObjectData>) => {
+  const ctx = await pipelineFromEnv('data-upload');
+  if (!event.data?.name) {
+    ctx.log.event('ERROR', 'dropped a storage event without an object name', { stage: 'data-upload', eventId: event.id });
+    return;
+  }
+  await onObjectFinalized(ctx, event.data);
+});

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const require = createRequire(import.meta.url);
+// The package exports only its API; its CLI (main.js) sits next to the API's entry point.
+const FRAMEWORK_MAIN = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
+
+export interface FunctionSpec {
+  name: string;
+  /** The function's folder (its package.json names the built entry point). */
+  source: string;
+  target: string;
+  signatureType: 'http' | 'cloudevent';
+  port: number;
+}
+
+/**
+ * One function as its own functions-framework process, supervised: if it dies (crashed, or
+ * killed by a test) it is started again, as Cloud Functions starts a new instance. Its stdout
+ * lines (the structured log events) go to `onLine`.
+ */
+export class FunctionProcess {
+  private child?: ChildProcess;
+  private stopped = false;
+  restarts = 0;
+
+  constructor(
+    readonly spec: FunctionSpec,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly onLine: (fn: string, line: string) => void,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.spec.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): void {
+    const { spec } = this;
+    const child = spawn(
+      process.execPath,
+      [FRAMEWORK_MAIN, `--target=${spec.target}`, `--signature-type=${spec.signatureType}`, `--source=${spec.source}`, `--port=${spec.port}`],
+      { env: { ...this.env, FUNCTION_TARGET: spec.target, K_SERVICE: spec.name }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => this.onLine(spec.name, line));
+    }
+    child.on('exit', () => {
+      if (this.stopped) return;
+      this.restarts++;
+      setTimeout(() => !this.stopped && this.start(), 200);
+    });
+  }
+
+  /** Resolves once the process accepts HTTP requests. */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    const started = Date.now();
+    while (Date.now() - started < timeoutMs) {
+      const up = await fetch(this.url, { method: 'GET', signal: AbortSignal.timeout(1000) }).then(() => true, () => false);
+      if (up) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`function ${this.spec.name} did not start within ${timeoutMs} ms`);
+  }
+
+  /** SIGKILL, as a crash; the supervisor restarts it. */
+  kill(): void {
+    this.child?.kill('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    });
+  }
+}

@@ -1,0 +1,5 @@
+export { startLocalStack, LocalStack, freePort, type LocalStackOptions, type LogLine, type FunctionName } from './stack.js';
+export { renderLogLine } from './log-renderer.js';
+export { LocalTrainingService } from './training-service.js';
+export { BucketWatcher } from './bucket-watcher.js';
+export { startPubSubEmulator, findPubSubEmulator } from './pubsub-emulator.js';

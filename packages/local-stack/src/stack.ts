@@ -1,0 +1,202 @@
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { createLogger } from '@bucketml/pipeline';
+import { TOPICS } from '@bucketml/ports';
+import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
+import { PubSubMessaging } from '@bucketml/ports/pubsub';
+import { BucketWatcher } from './bucket-watcher.js';
+import { FunctionProcess, type FunctionSpec } from './function-process.js';
+import { startPubSubEmulator, type PubSubEmulator } from './pubsub-emulator.js';
+import { createTopology } from './topology.js';
+import { LocalTrainingService } from './training-service.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const TRAINER_BIN = join(dirname(createRequire(import.meta.url).resolve('@bucketml/trainer')), '../bin/bucketml.js');
+
+export interface LogLine {
+  source: string;
+  raw: string;
+  /** The parsed structured event, when the line is one. */
+  event?: Record<string, unknown> & { severity?: string; message?: string; runId?: string; stage?: string };
+}
+
+export interface LocalStackOptions {
+  bucketDir: string;
+  projectId?: string;
+  predictPort?: number;
+  settleMs?: number;
+  /** Extra environment for the function processes (fault injection, duplicate publishing). */
+  functionEnv?: Record<string, string>;
+  duplicateStorageEvents?: number;
+  onLog?: (line: LogLine) => void;
+}
+
+export type FunctionName = 'data-upload' | 'job-completed' | 'deploy' | 'predict';
+
+/**
+ * The embedded default, assembled: the Pub/Sub emulator with topics and push subscriptions,
+ * the four functions as functions-framework processes, the bucket directory watcher standing
+ * in for Eventarc, and the local training service standing in for Vertex AI.
+ */
+export class LocalStack extends EventEmitter {
+  readonly logs: LogLine[] = [];
+  functions!: Record<FunctionName, FunctionProcess>;
+  training!: LocalTrainingService;
+  bucket!: DirectoryBucket;
+  private emulator?: PubSubEmulator;
+  private watcher?: BucketWatcher;
+  private messaging?: PubSubMessaging;
+
+  constructor(readonly options: LocalStackOptions) {
+    super();
+  }
+
+  get predictUrl(): string {
+    return this.functions.predict.url;
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    const projectId = o.projectId ?? 'bucketml-local';
+    await mkdir(o.bucketDir, { recursive: true });
+    this.bucket = new DirectoryBucket(o.bucketDir);
+
+    this.emulator = await startPubSubEmulator(await freePort());
+    process.env.PUBSUB_EMULATOR_HOST = this.emulator.host;
+    // No GCE metadata server here: stop Google's auth library from probing for one.
+    process.env.METADATA_SERVER_DETECTION ??= 'none';
+    this.messaging = new PubSubMessaging(projectId);
+
+    const trainingLog = createLogger('training-backend', this.lineSink('training-backend'));
+    this.training = new LocalTrainingService({
+      bucket: this.bucket,
+      messaging: this.messaging,
+      log: trainingLog,
+      stateDir: join(this.bucket.root, '.training-jobs'),
+      trainerBin: TRAINER_BIN,
+    });
+    const trainingUrl = await this.training.start();
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BUCKETML_BUCKET: this.bucket.root,
+      GOOGLE_CLOUD_PROJECT: projectId,
+      PUBSUB_EMULATOR_HOST: this.emulator.host,
+      BUCKETML_TRAINING_URL: trainingUrl,
+      BUCKETML_SETTLE_MS: String(o.settleMs ?? 2000),
+      BUCKETML_REVALIDATE_MS: '500',
+      ...o.functionEnv,
+    };
+    const specs: Record<FunctionName, Omit<FunctionSpec, 'port' | 'name'>> = {
+      'data-upload': { source: join(ROOT, 'functions/data-upload'), target: 'dataUpload', signatureType: 'cloudevent' },
+      'job-completed': { source: join(ROOT, 'functions/job-completed'), target: 'jobCompleted', signatureType: 'cloudevent' },
+      deploy: { source: join(ROOT, 'functions/deploy'), target: 'deploy', signatureType: 'cloudevent' },
+      predict: { source: join(ROOT, 'functions/predict'), target: 'predict', signatureType: 'http' },
+    };
+    const fns = {} as Record<FunctionName, FunctionProcess>;
+    for (const [name, spec] of Object.entries(specs) as [FunctionName, (typeof specs)[FunctionName]][]) {
+      const port = name === 'predict' && o.predictPort !== undefined ? o.predictPort : await freePort();
+      fns[name] = new FunctionProcess({ ...spec, name, port }, env, (fn, line) => this.line(fn, line));
+      fns[name].start();
+    }
+    this.functions = fns;
+    await Promise.all(Object.values(fns).map((f) => f.ready()));
+
+    await createTopology(projectId, [
+      { subscription: 'bucketml-job-completed', topic: TOPICS.jobEvents, url: fns['job-completed'].url },
+      { subscription: 'bucketml-deploy', topic: TOPICS.modelCandidates, url: fns.deploy.url },
+    ]);
+    this.watcher = new BucketWatcher(this.bucket, {
+      bucketName: basename(this.bucket.root),
+      prefix: 'data/',
+      targetUrl: fns['data-upload'].url,
+      duplicate: o.duplicateStorageEvents ?? 1,
+    });
+    await this.watcher.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.stop();
+    await this.training?.stop();
+    await Promise.all(Object.values(this.functions ?? {}).map((f) => f.stop()));
+    await this.messaging?.close();
+    await this.emulator?.stop();
+  }
+
+  /** Resolves with the first log event (past or future) that matches. */
+  waitForEvent(match: (e: NonNullable<LogLine['event']>) => boolean, timeoutMs: number, what = 'event'): Promise<NonNullable<LogLine['event']>> {
+    const seen = this.logs.find((l) => l.event && match(l.event));
+    if (seen) return Promise.resolve(seen.event!);
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        this.off('log', listener);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const listener = (l: LogLine) => {
+        if (l.event && match(l.event)) {
+          clearTimeout(timer);
+          this.off('log', listener);
+          resolvePromise(l.event);
+        }
+      };
+      this.on('log', listener);
+    });
+  }
+
+  private line(source: string, raw: string): void {
+    let event: LogLine['event'];
+    if (raw.startsWith('{')) {
+      try {
+        event = JSON.parse(raw);
+      } catch {
+        /* not a structured event */
+      }
+    }
+    const entry: LogLine = { source, raw, event };
+    this.logs.push(entry);
+    this.options.onLog?.(entry);
+    this.emit('log', entry);
+  }
+
+  private lineSink(source: string): Writable {
+    let buffer = '';
+    return new Writable({
+      write: (chunk, _enc, done) => {
+        buffer += chunk.toString();
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          this.line(source, buffer.slice(0, nl));
+          buffer = buffer.slice(nl + 1);
+        }
+        done();
+      },
+    });
+  }
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const stack = new LocalStack(options);
+  try {
+    await stack.start();
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+  return stack;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePromise(port));
+    });
+  });
+}

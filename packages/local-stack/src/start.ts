@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderLogLine } from './log-renderer.js';
+import { startLocalStack, type LocalStack } from './stack.js';
+
+/**
+ * `npm start`: the embedded default. Starts the local stack, then (unless --no-demo) drops the
+ * babyweight sample into the bucket exactly as a user would with `cp`, follows the run, and
+ * sends a prediction once a model serves. Keeps serving until Ctrl-C; --once exits right
+ * after that first served prediction (non-zero if the run fails).
+ */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const DEMO_INSTANCES = [
+  { key: 'b1', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 },
+  { key: 'b2', is_male: 'Unknown', mother_age: 31, plurality: 'Twins(2)', gestation_weeks: 35 },
+];
+
+const { values: args } = parseArgs({
+  options: {
+    once: { type: 'boolean', default: false },
+    demo: { type: 'boolean', default: true },
+    'no-demo': { type: 'boolean', default: false },
+    bucket: { type: 'string', default: join(ROOT, '.bucket') },
+    port: { type: 'string', default: '8080' },
+    verbose: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '900' },
+  },
+});
+
+const started = Date.now();
+const color = process.stdout.isTTY === true;
+const say = (s: string) => process.stdout.write(s + '\n');
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+
+let stack: LocalStack | undefined;
+async function shutdown(code: number): Promise<never> {
+  await stack?.stop().catch(() => undefined);
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  say(`BucketML local stack: bucket ${args.bucket}`);
+  stack = await startLocalStack({
+    bucketDir: args.bucket!,
+    predictPort: Number(args.port),
+    onLog: (line) => {
+      const text = renderLogLine(line, { color, verbose: args.verbose! });
+      if (text) say(text);
+    },
+  });
+  const predictUrl = `${stack.predictUrl}/babyweight`;
+  say(`ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, 'data/<model>/')}; predictions at ${stack.predictUrl}/<model>`);
+
+  if (args.demo && !args['no-demo']) {
+    const dropped = Date.now();
+    const target = join(args.bucket!, 'data/babyweight');
+    await mkdir(target, { recursive: true });
+    for (const file of ['train.csv', 'eval.csv']) await copyFile(join(ROOT, 'data/babyweight', file), join(target, file));
+    say(`demo: copied data/babyweight/train.csv and eval.csv into ${target}/`);
+    const timeout = Number(args.timeout) * 1000;
+    const created = await stack.waitForEvent(
+      (e) => e.stage === 'data-upload' && e.model === 'babyweight' && typeof e.runId === 'string' && Date.parse(String(e.time)) >= dropped - 1000,
+      timeout,
+      'the run to start',
+    );
+    const runId = String(created.runId);
+    const end = await stack.waitForEvent(
+      (e) => e.runId === runId && (e.decision !== undefined || (e.severity === 'ERROR' && String(e.message).startsWith('run failed'))),
+      timeout,
+      `run ${runId} to finish`,
+    );
+    if (end.severity === 'ERROR') {
+      say(`run ${runId} failed: ${end.message}`);
+      await shutdown(1);
+    }
+    const res = await fetch(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: DEMO_INSTANCES }) });
+    const body = await res.text();
+    say(`\nPOST ${predictUrl} ${JSON.stringify({ instances: DEMO_INSTANCES })}\n→ ${res.status} ${body}`);
+    say(`first prediction served ${elapsed()} after start (run ${runId}: ${end.decision === 'deployed' ? 'deployed' : 'rejected; the previous model serves'})`);
+    if (!res.ok) await shutdown(1);
+    if (args.once) await shutdown(0);
+  }
+  say(
+    `\nserving until Ctrl-C. Try:\n  curl -s -X POST ${predictUrl} -H 'content-type: application/json' \\\n` +
+      `    -d '{"instances":[${JSON.stringify(DEMO_INSTANCES[0])}]}'`,
+  );
+} catch (err) {
+  process.stderr.write(`npm start failed: ${(err as Error).message}\n`);
+  await shutdown(1);
+}

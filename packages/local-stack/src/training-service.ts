@@ -1,0 +1,312 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { join } from 'node:path';
+import { Rng } from '@bucketml/model';
+import type { Logger } from '@bucketml/pipeline';
+import { TOPICS, type JobState, type Messaging, type StudyJob, type StudyJobRequest, type Trial, type TrainingJobRequest } from '@bucketml/ports';
+import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
+import { parameterFlags, sampleRandom, type ParamSpec } from '@bucketml/tuning';
+
+/**
+ * The embedded default's training backend: a small HTTP service that accepts study and
+ * training jobs (idempotently, by job id), runs each trial as a `bucketml train` process with
+ * Vertex AI's environment contract (AIP_MODEL_DIR, CLOUD_ML_HP_METRIC_FILE, CLOUD_ML_TRIAL_ID),
+ * at most maxParallelTrials at once, and publishes trial/study/training completion events.
+ * Job records are persisted, so a restarted service resumes unfinished jobs and republishes
+ * completions it had not yet sent.
+ */
+interface JobRecord {
+  kind: 'study' | 'training';
+  request: StudyJobRequest | TrainingJobRequest;
+  state: JobState;
+  trials: Trial[];
+  completionPublished: boolean;
+  rmse?: number;
+  error?: string;
+}
+
+export interface TrainingServiceOptions {
+  bucket: DirectoryBucket;
+  messaging: Messaging;
+  log: Logger;
+  stateDir: string;
+  trainerBin: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class LocalTrainingService {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly children = new Set<ChildProcess>();
+  private readonly running = new Set<Promise<void>>();
+  private server?: Server;
+  private stopping = false;
+  /** Submissions received and jobs actually created (tests check idempotency with these). */
+  readonly stats = { submissions: 0, created: 0, maxConcurrentTrials: 0 };
+  private activeTrials = 0;
+
+  constructor(private readonly options: TrainingServiceOptions) {}
+
+  async start(port = 0): Promise<string> {
+    await mkdir(this.options.stateDir, { recursive: true });
+    for (const file of (await readdir(this.options.stateDir)).filter((f) => f.endsWith('.json'))) {
+      const record = JSON.parse(await readFile(join(this.options.stateDir, file), 'utf8')) as JobRecord;
+      this.jobs.set(record.request.jobId, record);
+      if (!record.completionPublished) this.launch(record);
+    }
+    this.server = createServer((req, res) => {
+      this.route(req)
+        .then(([status, body]) => {
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        })
+        .catch((err: Error) => res.writeHead(500).end(JSON.stringify({ error: err.message })));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    const address = this.server.address() as { port: number };
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const child of this.children) child.kill('SIGKILL');
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async route(req: IncomingMessage): Promise<[number, unknown]> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'POST' && (url.pathname === '/studies' || url.pathname === '/trainings')) {
+      const request = JSON.parse(await readBody(req)) as StudyJobRequest | TrainingJobRequest;
+      return [200, await this.submit(url.pathname === '/studies' ? 'study' : 'training', request)];
+    }
+    const m = /^\/studies\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && m) {
+      const record = this.jobs.get(decodeURIComponent(m[1]));
+      if (!record) return [404, { error: 'no such job' }];
+      const job: StudyJob = { jobId: record.request.jobId, runId: record.request.runId, state: record.state, trials: record.trials, error: record.error };
+      return [200, job];
+    }
+    return [404, { error: `no route ${req.method} ${url.pathname}` }];
+  }
+
+  private async submit(kind: JobRecord['kind'], request: StudyJobRequest | TrainingJobRequest) {
+    this.stats.submissions++;
+    if (!request.jobId || !request.runId) throw new Error('jobId and runId are required');
+    if (this.jobs.has(request.jobId)) return { jobId: request.jobId, created: false };
+    const record: JobRecord = { kind, request, state: 'QUEUED', trials: [], completionPublished: false };
+    this.jobs.set(request.jobId, record);
+    await this.persist(record);
+    this.stats.created++;
+    this.options.log.event('INFO', `${kind} job ${request.jobId} queued`, { runId: request.runId, stage: 'training-backend', jobId: request.jobId });
+    this.launch(record);
+    return { jobId: request.jobId, created: true };
+  }
+
+  private launch(record: JobRecord): void {
+    const p = (record.kind === 'study' ? this.runStudy(record) : this.runTraining(record))
+      .catch((err: Error) => {
+        if (this.stopping) return;
+        this.options.log.event('ERROR', `job ${record.request.jobId} crashed: ${err.message}`, { runId: record.request.runId, stage: 'training-backend' });
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  private async runStudy(record: JobRecord): Promise<void> {
+    const request = record.request as StudyJobRequest;
+    if (record.state !== 'SUCCEEDED' && record.state !== 'FAILED') {
+      record.state = 'RUNNING';
+      // Trials that were running when the service stopped run again with the same parameters.
+      const active = new Map<string, Promise<void>>();
+      const params = request.params.map(toParamSpec);
+      const failedTooMany = () => request.maxFailedTrials > 0 && record.trials.filter((t) => t.state === 'FAILED').length > request.maxFailedTrials;
+      const start = (trial: Trial) => {
+        const p = this.runTrial(record, trial).finally(() => active.delete(trial.id));
+        active.set(trial.id, p);
+      };
+      for (const t of record.trials.filter((t) => t.state === 'ACTIVE')) start(t);
+      while (!this.stopping) {
+        while (active.size < request.maxParallelTrials && record.trials.length < request.maxTrials && !failedTooMany()) {
+          const id = String(record.trials.length + 1);
+          const parameters = sampleRandom(params, new Rng(request.seed * 7919 + Number(id)));
+          const trial: Trial = { id, state: 'ACTIVE', parameters, modelPrefix: `${request.outputPrefix}${id}/model/`, startTime: new Date().toISOString() };
+          record.trials.push(trial);
+          await this.persist(record);
+          start(trial);
+        }
+        if (active.size === 0) break;
+        await Promise.race(active.values());
+      }
+      if (this.stopping) return;
+      const succeeded = record.trials.some((t) => t.state === 'SUCCEEDED');
+      record.state = succeeded && !failedTooMany() ? 'SUCCEEDED' : 'FAILED';
+      if (record.state === 'FAILED') record.error = failedTooMany() ? `more than ${request.maxFailedTrials} trials failed` : 'no trial succeeded';
+      await this.persist(record);
+    }
+    await this.options.messaging.publish(
+      TOPICS.jobEvents,
+      { type: 'study.completed', runId: request.runId, model: modelName(request), jobId: request.jobId, state: record.state, error: record.error },
+      { runId: request.runId, type: 'study.completed' },
+    );
+    record.completionPublished = true;
+    await this.persist(record);
+  }
+
+  private async runTrial(record: JobRecord, trial: Trial): Promise<void> {
+    const request = record.request as StudyJobRequest;
+    this.activeTrials++;
+    this.stats.maxConcurrentTrials = Math.max(this.stats.maxConcurrentTrials, this.activeTrials);
+    try {
+      const dir = `${request.outputPrefix}${trial.id}/`;
+      const metricFile = this.options.bucket.pathOf(`${dir}hypertune.metrics`);
+      const result = await this.train(request, trial.parameters, dir, {
+        AIP_MODEL_DIR: this.options.bucket.pathOf(trial.modelPrefix.slice(0, -1)),
+        CLOUD_ML_HP_METRIC_FILE: metricFile,
+        CLOUD_ML_TRIAL_ID: trial.id,
+      });
+      if (result.ok) {
+        const objective = await lastMetric(metricFile, request.metricTag);
+        if (objective === undefined) Object.assign(trial, { state: 'FAILED', error: `no "${request.metricTag}" metric reported` });
+        else Object.assign(trial, { state: 'SUCCEEDED', objective });
+      } else Object.assign(trial, { state: 'FAILED', error: result.error });
+    } finally {
+      this.activeTrials--;
+    }
+    if (this.stopping) return;
+    trial.endTime = new Date().toISOString();
+    await this.persist(record);
+    await this.options.messaging.publish(
+      TOPICS.jobEvents,
+      {
+        type: 'trial.completed',
+        runId: request.runId,
+        model: modelName(request),
+        jobId: request.jobId,
+        trialId: trial.id,
+        state: trial.state,
+        parameters: trial.parameters,
+        objective: trial.objective,
+        seconds: (Date.parse(trial.endTime) - Date.parse(trial.startTime!)) / 1000,
+        error: trial.error,
+      },
+      { runId: request.runId, type: 'trial.completed' },
+    );
+  }
+
+  private async runTraining(record: JobRecord): Promise<void> {
+    const request = record.request as TrainingJobRequest;
+    if (record.state !== 'SUCCEEDED' && record.state !== 'FAILED') {
+      record.state = 'RUNNING';
+      const result = await this.train(request, request.parameters, request.outputPrefix.replace(/model\/$/, ''), {
+        AIP_MODEL_DIR: this.options.bucket.pathOf(request.outputPrefix.slice(0, -1)),
+      });
+      if (this.stopping) return;
+      if (result.ok) {
+        const meta = JSON.parse(await readFile(this.options.bucket.pathOf(`${request.outputPrefix}model.json`), 'utf8'));
+        Object.assign(record, { state: 'SUCCEEDED', rmse: meta.metrics.rmse });
+      } else Object.assign(record, { state: 'FAILED', error: result.error });
+      await this.persist(record);
+    }
+    await this.options.messaging.publish(
+      TOPICS.jobEvents,
+      {
+        type: 'training.completed',
+        runId: request.runId,
+        model: modelName(request),
+        jobId: request.jobId,
+        state: record.state,
+        modelPrefix: request.outputPrefix,
+        rmse: record.rmse,
+        error: record.error,
+      },
+      { runId: request.runId, type: 'training.completed' },
+    );
+    record.completionPublished = true;
+    await this.persist(record);
+  }
+
+  /** Runs `bucketml train` with the job's data and flags; its output goes to <dir>train.log. */
+  private async train(
+    request: StudyJobRequest | TrainingJobRequest,
+    parameters: Record<string, number | string>,
+    dir: string,
+    env: Record<string, string>,
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
+    const { bucket } = this.options;
+    const model = request.model.includes('/') ? bucket.pathOf(request.model) : request.model;
+    const args = [
+      this.options.trainerBin,
+      'train',
+      '--model',
+      model,
+      '--train-data',
+      ...request.trainData.map((n) => bucket.pathOf(n)),
+      '--eval-data',
+      ...request.evalData.map((n) => bucket.pathOf(n)),
+      '--seed',
+      String(request.seed),
+      ...request.args,
+      ...parameterFlags(parameters),
+    ];
+    const logPath = bucket.pathOf(`${dir}train.log`);
+    await mkdir(join(logPath, '..'), { recursive: true });
+    const logFile = createWriteStream(logPath);
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...this.options.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    let tail = '';
+    for (const s of [child.stdout!, child.stderr!]) {
+      s.on('data', (d: Buffer) => {
+        logFile.write(d);
+        tail = (tail + d.toString()).slice(-2000);
+      });
+    }
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    this.children.delete(child);
+    logFile.end();
+    if (code === 0) return { ok: true };
+    const lastLine = tail.trim().split('\n').filter((l) => !l.startsWith('training')).at(-1) ?? '';
+    return { ok: false, error: `bucketml train exited with ${code}: ${lastLine}` };
+  }
+
+  private async persist(record: JobRecord): Promise<void> {
+    const path = join(this.options.stateDir, `${record.request.jobId}.json`);
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(record));
+    await rename(tmp, path);
+  }
+}
+
+function toParamSpec(p: StudyJobRequest['params'][number]): ParamSpec {
+  return {
+    name: p.name,
+    type: p.type,
+    min: p.min,
+    max: p.max,
+    scale: p.scale,
+    ...(p.type === 'CATEGORICAL' ? { categoricalValues: p.values as string[] } : {}),
+    ...(p.type === 'DISCRETE' ? { discreteValues: p.values as number[] } : {}),
+  };
+}
+
+/** Events carry the model's name; a custom spec's object is config/<model>/schema.json. */
+function modelName(request: StudyJobRequest | TrainingJobRequest): string {
+  return request.model.includes('/') ? request.model.split('/')[1] : request.model;
+}
+
+async function lastMetric(file: string, tag: string): Promise<number | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const last = text.trim().split('\n').filter(Boolean).at(-1);
+  if (!last) return undefined;
+  const value = Number(JSON.parse(last)[tag]);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
+import type { ObjectInfo } from '@bucketml/ports';
+import { COURSE_HYPERPARAM_YAML, parseStudyYaml, StudySpecError, type StudySpec } from '@bucketml/tuning';
+import { resolveModelSpec, storageSource, type PipelineContext } from './context.js';
+import { isEvalFile, layout, parseDropName } from './layout.js';
+
+/** The fields of Eventarc's google.cloud.storage.object.v1.finalized data that we use. */
+export interface StorageObjectData {
+  bucket: string;
+  name: string;
+  generation?: string;
+}
+
+const MAX_SETTLE_WAIT_MS = 120_000;
+
+/**
+ * Stage 1, on every finalized object: a drop of CSVs under data/<model>/ becomes one run.
+ *
+ * Several files arrive as several events; each waits until the folder's listing has been still
+ * for `settleMs`, then derives the data version from the object names and generations. All
+ * events of one drop (and every redelivery of them) thus compute the same run id, and
+ * create-if-absent on run.json lets exactly one of them start it.
+ */
+export async function onObjectFinalized(ctx: PipelineContext, object: StorageObjectData): Promise<void> {
+  const drop = parseDropName(object.name ?? '');
+  if (!drop) {
+    ctx.log.event('DEBUG', `ignored ${object.name}: not a CSV under data/<model>/`, { stage: 'data-upload' });
+    return;
+  }
+  const { model } = drop;
+  const objects = (await settledListing(ctx, layout.dataPrefix(model))).filter((o) => parseDropName(o.name)?.model === model);
+  const train = objects.filter((o) => !isEvalFile(o.name)).map((o) => o.name);
+  const evalFiles = objects.filter((o) => isEvalFile(o.name)).map((o) => o.name);
+  const log = ctx.log.child({ model, stage: 'data-upload' });
+  if (train.length === 0 || evalFiles.length === 0) {
+    log.event('INFO', `waiting for data: a run needs training and evaluation CSVs in data/${model}/ (evaluation files have eval or valid in their name)`, {
+      trainFiles: train.length,
+      evalFiles: evalFiles.length,
+    });
+    return;
+  }
+  const version = createHash('sha256')
+    .update(objects.map((o) => `${o.name}@${o.generation}`).join('\n'))
+    .digest('hex')
+    .slice(0, 12);
+  const runId = `${model}-${version}`;
+  const { run, created } = await ctx.runs.create({
+    runId,
+    model,
+    data: { version, train, eval: evalFiles, objects: objects.map((o) => ({ name: o.name, generation: o.generation, size: o.size })) },
+  });
+  const runLog = log.child({ runId });
+  if (run.state !== 'received') {
+    runLog.event('DEBUG', `duplicate delivery: run is already ${run.state}`, { object: object.name });
+    return;
+  }
+  if (created) runLog.event('INFO', `run created for ${objects.length} file(s) in data/${model}/`, { train, eval: evalFiles, bytes: sum(objects.map((o) => o.size)) });
+  ctx.crashPoint('data-upload:after-run-created');
+
+  let study: StudySpec;
+  let specObject: string | undefined;
+  try {
+    const resolved = await resolveModelSpec(ctx.storage, model);
+    specObject = resolved.specObject;
+    const encoder = new FeatureEncoder(resolved.spec);
+    const read = (names: string[]) => readDataset(names.map((n) => storageSource(ctx.storage, n)), encoder);
+    const [trainData, evalData] = [await read(train), await read(evalFiles)];
+    runLog.event('INFO', 'data validated', {
+      trainRows: trainData.size,
+      evalRows: evalData.size,
+      badRows: trainData.badRows + evalData.badRows,
+      badRowSamples: [...trainData.badRowSamples, ...evalData.badRowSamples].slice(0, 5),
+    });
+    const config = await ctx.storage.read(layout.hyperparamConfig(model));
+    study = parseStudyYaml(config ? config.data.toString('utf8') : COURSE_HYPERPARAM_YAML);
+  } catch (err) {
+    if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
+      const failed = await ctx.runs.advance(runId, ['received'], 'failed', {
+        error: { stage: 'data-upload', message: err.message, ...(err instanceof DataError ? { file: err.file, line: err.line } : {}) },
+      });
+      if (failed) runLog.event('ERROR', `run failed: ${err.message}`, { file: err instanceof DataError ? err.file : undefined, reason: err.message });
+      return;
+    }
+    throw err;
+  }
+
+  const jobId = `${runId}-study`;
+  const submitted = await ctx.training.submitStudy({
+    jobId,
+    runId,
+    model: specObject ?? model,
+    trainData: train,
+    evalData: evalFiles,
+    args: study.args,
+    outputPrefix: layout.trialsPrefix(runId),
+    goal: study.goal,
+    metricTag: study.metricTag,
+    maxTrials: study.maxTrials,
+    maxParallelTrials: study.maxParallelTrials,
+    maxFailedTrials: study.maxFailedTrials,
+    algorithm: study.algorithm,
+    params: study.params.map((p) => ({ name: p.name, type: p.type, min: p.min, max: p.max, values: p.categoricalValues ?? p.discreteValues, scale: p.scale })),
+    seed: ctx.seed,
+  });
+  ctx.crashPoint('data-upload:after-submit');
+  const moved = await ctx.runs.advance(runId, ['received'], 'tuning', {
+    trainerModel: specObject ?? model,
+    study: { jobId, maxTrials: study.maxTrials, maxParallelTrials: study.maxParallelTrials, metricTag: study.metricTag, goal: study.goal, args: study.args, finalArgs: study.finalArgs },
+  });
+  if (moved) {
+    runLog.event('INFO', `tuning started: ${study.maxTrials} trials, ${study.maxParallelTrials} in parallel`, {
+      jobId,
+      newJob: submitted.created,
+      params: study.params.map((p) => p.name),
+      goal: study.goal,
+      metricTag: study.metricTag,
+    });
+  }
+}
+
+/** Lists a prefix once its newest object is at least ctx.settleMs old (the drop is complete). */
+async function settledListing(ctx: PipelineContext, prefix: string): Promise<ObjectInfo[]> {
+  const started = Date.now();
+  const newest = (l: ObjectInfo[]) => Math.max(0, ...l.map((o) => o.updated.getTime()));
+  let listing = await ctx.storage.list(prefix);
+  while (Date.now() - newest(listing) < ctx.settleMs && Date.now() - started < MAX_SETTLE_WAIT_MS) {
+    await new Promise((r) => setTimeout(r, Math.min(250, ctx.settleMs)));
+    listing = await ctx.storage.list(prefix);
+  }
+  return listing;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

@@ -1,0 +1,13 @@
+export { onObjectFinalized, type StorageObjectData } from './data-upload.js';
+export { onJobEvent } from './job-completed.js';
+export { onModelCandidate } from './deploy.js';
+export { decodePubSubCloudEvent, parseEvent, InvalidEventError, type PipelineEvent, type JobEvent, type TrialCompletedEvent, type StudyCompletedEvent, type TrainingCompletedEvent, type ModelCandidateEvent } from './events.js';
+export { createLogger, type Logger, type Severity, type StepFields } from './logger.js';
+export { RunStore, TERMINAL_STATES, type RunRecord, type RunStateName } from './run-store.js';
+export { layout, parseDropName, isEvalFile } from './layout.js';
+export { readServingPointer, type ServingPointer } from './serving-pointer.js';
+export { readModelObjects } from './model-store.js';
+export { pipelineFromEnv } from './runtime.js';
+export { storageFromEnv } from './storage-from-env.js';
+export { resolveModelSpec, type PipelineContext } from './context.js';
+export { deliverPubSub } from './pubsub-delivery.js';

@@ -1,0 +1,105 @@
+import { TOPICS } from '@bucketml/ports';
+import { analyzeTrials, formatReport, type Goal } from '@bucketml/tuning';
+import type { PipelineContext } from './context.js';
+import type { JobEvent, ModelCandidateEvent, StudyCompletedEvent, TrainingCompletedEvent } from './events.js';
+import { layout } from './layout.js';
+
+/**
+ * Stage 2, on job events from the training backend:
+ * - trial.completed: one log event per trial (the study's progress);
+ * - study.completed: analyse the trials (report.json / report.txt, sorted by objective) and
+ *   submit the final training with the best trial's hyperparameters;
+ * - training.completed: publish the trained model as a deployment candidate.
+ * Each step checks the run's state first and does nothing if the run has moved on.
+ */
+export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise<void> {
+  const log = ctx.log.child({ runId: event.runId, model: event.model });
+  switch (event.type) {
+    case 'trial.completed':
+      log.event(event.state === 'FAILED' ? 'WARNING' : 'INFO', `trial ${event.trialId} ${event.state.toLowerCase()}${event.objective !== undefined ? `: rmse ${event.objective.toFixed(4)}` : ''}`, {
+        stage: 'trial',
+        trialId: event.trialId,
+        state: event.state,
+        parameters: event.parameters,
+        objective: event.objective,
+        seconds: event.seconds,
+        error: event.error,
+      });
+      return;
+    case 'study.completed':
+      return onStudyCompleted(ctx, event);
+    case 'training.completed':
+      return onTrainingCompleted(ctx, event);
+  }
+}
+
+async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent): Promise<void> {
+  const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'analysis' });
+  const current = await ctx.runs.get(event.runId);
+  if (!current || current.run.state !== 'tuning') {
+    log.event('DEBUG', `study event ignored: run is ${current?.run.state ?? 'unknown'}`);
+    return;
+  }
+  const { run } = current;
+  const study = await ctx.training.getStudy(event.jobId);
+  if (!study) throw new Error(`study ${event.jobId} not found on the training backend`); // transient: retry
+  const report = analyzeTrials(study.trials, (run.study?.goal ?? 'MINIMIZE') as Goal, run.study?.metricTag ?? 'rmse');
+  await ctx.storage.write(layout.report(run.runId), JSON.stringify(report, null, 2));
+  await ctx.storage.write(layout.reportText(run.runId), formatReport(report));
+  ctx.crashPoint('job-completed:after-report');
+  if (!report.best || event.state === 'FAILED') {
+    const reason = report.best ? `study failed: ${event.error ?? 'unknown error'}` : `no trial succeeded (${report.failed} failed)${event.error ? `: ${event.error}` : ''}`;
+    if (await ctx.runs.advance(run.runId, ['tuning'], 'failed', { error: { stage: 'analysis', message: reason } })) {
+      log.event('ERROR', `run failed: ${reason}`, { succeeded: report.succeeded, failed: report.failed });
+    }
+    return;
+  }
+  const best = report.best;
+  const jobId = `${run.runId}-final`;
+  const modelPrefix = layout.finalModelPrefix(run.runId);
+  await ctx.training.submitTraining({
+    jobId,
+    runId: run.runId,
+    model: run.trainerModel ?? run.model,
+    trainData: run.data.train,
+    evalData: run.data.eval,
+    args: run.study?.finalArgs ?? [],
+    outputPrefix: modelPrefix,
+    parameters: best.parameters,
+    seed: ctx.seed,
+  });
+  const moved = await ctx.runs.advance(run.runId, ['tuning'], 'final-training', {
+    best: { trialId: best.id, objective: best.objective, parameters: best.parameters },
+    final: { jobId, modelPrefix },
+  });
+  if (moved) {
+    log.event('INFO', `trials analysed: best trial ${best.id} (${report.metricTag} ${best.objective.toFixed(4)}); final training submitted`, {
+      best: { trialId: best.id, objective: best.objective, parameters: best.parameters },
+      succeeded: report.succeeded,
+      failed: report.failed,
+      stopped: report.stopped,
+      report: layout.report(run.runId),
+      ranking: report.trials.slice(0, 5).map((t) => ({ trialId: t.id, objective: t.objective, parameters: t.parameters })),
+    });
+  }
+}
+
+async function onTrainingCompleted(ctx: PipelineContext, event: TrainingCompletedEvent): Promise<void> {
+  const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'final-training' });
+  const current = await ctx.runs.get(event.runId);
+  if (!current || current.run.state !== 'final-training') {
+    log.event('DEBUG', `training event ignored: run is ${current?.run.state ?? 'unknown'}`);
+    return;
+  }
+  if (event.state !== 'SUCCEEDED' || event.rmse === undefined) {
+    const reason = `final training failed: ${event.error ?? 'no metrics'}`;
+    if (await ctx.runs.advance(event.runId, ['final-training'], 'failed', { error: { stage: 'final-training', message: reason } })) {
+      log.event('ERROR', `run failed: ${reason}`);
+    }
+    return;
+  }
+  const candidate: ModelCandidateEvent = { type: 'model.candidate', runId: event.runId, model: event.model, modelPrefix: event.modelPrefix, rmse: event.rmse };
+  await ctx.messaging.publish(TOPICS.modelCandidates, candidate, { runId: event.runId, type: candidate.type });
+  const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', { final: { ...current.run.final!, rmse: event.rmse } });
+  if (moved) log.event('INFO', `final training done: eval rmse ${event.rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse: event.rmse, modelPrefix: event.modelPrefix });
+}

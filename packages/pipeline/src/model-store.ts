@@ -1,0 +1,29 @@
+import { deserializeModel, MODEL_FILE, normalizeDense, Predictor, readDataset, rmse, WEIGHTS_FILE, type SavedModel } from '@bucketml/model';
+import type { Storage } from '@bucketml/ports';
+import { storageSource } from './context.js';
+
+/** Reads a model directory written by `bucketml train` from the bucket; null if incomplete. */
+export async function readModelObjects(storage: Storage, prefix: string): Promise<SavedModel | null> {
+  const modelJson = await storage.read(prefix + MODEL_FILE);
+  if (!modelJson) return null;
+  const weights = await storage.read(prefix + WEIGHTS_FILE);
+  if (!weights) return null;
+  return deserializeModel(modelJson.data, weights.data);
+}
+
+/** Copies a model directory, weights first and model.json last (its presence marks completeness). */
+export async function copyModelObjects(storage: Storage, from: string, to: string): Promise<void> {
+  for (const file of [WEIGHTS_FILE, MODEL_FILE]) {
+    const obj = await storage.read(from + file);
+    if (!obj) throw new Error(`${from + file} is missing`);
+    await storage.write(to + file, obj.data);
+  }
+}
+
+/** RMSE of a model on CSV objects, through the same lean predictor that serves it. */
+export async function evaluateOn(storage: Storage, model: SavedModel, objects: string[]): Promise<{ rmse: number; rows: number }> {
+  const predictor = new Predictor(model);
+  const data = await readDataset(objects.map((o) => storageSource(storage, o)), predictor.encoder);
+  normalizeDense(model.meta.preprocessing, data.dense);
+  return { rmse: rmse(predictor.predictEncoded(data, data.size), data.labels), rows: data.size };
+}

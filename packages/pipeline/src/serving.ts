@@ -1,0 +1,111 @@
+import { Predictor, type ModelMetadata } from '@bucketml/model';
+import type { Storage } from '@bucketml/ports';
+import { layout } from './layout.js';
+import { readModelObjects } from './model-store.js';
+import { readServingPointer } from './serving-pointer.js';
+
+interface Loaded {
+  version: string;
+  generation: string;
+  predictor: Predictor;
+  meta: ModelMetadata;
+}
+
+interface Entry {
+  loaded: Loaded | null;
+  checkedAt: number;
+  refreshing?: Promise<void>;
+}
+
+/**
+ * Serves the model each serving pointer names. The pointer is revalidated at most every
+ * `revalidateMs` (a metadata read); when its generation changes the new version is loaded in
+ * the background and swapped in with one assignment, so requests never wait for a load once a
+ * model is serving and never see a half-loaded one.
+ */
+export class ModelServer {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly revalidateMs = 1000,
+  ) {}
+
+  async get(model: string): Promise<Loaded | null> {
+    let entry = this.entries.get(model);
+    if (!entry) {
+      entry = { loaded: null, checkedAt: 0 };
+      this.entries.set(model, entry);
+    }
+    if (Date.now() - entry.checkedAt >= this.revalidateMs) {
+      entry.refreshing ??= this.refresh(model, entry).finally(() => (entry!.refreshing = undefined));
+      // Only the first load is awaited; later swaps happen behind the serving model.
+      if (!entry.loaded) await entry.refreshing;
+    }
+    return entry.loaded;
+  }
+
+  private async refresh(model: string, entry: Entry): Promise<void> {
+    const info = await this.storage.stat(layout.servingPointer(model));
+    entry.checkedAt = Date.now();
+    if (!info || info.generation === entry.loaded?.generation) return;
+    const current = await readServingPointer(this.storage, model);
+    if (!current) return;
+    const saved = await readModelObjects(this.storage, current.pointer.prefix);
+    if (!saved) return;
+    entry.loaded = { version: current.pointer.version, generation: current.generation, predictor: new Predictor(saved), meta: saved.meta };
+  }
+}
+
+export interface PredictRequest {
+  method: string;
+  path: string;
+  contentType?: string;
+  body: unknown;
+}
+
+export interface PredictResponse {
+  status: number;
+  body: object;
+}
+
+const MAX_INSTANCES = 10_000;
+const MODEL_IN_PATH = /^\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/?$/;
+
+/**
+ * The predict API: POST /<model> {"instances": [...]} → {"predictions": [...], "model": {...}};
+ * GET /<model> → the serving model's name, version, metrics and input schema.
+ * Bad requests get 4xx with reasons; a bad instance gets a 400 naming its index and field.
+ */
+export async function handlePredict(server: ModelServer, req: PredictRequest): Promise<PredictResponse> {
+  const m = MODEL_IN_PATH.exec(req.path);
+  if (!m) return { status: 404, body: { error: 'use POST /<model> with {"instances": [...]}, e.g. POST /babyweight' } };
+  if (req.method !== 'POST' && req.method !== 'GET') return { status: 405, body: { error: `method ${req.method} not allowed: use POST (predict) or GET (model info)` } };
+  const loaded = await server.get(m[1]);
+  if (!loaded) return { status: 404, body: { error: `no model named ${m[1]} is deployed` } };
+  const model = { name: loaded.meta.name, version: loaded.version };
+  if (req.method === 'GET') {
+    return {
+      status: 200,
+      body: { model: { ...model, metrics: loaded.meta.metrics, createdAt: loaded.meta.createdAt, trainedWith: loaded.meta.training.backend }, inputs: loaded.predictor.encoder.inputColumns(), label: loaded.predictor.labelName, key: loaded.predictor.keyName },
+    };
+  }
+  if (!/^application\/json\b/i.test(req.contentType ?? '')) return { status: 415, body: { error: 'send JSON: Content-Type: application/json' } };
+  const instances = (req.body as { instances?: unknown } | null)?.instances;
+  if (!Array.isArray(instances)) return { status: 400, body: { error: 'the body must be a JSON object with an "instances" array' } };
+  if (instances.length === 0 || instances.length > MAX_INSTANCES) return { status: 400, body: { error: `"instances" must hold 1 to ${MAX_INSTANCES} instances` } };
+  const label = loaded.predictor.labelName;
+  const predictions: object[] = [];
+  const errors: { index: number; key?: unknown; error: string }[] = [];
+  instances.forEach((instance, index) => {
+    const p = loaded.predictor.predictInstance(instance);
+    if (p.error !== undefined) errors.push({ index, ...(p.key !== undefined ? { key: p.key } : {}), error: p.error });
+    else predictions.push({ ...(p.key !== undefined ? { key: p.key } : {}), [label]: p.value });
+  });
+  if (errors.length > 0) {
+    return { status: 400, body: { error: `${errors.length} of ${instances.length} instance(s) are invalid`, instances: errors, model } };
+  }
+  return { status: 200, body: { predictions, model } };
+}
+
+export { storageFromEnv } from './storage-from-env.js';

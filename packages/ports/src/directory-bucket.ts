@@ -1,0 +1,131 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { checkObjectName, PreconditionFailedError, type ObjectInfo, type Storage, type StoredObject, type WriteOptions } from './storage.js';
+
+/**
+ * A bucket that is a directory: the embedded default. Files copied in with `cp` are objects.
+ *
+ * Generations are modification times in microseconds, like Cloud Storage's. Our own writes go
+ * to a temporary file whose mtime is set to max(now, previous + 1 µs) before it is renamed into
+ * place, so every write yields a new, larger generation even on filesystems with coarse clocks.
+ * Conditional writes hold an exclusive lock file (O_EXCL, safe across processes) around
+ * check-then-rename; a lock left by a killed process is broken after LOCK_STALE_MS.
+ * Names starting with '.' are internal (locks, temporaries) and never listed.
+ */
+const LOCK_STALE_MS = 10_000;
+
+export class DirectoryBucket implements Storage {
+  readonly root: string;
+  readonly uri: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.uri = pathToFileURL(this.root).href;
+  }
+
+  /** The file behind an object name; the name is checked so it cannot escape the root. */
+  pathOf(name: string): string {
+    const path = resolve(this.root, checkObjectName(name));
+    if (!path.startsWith(this.root + sep)) throw new Error(`object name escapes the bucket: ${name}`);
+    return path;
+  }
+
+  uriOf(name: string): string {
+    return pathToFileURL(this.pathOf(name)).href;
+  }
+
+  async stat(name: string): Promise<ObjectInfo | null> {
+    const info = await stat(this.pathOf(name), { bigint: true }).catch(() => null);
+    if (!info || !info.isFile()) return null;
+    return { name, generation: String(info.mtimeNs / 1000n), size: Number(info.size), updated: new Date(Number(info.mtimeMs)) };
+  }
+
+  async read(name: string): Promise<StoredObject | null> {
+    // Read, then stat, then re-read if the generation moved: the pair is consistent.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = await this.stat(name);
+      if (!before) return null;
+      const data = await readFile(this.pathOf(name)).catch(() => null);
+      const after = await this.stat(name);
+      if (data && after && after.generation === before.generation) return { ...after, data };
+    }
+    throw new Error(`${name} keeps changing while being read`);
+  }
+
+  async openRead(name: string): Promise<NodeJS.ReadableStream> {
+    const path = this.pathOf(name);
+    await stat(path);
+    return createReadStream(path);
+  }
+
+  async write(name: string, data: Buffer | string, options: WriteOptions = {}): Promise<string> {
+    const path = this.pathOf(name);
+    await mkdir(dirname(path), { recursive: true });
+    const unlock = await this.lock(path);
+    try {
+      const current = await this.stat(name);
+      const expected = options.ifGenerationMatch;
+      if (expected !== undefined && (current?.generation ?? '0') !== expected) {
+        throw new PreconditionFailedError(name, expected, current?.generation ?? null);
+      }
+      const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+      const generation = BigInt(Math.max(Date.now() * 1000, current ? Number(current.generation) + 1 : 0));
+      try {
+        await writeFile(tmp, data);
+        // + 0.5 µs so float rounding of the seconds value cannot land on the previous microsecond.
+        const seconds = (Number(generation) + 0.5) / 1e6;
+        await utimes(tmp, seconds, seconds);
+        await rename(tmp, path);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      return (await this.stat(name))!.generation;
+    } finally {
+      await unlock();
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const walk = async (dir: string) => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        if (e.name.startsWith('.')) continue;
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.isFile()) {
+          const name = relative(this.root, full).split(sep).join('/');
+          if (!name.startsWith(prefix)) continue;
+          const info = await this.stat(name);
+          if (info) out.push(info);
+        }
+      }
+    };
+    // Start from the deepest directory the prefix names, not the root.
+    const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    await walk(dirPart ? this.pathOf(dirPart) : this.root);
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  private async lock(path: string): Promise<() => Promise<void>> {
+    const lockPath = join(dirname(path), `.${path.slice(dirname(path).length + 1)}.lock`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const handle = await open(lockPath, 'wx');
+        await handle.writeFile(`${process.pid} ${Date.now()}`);
+        await handle.close();
+        return () => rm(lockPath, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const held = await readFile(lockPath, 'utf8').catch(() => '');
+        const since = Number(held.split(' ')[1]);
+        if (Number.isFinite(since) && Date.now() - since > LOCK_STALE_MS) await rm(lockPath, { force: true });
+        else await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt)));
+      }
+    }
+  }
+}

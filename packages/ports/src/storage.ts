@@ -1,0 +1,68 @@
+/**
+ * The bucket. Object names are relative ("data/babyweight/train.csv"); generations are opaque
+ * strings that change on every write, as in Cloud Storage. Conditional writes implement
+ * create-if-absent (`ifGenerationMatch: '0'`) and compare-and-swap (`ifGenerationMatch: g`).
+ */
+export interface ObjectInfo {
+  name: string;
+  generation: string;
+  size: number;
+  updated: Date;
+}
+
+export interface StoredObject extends ObjectInfo {
+  data: Buffer;
+}
+
+export interface WriteOptions {
+  /** '0': only if absent; a generation: only if the object is still at it. */
+  ifGenerationMatch?: string;
+  contentType?: string;
+}
+
+export interface Storage {
+  /** A URI naming the bucket, for people and lineage: file:///… or gs://… */
+  readonly uri: string;
+  read(name: string): Promise<StoredObject | null>;
+  stat(name: string): Promise<ObjectInfo | null>;
+  /** Returns the new generation; throws PreconditionFailedError when ifGenerationMatch fails. */
+  write(name: string, data: Buffer | string, options?: WriteOptions): Promise<string>;
+  /** Objects whose names start with prefix, sorted by name. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** A readable stream of an object's bytes (for large CSVs). */
+  openRead(name: string): Promise<NodeJS.ReadableStream>;
+  /** The object's URI, e.g. for the trainer's --train-data. */
+  uriOf(name: string): string;
+}
+
+export class PreconditionFailedError extends Error {
+  override name = 'PreconditionFailedError';
+  constructor(
+    readonly object: string,
+    readonly expected: string,
+    readonly actual: string | null,
+  ) {
+    super(`precondition failed for ${object}: expected generation ${expected}, found ${actual ?? 'none'}`);
+  }
+}
+
+export class InvalidObjectNameError extends Error {
+  override name = 'InvalidObjectNameError';
+}
+
+/**
+ * Object names that are safe on every adapter: relative, no empty/'.'/'..' segments, no
+ * backslashes or control characters — so a name can never escape a directory bucket.
+ */
+export function checkObjectName(name: string): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 1024) throw new InvalidObjectNameError(`invalid object name ${JSON.stringify(name)}`);
+  if (name.startsWith('/') || name.includes('\\') || /[\x00-\x1f\x7f]/.test(name)) {
+    throw new InvalidObjectNameError(`invalid object name ${JSON.stringify(name)}: must be a relative path without backslashes or control characters`);
+  }
+  for (const segment of name.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') {
+      throw new InvalidObjectNameError(`invalid object name ${JSON.stringify(name)}: empty, '.' or '..' segment`);
+    }
+  }
+  return name;
+}

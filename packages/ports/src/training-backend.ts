@@ -1,0 +1,79 @@
+/**
+ * Where training runs: locally, `bucketml train` processes on this machine; in the cloud,
+ * Vertex AI custom and hyperparameter-tuning jobs. Jobs are named by the caller from the run
+ * id, and submitting a job that exists returns it instead of starting another: handlers retry.
+ */
+export type ParameterValue = number | string;
+
+export interface StudyParameterSpec {
+  name: string;
+  type: 'INTEGER' | 'DOUBLE' | 'CATEGORICAL' | 'DISCRETE';
+  min?: number;
+  max?: number;
+  values?: (number | string)[];
+  scale?: 'UNIT_LINEAR_SCALE' | 'UNIT_LOG_SCALE' | 'UNIT_REVERSE_LOG_SCALE';
+}
+
+export interface TrainerInput {
+  /** Built-in model name, or the object name of a spec file in the bucket. */
+  model: string;
+  /** Object names in the bucket. */
+  trainData: string[];
+  evalData: string[];
+  /** Extra trainer flags, e.g. ["--train_examples=20000"] (the course's trainingInput.args). */
+  args: string[];
+}
+
+export interface StudyJobRequest extends TrainerInput {
+  jobId: string;
+  runId: string;
+  /** Object prefix under which each trial writes trials/<id>/. */
+  outputPrefix: string;
+  goal: 'MINIMIZE' | 'MAXIMIZE';
+  metricTag: string;
+  maxTrials: number;
+  maxParallelTrials: number;
+  maxFailedTrials: number;
+  algorithm: string;
+  params: StudyParameterSpec[];
+  seed: number;
+}
+
+export interface TrainingJobRequest extends TrainerInput {
+  jobId: string;
+  runId: string;
+  /** Object prefix the model is written under (AIP_MODEL_DIR). */
+  outputPrefix: string;
+  parameters: Record<string, ParameterValue>;
+  seed: number;
+}
+
+export type JobState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type TrialState = 'SUCCEEDED' | 'FAILED' | 'STOPPED' | 'ACTIVE';
+
+export interface Trial {
+  id: string;
+  state: TrialState;
+  parameters: Record<string, ParameterValue>;
+  /** Final objective value (absent when the trial failed). */
+  objective?: number;
+  /** Object prefix of the trial's model. */
+  modelPrefix: string;
+  startTime?: string;
+  endTime?: string;
+  error?: string;
+}
+
+export interface StudyJob {
+  jobId: string;
+  runId: string;
+  state: JobState;
+  trials: Trial[];
+  error?: string;
+}
+
+export interface TrainingBackend {
+  submitStudy(request: StudyJobRequest): Promise<{ jobId: string; created: boolean }>;
+  submitTraining(request: TrainingJobRequest): Promise<{ jobId: string; created: boolean }>;
+  getStudy(jobId: string): Promise<StudyJob | null>;
+}
