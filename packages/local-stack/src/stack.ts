@@ -100,7 +100,7 @@ export class LocalStack extends EventEmitter {
     };
     const fns = {} as Record<FunctionName, FunctionProcess>;
     for (const [name, spec] of Object.entries(specs) as [FunctionName, (typeof specs)[FunctionName]][]) {
-      const port = name === 'predict' && o.predictPort !== undefined ? o.predictPort : await freePort();
+      const port = (name === 'predict' && o.predictPort) || (await freePort()); // 0 or unset: any free port
       fns[name] = new FunctionProcess({ ...spec, name, port }, env, (fn, line) => this.line(fn, line));
       fns[name].start();
     }

@@ -64,7 +64,7 @@ try {
     say(`demo: copied data/babyweight/train.csv and eval.csv into ${target}/`);
     const timeout = Number(args.timeout) * 1000;
     const created = await stack.waitForEvent(
-      (e) => e.stage === 'data-upload' && e.model === 'babyweight' && typeof e.runId === 'string' && Date.parse(String(e.time)) >= dropped - 1000,
+      (e) => e.stage === 'data-upload' && e.model === 'babyweight' && String(e.message).startsWith('run created') && Date.parse(String(e.time)) >= dropped - 1000,
       timeout,
       'the run to start',
     );

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readModelDir } from '@bucketml/model';
+import { startLocalStack, type LocalStack, type LogLine } from '@bucketml/local-stack';
+import { DATA, sampleCsv, tempDir } from './helpers.ts';
+
+/**
+ * The pipeline on the embedded default, end to end: the real Pub/Sub emulator, the four
+ * functions as functions-framework processes, the bucket watcher and local training service.
+ * A small study (3 trials, 2 in parallel, short training) keeps each run to seconds.
+ */
+const SMALL_STUDY = (args: string[], batch = 'minValue: 64\n      maxValue: 512\n      scaleType: UNIT_LOG_SCALE\n      type: INTEGER') => `trainingInput:
+  args: ${JSON.stringify(args)}
+  hyperparameters:
+    goal: MINIMIZE
+    hyperparameterMetricTag: rmse
+    maxTrials: 3
+    maxParallelTrials: 2
+    params:
+    - parameterName: batch_size
+      ${batch}
+    - parameterName: nnsize
+      type: INTEGER
+      minValue: 16
+      maxValue: 64
+      scaleType: UNIT_LOG_SCALE
+`;
+
+type Event = NonNullable<LogLine['event']>;
+
+/** A folder's entries as the bucket lists them: names starting with '.' (locks) are internal. */
+const entries = async (dir: string) => (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+
+async function dropBabyweight(stack: LocalStack, trainRows: number, evalRows: number, study: string): Promise<void> {
+  const bucket = stack.bucket.root;
+  await mkdir(join(bucket, 'config/babyweight'), { recursive: true });
+  await writeFile(join(bucket, 'config/babyweight/hyperparam.yaml'), study);
+  const staging = await tempDir();
+  await mkdir(join(bucket, 'data/babyweight'), { recursive: true });
+  for (const [name, source, rows] of [
+    ['train.csv', 'babyweight/train.csv', trainRows],
+    ['eval.csv', 'babyweight/eval.csv', evalRows],
+  ] as const) {
+    await copyFile(await sampleCsv(staging, name, source, rows), join(bucket, 'data/babyweight', name));
+  }
+}
+
+const runStarted = (stack: LocalStack, since: number) =>
+  stack.waitForEvent((e) => e.stage === 'data-upload' && String(e.message).startsWith('run created') && Date.parse(String(e.time)) >= since, 60_000, 'a run to start');
+
+const runEnded = (stack: LocalStack, runId: string) =>
+  stack.waitForEvent(
+    (e) => e.runId === runId && (e.decision !== undefined || (e.severity === 'ERROR' && String(e.message).startsWith('run failed'))),
+    180_000,
+    `run ${runId} to end`,
+  );
+
+const eventsOf = (stack: LocalStack, runId: string, match: (e: Event) => boolean) => stack.logs.filter((l) => l.event?.runId === runId && match(l.event)).length;
+
+async function predict(stack: LocalStack, body: unknown, contentType = 'application/json') {
+  const res = await fetch(`${stack.predictUrl}/babyweight`, { method: 'POST', headers: { 'content-type': contentType }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('pipeline on the local stack, every event delivered 3 times', () => {
+  let stack: LocalStack;
+  let firstRun: string;
+
+  before(async () => {
+    stack = await startLocalStack({
+      bucketDir: await tempDir('bucketml-stack-'),
+      predictPort: 0,
+      settleMs: 1000,
+      duplicateStorageEvents: 3,
+      functionEnv: { BUCKETML_DUPLICATE_PUBLISH: '3' },
+    });
+  });
+  after(() => stack?.stop());
+
+  it('a drop of two files becomes exactly one run, one study, one final training and one deployment', async () => {
+    const since = Date.now();
+    await dropBabyweight(stack, 3000, 800, SMALL_STUDY(['--train_examples=6000']));
+    firstRun = String((await runStarted(stack, since)).runId);
+    const end = await runEnded(stack, firstRun);
+    assert.equal(end.decision, 'deployed', String(end.message));
+
+    const bucket = stack.bucket.root;
+    assert.deepEqual(await entries(join(bucket, 'runs')), [firstRun]);
+    assert.deepEqual(await entries(join(bucket, 'models/babyweight')), [firstRun, 'serving.json']);
+    const run = JSON.parse(await readFile(join(bucket, 'runs', firstRun, 'run.json'), 'utf8'));
+    assert.equal(run.state, 'deployed');
+    assert.deepEqual(run.history.map((h: { state: string }) => h.state), ['received', 'tuning', 'final-training', 'gating', 'deployed']);
+    // Duplicates reached the training backend, yet it created one study and one final training.
+    assert.ok(stack.training.stats.submissions > 2, `submissions ${stack.training.stats.submissions}`);
+    assert.equal(stack.training.stats.created, 2);
+    assert.ok(stack.training.stats.maxConcurrentTrials <= 2, `at most maxParallelTrials at once (${stack.training.stats.maxConcurrentTrials})`);
+    assert.equal(eventsOf(stack, firstRun, (e) => String(e.message).startsWith('run created')), 1);
+    assert.equal(eventsOf(stack, firstRun, (e) => e.decision === 'deployed'), 1);
+    // The study's report sorts the 3 trials; the deployed model is complete and loadable.
+    const report = JSON.parse(await readFile(join(bucket, 'runs', firstRun, 'report.json'), 'utf8'));
+    assert.equal(report.trials.length, 3);
+    assert.match(await readFile(join(bucket, 'runs', firstRun, 'report.txt'), 'utf8'), /^goal MINIMIZE rmse; 3 succeeded/);
+    const deployed = await readModelDir(join(bucket, 'models/babyweight', firstRun));
+    assert.deepEqual(deployed.meta.data.train.files.map((f) => f.name.endsWith('data/babyweight/train.csv')), [true]);
+  });
+
+  it('serves predictions from the deployed version and answers bad requests with reasons', async () => {
+    const ok = await predict(stack, { instances: [{ key: 'b1', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 }] });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.body.model, { name: 'babyweight', version: firstRun });
+    const [p] = ok.body.predictions as { key: string; weight_pounds: number }[];
+    assert.equal(p.key, 'b1');
+    assert.ok(p.weight_pounds > 5 && p.weight_pounds < 10, JSON.stringify(p));
+
+    const bad = await predict(stack, { instances: [{ key: 'ok', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 }, { key: 'k2', is_male: 'yes', mother_age: 30, plurality: 'Single(1)', gestation_weeks: 38 }] });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.instances, [{ index: 1, key: 'k2', error: 'is_male: "yes" is not one of True, False, Unknown' }]);
+    assert.equal((await predict(stack, { rows: [] })).status, 400);
+    assert.equal((await predict(stack, { instances: [] }, 'text/plain')).status, 415);
+    const info = (await fetch(`${stack.predictUrl}/babyweight`).then((r) => r.json())) as { model: { version: string }; label: string };
+    assert.equal(info.model.version, firstRun);
+    assert.equal(info.label, 'weight_pounds');
+    assert.equal((await fetch(`${stack.predictUrl}/nosuchmodel`, { method: 'POST' })).status, 404);
+  });
+
+  it('a CSV with the wrong columns fails its run with an ERROR naming the file; the serving model is unchanged', async () => {
+    const pointer = await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8');
+    const since = Date.now();
+    await copyFile(join(DATA, 'taxifare/taxi-valid.csv'), join(stack.bucket.root, 'data/babyweight/more-train.csv'));
+    const runId = String((await runStarted(stack, since)).runId);
+    const end = await runEnded(stack, runId);
+    assert.equal(end.severity, 'ERROR');
+    assert.equal(end.file, 'data/babyweight/more-train.csv');
+    assert.match(String(end.message), /data\/babyweight\/more-train\.csv: expected 6 columns .* found 7 on line 1/);
+    const run = JSON.parse(await readFile(join(stack.bucket.root, 'runs', runId, 'run.json'), 'utf8'));
+    assert.equal(run.state, 'failed');
+    assert.equal(await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8'), pointer);
+    await rm(join(stack.bucket.root, 'data/babyweight/more-train.csv'));
+  });
+
+  it('a worse candidate is not deployed, and an event says why', async () => {
+    const pointer = await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8');
+    const since = Date.now();
+    // One gradient step per trial: a model far worse than the one serving.
+    await dropBabyweight(stack, 2500, 800, SMALL_STUDY(['--train_examples=512', '--learning_rate=0.001'], 'type: DISCRETE\n      discreteValues: [512]'));
+    const runId = String((await runStarted(stack, since)).runId);
+    const end = await runEnded(stack, runId);
+    assert.equal(end.decision, 'rejected');
+    assert.equal(end.severity, 'WARNING');
+    assert.match(String(end.message), new RegExp(`candidate rejected: candidate rmse [0-9.]+ is worse than serving version ${firstRun}'s [0-9.]+`));
+    assert.ok(Number(end.candidateRmse) > Number(end.servingRmse));
+    assert.equal(await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8'), pointer);
+    assert.deepEqual(await entries(join(stack.bucket.root, 'models/babyweight')), [firstRun, 'serving.json']);
+  });
+});
+
+describe('pipeline on the local stack, each function killed mid-step once', () => {
+  let stack: LocalStack;
+  before(async () => {
+    const crashDir = await tempDir('bucketml-crash-');
+    stack = await startLocalStack({
+      bucketDir: await tempDir('bucketml-stack-'),
+      predictPort: 0,
+      settleMs: 1000,
+      functionEnv: {
+        BUCKETML_CRASH_DIR: crashDir,
+        BUCKETML_CRASH_POINTS: 'data-upload:after-run-created,job-completed:after-report,deploy:after-copy',
+      },
+    });
+  });
+  after(() => stack?.stop());
+
+  it('redelivery completes the run with one deployment and a whole model', async () => {
+    const since = Date.now();
+    await dropBabyweight(stack, 3000, 800, SMALL_STUDY(['--train_examples=6000']));
+    const runId = String((await runStarted(stack, since)).runId);
+    const end = await runEnded(stack, runId);
+    assert.equal(end.decision, 'deployed', String(end.message));
+    for (const fn of ['data-upload', 'job-completed', 'deploy'] as const) {
+      assert.ok(stack.functions[fn].restarts >= 1, `${fn} was killed and restarted`);
+    }
+    const bucket = stack.bucket.root;
+    assert.deepEqual(await entries(join(bucket, 'models/babyweight')), [runId, 'serving.json']);
+    const model = await readModelDir(join(bucket, 'models/babyweight', runId)); // verifies the weights checksum
+    assert.equal(model.meta.name, 'babyweight');
+    assert.equal(stack.training.stats.created, 2);
+    const run = JSON.parse(await readFile(join(bucket, 'runs', runId, 'run.json'), 'utf8'));
+    assert.equal(run.state, 'deployed');
+  });
+});

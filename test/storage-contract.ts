@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { InvalidObjectNameError, PreconditionFailedError, type Storage } from '@bucketml/ports';
+
+/**
+ * The storage port's contract. Every adapter runs this same suite (the directory bucket always;
+ * a real Cloud Storage bucket when one is configured), so the pipeline can rely on it.
+ */
+export function storageContract(name: string, make: () => Promise<Storage>): void {
+  const unique = () => `contract-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+
+  it(`${name}: writes and reads back bytes with a generation`, async () => {
+    const s = await make();
+    const key = `${unique()}/a.json`;
+    const g = await s.write(key, '{"x":1}');
+    const obj = await s.read(key);
+    assert.equal(obj?.data.toString(), '{"x":1}');
+    assert.equal(obj?.generation, g);
+    assert.equal((await s.stat(key))?.size, 7);
+    assert.equal(await s.read(`${key}.missing`), null);
+  });
+
+  it(`${name}: every write gives a new generation, even in quick succession`, async () => {
+    const s = await make();
+    const key = `${unique()}/g.txt`;
+    const gens = [];
+    for (let i = 0; i < 20; i++) gens.push(await s.write(key, String(i)));
+    assert.equal(new Set(gens).size, 20);
+    for (let i = 1; i < gens.length; i++) assert.ok(BigInt(gens[i]) > BigInt(gens[i - 1]), 'generations increase');
+  });
+
+  it(`${name}: create-if-absent succeeds once`, async () => {
+    const s = await make();
+    const key = `${unique()}/once`;
+    await s.write(key, 'first', { ifGenerationMatch: '0' });
+    await assert.rejects(s.write(key, 'second', { ifGenerationMatch: '0' }), PreconditionFailedError);
+    assert.equal((await s.read(key))?.data.toString(), 'first');
+  });
+
+  it(`${name}: compare-and-swap: of concurrent writers on one generation exactly one wins`, async () => {
+    const s = await make();
+    const key = `${unique()}/cas`;
+    const g0 = await s.write(key, 'v0');
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => s.write(key, `v${i + 1}`, { ifGenerationMatch: g0 })));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    assert.equal(won.length, 1);
+    for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError);
+    const after = await s.read(key);
+    assert.equal(after?.generation, (won[0] as PromiseFulfilledResult<string>).value);
+    await assert.rejects(s.write(key, 'stale', { ifGenerationMatch: g0 }), PreconditionFailedError);
+  });
+
+  it(`${name}: lists by prefix, sorted, without other prefixes`, async () => {
+    const s = await make();
+    const root = unique();
+    for (const n of ['b.csv', 'a.csv', 'sub/c.csv']) await s.write(`${root}/data/${n}`, n);
+    await s.write(`${root}/other/x.csv`, 'x');
+    const names = (await s.list(`${root}/data/`)).map((o) => o.name);
+    assert.deepEqual(names, [`${root}/data/a.csv`, `${root}/data/b.csv`, `${root}/data/sub/c.csv`]);
+    assert.deepEqual(await s.list(`${root}/nothing/`), []);
+  });
+
+  it(`${name}: rejects object names that could escape the bucket`, async () => {
+    const s = await make();
+    for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a/./b', 'a\\b', '']) {
+      await assert.rejects(s.write(bad, 'x'), InvalidObjectNameError, bad);
+    }
+  });
+}
