@@ -59,6 +59,15 @@ const runEnded = (stack: LocalStack, runId: string) =>
 
 const eventsOf = (stack: LocalStack, runId: string, match: (e: Event) => boolean) => stack.logs.filter((l) => l.event?.runId === runId && match(l.event)).length;
 
+/** Stops the stack, keeping its log next to the bucket for whoever debugs a failure. */
+async function stopAndKeepLog(stack: LocalStack | undefined): Promise<void> {
+  if (!stack) return;
+  await stack.stop();
+  const path = `${stack.bucket.root}.log`;
+  await writeFile(path, stack.logs.map((l) => `[${l.source}] ${l.raw}`).join('\n'));
+  console.log(`# stack log: ${path}`);
+}
+
 async function predict(stack: LocalStack, body: unknown, contentType = 'application/json') {
   const res = await fetch(`${stack.predictUrl}/babyweight`, { method: 'POST', headers: { 'content-type': contentType }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -77,7 +86,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
       functionEnv: { BUCKETML_DUPLICATE_PUBLISH: '3' },
     });
   });
-  after(() => stack?.stop());
+  after(() => stopAndKeepLog(stack));
 
   it('a drop of two files becomes exactly one run, one study, one final training and one deployment', async () => {
     const since = Date.now();
@@ -170,7 +179,7 @@ describe('pipeline on the local stack, each function killed mid-step once', () =
       },
     });
   });
-  after(() => stack?.stop());
+  after(() => stopAndKeepLog(stack));
 
   it('redelivery completes the run with one deployment and a whole model', async () => {
     const since = Date.now();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -58,11 +59,17 @@ export class FunctionProcess {
     });
   }
 
-  /** Resolves once the process accepts HTTP requests. */
+  /** Resolves once the process accepts connections (a TCP probe: a request would be an event). */
   async ready(timeoutMs = 30_000): Promise<void> {
     const started = Date.now();
     while (Date.now() - started < timeoutMs) {
-      const up = await fetch(this.url, { method: 'GET', signal: AbortSignal.timeout(1000) }).then(() => true, () => false);
+      const up = await new Promise<boolean>((resolve) => {
+        const socket = connect(this.spec.port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      });
       if (up) return;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -116,6 +116,8 @@ export class LocalStack extends EventEmitter {
       prefix: 'data/',
       targetUrl: fns['data-upload'].url,
       duplicate: o.duplicateStorageEvents ?? 1,
+      onDelivery: (name, status) =>
+        this.line('eventarc', JSON.stringify({ severity: status === 200 || status === 204 ? 'DEBUG' : 'WARNING', component: 'eventarc', message: `storage event for ${name}: ${status}` })),
     });
     await this.watcher.start();
   }

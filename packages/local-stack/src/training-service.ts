@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -40,6 +41,7 @@ export class LocalTrainingService {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly children = new Set<ChildProcess>();
   private readonly running = new Set<Promise<void>>();
+  private readonly writes = new Map<string, Promise<void>>();
   private server?: Server;
   private stopping = false;
   /** Submissions received and jobs actually created (tests check idempotency with these). */
@@ -105,12 +107,29 @@ export class LocalTrainingService {
 
   private launch(record: JobRecord): void {
     const p = (record.kind === 'study' ? this.runStudy(record) : this.runTraining(record))
-      .catch((err: Error) => {
+      .catch(async (err: Error) => {
         if (this.stopping) return;
+        // A job whose runner failed ends FAILED, as a Vertex job would; the pipeline is told.
         this.options.log.event('ERROR', `job ${record.request.jobId} crashed: ${err.message}`, { runId: record.request.runId, stage: 'training-backend' });
+        Object.assign(record, { state: 'FAILED', error: `training backend error: ${err.message}` });
+        await this.persist(record);
+        await this.publishCompletion(record);
       })
+      .catch(() => undefined)
       .finally(() => this.running.delete(p));
     this.running.add(p);
+  }
+
+  private async publishCompletion(record: JobRecord): Promise<void> {
+    const request = record.request;
+    const base = { runId: request.runId, model: modelName(request), jobId: request.jobId, state: record.state, error: record.error };
+    const event =
+      record.kind === 'study'
+        ? { type: 'study.completed', ...base }
+        : { type: 'training.completed', ...base, modelPrefix: request.outputPrefix, rmse: record.rmse };
+    await this.options.messaging.publish(TOPICS.jobEvents, event, { runId: request.runId, type: event.type });
+    record.completionPublished = true;
+    await this.persist(record);
   }
 
   private async runStudy(record: JobRecord): Promise<void> {
@@ -144,13 +163,7 @@ export class LocalTrainingService {
       if (record.state === 'FAILED') record.error = failedTooMany() ? `more than ${request.maxFailedTrials} trials failed` : 'no trial succeeded';
       await this.persist(record);
     }
-    await this.options.messaging.publish(
-      TOPICS.jobEvents,
-      { type: 'study.completed', runId: request.runId, model: modelName(request), jobId: request.jobId, state: record.state, error: record.error },
-      { runId: request.runId, type: 'study.completed' },
-    );
-    record.completionPublished = true;
-    await this.persist(record);
+    await this.publishCompletion(record);
   }
 
   private async runTrial(record: JobRecord, trial: Trial): Promise<void> {
@@ -208,22 +221,7 @@ export class LocalTrainingService {
       } else Object.assign(record, { state: 'FAILED', error: result.error });
       await this.persist(record);
     }
-    await this.options.messaging.publish(
-      TOPICS.jobEvents,
-      {
-        type: 'training.completed',
-        runId: request.runId,
-        model: modelName(request),
-        jobId: request.jobId,
-        state: record.state,
-        modelPrefix: request.outputPrefix,
-        rmse: record.rmse,
-        error: record.error,
-      },
-      { runId: request.runId, type: 'training.completed' },
-    );
-    record.completionPublished = true;
-    await this.persist(record);
+    await this.publishCompletion(record);
   }
 
   /** Runs `bucketml train` with the job's data and flags; its output goes to <dir>train.log. */
@@ -269,11 +267,17 @@ export class LocalTrainingService {
     return { ok: false, error: `bucketml train exited with ${code}: ${lastLine}` };
   }
 
-  private async persist(record: JobRecord): Promise<void> {
+  /** Saves a job record; writes of one job are queued so the last state always lands last. */
+  private persist(record: JobRecord): Promise<void> {
     const path = join(this.options.stateDir, `${record.request.jobId}.json`);
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(record));
-    await rename(tmp, path);
+    const previous = this.writes.get(path) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(tmp, JSON.stringify(record));
+      await rename(tmp, path);
+    });
+    this.writes.set(path, next.catch(() => undefined));
+    return next;
   }
 }
 

@@ -12,10 +12,11 @@ import { checkObjectName, PreconditionFailedError, type ObjectInfo, type Storage
  * to a temporary file whose mtime is set to max(now, previous + 1 µs) before it is renamed into
  * place, so every write yields a new, larger generation even on filesystems with coarse clocks.
  * Conditional writes hold an exclusive lock file (O_EXCL, safe across processes) around
- * check-then-rename; a lock left by a killed process is broken after LOCK_STALE_MS.
+ * check-then-rename; a lock left by a killed process is broken once it is LOCK_STALE_MS old.
  * Names starting with '.' are internal (locks, temporaries) and never listed.
  */
 const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 30_000;
 
 export class DirectoryBucket implements Storage {
   readonly root: string;
@@ -113,17 +114,18 @@ export class DirectoryBucket implements Storage {
 
   private async lock(path: string): Promise<() => Promise<void>> {
     const lockPath = join(dirname(path), `.${path.slice(dirname(path).length + 1)}.lock`);
+    const deadline = Date.now() + LOCK_WAIT_MS;
     for (let attempt = 0; ; attempt++) {
       try {
         const handle = await open(lockPath, 'wx');
-        await handle.writeFile(`${process.pid} ${Date.now()}`);
         await handle.close();
         return () => rm(lockPath, { force: true });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const held = await readFile(lockPath, 'utf8').catch(() => '');
-        const since = Number(held.split(' ')[1]);
-        if (Number.isFinite(since) && Date.now() - since > LOCK_STALE_MS) await rm(lockPath, { force: true });
+        // Judge staleness by the lock file's own age: a holder killed at any instant leaves it.
+        const held = await stat(lockPath).catch(() => null);
+        if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) await rm(lockPath, { force: true });
+        else if (Date.now() > deadline) throw new Error(`${path} is locked by another writer for more than ${LOCK_WAIT_MS} ms`);
         else await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt)));
       }
     }
