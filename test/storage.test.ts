@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { storageContract } from './storage-contract.ts';
@@ -18,14 +20,18 @@ describe('storage contract: Cloud Storage', () => {
 });
 
 describe('directory bucket locks', () => {
-  it('breaks a lock left empty by a writer killed mid-acquire, once it is stale', async () => {
-    const { utimes, writeFile, mkdir } = await import('node:fs/promises');
-    const { join } = await import('node:path');
+  /** A bucket where another writer holds the lock of `name` (an empty lock file, as O_EXCL leaves it). */
+  async function lockedBy(name: string) {
     const root = await tempDir();
-    const bucket = new DirectoryBucket(root);
-    await mkdir(join(root, 'runs'), { recursive: true });
-    const lock = join(root, 'runs', '.run.json.lock');
-    await writeFile(lock, ''); // created with O_EXCL, then the process died
+    const dir = join(root, dirname(name));
+    await mkdir(dir, { recursive: true });
+    const lock = join(dir, `.${basename(name)}.lock`);
+    await writeFile(lock, '');
+    return { bucket: new DirectoryBucket(root), lock };
+  }
+
+  it('breaks a lock left empty by a writer killed mid-acquire, once it is stale', async () => {
+    const { bucket, lock } = await lockedBy('runs/run.json');
     const old = (Date.now() - 60_000) / 1000;
     await utimes(lock, old, old);
     const started = Date.now();
@@ -34,13 +40,7 @@ describe('directory bucket locks', () => {
   });
 
   it('waits for a live lock and proceeds when it is released', async () => {
-    const { writeFile, rm, mkdir } = await import('node:fs/promises');
-    const { join } = await import('node:path');
-    const root = await tempDir();
-    const bucket = new DirectoryBucket(root);
-    await mkdir(join(root, 'a'), { recursive: true });
-    const lock = join(root, 'a', '.b.lock');
-    await writeFile(lock, '');
+    const { bucket, lock } = await lockedBy('a/b');
     setTimeout(() => void rm(lock), 300);
     const started = Date.now();
     await bucket.write('a/b', 'x');

@@ -4,7 +4,7 @@ import { BUILTIN_SPECS, parseSpec, SpecError, type DataSource, type ModelSpec } 
 import type { Messaging, Storage, TrainingBackend } from '@bucketml/ports';
 import { layout } from './layout.js';
 import type { Logger } from './logger.js';
-import { RunStore } from './run-store.js';
+import { RunStore, type RunRecord, type RunStateName } from './run-store.js';
 
 /** Everything a stage needs from the outside world: the ports, a logger and settings. */
 export interface PipelineContext {
@@ -61,4 +61,15 @@ export async function resolveModelSpec(storage: Storage, model: string): Promise
 /** A bucket object as a CSV source for the dataset reader. */
 export function storageSource(storage: Storage, name: string): DataSource {
   return { name, open: async () => (await storage.openRead(name)) as unknown as import('node:stream').Readable };
+}
+
+/**
+ * The run if it is in one of `states`; otherwise null, after a DEBUG line: a delivery for a
+ * step the run has already left (a redelivery, or a duplicate) is acknowledged and ignored.
+ */
+export async function runAwaiting(ctx: PipelineContext, runId: string, states: RunStateName[], log: Logger, what: string): Promise<RunRecord | null> {
+  const current = await ctx.runs.get(runId);
+  if (current && states.includes(current.run.state)) return current.run;
+  log.event('DEBUG', `${what} ignored: run is ${current?.run.state ?? 'unknown'}`);
+  return null;
 }

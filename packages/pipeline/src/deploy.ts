@@ -1,5 +1,5 @@
 import { DataError, ModelFormatError } from '@bucketml/model';
-import type { PipelineContext } from './context.js';
+import { runAwaiting, type PipelineContext } from './context.js';
 import type { ModelCandidateEvent } from './events.js';
 import { layout } from './layout.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
@@ -14,12 +14,9 @@ import { readServingPointer, type ServingPointer } from './serving-pointer.js';
  */
 export async function onModelCandidate(ctx: PipelineContext, event: ModelCandidateEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'deploy' });
-  const current = await ctx.runs.get(event.runId);
-  if (!current || !['gating', 'final-training'].includes(current.run.state)) {
-    log.event('DEBUG', `candidate ignored: run is ${current?.run.state ?? 'unknown'}`);
-    return;
-  }
-  const { run } = current;
+  // final-training too: the candidate may be published before the run records it.
+  const run = await runAwaiting(ctx, event.runId, ['gating', 'final-training'], log, 'candidate');
+  if (!run) return;
   const version = run.runId;
   const serving = await readServingPointer(ctx.storage, run.model);
   if (serving?.pointer.version === version) {

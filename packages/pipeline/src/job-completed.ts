@@ -1,6 +1,6 @@
 import { TOPICS } from '@bucketml/ports';
 import { analyzeTrials, formatReport, type Goal } from '@bucketml/tuning';
-import type { PipelineContext } from './context.js';
+import { runAwaiting, type PipelineContext } from './context.js';
 import type { JobEvent, ModelCandidateEvent, StudyCompletedEvent, TrainingCompletedEvent } from './events.js';
 import { layout } from './layout.js';
 
@@ -35,12 +35,8 @@ export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise
 
 async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'analysis' });
-  const current = await ctx.runs.get(event.runId);
-  if (!current || current.run.state !== 'tuning') {
-    log.event('DEBUG', `study event ignored: run is ${current?.run.state ?? 'unknown'}`);
-    return;
-  }
-  const { run } = current;
+  const run = await runAwaiting(ctx, event.runId, ['tuning'], log, 'study event');
+  if (!run) return;
   const study = await ctx.training.getStudy(event.jobId);
   if (!study) throw new Error(`study ${event.jobId} not found on the training backend`); // transient: retry
   const report = analyzeTrials(study.trials, (run.study?.goal ?? 'MINIMIZE') as Goal, run.study?.metricTag ?? 'rmse');
@@ -86,11 +82,8 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
 
 async function onTrainingCompleted(ctx: PipelineContext, event: TrainingCompletedEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'final-training' });
-  const current = await ctx.runs.get(event.runId);
-  if (!current || current.run.state !== 'final-training') {
-    log.event('DEBUG', `training event ignored: run is ${current?.run.state ?? 'unknown'}`);
-    return;
-  }
+  const run = await runAwaiting(ctx, event.runId, ['final-training'], log, 'training event');
+  if (!run) return;
   if (event.state !== 'SUCCEEDED' || event.rmse === undefined) {
     const reason = `final training failed: ${event.error ?? 'no metrics'}`;
     if (await ctx.runs.advance(event.runId, ['final-training'], 'failed', { error: { stage: 'final-training', message: reason } })) {
@@ -100,6 +93,6 @@ async function onTrainingCompleted(ctx: PipelineContext, event: TrainingComplete
   }
   const candidate: ModelCandidateEvent = { type: 'model.candidate', runId: event.runId, model: event.model, modelPrefix: event.modelPrefix, rmse: event.rmse };
   await ctx.messaging.publish(TOPICS.modelCandidates, candidate, { runId: event.runId, type: candidate.type });
-  const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', { final: { ...current.run.final!, rmse: event.rmse } });
+  const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', { final: { ...run.final!, rmse: event.rmse } });
   if (moved) log.event('INFO', `final training done: eval rmse ${event.rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse: event.rmse, modelPrefix: event.modelPrefix });
 }

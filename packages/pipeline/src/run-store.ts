@@ -3,8 +3,6 @@ import { layout } from './layout.js';
 
 export type RunStateName = 'received' | 'tuning' | 'final-training' | 'gating' | 'deployed' | 'rejected' | 'failed';
 
-export const TERMINAL_STATES: RunStateName[] = ['deployed', 'rejected', 'failed'];
-
 export interface RunRecord {
   runId: string;
   model: string;
