@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { COURSE_HYPERPARAM_YAML, fromUnit, parseStudyYaml, StudySpecError, analyzeTrials, formatReport } from '@bucketml/tuning';
+import { COURSE_HYPERPARAM_YAML, fromUnit, parseStudyDocument, StudySpecError, analyzeTrials, formatReport, toVertexTuningJob, fromVertexTuningJob } from '@bucketml/tuning';
 
 function problems(yaml: string): string {
   try {
-    parseStudyYaml(yaml);
+    parseStudyDocument(yaml);
   } catch (err) {
     assert.ok(err instanceof StudySpecError, String(err));
     return err.problems.join('\n');
@@ -22,7 +22,7 @@ const withParam = (param: string, hp = 'maxTrials: 4\n    maxParallelTrials: 2')
 
 describe('study spec (the course hyperparam.yaml)', () => {
   it('parses the course spec', () => {
-    const s = parseStudyYaml(COURSE_HYPERPARAM_YAML);
+    const s = parseStudyDocument(COURSE_HYPERPARAM_YAML);
     assert.equal(s.goal, 'MINIMIZE');
     assert.equal(s.metricTag, 'rmse');
     assert.equal(s.maxTrials, 20);
@@ -31,6 +31,53 @@ describe('study spec (the course hyperparam.yaml)', () => {
     assert.equal(s.scaleTier, 'STANDARD_1');
     assert.deepEqual(s.params[0], { name: 'batch_size', type: 'INTEGER', min: 8, max: 512, scale: 'UNIT_LOG_SCALE' });
     assert.deepEqual(s.finalArgs, s.args);
+  });
+
+  it('parses every field of the course format, and round-trips course → Vertex → course without loss', () => {
+    const full = `trainingInput:
+  scaleTier: PREMIUM_1
+  args: ["--train_examples=20000", "--eval_steps=10"]
+  hyperparameters:
+    goal: MAXIMIZE
+    hyperparameterMetricTag: accuracy
+    maxTrials: 30
+    maxParallelTrials: 3
+    maxFailedTrials: 4
+    enableTrialEarlyStopping: True
+    algorithm: RANDOM_SEARCH
+    params:
+    - {parameterName: batch_size, type: INTEGER, minValue: 8, maxValue: 512, scaleType: UNIT_LOG_SCALE}
+    - {parameterName: learning_rate, type: DOUBLE, minValue: 0.0001, maxValue: 0.1, scaleType: UNIT_REVERSE_LOG_SCALE}
+    - {parameterName: dropout, type: DOUBLE, minValue: 0, maxValue: 0.5, scaleType: UNIT_LINEAR_SCALE}
+    - {parameterName: optimizer, type: CATEGORICAL, categoricalValues: [adam, sgd]}
+    - {parameterName: nembeds, type: DISCRETE, discreteValues: [3, 10, 30]}
+`;
+    const course = parseStudyDocument(full);
+    assert.equal(course.scaleTier, 'PREMIUM_1');
+    assert.equal(course.goal, 'MAXIMIZE');
+    assert.equal(course.metricTag, 'accuracy');
+    assert.equal(course.maxFailedTrials, 4);
+    assert.equal(course.algorithm, 'RANDOM_SEARCH');
+    assert.deepEqual(course.args, ['--train_examples=20000', '--eval_steps=10']);
+    assert.deepEqual(course.params.map((p) => p.type), ['INTEGER', 'DOUBLE', 'DOUBLE', 'CATEGORICAL', 'DISCRETE']);
+    const vertex = toVertexTuningJob(course, 'gcr.io/p/trainer');
+    assert.deepEqual(vertex.studySpec.metrics, [{ metricId: 'accuracy', goal: 'MAXIMIZE' }]);
+    assert.deepEqual(vertex.studySpec.parameters[0], { parameterId: 'batch_size', integerValueSpec: { minValue: 8, maxValue: 512 }, scaleType: 'UNIT_LOG_SCALE' });
+    assert.deepEqual(vertex.studySpec.medianAutomatedStoppingSpec, { useElapsedDuration: false });
+    assert.equal(vertex.parallelTrialCount, 3);
+    assert.deepEqual(vertex.trialJobSpec.workerPoolSpecs[0].containerSpec, { imageUri: 'gcr.io/p/trainer', args: course.args });
+    assert.deepEqual(fromVertexTuningJob(vertex), course);
+    // The Vertex form is accepted as a document too (JSON is YAML).
+    assert.deepEqual(parseStudyDocument(JSON.stringify(vertex)), course);
+  });
+
+  it('rejects bad Vertex-form specs naming the field', () => {
+    const vertex = toVertexTuningJob(parseStudyDocument(COURSE_HYPERPARAM_YAML));
+    const bad = structuredClone(vertex);
+    bad.studySpec.parameters[0].integerValueSpec = { minValue: 0, maxValue: 512 };
+    assert.throws(() => fromVertexTuningJob(bad), /studySpec\.parameters\[0\]: UNIT_LOG_SCALE needs minValue > 0/);
+    assert.throws(() => fromVertexTuningJob({ ...vertex, parallelTrialCount: 50 }), /parallelTrialCount \(50\) > maxTrialCount \(20\)/);
+    assert.throws(() => parseStudyDocument('{"foo": 1}'), /expected the course form/);
   });
 
   it('rejects bad specs naming the field', () => {

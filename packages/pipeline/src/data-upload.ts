@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
 import type { ObjectInfo } from '@bucketml/ports';
-import { COURSE_HYPERPARAM_YAML, parseStudyYaml, StudySpecError, type StudySpec } from '@bucketml/tuning';
+import { COURSE_HYPERPARAM_YAML, parseStudyDocument, StudySpecError, type StudySpec } from '@bucketml/tuning';
 import { resolveModelSpec, storageSource, type PipelineContext } from './context.js';
 import { isEvalFile, layout, parseDropName } from './layout.js';
 
@@ -73,7 +73,7 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
       badRowSamples: [...trainData.badRowSamples, ...evalData.badRowSamples].slice(0, 5),
     });
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
-    study = parseStudyYaml(config ? config.data.toString('utf8') : COURSE_HYPERPARAM_YAML);
+    study = parseStudyDocument(config ? config.data.toString('utf8') : COURSE_HYPERPARAM_YAML);
   } catch (err) {
     if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
       const failed = await ctx.runs.advance(runId, ['received'], 'failed', {

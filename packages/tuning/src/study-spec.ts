@@ -1,5 +1,3 @@
-import { parse as parseYaml } from 'yaml';
-
 /**
  * A hyperparameter study, parsed from the course's `hyperparam.yaml` (Cloud ML Engine's
  * TrainingInput):
@@ -91,17 +89,6 @@ export const COURSE_HYPERPARAM_YAML = `trainingInput:
       maxValue: 512
       scaleType: UNIT_LOG_SCALE
 `;
-
-export function parseStudyYaml(text: string): StudySpec {
-  let doc: unknown;
-  try {
-    // YAML 1.1 booleans (True/False) as the course writes them.
-    doc = parseYaml(text, { version: '1.1' });
-  } catch (err) {
-    throw new StudySpecError([`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
-  }
-  return parseCourseSpec(doc);
-}
 
 export function parseCourseSpec(doc: unknown): StudySpec {
   const problems: string[] = [];
