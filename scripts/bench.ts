@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   training: () => import('./bench/training.ts'),
+  tuning: () => import('./bench/tuning.ts'),
 };
 
 const name = process.argv[2];

@@ -8,13 +8,14 @@ import { Rng } from '@bucketml/model';
 import type { Logger } from '@bucketml/pipeline';
 import { TOPICS, type JobState, type Messaging, type StudyJob, type StudyJobRequest, type Trial, type TrainingJobRequest } from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
-import { parameterFlags, sampleRandom, type ParamSpec } from '@bucketml/tuning';
+import { parameterFlags, suggestTrial, type ParamSpec } from '@bucketml/tuning';
 
 /**
  * The embedded default's training backend: a small HTTP service that accepts study and
  * training jobs (idempotently, by job id), runs each trial as a `bucketml train` process with
  * Vertex AI's environment contract (AIP_MODEL_DIR, CLOUD_ML_HP_METRIC_FILE, CLOUD_ML_TRIAL_ID),
- * at most maxParallelTrials at once, and publishes trial/study/training completion events.
+ * at most maxParallelTrials at once, with parameters from the tuning engine (Bayesian unless the
+ * study asks for grid or random search), and publishes trial/study/training completion events.
  * Job records are persisted, so a restarted service resumes unfinished jobs and republishes
  * completions it had not yet sent.
  */
@@ -148,7 +149,8 @@ export class LocalTrainingService {
       while (!this.stopping) {
         while (active.size < request.maxParallelTrials && record.trials.length < request.maxTrials && !failedTooMany()) {
           const id = String(record.trials.length + 1);
-          const parameters = sampleRandom(params, new Rng(request.seed * 7919 + Number(id)));
+          // The engine sees every trial so far, running ones included (the constant liar).
+          const parameters = suggestTrial({ params, goal: request.goal, algorithm: request.algorithm }, record.trials, new Rng(request.seed * 7919 + Number(id)));
           const trial: Trial = { id, state: 'ACTIVE', parameters, modelPrefix: `${request.outputPrefix}${id}/model/`, startTime: new Date().toISOString() };
           record.trials.push(trial);
           await this.persist(record);

@@ -3,3 +3,5 @@ export { sampleRandom, fromUnit, parameterFlags, type ParamValues } from './rand
 export { analyzeTrials, formatReport, type StudyReport, type TrialResult } from './analysis.js';
 export { toVertexTuningJob, fromVertexTuningJob, DEFAULT_MACHINE_TYPE, type VertexTuningJobSpec, type VertexStudySpec, type VertexParameterSpec } from './vertex-spec.js';
 export { parseStudyDocument } from './study-document.js';
+export { suggestTrial, gridPoint, type SearchSpace } from './search.js';
+export { suggestBayesian, type Observation } from './bayesian.js';

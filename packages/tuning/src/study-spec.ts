@@ -118,6 +118,11 @@ export function parseCourseSpec(doc: unknown): StudySpec {
     if (names.indexOf(n) !== i) fail(`${at}.params[${i}].parameterName "${n}" is repeated`);
   });
 
+  if (algorithm === 'GRID_SEARCH') {
+    params.forEach((p, i) => {
+      if (p.type === 'DOUBLE') fail(`${at}.params[${i}]: GRID_SEARCH needs INTEGER, CATEGORICAL or DISCRETE parameters (${p.name} is DOUBLE)`);
+    });
+  }
   const args = input.args ?? [];
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) fail('trainingInput.args must be a list of strings');
   const finalArgs = input.finalArgs ?? args;

@@ -1,0 +1,43 @@
+import type { Rng } from '@bucketml/model';
+import { suggestBayesian, type Observation } from './bayesian.js';
+import { sampleRandom, type ParamValues } from './random-search.js';
+import type { Goal, ParamSpec } from './study-spec.js';
+
+export interface SearchSpace {
+  params: ParamSpec[];
+  goal: Goal;
+  /** ALGORITHM_UNSPECIFIED (Bayesian, Vertex's default), RANDOM_SEARCH or GRID_SEARCH. */
+  algorithm: string;
+}
+
+/** The next trial's parameters given every trial so far (running ones included). */
+export function suggestTrial(space: SearchSpace, history: Observation[], rng: Rng): ParamValues {
+  switch (space.algorithm) {
+    case 'RANDOM_SEARCH':
+      return sampleRandom(space.params, rng);
+    case 'GRID_SEARCH':
+      return gridPoint(space.params, history.length);
+    default:
+      return suggestBayesian(space.params, space.goal, history, rng);
+  }
+}
+
+/** The k-th point of the full grid (cycling), last parameter varying fastest. */
+export function gridPoint(params: ParamSpec[], k: number): ParamValues {
+  const axes = params.map(gridAxis);
+  const total = axes.reduce((n, a) => n * a.length, 1);
+  let index = k % total;
+  const out: ParamValues = {};
+  for (let i = params.length - 1; i >= 0; i--) {
+    out[params[i].name] = axes[i][index % axes[i].length];
+    index = Math.floor(index / axes[i].length);
+  }
+  return out;
+}
+
+function gridAxis(p: ParamSpec): (number | string)[] {
+  if (p.type === 'CATEGORICAL') return p.categoricalValues!;
+  if (p.type === 'DISCRETE') return [...p.discreteValues!].sort((a, b) => a - b);
+  if (p.type === 'INTEGER') return Array.from({ length: p.max! - p.min! + 1 }, (_, i) => p.min! + i);
+  throw new Error(`GRID_SEARCH cannot enumerate DOUBLE parameter ${p.name}`);
+}

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Rng } from '@bucketml/model';
+import { gridPoint, suggestTrial, type Observation, type ParamSpec } from '@bucketml/tuning';
+
+const MIXED: ParamSpec[] = [
+  { name: 'batch_size', type: 'INTEGER', min: 8, max: 512, scale: 'UNIT_LOG_SCALE' },
+  { name: 'lr', type: 'DOUBLE', min: 1e-4, max: 0.1, scale: 'UNIT_REVERSE_LOG_SCALE' },
+  { name: 'opt', type: 'CATEGORICAL', categoricalValues: ['adam', 'sgd', 'ftrl'] },
+  { name: 'nembeds', type: 'DISCRETE', discreteValues: [3, 10, 30] },
+];
+
+/** A smooth objective with its minimum at batch 64, lr 0.01, adam, nembeds 10. */
+function objective(p: Record<string, number | string>): number {
+  return (Math.log2(Number(p.batch_size)) - 6) ** 2 + (Math.log10(Number(p.lr)) + 2) ** 2 + (p.opt === 'adam' ? 0 : 1) + (p.nembeds === 10 ? 0 : 0.5);
+}
+
+function study(algorithm: string, trials: number, seed: number): Observation[] {
+  const history: Observation[] = [];
+  for (let i = 0; i < trials; i++) {
+    const parameters = suggestTrial({ params: MIXED, goal: 'MINIMIZE', algorithm }, history, new Rng(seed * 7919 + i));
+    history.push({ parameters, state: 'SUCCEEDED', objective: objective(parameters) });
+  }
+  return history;
+}
+
+describe('search algorithms', () => {
+  it('suggests only valid values of every parameter type', () => {
+    for (const h of study('ALGORITHM_UNSPECIFIED', 20, 1)) {
+      const p = h.parameters;
+      assert.ok(Number.isInteger(p.batch_size) && Number(p.batch_size) >= 8 && Number(p.batch_size) <= 512, JSON.stringify(p));
+      assert.ok(Number(p.lr) >= 1e-4 && Number(p.lr) <= 0.1, JSON.stringify(p));
+      assert.ok(['adam', 'sgd', 'ftrl'].includes(String(p.opt)));
+      assert.ok([3, 10, 30].includes(Number(p.nembeds)));
+    }
+  });
+
+  it('is reproducible: the same seed and history give the same suggestions', () => {
+    assert.deepEqual(study('ALGORITHM_UNSPECIFIED', 12, 3), study('ALGORITHM_UNSPECIFIED', 12, 3));
+  });
+
+  it('Bayesian search finds a better optimum than random search with the same 25 trials', () => {
+    const best = (h: Observation[]) => Math.min(...h.map((o) => o.objective!));
+    const seeds = [1, 2, 3];
+    const bayes = seeds.map((s) => best(study('ALGORITHM_UNSPECIFIED', 25, s)));
+    const random = seeds.map((s) => best(study('RANDOM_SEARCH', 25, s)));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(mean(bayes) < mean(random), `bayesian ${bayes} vs random ${random}`);
+  });
+
+  it('spreads a parallel batch: pending trials are not suggested again (constant liar)', () => {
+    const history = study('ALGORITHM_UNSPECIFIED', 15, 5); // past the 12 random initial trials
+    const batch: Observation[] = [];
+    for (let i = 0; i < 4; i++) {
+      const parameters = suggestTrial({ params: MIXED, goal: 'MINIMIZE', algorithm: 'ALGORITHM_UNSPECIFIED' }, [...history, ...batch], new Rng(99));
+      batch.push({ parameters, state: 'ACTIVE' });
+    }
+    const keys = batch.map((b) => JSON.stringify(b.parameters));
+    assert.equal(new Set(keys).size, 4, keys.join('\n'));
+  });
+
+  it('grid search enumerates every combination, then cycles', () => {
+    const params: ParamSpec[] = [
+      { name: 'a', type: 'INTEGER', min: 1, max: 2 },
+      { name: 'b', type: 'CATEGORICAL', categoricalValues: ['x', 'y', 'z'] },
+    ];
+    const points = Array.from({ length: 7 }, (_, k) => gridPoint(params, k));
+    assert.equal(new Set(points.slice(0, 6).map((p) => JSON.stringify(p))).size, 6);
+    assert.deepEqual(points[6], points[0]);
+  });
+});

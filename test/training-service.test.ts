@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import { mkdir } from 'node:fs/promises';
+import { createLogger } from '@bucketml/pipeline';
+import { LocalTrainingService, startPubSubEmulator, freePort } from '@bucketml/local-stack';
+import { TOPICS, type StudyJobRequest } from '@bucketml/ports';
+import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
+import { PubSubMessaging } from '@bucketml/ports/pubsub';
+import { Writable } from 'node:stream';
+import { join, dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { sampleCsv, tempDir } from './helpers.ts';
+
+/**
+ * The local training service on the real Pub/Sub emulator: failed trials and maxFailedTrials.
+ * A categorical nnsize whose second value the trainer rejects makes every other trial fail.
+ */
+describe('local training service', () => {
+  let emulator: Awaited<ReturnType<typeof startPubSubEmulator>>;
+  let pubsub: PubSub;
+  let subscription: Subscription;
+  let service: LocalTrainingService;
+  let messaging: PubSubMessaging;
+  let url: string;
+  const events: Record<string, unknown>[] = [];
+
+  before(async () => {
+    emulator = await startPubSubEmulator(await freePort());
+    process.env.PUBSUB_EMULATOR_HOST = emulator.host;
+    process.env.METADATA_SERVER_DETECTION = 'none';
+    pubsub = new PubSub({ projectId: 'test' });
+    const [topic] = await pubsub.createTopic(TOPICS.jobEvents);
+    [subscription] = await topic.createSubscription('events');
+    subscription.on('message', (m: Message) => {
+      events.push(JSON.parse(m.data.toString()));
+      m.ack();
+    });
+    const root = await tempDir();
+    const bucket = new DirectoryBucket(root);
+    await mkdir(join(root, 'data'));
+    await sampleCsv(join(root, 'data'), 'train.csv', 'babyweight/train.csv', 1500);
+    await sampleCsv(join(root, 'data'), 'eval.csv', 'babyweight/eval.csv', 400);
+    messaging = new PubSubMessaging('test');
+    const trainerBin = join(dirname(createRequire(import.meta.url).resolve('@bucketml/trainer')), '../bin/bucketml.js');
+    const quiet = new Writable({ write: (_c, _e, done) => done() });
+    service = new LocalTrainingService({ bucket, messaging, log: createLogger('test', quiet), stateDir: join(root, '.jobs'), trainerBin });
+    url = await service.start();
+  });
+  after(async () => {
+    await service?.stop();
+    await messaging?.close();
+    await subscription?.close();
+    await pubsub?.close();
+    await emulator?.stop();
+  });
+
+  const study = (jobId: string, maxFailedTrials: number): StudyJobRequest => ({
+    jobId,
+    runId: jobId,
+    model: 'babyweight',
+    trainData: ['data/train.csv'],
+    evalData: ['data/eval.csv'],
+    args: ['--train_examples=2048'],
+    outputPrefix: `runs/${jobId}/trials/`,
+    goal: 'MINIMIZE',
+    metricTag: 'rmse',
+    maxTrials: 4,
+    maxParallelTrials: 2,
+    maxFailedTrials,
+    algorithm: 'GRID_SEARCH',
+    params: [{ name: 'nnsize', type: 'CATEGORICAL', values: ['16', 'sixteen'] }],
+    seed: 1,
+  });
+
+  async function run(request: StudyJobRequest) {
+    const res = await fetch(`${url}/studies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    assert.equal(res.status, 200);
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const done = events.find((e) => e.type === 'study.completed' && e.jobId === request.jobId);
+      if (done) return done;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.fail(`study ${request.jobId} did not complete`);
+  }
+
+  it('a failed trial does not stop the study when maxFailedTrials allows it', async () => {
+    const done = await run(study('lenient', 0));
+    assert.equal(done.state, 'SUCCEEDED');
+    const trials = events.filter((e) => e.type === 'trial.completed' && e.jobId === 'lenient');
+    assert.deepEqual(trials.map((t) => t.state).sort(), ['FAILED', 'FAILED', 'SUCCEEDED', 'SUCCEEDED']);
+    assert.match(String(trials.find((t) => t.state === 'FAILED')!.error), /--nnsize must be a positive integer/);
+    assert.ok(service.stats.maxConcurrentTrials <= 2);
+  });
+
+  it('the study fails once more than maxFailedTrials trials have failed', async () => {
+    const done = await run(study('strict', 1));
+    assert.equal(done.state, 'FAILED');
+    assert.match(String(done.error), /more than 1 trials failed/);
+  });
+
+  it('resubmitting a job returns it instead of starting another', async () => {
+    const res = await fetch(`${url}/studies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(study('lenient', 0)) });
+    assert.deepEqual(await res.json(), { jobId: 'lenient', created: false });
+  });
+});
