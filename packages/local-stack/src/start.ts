@@ -3,6 +3,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createServer } from 'node:net';
 import { renderLogLine } from './log-renderer.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 
@@ -44,10 +45,13 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
+  const port = Number(args.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got ${args.port})`);
+  if (port !== 0 && !(await portIsFree(port))) throw new Error(`port ${port} is in use (another npm start?): stop it or pass --port N`);
   say(`BucketML local stack: bucket ${args.bucket}`);
   stack = await startLocalStack({
     bucketDir: args.bucket!,
-    predictPort: Number(args.port),
+    predictPort: port,
     onLog: (line) => {
       const text = renderLogLine(line, { color, verbose: args.verbose! });
       if (text) say(text);
@@ -92,4 +96,12 @@ try {
 } catch (err) {
   process.stderr.write(`npm start failed: ${(err as Error).message}\n`);
   await shutdown(1);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const srv = createServer();
+    srv.once('error', () => resolvePromise(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolvePromise(true)));
+  });
 }

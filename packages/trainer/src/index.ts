@@ -2,4 +2,3 @@ export { trainModel, type TrainOptions, type TrainResult, type TrainProgress, ty
 export { loadTensorFlow, type TensorFlow, type BackendName } from './tf-backend.js';
 export { WideDeepNetwork } from './network.js';
 export { HypertuneReporter, pythonFloatStr } from './hypertune.js';
-export { main } from './cli.js';
