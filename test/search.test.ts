@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '@bucketml/model';
-import { gridPoint, suggestTrial, type Observation, type ParamSpec } from '@bucketml/tuning';
+import { gridPoint, shouldStopTrial, suggestTrial, type Observation, type ParamSpec } from '@bucketml/tuning';
 
 const MIXED: ParamSpec[] = [
   { name: 'batch_size', type: 'INTEGER', min: 8, max: 512, scale: 'UNIT_LOG_SCALE' },
@@ -67,5 +67,33 @@ describe('search algorithms', () => {
     const points = Array.from({ length: 7 }, (_, k) => gridPoint(params, k));
     assert.equal(new Set(points.slice(0, 6).map((p) => JSON.stringify(p))).size, 6);
     assert.deepEqual(points[6], points[0]);
+  });
+});
+
+describe('median stopping rule', () => {
+  // Four finished learning curves (RMSE by measurement).
+  const peers = [
+    [1.3, 1.2, 1.1, 1.08],
+    [1.25, 1.15, 1.1, 1.07],
+    [1.4, 1.3, 1.2, 1.15],
+    [1.35, 1.25, 1.12, 1.09],
+  ];
+
+  it('stops a trial whose best so far is worse than the median of the peers’ running averages', () => {
+    // running averages over 2 measurements: 1.25, 1.2, 1.35, 1.3 → median 1.275
+    assert.equal(shouldStopTrial([1.5, 1.45], peers, 'MINIMIZE'), true);
+    assert.equal(shouldStopTrial([1.3, 1.26], peers, 'MINIMIZE'), false);
+  });
+
+  it('waits for enough measurements and enough finished peers', () => {
+    assert.equal(shouldStopTrial([9], peers, 'MINIMIZE'), false, 'one measurement is too few');
+    assert.equal(shouldStopTrial([9, 9], peers.slice(0, 3), 'MINIMIZE'), false, 'three peers are too few');
+    assert.equal(shouldStopTrial([9, 9, 9, 9, 9], peers, 'MINIMIZE'), false, 'no peer reported that far');
+  });
+
+  it('follows the goal when maximising', () => {
+    const acc = peers.map((m) => m.map((x) => 2 - x));
+    assert.equal(shouldStopTrial([0.5, 0.55], acc, 'MAXIMIZE'), true);
+    assert.equal(shouldStopTrial([0.7, 0.74], acc, 'MAXIMIZE'), false);
   });
 });

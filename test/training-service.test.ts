@@ -68,6 +68,7 @@ describe('local training service', () => {
     maxTrials: 4,
     maxParallelTrials: 2,
     maxFailedTrials,
+    enableTrialEarlyStopping: false,
     algorithm: 'GRID_SEARCH',
     params: [{ name: 'nnsize', type: 'CATEGORICAL', values: ['16', 'sixteen'] }],
     seed: 1,

@@ -1,10 +1,19 @@
-import { Rng } from '@bucketml/model';
-import { suggestTrial, type Observation, type ParamSpec } from '@bucketml/tuning';
+import { join } from 'node:path';
+import { BUILTIN_SPECS, fileSource, Rng } from '@bucketml/model';
+import { loadTensorFlow, trainModel } from '@bucketml/trainer';
+import { COURSE_HYPERPARAM_YAML, parseStudyDocument, shouldStopTrial, suggestTrial, type Observation, type ParamSpec } from '@bucketml/tuning';
 
 /**
  * Trials needed to reach a target, Bayesian (GP + EI) against random search, both through the
  * same `suggestTrial` the pipeline uses, averaged over seeds.
  * (a) Branin on [-5, 10] × [0, 15]: global minimum 0.397887; target: within 1%.
+ * (b) babyweight, the course's study (batch_size, nembeds, nnsize), each trial trained in this
+ *     process on a reduced budget with a fixed seed (deterministic): best eval RMSE of
+ *     Bayesian after 20 trials vs random after 20 and after 60.
+ * (c) the Bayesian 20-trial study again with the median stopping rule: examples trained and
+ *     best RMSE, against (b) without it.
+ * Trials are suggested in batches of maxParallelTrials (5) with the constant liar and trained
+ * one after another; so early stopping sees a little more history than a parallel run would.
  */
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 5);
 const BRANIN_MIN = 0.397887;
@@ -32,17 +41,116 @@ function trialsToTarget(algorithm: string, seed: number, target: number, cap: nu
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const round = (x: number) => Math.round(x * 1e5) / 1e5;
+
+const TRIAL_EXAMPLES = Number(process.env.BENCH_TRIAL_EXAMPLES ?? 20_000);
+const DATA = join(import.meta.dirname, '../../data/babyweight');
+
+interface StudyResult {
+  bestAfter: (n: number) => number;
+  examples: number;
+  stopped: number;
+}
+
+async function babyweightStudy(algorithm: string, trials: number, seed: number, earlyStopping: boolean): Promise<StudyResult> {
+  const { params } = parseStudyDocument(COURSE_HYPERPARAM_YAML);
+  const tensorflow = await loadTensorFlow();
+  const spec = BUILTIN_SPECS.babyweight;
+  const history: (Observation & { measurements?: number[] })[] = [];
+  let examples = 0;
+  let stopped = 0;
+  while (history.length < trials) {
+    const batch: (Observation & { measurements?: number[] })[] = [];
+    for (let i = 0; i < 5 && history.length + batch.length < trials; i++) {
+      const n = history.length + batch.length;
+      const parameters = suggestTrial({ params, goal: 'MINIMIZE', algorithm }, [...history, ...batch], new Rng(seed * 7919 + n + 1));
+      batch.push({ parameters, state: 'ACTIVE' });
+    }
+    for (const trial of batch) {
+      const measurements: number[] = [];
+      const finished = history.filter((h) => h.measurements).map((h) => h.measurements!);
+      const r = await trainModel({
+        spec,
+        train: [fileSource(join(DATA, 'train.csv'))],
+        eval: [fileSource(join(DATA, 'eval.csv'))],
+        hyperparameters: {
+          ...spec.hyperparameters,
+          batchSize: Number(trial.parameters.batch_size),
+          nembeds: Number(trial.parameters.nembeds),
+          nnsize: [Number(trial.parameters.nnsize)],
+          trainExamples: TRIAL_EXAMPLES,
+        },
+        seed: 1,
+        evaluations: 10,
+        tensorflow,
+        onEvaluation: (e) => {
+          measurements.push(e.rmse);
+          return earlyStopping && shouldStopTrial(measurements, finished, 'MINIMIZE');
+        },
+      });
+      examples += r.model.meta.training.examples;
+      if (r.stoppedEarly) stopped++;
+      Object.assign(trial, { state: r.stoppedEarly ? 'STOPPED' : 'SUCCEEDED', objective: measurements.at(-1), measurements });
+      history.push(trial);
+    }
+  }
+  return {
+    bestAfter: (n) => Math.min(...history.slice(0, n).filter((h) => h.state === 'SUCCEEDED').map((h) => h.objective!)),
+    examples,
+    stopped,
+  };
+}
 
 export async function run() {
   const target = BRANIN_MIN * 1.01;
   const bayes: number[] = [];
   const random: number[] = [];
-  for (let seed = 1; seed <= SEEDS; seed++) {
+  for (let seed = 1; seed <= SEEDS && (process.env.BENCH_PARTS ?? 'branin').includes('branin'); seed++) {
     const started = performance.now();
     bayes.push(trialsToTarget('ALGORITHM_UNSPECIFIED', seed, target, 300));
     const t = (performance.now() - started) / 1000;
     random.push(trialsToTarget('RANDOM_SEARCH', seed, target, 100_000));
     console.log(`branin seed ${seed}: bayesian ${bayes.at(-1)} trials (${t.toFixed(1)} s of suggesting), random ${random.at(-1)} trials`);
+  }
+  const part = process.env.BENCH_PARTS ?? 'branin,babyweight';
+  const bw = { bayes20: [] as number[], random20: [] as number[], random60: [] as number[], esBest: [] as number[], esExamples: [] as number[], fullExamples: [] as number[], esStopped: [] as number[] };
+  if (part.includes('babyweight')) {
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const t0 = performance.now();
+      const bayes = await babyweightStudy('ALGORITHM_UNSPECIFIED', 20, seed, false);
+      const random = await babyweightStudy('RANDOM_SEARCH', 60, seed, false);
+      const es = await babyweightStudy('ALGORITHM_UNSPECIFIED', 20, seed, true);
+      bw.bayes20.push(bayes.bestAfter(20));
+      bw.random20.push(random.bestAfter(20));
+      bw.random60.push(random.bestAfter(60));
+      bw.esBest.push(es.bestAfter(20));
+      bw.esExamples.push(es.examples);
+      bw.fullExamples.push(bayes.examples);
+      bw.esStopped.push(es.stopped);
+      console.log(
+        `babyweight seed ${seed}: best rmse bayesian@20 ${bayes.bestAfter(20).toFixed(4)}, random@20 ${random.bestAfter(20).toFixed(4)}, random@60 ${random.bestAfter(60).toFixed(4)}; ` +
+          `early stopping: best ${es.bestAfter(20).toFixed(4)}, ${es.examples} vs ${bayes.examples} examples, ${es.stopped} stopped (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+    }
+  }
+  const babyweight = bw.bayes20.length
+    ? {
+        babyweightTrialExamples: TRIAL_EXAMPLES,
+        babyweightBayesian20: round(mean(bw.bayes20)),
+        babyweightRandom20: round(mean(bw.random20)),
+        babyweightRandom60: round(mean(bw.random60)),
+        babyweightBayesian20VsRandom60: round(mean(bw.bayes20) / mean(bw.random60) - 1),
+        earlyStoppingBest: round(mean(bw.esBest)),
+        earlyStoppingExamplesCut: round(1 - mean(bw.esExamples) / mean(bw.fullExamples)),
+        earlyStoppingRmseChange: round(mean(bw.esBest) / mean(bw.bayes20) - 1),
+        earlyStoppingStoppedTrials: mean(bw.esStopped),
+      }
+    : {};
+  if (bw.bayes20.length) {
+    console.log(
+      `babyweight (mean of ${SEEDS}): bayesian@20 ${babyweight.babyweightBayesian20}, random@20 ${babyweight.babyweightRandom20}, random@60 ${babyweight.babyweightRandom60}; ` +
+        `early stopping cuts ${(100 * babyweight.earlyStoppingExamplesCut!).toFixed(1)}% of examples, best rmse ${(100 * babyweight.earlyStoppingRmseChange!).toFixed(2)}%`,
+    );
   }
   const result = {
     bench: 'tuning',
@@ -51,6 +159,7 @@ export async function run() {
     braninBayesianMeanTrials: mean(bayes),
     braninRandomMeanTrials: mean(random),
     braninRatio: Number((mean(bayes) / mean(random)).toFixed(4)),
+    ...babyweight,
   };
   console.log(`branin, within 1% of the optimum: bayesian ${result.braninBayesianMeanTrials} trials, random ${result.braninRandomMeanTrials} (mean of ${SEEDS} seeds) → ratio ${result.braninRatio}`);
   return result;

@@ -8,7 +8,7 @@ import { Rng } from '@bucketml/model';
 import type { Logger } from '@bucketml/pipeline';
 import { TOPICS, type JobState, type Messaging, type StudyJob, type StudyJobRequest, type Trial, type TrainingJobRequest } from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
-import { parameterFlags, suggestTrial, type ParamSpec } from '@bucketml/tuning';
+import { parameterFlags, shouldStopTrial, suggestTrial, type ParamSpec } from '@bucketml/tuning';
 
 /**
  * The embedded default's training backend: a small HTTP service that accepts study and
@@ -175,15 +175,22 @@ export class LocalTrainingService {
     try {
       const dir = `${request.outputPrefix}${trial.id}/`;
       const metricFile = this.options.bucket.pathOf(`${dir}hypertune.metrics`);
-      const result = await this.train(request, trial.parameters, dir, {
-        AIP_MODEL_DIR: this.options.bucket.pathOf(trial.modelPrefix.slice(0, -1)),
-        CLOUD_ML_HP_METRIC_FILE: metricFile,
-        CLOUD_ML_TRIAL_ID: trial.id,
-      });
-      if (result.ok) {
-        const objective = await lastMetric(metricFile, request.metricTag);
+      const measurements = () => readMetrics(metricFile, request.metricTag);
+      // Median rule against the trials already finished (succeeded or stopped).
+      const finished = () => record.trials.filter((t) => (t.state === 'SUCCEEDED' || t.state === 'STOPPED') && t.measurements).map((t) => t.measurements!);
+      const shouldStop = request.enableTrialEarlyStopping ? async () => shouldStopTrial(await measurements(), finished(), request.goal) : undefined;
+      const result = await this.train(
+        request,
+        trial.parameters,
+        dir,
+        { AIP_MODEL_DIR: this.options.bucket.pathOf(trial.modelPrefix.slice(0, -1)), CLOUD_ML_HP_METRIC_FILE: metricFile, CLOUD_ML_TRIAL_ID: trial.id },
+        shouldStop,
+      );
+      trial.measurements = await measurements();
+      const objective = trial.measurements.at(-1);
+      if (result.ok || result.stopped) {
         if (objective === undefined) Object.assign(trial, { state: 'FAILED', error: `no "${request.metricTag}" metric reported` });
-        else Object.assign(trial, { state: 'SUCCEEDED', objective });
+        else Object.assign(trial, { state: result.ok ? 'SUCCEEDED' : 'STOPPED', objective });
       } else Object.assign(trial, { state: 'FAILED', error: result.error });
     } finally {
       this.activeTrials--;
@@ -232,7 +239,8 @@ export class LocalTrainingService {
     parameters: Record<string, number | string>,
     dir: string,
     env: Record<string, string>,
-  ): Promise<{ ok: true } | { ok: false; error: string }> {
+    shouldStop?: () => Promise<boolean>,
+  ): Promise<{ ok: true; stopped?: false } | { ok: false; stopped: boolean; error: string }> {
     const { bucket } = this.options;
     const model = request.model.includes('/') ? bucket.pathOf(request.model) : request.model;
     const args = [
@@ -261,12 +269,25 @@ export class LocalTrainingService {
         tail = (tail + d.toString()).slice(-2000);
       });
     }
+    let stopped = false;
+    const poll = shouldStop
+      ? setInterval(() => {
+          void shouldStop().then((stop) => {
+            if (stop && !stopped && child.exitCode === null) {
+              stopped = true;
+              child.kill('SIGTERM');
+            }
+          }, () => undefined);
+        }, 200)
+      : undefined;
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearInterval(poll);
     this.children.delete(child);
     logFile.end();
+    if (stopped) return { ok: false, stopped: true, error: 'stopped early (median rule)' };
     if (code === 0) return { ok: true };
     const lastLine = tail.trim().split('\n').filter((l) => !l.startsWith('training')).at(-1) ?? '';
-    return { ok: false, error: `bucketml train exited with ${code}: ${lastLine}` };
+    return { ok: false, stopped: false, error: `bucketml train exited with ${code}: ${lastLine}` };
   }
 
   /** Saves a job record; writes of one job are queued so the last state always lands last. */
@@ -300,12 +321,20 @@ function modelName(request: StudyJobRequest | TrainingJobRequest): string {
   return request.model.includes('/') ? request.model.split('/')[1] : request.model;
 }
 
-async function lastMetric(file: string, tag: string): Promise<number | undefined> {
+/** The values reported for `tag` in a hypertune metric file, in order. */
+async function readMetrics(file: string, tag: string): Promise<number[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
-  const last = text.trim().split('\n').filter(Boolean).at(-1);
-  if (!last) return undefined;
-  const value = Number(JSON.parse(last)[tag]);
-  return Number.isFinite(value) ? value : undefined;
+  const values: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const value = Number(JSON.parse(line)[tag]);
+      if (Number.isFinite(value)) values.push(value);
+    } catch {
+      // a line being rewritten right now: the next read sees it whole
+    }
+  }
+  return values;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

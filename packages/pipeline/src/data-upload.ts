@@ -99,6 +99,7 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
     maxTrials: study.maxTrials,
     maxParallelTrials: study.maxParallelTrials,
     maxFailedTrials: study.maxFailedTrials,
+    enableTrialEarlyStopping: study.enableTrialEarlyStopping,
     algorithm: study.algorithm,
     params: study.params.map((p) => ({ name: p.name, type: p.type, min: p.min, max: p.max, values: p.categoricalValues ?? p.discreteValues, scale: p.scale })),
     seed: ctx.seed,

@@ -34,6 +34,8 @@ export interface StudyJobRequest extends TrainerInput {
   maxTrials: number;
   maxParallelTrials: number;
   maxFailedTrials: number;
+  /** Stop unpromising trials early (median rule on the intermediate metric reports). */
+  enableTrialEarlyStopping: boolean;
   algorithm: string;
   params: StudyParameterSpec[];
   seed: number;
@@ -55,8 +57,10 @@ export interface Trial {
   id: string;
   state: TrialState;
   parameters: Record<string, ParameterValue>;
-  /** Final objective value (absent when the trial failed). */
+  /** Final objective value (absent when the trial failed); for a stopped trial, its last report. */
   objective?: number;
+  /** The intermediate objective values the trial reported, in order. */
+  measurements?: number[];
   /** Object prefix of the trial's model. */
   modelPrefix: string;
   startTime?: string;

@@ -5,3 +5,4 @@ export { toVertexTuningJob, fromVertexTuningJob, DEFAULT_MACHINE_TYPE, type Vert
 export { parseStudyDocument } from './study-document.js';
 export { suggestTrial, gridPoint, type SearchSpace } from './search.js';
 export { suggestBayesian, type Observation } from './bayesian.js';
+export { shouldStopTrial, type StoppingOptions } from './early-stopping.js';
