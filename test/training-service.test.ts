@@ -70,7 +70,7 @@ describe('local training service', () => {
     maxFailedTrials,
     enableTrialEarlyStopping: false,
     algorithm: 'GRID_SEARCH',
-    params: [{ name: 'nnsize', type: 'CATEGORICAL', values: ['16', 'sixteen'] }],
+    params: [{ name: 'nnsize', type: 'CATEGORICAL', categoricalValues: ['16', 'sixteen'] }],
     seed: 1,
   });
 

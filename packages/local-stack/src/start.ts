@@ -22,7 +22,6 @@ const DEMO_INSTANCES = [
 const { values: args } = parseArgs({
   options: {
     once: { type: 'boolean', default: false },
-    demo: { type: 'boolean', default: true },
     'no-demo': { type: 'boolean', default: false },
     bucket: { type: 'string', default: join(ROOT, '.bucket') },
     port: { type: 'string', default: '8080' },
@@ -60,7 +59,7 @@ try {
   const predictUrl = `${stack.predictUrl}/babyweight`;
   say(`ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, 'data/<model>/')}; predictions at ${stack.predictUrl}/<model>`);
 
-  if (args.demo && !args['no-demo']) {
+  if (!args['no-demo']) {
     const dropped = Date.now();
     const target = join(args.bucket!, 'data/babyweight');
     await mkdir(target, { recursive: true });

@@ -8,7 +8,7 @@ import { Rng } from '@bucketml/model';
 import type { Logger } from '@bucketml/pipeline';
 import { TOPICS, type JobState, type Messaging, type StudyJob, type StudyJobRequest, type Trial, type TrainingJobRequest } from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
-import { parameterFlags, shouldStopTrial, suggestTrial, type ParamSpec } from '@bucketml/tuning';
+import { parameterFlags, shouldStopTrial, suggestTrial } from '@bucketml/tuning';
 
 /**
  * The embedded default's training backend: a small HTTP service that accepts study and
@@ -139,7 +139,7 @@ export class LocalTrainingService {
       record.state = 'RUNNING';
       // Trials that were running when the service stopped run again with the same parameters.
       const active = new Map<string, Promise<void>>();
-      const params = request.params.map(toParamSpec);
+      const { params } = request;
       const failedTooMany = () => request.maxFailedTrials > 0 && record.trials.filter((t) => t.state === 'FAILED').length > request.maxFailedTrials;
       const start = (trial: Trial) => {
         const p = this.runTrial(record, trial).finally(() => active.delete(trial.id));
@@ -302,18 +302,6 @@ export class LocalTrainingService {
     this.writes.set(path, next.catch(() => undefined));
     return next;
   }
-}
-
-function toParamSpec(p: StudyJobRequest['params'][number]): ParamSpec {
-  return {
-    name: p.name,
-    type: p.type,
-    min: p.min,
-    max: p.max,
-    scale: p.scale,
-    ...(p.type === 'CATEGORICAL' ? { categoricalValues: p.values as string[] } : {}),
-    ...(p.type === 'DISCRETE' ? { discreteValues: p.values as number[] } : {}),
-  };
 }
 
 /** Events carry the model's name; a custom spec's object is config/<model>/schema.json. */

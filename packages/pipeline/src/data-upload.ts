@@ -101,7 +101,7 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
     maxFailedTrials: study.maxFailedTrials,
     enableTrialEarlyStopping: study.enableTrialEarlyStopping,
     algorithm: study.algorithm,
-    params: study.params.map((p) => ({ name: p.name, type: p.type, min: p.min, max: p.max, values: p.categoricalValues ?? p.discreteValues, scale: p.scale })),
+    params: study.params,
     seed: ctx.seed,
   });
   ctx.crashPoint('data-upload:after-submit');

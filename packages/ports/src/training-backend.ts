@@ -5,12 +5,14 @@
  */
 export type ParameterValue = number | string;
 
+/** A study parameter; field for field @bucketml/tuning's ParamSpec, so it passes through unconverted. */
 export interface StudyParameterSpec {
   name: string;
   type: 'INTEGER' | 'DOUBLE' | 'CATEGORICAL' | 'DISCRETE';
   min?: number;
   max?: number;
-  values?: (number | string)[];
+  categoricalValues?: string[];
+  discreteValues?: number[];
   scale?: 'UNIT_LINEAR_SCALE' | 'UNIT_LOG_SCALE' | 'UNIT_REVERSE_LOG_SCALE';
 }
 
