@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   training: () => import('./bench/training.ts'),
   tuning: () => import('./bench/tuning.ts'),
+  serving: () => import('./bench/serving.ts'),
 };
 
 const name = process.argv[2];

@@ -131,7 +131,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     const info = (await fetch(`${stack.predictUrl}/babyweight`).then((r) => r.json())) as { model: { version: string }; label: string };
     assert.equal(info.model.version, firstRun);
     assert.equal(info.label, 'weight_pounds');
-    assert.equal((await fetch(`${stack.predictUrl}/nosuchmodel`, { method: 'POST' })).status, 404);
+    assert.equal((await fetch(`${stack.predictUrl}/nosuchmodel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances":[{}]}' })).status, 404);
   });
 
   it('a CSV with the wrong columns fails its run with an ERROR naming the file; the serving model is unchanged', async () => {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { median } from './stats.ts';
 
 /**
  * Training throughput on babyweight, batch 512: our trainer (custom loop, scatter-add kernel)
@@ -18,11 +19,6 @@ async function worker(mode: string): Promise<{ examplesPerSecond: number; backen
   });
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export async function run() {
   const modes = ['ours-wasm', 'ours-cpu', 'stock-cpu'];

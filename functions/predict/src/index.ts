@@ -1,11 +1,26 @@
 import { http } from '@google-cloud/functions-framework';
 import { handlePredict, ModelServer, storageFromEnv } from '@bucketml/pipeline/serving';
 
-// One model server per instance: loaded on the first request, revalidated cheaply after that.
-const server = storageFromEnv().then((storage) => new ModelServer(storage, Number(process.env.BUCKETML_REVALIDATE_MS ?? 1000)));
+// A load failure keeps the serving model; it is logged as Cloud Logging reads stdout JSON (no
+// logger import: this function's cold start is on the request path).
+const logLoadError = (model: string, err: unknown) =>
+  console.log(JSON.stringify({ severity: 'ERROR', message: `model ${model} could not be loaded: ${err instanceof Error ? err.message : String(err)}`, model, stage: 'predict' }));
+
+// One model server per instance, loading every deployed model while the framework starts.
+const server = storageFromEnv().then((storage) => {
+  const s = new ModelServer(storage, Number(process.env.BUCKETML_REVALIDATE_MS ?? 1000), logLoadError);
+  s.preload().catch((err) => logLoadError('*', err));
+  return s;
+});
 
 /** POST /<model> {"instances": [...]} → predictions; GET /<model> → model info. */
 http('predict', async (req, res) => {
-  const { status, body } = await handlePredict(await server, { method: req.method, path: req.path, contentType: req.get('content-type'), body: req.body });
+  const { status, body } = await handlePredict(await server, {
+    method: req.method,
+    path: req.path,
+    contentType: req.get('content-type'),
+    bodyBytes: req.rawBody?.length,
+    body: req.body,
+  });
   res.status(status).json(body);
 });

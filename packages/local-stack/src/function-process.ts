@@ -4,9 +4,15 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const require = createRequire(import.meta.url);
-// The package exports only its API; its CLI (main.js) sits next to the API's entry point.
-const FRAMEWORK_MAIN = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
+/**
+ * The functions-framework the function itself depends on (as Cloud Functions runs it): the
+ * function registers with that copy. The package exports only its API; its CLI (main.js) sits
+ * next to the API's entry point.
+ */
+function frameworkMain(source: string): string {
+  const require = createRequire(join(source, 'package.json'));
+  return join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
+}
 
 export interface FunctionSpec {
   name: string;
@@ -20,7 +26,8 @@ export interface FunctionSpec {
 /**
  * One function as its own functions-framework process, supervised: if it dies (crashed, or
  * killed by a test) it is started again, as Cloud Functions starts a new instance. Its stdout
- * lines (the structured log events) go to `onLine`.
+ * lines (the structured log events) go to `onLine`. NODE_ENV is production, as in Cloud
+ * Functions, so the framework's own error pages (e.g. for unparseable JSON) carry no stack trace.
  */
 export class FunctionProcess {
   private child?: ChildProcess;
@@ -45,8 +52,8 @@ export class FunctionProcess {
     const { spec } = this;
     const child = spawn(
       process.execPath,
-      [FRAMEWORK_MAIN, `--target=${spec.target}`, `--signature-type=${spec.signatureType}`, `--source=${spec.source}`, `--port=${spec.port}`],
-      { env: { ...this.env, FUNCTION_TARGET: spec.target, K_SERVICE: spec.name }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [frameworkMain(spec.source), `--target=${spec.target}`, `--signature-type=${spec.signatureType}`, `--source=${spec.source}`, `--port=${spec.port}`],
+      { env: { NODE_ENV: 'production', ...this.env, FUNCTION_TARGET: spec.target, K_SERVICE: spec.name }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) {

@@ -15,13 +15,21 @@ interface Entry {
   loaded: Loaded | null;
   checkedAt: number;
   refreshing?: Promise<void>;
+  /** Why the last load failed, while nothing could be served. */
+  failure?: string;
+}
+
+/** The named model is deployed but cannot be loaded (unreadable storage, corrupt files). */
+export class ModelUnavailableError extends Error {
+  override name = 'ModelUnavailableError';
 }
 
 /**
  * Serves the model each serving pointer names. The pointer is revalidated at most every
  * `revalidateMs` (a metadata read); when its generation changes the new version is loaded in
  * the background and swapped in with one assignment, so requests never wait for a load once a
- * model is serving and never see a half-loaded one.
+ * model is serving and never see a half-loaded one. A failed load keeps the serving model and
+ * is retried at the next revalidation.
  */
 export class ModelServer {
   private readonly entries = new Map<string, Entry>();
@@ -29,6 +37,7 @@ export class ModelServer {
   constructor(
     private readonly storage: Storage,
     private readonly revalidateMs = 1000,
+    private readonly onLoadError: (model: string, err: unknown) => void = () => {},
   ) {}
 
   async get(model: string): Promise<Loaded | null> {
@@ -38,21 +47,39 @@ export class ModelServer {
       this.entries.set(model, entry);
     }
     if (Date.now() - entry.checkedAt >= this.revalidateMs) {
-      entry.refreshing ??= this.refresh(model, entry).finally(() => (entry!.refreshing = undefined));
+      const current = entry;
+      current.checkedAt = Date.now();
+      current.refreshing ??= this.refresh(model, current)
+        .then(() => (current.failure = undefined))
+        .catch((err) => {
+          current.failure = err instanceof Error ? err.message : String(err);
+          this.onLoadError(model, err);
+        })
+        .finally(() => (current.refreshing = undefined));
       // Only the first load is awaited; later swaps happen behind the serving model.
-      if (!entry.loaded) await entry.refreshing;
+      if (!current.loaded) await current.refreshing;
     }
+    if (!entry.loaded && entry.failure) throw new ModelUnavailableError(`model ${model} cannot be loaded: ${entry.failure}`);
     return entry.loaded;
+  }
+
+  /**
+   * Loads every deployed model now (while the instance starts), so the first request finds
+   * its model ready instead of paying for the read.
+   */
+  async preload(): Promise<string[]> {
+    const models = (await this.storage.list('models/')).map((o) => /^models\/([^/]+)\/serving\.json$/.exec(o.name)?.[1]).filter((m) => m !== undefined);
+    await Promise.all(models.map((m) => this.get(m).catch(() => null)));
+    return models;
   }
 
   private async refresh(model: string, entry: Entry): Promise<void> {
     const info = await this.storage.stat(layout.servingPointer(model));
-    entry.checkedAt = Date.now();
     if (!info || info.generation === entry.loaded?.generation) return;
     const current = await readServingPointer(this.storage, model);
     if (!current) return;
     const saved = await readModelObjects(this.storage, current.pointer.prefix);
-    if (!saved) return;
+    if (!saved) throw new Error(`${current.pointer.prefix} is incomplete`);
     entry.loaded = { version: current.pointer.version, generation: current.generation, predictor: new Predictor(saved), meta: saved.meta };
   }
 }
@@ -61,6 +88,8 @@ export interface PredictRequest {
   method: string;
   path: string;
   contentType?: string;
+  /** Size of the request body as received, for the size limit. */
+  bodyBytes?: number;
   body: unknown;
 }
 
@@ -69,7 +98,9 @@ export interface PredictResponse {
   body: object;
 }
 
-const MAX_INSTANCES = 10_000;
+/** Request limits, as Vertex AI online prediction's: 1.5 MB bodies; instances per request. */
+export const MAX_BODY_BYTES = 1_500_000;
+export const MAX_INSTANCES = 10_000;
 const MODEL_IN_PATH = /^\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/?$/;
 
 /**
@@ -81,7 +112,18 @@ export async function handlePredict(server: ModelServer, req: PredictRequest): P
   const m = MODEL_IN_PATH.exec(req.path);
   if (!m) return { status: 404, body: { error: 'use POST /<model> with {"instances": [...]}, e.g. POST /babyweight' } };
   if (req.method !== 'POST' && req.method !== 'GET') return { status: 405, body: { error: `method ${req.method} not allowed: use POST (predict) or GET (model info)` } };
-  const loaded = await server.get(m[1]);
+  // Cheap checks first: a bad request costs no model lookup.
+  if (req.method === 'POST') {
+    if (!/^application\/json\b/i.test(req.contentType ?? '')) return { status: 415, body: { error: 'send JSON: Content-Type: application/json' } };
+    if ((req.bodyBytes ?? 0) > MAX_BODY_BYTES) return { status: 413, body: { error: `the body is ${req.bodyBytes} bytes; the limit is ${MAX_BODY_BYTES}: send fewer instances per request` } };
+  }
+  let loaded: Loaded | null;
+  try {
+    loaded = await server.get(m[1]);
+  } catch (err) {
+    if (err instanceof ModelUnavailableError) return { status: 503, body: { error: err.message } };
+    throw err;
+  }
   if (!loaded) return { status: 404, body: { error: `no model named ${m[1]} is deployed` } };
   const model = { name: loaded.meta.name, version: loaded.version };
   if (req.method === 'GET') {
@@ -90,10 +132,9 @@ export async function handlePredict(server: ModelServer, req: PredictRequest): P
       body: { model: { ...model, metrics: loaded.meta.metrics, createdAt: loaded.meta.createdAt, trainedWith: loaded.meta.training.backend }, inputs: loaded.predictor.encoder.inputColumns(), label: loaded.predictor.labelName, key: loaded.predictor.keyName },
     };
   }
-  if (!/^application\/json\b/i.test(req.contentType ?? '')) return { status: 415, body: { error: 'send JSON: Content-Type: application/json' } };
   const instances = (req.body as { instances?: unknown } | null)?.instances;
   if (!Array.isArray(instances)) return { status: 400, body: { error: 'the body must be a JSON object with an "instances" array' } };
-  if (instances.length === 0 || instances.length > MAX_INSTANCES) return { status: 400, body: { error: `"instances" must hold 1 to ${MAX_INSTANCES} instances` } };
+  if (instances.length === 0 || instances.length > MAX_INSTANCES) return { status: 400, body: { error: `"instances" must hold 1 to ${MAX_INSTANCES} instances; it holds ${instances.length}` } };
   const label = loaded.predictor.labelName;
   const predictions: object[] = [];
   const errors: { index: number; key?: unknown; error: string }[] = [];
