@@ -79,10 +79,17 @@ describe('median stopping rule', () => {
     [1.35, 1.25, 1.12, 1.09],
   ];
 
-  it('stops a trial whose best so far is worse than the median of the peers’ running averages', () => {
-    // running averages over 2 measurements: 1.25, 1.2, 1.35, 1.3 → median 1.275
-    assert.equal(shouldStopTrial([1.5, 1.45], peers, 'MINIMIZE'), true);
-    assert.equal(shouldStopTrial([1.3, 1.26], peers, 'MINIMIZE'), false);
+  it('stops a trial that is behind the peers’ median and improving slower than they did', () => {
+    // At 2 measurements the peers' best values are 1.2, 1.15, 1.3, 1.25 (median 1.225) and
+    // their improvements since the first 0.1 each (median 0.1).
+    assert.equal(shouldStopTrial([1.5, 1.45], peers, 'MINIMIZE'), true, 'behind, improving 0.05');
+    assert.equal(shouldStopTrial([1.3, 1.2], peers, 'MINIMIZE'), false, 'ahead of the median');
+  });
+
+  it('keeps a slow starter that is behind but catching up faster than its peers did', () => {
+    assert.equal(shouldStopTrial([1.6, 1.4], peers, 'MINIMIZE'), false, 'behind, improving 0.2');
+    assert.equal(shouldStopTrial([1.6, 1.4, 1.3], peers, 'MINIMIZE'), false, 'still improving faster (0.3 vs 0.2)');
+    assert.equal(shouldStopTrial([1.6, 1.5, 1.45], peers, 'MINIMIZE'), true, 'behind and improving 0.15 vs 0.2');
   });
 
   it('waits for enough measurements and enough finished peers', () => {
@@ -94,6 +101,7 @@ describe('median stopping rule', () => {
   it('follows the goal when maximising', () => {
     const acc = peers.map((m) => m.map((x) => 2 - x));
     assert.equal(shouldStopTrial([0.5, 0.55], acc, 'MAXIMIZE'), true);
-    assert.equal(shouldStopTrial([0.7, 0.74], acc, 'MAXIMIZE'), false);
+    assert.equal(shouldStopTrial([0.7, 0.8], acc, 'MAXIMIZE'), false);
+    assert.equal(shouldStopTrial([0.4, 0.6], acc, 'MAXIMIZE'), false, 'a slow starter');
   });
 });
