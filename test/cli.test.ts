@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, before } from 'node:test';
 import { DATA, runCli, sampleCsv, tempDir } from './helpers.ts';
@@ -49,6 +49,20 @@ describe('bucketml train', () => {
       assert.equal(JSON.parse(line).global_step, String(5 * (i + 1)));
     }
     assert.equal(Number(JSON.parse(lines[3]).rmse).toFixed(4), meta.metrics.rmse.toFixed(4));
+  });
+
+  it('reads and writes gs:// paths through the Cloud Storage FUSE mount, as on Vertex AI', async () => {
+    const fuse = await tempDir();
+    await mkdir(join(fuse, 'b/data/babyweight'), { recursive: true });
+    await sampleCsv(join(fuse, 'b/data/babyweight'), 'train.csv', 'babyweight/train.csv', 1000);
+    await sampleCsv(join(fuse, 'b/data/babyweight'), 'eval.csv', 'babyweight/eval.csv', 300);
+    const args = ['train', '--model=babyweight', '--train_data', 'gs://b/data/babyweight/train.csv', '--eval_data', 'gs://b/data/babyweight/eval.csv', '--train_examples', '1024'];
+    const r = await runCli(args, { AIP_MODEL_DIR: 'gs://b/jobs/j1/model', BUCKETML_GCS_FUSE_ROOT: fuse });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await readdir(join(fuse, 'b/jobs/j1/model'))).sort(), ['model.json', 'weights.bin']);
+    const unmounted = await runCli(args, { AIP_MODEL_DIR: 'gs://b/jobs/j1/model', BUCKETML_GCS_FUSE_ROOT: join(fuse, 'absent') });
+    assert.notEqual(unmounted.code, 0);
+    assert.match(unmounted.stderr, /gs:\/\/b\/.*Cloud Storage FUSE at .*absent\/.*not mounted here/);
   });
 
   it('runs on the cpu backend too, and says which backend ran', async () => {

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { createLogger } from '@bucketml/pipeline';
-import { TOPICS } from '@bucketml/ports';
+import { PUSH_SUBSCRIPTIONS } from '@bucketml/ports';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { PubSubMessaging } from '@bucketml/ports/pubsub';
 import { BucketWatcher } from './bucket-watcher.js';
@@ -107,10 +107,10 @@ export class LocalStack extends EventEmitter {
     this.functions = fns;
     await Promise.all(Object.values(fns).map((f) => f.ready()));
 
-    await createTopology(projectId, [
-      { subscription: 'bucketml-job-completed', topic: TOPICS.jobEvents, url: fns['job-completed'].url },
-      { subscription: 'bucketml-deploy', topic: TOPICS.modelCandidates, url: fns.deploy.url },
-    ]);
+    await createTopology(
+      projectId,
+      PUSH_SUBSCRIPTIONS.map((s) => ({ subscription: s.subscription, topic: s.topic, url: fns[s.fn].url })),
+    );
     this.watcher = new BucketWatcher(this.bucket, {
       bucketName: basename(this.bucket.root),
       prefix: 'data/',

@@ -1,11 +1,9 @@
 import { PubSub } from '@google-cloud/pubsub';
-import { TOPICS } from '@bucketml/ports';
+import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, TOPICS } from '@bucketml/ports';
 
 /**
- * Topics and push subscriptions, created idempotently. Every push subscription has a retry
- * policy (exponential backoff instead of redelivery every second) and a dead-letter topic
- * (after 10 attempts) with a pull subscription that keeps what landed there for inspection.
- * The push endpoint path /projects/P/topics/T is what functions-framework recognises as a
+ * Topics and push subscriptions on the emulator, created idempotently, with the delivery
+ * settings (retry policy, dead-letter topic) the cloud deploy gives them. The push endpoint path /projects/P/topics/T is what functions-framework recognises as a
  * Pub/Sub push and turns into a messagePublished CloudEvent.
  */
 export interface PushTarget {
@@ -14,8 +12,6 @@ export interface PushTarget {
   /** Base URL of the function, e.g. http://127.0.0.1:8082 */
   url: string;
 }
-
-export const DEAD_LETTER_SUBSCRIPTION = 'bucketml-dead-letter-pull';
 
 export async function createTopology(projectId: string, targets: PushTarget[]): Promise<void> {
   const pubsub = new PubSub({ projectId });
@@ -28,9 +24,9 @@ export async function createTopology(projectId: string, targets: PushTarget[]): 
       await ignoreExists(
         pubsub.topic(t.topic).createSubscription(t.subscription, {
           pushConfig: { pushEndpoint: `${t.url}/projects/${projectId}/topics/${t.topic}` },
-          ackDeadlineSeconds: 120,
-          retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 20 } },
-          deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${TOPICS.deadLetter}`, maxDeliveryAttempts: 10 },
+          ackDeadlineSeconds: DELIVERY.ackDeadlineSeconds,
+          retryPolicy: { minimumBackoff: { seconds: DELIVERY.minBackoffSeconds }, maximumBackoff: { seconds: DELIVERY.maxBackoffSeconds } },
+          deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${TOPICS.deadLetter}`, maxDeliveryAttempts: DELIVERY.maxDeliveryAttempts },
         }),
       );
     }

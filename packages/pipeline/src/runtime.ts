@@ -8,7 +8,9 @@ import { storageFromEnv } from './storage-from-env.js';
  * Builds a stage's context from environment variables, choosing adapters: the same function
  * code runs on the embedded default and in the cloud.
  *   BUCKETML_BUCKET        a directory (embedded default) or gs://bucket
- *   BUCKETML_TRAINING_URL  the local training service; unset → Vertex AI
+ *   BUCKETML_TRAINING_URL  the local training service; unset → Vertex AI, configured by
+ *   BUCKETML_REGION, BUCKETML_TRAINER_IMAGE, BUCKETML_TRAINER_SERVICE_ACCOUNT,
+ *   BUCKETML_MACHINE_TYPE (the bucket must then be gs://)
  *   GOOGLE_CLOUD_PROJECT   Pub/Sub project (PUBSUB_EMULATOR_HOST selects the emulator)
  *   BUCKETML_SETTLE_MS     quiet time before a drop becomes a run (default 3000)
  */
@@ -21,9 +23,12 @@ async function messagingFromEnv(env: NodeJS.ProcessEnv): Promise<Messaging> {
 
 async function trainingFromEnv(env: NodeJS.ProcessEnv): Promise<TrainingBackend> {
   const url = env.BUCKETML_TRAINING_URL;
-  if (!url) throw new Error('BUCKETML_TRAINING_URL is not set (the Vertex AI backend is not included in this build yet)');
-  const { LocalTrainingClient } = await import('@bucketml/ports/local-training');
-  return new LocalTrainingClient(url);
+  if (url) {
+    const { LocalTrainingClient } = await import('@bucketml/ports/local-training');
+    return new LocalTrainingClient(url);
+  }
+  const { vertexFromEnv } = await import('./vertex-runtime.js');
+  return (await vertexFromEnv(env)).backend;
 }
 
 let cached: Promise<PipelineContext> | undefined;

@@ -3,9 +3,12 @@ import { UsageError } from './args.js';
 import { predictCommand } from './predict-command.js';
 import { trainCommand } from './train-command.js';
 
+// deploy and stage-functions load their package only when used: the trainer image never does.
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   train: trainCommand,
   predict: predictCommand,
+  deploy: async (argv) => (await import('@bucketml/cloud-deploy')).deployCommand(argv),
+  'stage-functions': async (argv) => (await import('@bucketml/cloud-deploy')).stageFunctionsCommand(argv),
 };
 
 const HELP = `usage: bucketml <command> [options]
@@ -13,6 +16,7 @@ const HELP = `usage: bucketml <command> [options]
 commands:
   train     train a model on CSV files and write a model directory
   predict   predict from JSON instances with a model directory
+  deploy    stand BucketML up on Google Cloud (--dry-run prints the gcloud plan)
 
 Run \`bucketml <command> --help\` for a command's options.
 `;
@@ -32,8 +36,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`bucketml ${command}: ${err.message}\n`);
+    if (err instanceof UsageError || (err as Error).name === 'DeployUsageError' || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`bucketml ${command}: ${(err as Error).message}\n`);
       return 2;
     }
     if (err instanceof DataError || err instanceof SpecError || err instanceof ModelFormatError) {

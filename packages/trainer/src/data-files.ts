@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DataError, fileSource, type DataSource } from '@bucketml/model';
+import { localPathOf } from './gcs-fuse.js';
 
 /**
  * Expands `--train-data`/`--eval-data` values: plain paths, or globs whose last path segment
@@ -8,8 +9,13 @@ import { DataError, fileSource, type DataSource } from '@bucketml/model';
  */
 export async function expandDataFiles(patterns: string[], flag: string): Promise<DataSource[]> {
   const files: string[] = [];
-  for (const pattern of patterns) {
-    if (pattern.startsWith('gs://')) throw new DataError(`${flag} ${pattern}: gs:// data needs the Cloud Storage adapter; use a local path`);
+  for (const uri of patterns) {
+    let pattern: string;
+    try {
+      pattern = localPathOf(uri, flag);
+    } catch (err) {
+      throw new DataError((err as Error).message);
+    }
     const name = basename(pattern);
     if (!/[*?]/.test(name)) {
       files.push(pattern);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseHyperparameters, serializeModel, SpecError, writeModelDir, type Hyperparameters, type ModelSpec } from '@bucketml/model';
 import { parseFlags, usage, UsageError, type FlagSpec } from './args.js';
 import { expandDataFiles } from './data-files.js';
+import { localPathOf } from './gcs-fuse.js';
 import { HypertuneReporter } from './hypertune.js';
 import { progressPrinter } from './progress.js';
 import { resolveSpec } from './resolve-spec.js';
@@ -37,9 +38,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!flags.model) throw new UsageError('--model is required (babyweight, taxifare or a spec file)');
-  const outputDir = (flags['output-dir'] as string | undefined) ?? process.env.AIP_MODEL_DIR;
-  if (!outputDir) throw new UsageError('--output-dir is required when AIP_MODEL_DIR is not set');
-  if (outputDir.startsWith('gs://')) throw new UsageError(`--output-dir ${outputDir}: gs:// output needs the Cloud Storage adapter; use a local path`);
+  const outputUri = (flags['output-dir'] as string | undefined) ?? process.env.AIP_MODEL_DIR;
+  if (!outputUri) throw new UsageError('--output-dir is required when AIP_MODEL_DIR is not set');
+  let outputDir: string;
+  try {
+    outputDir = localPathOf(outputUri, '--output-dir');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const maxBad = flags['max-bad-rows'] as number;
   if (!(maxBad >= 0 && maxBad <= 1)) throw new UsageError('--max-bad-rows must be a fraction between 0 and 1');
 

@@ -1,0 +1,153 @@
+import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, PUSH_SUBSCRIPTIONS, TOPICS } from '@bucketml/ports';
+import { VERTEX_LOG_FILTER } from '@bucketml/ports/vertex-training';
+
+/**
+ * The deployment as an ordered list of gcloud commands, each safe to run again: resources are
+ * created only if `describe` does not find them, IAM bindings and function deploys converge to
+ * the same state, and nothing is ever deleted. `--dry-run` prints exactly these commands.
+ */
+export interface DeployOptions {
+  project: string;
+  region: string;
+  bucket: string;
+  /** Let anyone call predict (default: callers need an identity token with run.invoker). */
+  public?: boolean;
+  /** Trainer image; default <region>-docker.pkg.dev/<project>/bucketml/trainer:latest. */
+  image?: string;
+  /** Where `bucketml deploy` stages each function's self-contained source. */
+  stagingDir?: string;
+}
+
+export interface Step {
+  /** What the step is for, printed before it runs. */
+  title: string;
+  command: string;
+}
+
+export const FUNCTIONS = [
+  { name: 'data-upload', entryPoint: 'dataUpload', trigger: 'storage' },
+  { name: 'job-completed', entryPoint: 'jobCompleted', trigger: 'push' },
+  { name: 'deploy', entryPoint: 'deploy', trigger: 'push' },
+  { name: 'vertex-events', entryPoint: 'vertexEvents', trigger: 'push' },
+  { name: 'predict', entryPoint: 'predict', trigger: 'http' },
+] as const;
+export type FunctionName = (typeof FUNCTIONS)[number]['name'];
+
+const APIS = ['aiplatform', 'artifactregistry', 'cloudbuild', 'cloudfunctions', 'eventarc', 'iam', 'logging', 'pubsub', 'run', 'storage'];
+
+/** Each function runs as its own service account, granted only what its stage touches. */
+const ROLES: Record<FunctionName | 'trainer', { bucket: string; project: string[] }> = {
+  'data-upload': { bucket: 'roles/storage.objectUser', project: ['roles/aiplatform.user'] },
+  'job-completed': { bucket: 'roles/storage.objectUser', project: ['roles/aiplatform.user'] },
+  deploy: { bucket: 'roles/storage.objectUser', project: [] },
+  'vertex-events': { bucket: 'roles/storage.objectViewer', project: ['roles/aiplatform.viewer'] },
+  predict: { bucket: 'roles/storage.objectViewer', project: [] },
+  trainer: { bucket: 'roles/storage.objectUser', project: [] },
+};
+/** Who publishes to which topic. */
+const PUBLISHERS: [FunctionName, string][] = [
+  ['job-completed', TOPICS.modelCandidates],
+  ['vertex-events', TOPICS.jobEvents],
+];
+const SINK = 'bucketml-vertex-jobs';
+const INVOKER = 'bucketml-invoker';
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function deployPlan(o: DeployOptions): Step[] {
+  const p = `--project=${o.project}`;
+  const region = `--region=${o.region}`;
+  const image = o.image ?? `${o.region}-docker.pkg.dev/${o.project}/bucketml/trainer:latest`;
+  const staging = o.stagingDir ?? '.bucketml/functions';
+  const sa = (name: string) => `bucketml-${name}@${o.project}.iam.gserviceaccount.com`;
+  const member = (name: string) => `--member=serviceAccount:${sa(name)}`;
+  const invoker = `${INVOKER}@${o.project}.iam.gserviceaccount.com`;
+  const projectNumber = `$(gcloud projects describe ${o.project} --format='value(projectNumber)')`;
+  const pubsubAgent = `serviceAccount:service-${projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+  const ensure = (describe: string, create: string) => `${describe} >/dev/null 2>&1 || ${create}`;
+  const steps: Step[] = [];
+  const add = (title: string, command: string) => steps.push({ title, command });
+
+  add('enable the APIs', `gcloud services enable ${APIS.map((a) => `${a}.googleapis.com`).join(' ')} ${p}`);
+  add('the bucket', ensure(`gcloud storage buckets describe gs://${o.bucket} ${p}`, `gcloud storage buckets create gs://${o.bucket} ${p} --location=${o.region} --uniform-bucket-level-access`));
+  add(
+    'the trainer image repository',
+    ensure(`gcloud artifacts repositories describe bucketml --location=${o.region} ${p}`, `gcloud artifacts repositories create bucketml --repository-format=docker --location=${o.region} ${p}`),
+  );
+  add('the trainer image (Dockerfile, tfjs-node inside)', `gcloud builds submit . --config=cloudbuild.yaml --substitutions=_IMAGE=${image} ${region} ${p}`);
+
+  for (const name of [...FUNCTIONS.map((f) => f.name), 'trainer']) {
+    add(`service account for ${name}`, ensure(`gcloud iam service-accounts describe ${sa(name)} ${p}`, `gcloud iam service-accounts create bucketml-${name} --display-name=${q(`BucketML ${name}`)} ${p}`));
+  }
+  add('service account that delivers events to functions', ensure(`gcloud iam service-accounts describe ${invoker} ${p}`, `gcloud iam service-accounts create ${INVOKER} --display-name=${q('BucketML event delivery')} ${p}`));
+
+  for (const topic of [TOPICS.jobEvents, TOPICS.modelCandidates, TOPICS.deadLetter, TOPICS.vertexLogs]) {
+    add(`topic ${topic}`, ensure(`gcloud pubsub topics describe ${topic} ${p}`, `gcloud pubsub topics create ${topic} ${p}`));
+  }
+  add(
+    'dead letters kept for inspection',
+    ensure(`gcloud pubsub subscriptions describe ${DEAD_LETTER_SUBSCRIPTION} ${p}`, `gcloud pubsub subscriptions create ${DEAD_LETTER_SUBSCRIPTION} --topic=${TOPICS.deadLetter} --message-retention-duration=7d ${p}`),
+  );
+
+  for (const [name, roles] of Object.entries(ROLES)) {
+    add(`${name}: ${roles.bucket} on the bucket`, `gcloud storage buckets add-iam-policy-binding gs://${o.bucket} ${member(name)} --role=${roles.bucket} ${p}`);
+    for (const role of roles.project) add(`${name}: ${role}`, `gcloud projects add-iam-policy-binding ${o.project} ${member(name)} --role=${role} --condition=None`);
+  }
+  for (const name of ['data-upload', 'job-completed']) {
+    add(`${name} may start Vertex AI jobs that run as the trainer`, `gcloud iam service-accounts add-iam-policy-binding ${sa('trainer')} ${member(name)} --role=roles/iam.serviceAccountUser ${p}`);
+  }
+  for (const [name, topic] of PUBLISHERS) {
+    add(`${name} publishes to ${topic}`, `gcloud pubsub topics add-iam-policy-binding ${topic} ${member(name)} --role=roles/pubsub.publisher ${p}`);
+  }
+  add('the event delivery account receives Eventarc events', `gcloud projects add-iam-policy-binding ${o.project} --member=serviceAccount:${invoker} --role=roles/eventarc.eventReceiver --condition=None`);
+  add(
+    'Cloud Storage may publish the storage events Eventarc delivers',
+    `gcloud projects add-iam-policy-binding ${o.project} --member=serviceAccount:$(gcloud storage service-agent ${p}) --role=roles/pubsub.publisher --condition=None`,
+  );
+  add('Pub/Sub may mint the identity tokens of authenticated pushes', `gcloud projects add-iam-policy-binding ${o.project} --member=${pubsubAgent} --role=roles/iam.serviceAccountTokenCreator --condition=None`);
+  add('Pub/Sub may forward undeliverable events to the dead-letter topic', `gcloud pubsub topics add-iam-policy-binding ${TOPICS.deadLetter} --member=${pubsubAgent} --role=roles/pubsub.publisher ${p}`);
+
+  add('stage each function as a self-contained source folder', `npx bucketml stage-functions --out=${staging}`);
+  const env = [`BUCKETML_BUCKET=gs://${o.bucket}`, `GOOGLE_CLOUD_PROJECT=${o.project}`, `BUCKETML_REGION=${o.region}`, `BUCKETML_TRAINER_IMAGE=${image}`, `BUCKETML_TRAINER_SERVICE_ACCOUNT=${sa('trainer')}`].join(',');
+  for (const fn of FUNCTIONS) {
+    const common = `gcloud functions deploy ${fn.name} --gen2 --runtime=nodejs20 ${region} --source=${staging}/${fn.name} --entry-point=${fn.entryPoint} --service-account=${sa(fn.name)} --set-env-vars=${env} ${p}`;
+    if (fn.trigger === 'storage') {
+      add(
+        `function ${fn.name}: Eventarc trigger on objects finalized in gs://${o.bucket}`,
+        `${common} --trigger-event-filters=type=google.cloud.storage.object.v1.finalized --trigger-event-filters=bucket=${o.bucket} --trigger-location=${o.region} --trigger-service-account=${invoker} --retry --timeout=540s`,
+      );
+    } else if (fn.trigger === 'push') {
+      add(`function ${fn.name}: private HTTP endpoint for its push subscription`, `${common} --trigger-http --no-allow-unauthenticated --timeout=540s`);
+    } else {
+      add(`function ${fn.name}: HTTP, ${o.public ? 'public' : 'callers need an identity token'}`, `${common} --trigger-http ${o.public ? '--allow-unauthenticated' : '--no-allow-unauthenticated'} --memory=512Mi --timeout=60s`);
+    }
+  }
+  for (const fn of FUNCTIONS.filter((f) => f.trigger !== 'http')) {
+    add(`the event delivery account may invoke ${fn.name}`, `gcloud functions add-invoker-policy-binding ${fn.name} ${region} --member=serviceAccount:${invoker} ${p}`);
+  }
+
+  const subscriptions = [...PUSH_SUBSCRIPTIONS, { subscription: 'bucketml-vertex-events', topic: TOPICS.vertexLogs, fn: 'vertex-events' }];
+  for (const s of subscriptions) {
+    const url = `$(gcloud functions describe ${s.fn} --gen2 ${region} --format='value(serviceConfig.uri)' ${p})`;
+    add(
+      `push subscription ${s.subscription}: ${s.topic} → ${s.fn}, retried with backoff, dead-lettered after ${DELIVERY.maxDeliveryAttempts} attempts`,
+      ensure(
+        `gcloud pubsub subscriptions describe ${s.subscription} ${p}`,
+        `gcloud pubsub subscriptions create ${s.subscription} --topic=${s.topic} --push-endpoint=${url}/projects/${o.project}/topics/${s.topic} ` +
+          `--push-auth-service-account=${invoker} --ack-deadline=${DELIVERY.ackDeadlineSeconds} --min-retry-delay=${DELIVERY.minBackoffSeconds}s ` +
+          `--max-retry-delay=${DELIVERY.maxBackoffSeconds}s --dead-letter-topic=${TOPICS.deadLetter} --max-delivery-attempts=${DELIVERY.maxDeliveryAttempts} ${p}`,
+      ),
+    );
+    add(`Pub/Sub may acknowledge dead-lettered messages of ${s.subscription}`, `gcloud pubsub subscriptions add-iam-policy-binding ${s.subscription} --member=${pubsubAgent} --role=roles/pubsub.subscriber ${p}`);
+  }
+
+  add(
+    'log sink: Vertex AI job state changes → the vertex-logs topic',
+    ensure(`gcloud logging sinks describe ${SINK} ${p}`, `gcloud logging sinks create ${SINK} pubsub.googleapis.com/projects/${o.project}/topics/${TOPICS.vertexLogs} --log-filter=${q(VERTEX_LOG_FILTER)} ${p}`),
+  );
+  add(
+    "the sink's writer identity may publish to the topic",
+    `gcloud pubsub topics add-iam-policy-binding ${TOPICS.vertexLogs} --member=$(gcloud logging sinks describe ${SINK} --format='value(writerIdentity)' ${p}) --role=roles/pubsub.publisher ${p}`,
+  );
+  add('the predict URL', `gcloud functions describe predict --gen2 ${region} --format='value(serviceConfig.uri)' ${p}`);
+  return steps;
+}

@@ -1,0 +1,96 @@
+import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
+import { checkObjectName, PreconditionFailedError, type ObjectInfo, type Storage, type StoredObject, type WriteOptions } from './storage.js';
+
+/**
+ * A Cloud Storage bucket behind the storage port. Generations are Cloud Storage's own object
+ * generations; conditional writes pass `ifGenerationMatch` to the service, which enforces it
+ * atomically (412 → PreconditionFailedError). Conditional requests are retried by the client
+ * library (its default only retries idempotent ones).
+ *
+ * `root` puts every object under a prefix: tests share one bucket this way.
+ */
+export class GcsBucket implements Storage {
+  readonly uri: string;
+  private readonly bucket: Bucket;
+
+  constructor(
+    readonly bucketName: string,
+    private readonly root = '',
+    client: GcsClient = new GcsClient(),
+  ) {
+    if (root && !root.endsWith('/')) throw new Error(`root must end with '/': ${root}`);
+    this.bucket = client.bucket(bucketName);
+    this.uri = `gs://${bucketName}/${root}`;
+  }
+
+  uriOf(name: string): string {
+    return `gs://${this.bucketName}/${this.root}${checkObjectName(name)}`;
+  }
+
+  private file(name: string, generation?: string): File {
+    return this.bucket.file(this.root + checkObjectName(name), generation ? { generation: Number(generation) } : {});
+  }
+
+  async stat(name: string): Promise<ObjectInfo | null> {
+    try {
+      const [metadata] = await this.file(name).getMetadata();
+      return info(name, metadata);
+    } catch (err) {
+      if (status(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Data and generation of one version: the bytes are downloaded at the generation stat saw. */
+  async read(name: string): Promise<StoredObject | null> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.stat(name);
+      if (!current) return null;
+      try {
+        const [data] = await this.file(name, current.generation).download();
+        return { ...current, data };
+      } catch (err) {
+        // Overwritten between stat and download: that generation is gone; read the new one.
+        if (status(err) !== 404) throw err;
+      }
+    }
+    throw new Error(`gs://${this.bucketName}/${this.root}${name} kept changing while being read`);
+  }
+
+  async write(name: string, data: Buffer | string, options: WriteOptions = {}): Promise<string> {
+    const file = this.file(name);
+    try {
+      await file.save(typeof data === 'string' ? Buffer.from(data) : data, {
+        resumable: false,
+        contentType: options.contentType,
+        ...(options.ifGenerationMatch !== undefined ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } } : {}),
+      });
+    } catch (err) {
+      if (status(err) === 412) throw new PreconditionFailedError(name, options.ifGenerationMatch!, (await this.stat(name))?.generation ?? null);
+      throw err;
+    }
+    const generation = file.metadata.generation;
+    if (generation === undefined) throw new Error(`Cloud Storage returned no generation for ${name}`);
+    return String(generation);
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const [files] = await this.bucket.getFiles({ prefix: this.root + prefix, autoPaginate: true });
+    return files
+      .filter((f) => !f.name.endsWith('/')) // folder placeholders some tools create
+      .map((f) => info(f.name.slice(this.root.length), f.metadata))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async openRead(name: string): Promise<NodeJS.ReadableStream> {
+    return this.file(name).createReadStream();
+  }
+}
+
+function info(name: string, metadata: { generation?: string | number; size?: string | number; updated?: string }): ObjectInfo {
+  return { name, generation: String(metadata.generation), size: Number(metadata.size ?? 0), updated: new Date(metadata.updated ?? 0) };
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { code?: unknown }).code as number | undefined;
+}

@@ -1,0 +1,263 @@
+import { toVertexTuningJob, type StudySpec } from '@bucketml/tuning';
+import type { JobState, StudyJob, StudyJobRequest, Trial, TrainingBackend, TrainingJobRequest, TrialState } from './training-backend.js';
+
+/**
+ * The cloud training backend: Vertex AI. A final training is a CustomJob, a study a
+ * HyperparameterTuningJob built by the tuning engine's course → Vertex converter. Both run the
+ * trainer's container image with the same contract as the local backend: `bucketml train`
+ * flags (data as gs:// URIs, read through Cloud Storage FUSE), AIP_MODEL_DIR set by Vertex from
+ * the job's base output directory, the hypertune metric file for trials.
+ *
+ * Vertex chooses job ids, so BucketML's job id travels as a label and as the display name;
+ * submitting looks the label up first, which makes a redelivered submission find its job.
+ * (Two deliveries racing within the same second could still both create one; the pipeline's
+ * run state makes the second job's completion a no-op.)
+ */
+export interface VertexOptions {
+  project: string;
+  region: string;
+  /** The bucket holding the data and receiving the models (name, without gs://). */
+  bucket: string;
+  /** The trainer image, e.g. us-central1-docker.pkg.dev/P/bucketml/trainer:latest. */
+  imageUri: string;
+  machineType?: string;
+  /** The service account trials run as (least privilege: the bucket only). */
+  serviceAccount?: string;
+}
+
+/** The calls of @google-cloud/aiplatform's v1 JobServiceClient this backend makes. */
+export interface VertexJobService {
+  createCustomJob(request: { parent: string; customJob: object }): Promise<[{ name?: string | null }, ...unknown[]]>;
+  createHyperparameterTuningJob(request: { parent: string; hyperparameterTuningJob: object }): Promise<[{ name?: string | null }, ...unknown[]]>;
+  listCustomJobs(request: { parent: string; filter: string }): Promise<[VertexJob[], ...unknown[]]>;
+  listHyperparameterTuningJobs(request: { parent: string; filter: string }): Promise<[VertexJob[], ...unknown[]]>;
+  getCustomJob(request: { name: string }): Promise<[VertexJob, ...unknown[]]>;
+  getHyperparameterTuningJob(request: { name: string }): Promise<[VertexJob, ...unknown[]]>;
+}
+
+/** The fields of a CustomJob / HyperparameterTuningJob this backend reads. */
+export interface VertexJob {
+  name?: string | null;
+  displayName?: string | null;
+  state?: string | number | null;
+  labels?: Record<string, string> | null;
+  error?: { message?: string | null } | null;
+  trials?: VertexTrial[] | null;
+  jobSpec?: { baseOutputDirectory?: { outputUriPrefix?: string | null } | null } | null;
+  trialJobSpec?: { baseOutputDirectory?: { outputUriPrefix?: string | null } | null } | null;
+}
+
+export interface VertexTrial {
+  id?: string | null;
+  state?: string | number | null;
+  parameters?: { parameterId?: string | null; value?: unknown }[] | null;
+  finalMeasurement?: { metrics?: { metricId?: string | null; value?: number | null }[] | null } | null;
+  measurements?: { metrics?: { metricId?: string | null; value?: number | null }[] | null }[] | null;
+  startTime?: { seconds?: number | string | null } | string | null;
+  endTime?: { seconds?: number | string | null } | string | null;
+  infeasibleReason?: string | null;
+}
+
+/**
+ * The log sink's filter: the Vertex AI service's own entries about a job (task "service"), not
+ * the trainer's output. The vertex-events function re-reads each job it names, so the text
+ * match only narrows traffic; an entry that slips through costs one API call.
+ */
+export const VERTEX_LOG_FILTER =
+  'resource.type="ml_job" AND resource.labels.task_name="service" AND ' +
+  '(textPayload:"Job completed successfully" OR textPayload:"Job failed" OR textPayload:"Job was cancelled" OR severity>=ERROR)';
+
+export const LABELS = { run: 'bucketml-run', job: 'bucketml-job', model: 'bucketml-model' } as const;
+
+/** Label values: lowercase letters, digits, '_' and '-', at most 63 characters. */
+export function labelValue(value: string): string {
+  return value.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
+}
+
+export class VertexTrainingBackend implements TrainingBackend {
+  private readonly parent: string;
+
+  constructor(
+    readonly options: VertexOptions,
+    private readonly jobs: VertexJobService,
+  ) {
+    this.parent = `projects/${options.project}/locations/${options.region}`;
+  }
+
+  private gs(name: string): string {
+    return `gs://${this.options.bucket}/${name}`;
+  }
+
+  private labels(request: { runId: string; jobId: string; model: string }): Record<string, string> {
+    return { [LABELS.run]: labelValue(request.runId), [LABELS.job]: labelValue(request.jobId), [LABELS.model]: labelValue(modelOf(request.model)) };
+  }
+
+  /** The trainer's flags, as the local backend passes them, with gs:// data. */
+  private trainerArgs(request: StudyJobRequest | TrainingJobRequest): string[] {
+    const model = request.model.includes('/') ? this.gs(request.model) : request.model;
+    return ['train', '--model', model, '--train-data', ...request.trainData.map((n) => this.gs(n)), '--eval-data', ...request.evalData.map((n) => this.gs(n)), '--seed', String(request.seed), ...request.args];
+  }
+
+  /**
+   * CreateCustomJobRequest for a final training. Vertex sets AIP_MODEL_DIR to the base output
+   * directory + "model/", so the base is the output prefix without its "model/".
+   */
+  customJobRequest(request: TrainingJobRequest) {
+    if (!request.outputPrefix.endsWith('/model/')) throw new Error(`a Vertex training writes to <base>/model/; got output prefix ${request.outputPrefix}`);
+    const parameterArgs = Object.entries(request.parameters).map(([k, v]) => `--${k}=${v}`);
+    return {
+      parent: this.parent,
+      customJob: {
+        displayName: request.jobId,
+        labels: this.labels(request),
+        jobSpec: {
+          workerPoolSpecs: [this.workerPool([...this.trainerArgs(request), ...parameterArgs])],
+          baseOutputDirectory: { outputUriPrefix: this.gs(request.outputPrefix.slice(0, -'model/'.length)) },
+          ...(this.options.serviceAccount ? { serviceAccount: this.options.serviceAccount } : {}),
+        },
+      },
+    };
+  }
+
+  /** CreateHyperparameterTuningJobRequest: trial t writes to <outputPrefix><t>/model/. */
+  tuningJobRequest(request: StudyJobRequest) {
+    const spec: StudySpec = { ...request, args: this.trainerArgs(request), finalArgs: [] };
+    const converted = toVertexTuningJob(spec, this.options.imageUri);
+    const pool = converted.trialJobSpec.workerPoolSpecs[0];
+    return {
+      parent: this.parent,
+      hyperparameterTuningJob: {
+        displayName: request.jobId,
+        labels: this.labels(request),
+        studySpec: converted.studySpec,
+        maxTrialCount: converted.maxTrialCount,
+        parallelTrialCount: converted.parallelTrialCount,
+        maxFailedTrialCount: converted.maxFailedTrialCount,
+        trialJobSpec: {
+          workerPoolSpecs: [this.workerPool(pool.containerSpec.args)],
+          baseOutputDirectory: { outputUriPrefix: this.gs(request.outputPrefix) },
+          ...(this.options.serviceAccount ? { serviceAccount: this.options.serviceAccount } : {}),
+        },
+      },
+    };
+  }
+
+  private workerPool(args: string[]) {
+    return {
+      machineSpec: { machineType: this.options.machineType ?? 'n1-standard-4' },
+      replicaCount: 1,
+      containerSpec: { imageUri: this.options.imageUri, args },
+    };
+  }
+
+  async submitStudy(request: StudyJobRequest) {
+    const existing = await this.find('study', request.jobId);
+    if (existing) return { jobId: request.jobId, created: false };
+    await this.jobs.createHyperparameterTuningJob(this.tuningJobRequest(request));
+    return { jobId: request.jobId, created: true };
+  }
+
+  async submitTraining(request: TrainingJobRequest) {
+    const existing = await this.find('training', request.jobId);
+    if (existing) return { jobId: request.jobId, created: false };
+    await this.jobs.createCustomJob(this.customJobRequest(request));
+    return { jobId: request.jobId, created: true };
+  }
+
+  async getStudy(jobId: string): Promise<StudyJob | null> {
+    const found = await this.find('study', jobId);
+    if (!found) return null;
+    const [job] = await this.jobs.getHyperparameterTuningJob({ name: found.name! });
+    return studyFromVertex(job);
+  }
+
+  private async find(kind: 'study' | 'training', jobId: string): Promise<VertexJob | undefined> {
+    const request = { parent: this.parent, filter: `labels.${LABELS.job}="${labelValue(jobId)}"` };
+    const [jobs] = kind === 'study' ? await this.jobs.listHyperparameterTuningJobs(request) : await this.jobs.listCustomJobs(request);
+    return jobs.find((j) => j.displayName === jobId);
+  }
+}
+
+const modelOf = (model: string) => model.split('/').at(-1)!.replace(/\.json$/, '');
+
+const JOB_STATES: Record<string, JobState> = {
+  JOB_STATE_QUEUED: 'QUEUED',
+  JOB_STATE_PENDING: 'QUEUED',
+  JOB_STATE_RUNNING: 'RUNNING',
+  JOB_STATE_UPDATING: 'RUNNING',
+  JOB_STATE_PAUSED: 'RUNNING',
+  JOB_STATE_CANCELLING: 'RUNNING',
+  JOB_STATE_SUCCEEDED: 'SUCCEEDED',
+  JOB_STATE_PARTIALLY_SUCCEEDED: 'SUCCEEDED',
+  JOB_STATE_FAILED: 'FAILED',
+  JOB_STATE_EXPIRED: 'FAILED',
+  JOB_STATE_CANCELLED: 'CANCELLED',
+};
+const JOB_STATE_NAMES = ['JOB_STATE_UNSPECIFIED', 'JOB_STATE_QUEUED', 'JOB_STATE_PENDING', 'JOB_STATE_RUNNING', 'JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED', 'JOB_STATE_PAUSED', 'JOB_STATE_EXPIRED', 'JOB_STATE_UPDATING', 'JOB_STATE_PARTIALLY_SUCCEEDED'];
+const TRIAL_STATE_NAMES = ['STATE_UNSPECIFIED', 'REQUESTED', 'ACTIVE', 'STOPPING', 'SUCCEEDED', 'INFEASIBLE'];
+
+/** The job's state in the port's terms (the client returns enums as names or numbers). */
+export function jobState(state: VertexJob['state']): JobState | undefined {
+  return JOB_STATES[typeof state === 'number' ? JOB_STATE_NAMES[state] : String(state)];
+}
+
+function trialState(state: VertexTrial['state'], stoppedEarly: boolean): TrialState {
+  const name = typeof state === 'number' ? TRIAL_STATE_NAMES[state] : String(state);
+  if (name === 'SUCCEEDED') return stoppedEarly ? 'STOPPED' : 'SUCCEEDED';
+  if (name === 'INFEASIBLE') return 'FAILED';
+  if (name === 'STOPPING') return 'STOPPED';
+  return 'ACTIVE';
+}
+
+/** A trial parameter's value: google.protobuf.Value from the client, or plain JSON from REST. */
+function parameterValue(value: unknown): number | string {
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  const v = (value ?? {}) as { numberValue?: number | null; stringValue?: string | null };
+  if (typeof v.numberValue === 'number') return v.numberValue;
+  return String(v.stringValue ?? '');
+}
+
+function isoTime(t: VertexTrial['startTime']): string | undefined {
+  if (!t) return undefined;
+  if (typeof t === 'string') return t;
+  return t.seconds != null ? new Date(Number(t.seconds) * 1000).toISOString() : undefined;
+}
+
+/** A HyperparameterTuningJob as the port's StudyJob: the trials the analysis ranks. */
+export function studyFromVertex(job: VertexJob): StudyJob {
+  const labels = job.labels ?? {};
+  const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix ?? '';
+  const prefix = base.replace(/^gs:\/\/[^/]+\//, '').replace(/\/?$/, '/');
+  const trials: Trial[] = (job.trials ?? []).map((t) => {
+    const measurements = (t.measurements ?? []).map((m) => m.metrics?.[0]?.value).filter((v): v is number => typeof v === 'number');
+    const final = t.finalMeasurement?.metrics?.[0]?.value ?? undefined;
+    // Vertex ends an early-stopped trial as SUCCEEDED with fewer measurements than its peers;
+    // it reports no flag, so the port's STOPPED is given to trials stopped mid-way (STOPPING).
+    const state = trialState(t.state, false);
+    return {
+      id: String(t.id),
+      state,
+      parameters: Object.fromEntries((t.parameters ?? []).map((p) => [String(p.parameterId), parameterValue(p.value)])),
+      ...(typeof final === 'number' ? { objective: final } : {}),
+      measurements,
+      modelPrefix: `${prefix}${t.id}/model/`,
+      startTime: isoTime(t.startTime),
+      endTime: isoTime(t.endTime),
+      ...(t.infeasibleReason ? { error: t.infeasibleReason } : {}),
+    };
+  });
+  const state = jobState(job.state) ?? 'RUNNING';
+  return {
+    jobId: job.displayName ?? labels[LABELS.job] ?? String(job.name),
+    runId: labels[LABELS.run] ?? '',
+    state,
+    trials,
+    ...(job.error?.message ? { error: job.error.message } : {}),
+  };
+}
+
+/** @google-cloud/aiplatform's JobServiceClient on the region's endpoint (Vertex AI is regional). */
+export async function vertexJobService(region: string): Promise<VertexJobService> {
+  const { v1 } = await import('@google-cloud/aiplatform');
+  return new v1.JobServiceClient({ apiEndpoint: `${region}-aiplatform.googleapis.com` }) as unknown as VertexJobService;
+}
