@@ -59,6 +59,17 @@ describe('search algorithms', () => {
     assert.equal(new Set(keys).size, 4, keys.join('\n'));
   });
 
+  it('an early-stopped trial enters the model as a pending one: its partial value is not its objective', () => {
+    const history = study('ALGORITHM_UNSPECIFIED', 15, 6);
+    const suggest = (last: Observation) =>
+      suggestTrial({ params: MIXED, goal: 'MINIMIZE', algorithm: 'ALGORITHM_UNSPECIFIED' }, [...history.slice(0, -1), last], new Rng(7));
+    const { parameters } = history.at(-1)!;
+    const stopped = suggest({ parameters, state: 'STOPPED', objective: 50 });
+    assert.deepEqual(stopped, suggest({ parameters, state: 'ACTIVE' }));
+    assert.deepEqual(stopped, suggest({ parameters, state: 'STOPPED', objective: 0.01 }));
+    assert.notDeepEqual(stopped, suggest({ parameters, state: 'SUCCEEDED', objective: 50 }));
+  });
+
   it('grid search enumerates every combination, then cycles', () => {
     const params: ParamSpec[] = [
       { name: 'a', type: 'INTEGER', min: 1, max: 2 },

@@ -15,6 +15,11 @@ import type { Goal, ParamSpec } from './study-spec.js';
  *   objectives; hyperparameters maximise the log marginal likelihood over a seeded random set.
  * - Parallel slots: pending trials enter the model with the best objective seen so far as
  *   their value (the "constant liar"), so one batch spreads out instead of repeating itself.
+ * - Early-stopped trials enter like pending ones: their last value is not what they would
+ *   have ended at (slow starters end best), so it would steer the search away from exactly
+ *   those; as liars they only keep the search from resampling them. Measured on babyweight
+ *   (docs/benchmarks.md): with their partial values as objectives the study's best RMSE
+ *   suffered more for the same examples saved.
  * - Failed trials enter with the worst objective seen, steering the search away from them.
  */
 export interface Observation {
@@ -31,7 +36,7 @@ export interface BayesianOptions {
 
 export function suggestBayesian(params: ParamSpec[], goal: Goal, history: Observation[], rng: Rng, options: BayesianOptions = {}): ParamValues {
   const space = new UnitSpace(params);
-  const completed = history.filter((h) => h.objective !== undefined && (h.state === 'SUCCEEDED' || h.state === 'STOPPED'));
+  const completed = history.filter((h) => h.objective !== undefined && h.state === 'SUCCEEDED');
   const initial = options.initialTrials ?? Math.max(4, 2 * space.dims);
   if (completed.length < initial) return sampleRandom(params, rng);
 
@@ -44,8 +49,8 @@ export function suggestBayesian(params: ParamSpec[], goal: Goal, history: Observ
   const Y: number[] = [];
   for (const h of history) {
     X.push(space.encode(h.parameters));
-    if (h.objective !== undefined && (h.state === 'SUCCEEDED' || h.state === 'STOPPED')) Y.push(sign * h.objective);
-    else if (h.state === 'ACTIVE') Y.push(best); // constant liar
+    if (h.objective !== undefined && h.state === 'SUCCEEDED') Y.push(sign * h.objective);
+    else if (h.state === 'ACTIVE' || h.state === 'STOPPED') Y.push(best); // constant liar
     else Y.push(worst); // failed
   }
   const gp = fitGp(X, Y, rng);
