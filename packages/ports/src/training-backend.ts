@@ -3,18 +3,9 @@
  * Vertex AI custom and hyperparameter-tuning jobs. Jobs are named by the caller from the run
  * id, and submitting a job that exists returns it instead of starting another: handlers retry.
  */
-export type ParameterValue = number | string;
+import type { StudySettings } from '@bucketml/tuning';
 
-/** A study parameter; field for field @bucketml/tuning's ParamSpec, so it passes through unconverted. */
-export interface StudyParameterSpec {
-  name: string;
-  type: 'INTEGER' | 'DOUBLE' | 'CATEGORICAL' | 'DISCRETE';
-  min?: number;
-  max?: number;
-  categoricalValues?: string[];
-  discreteValues?: number[];
-  scale?: 'UNIT_LINEAR_SCALE' | 'UNIT_LOG_SCALE' | 'UNIT_REVERSE_LOG_SCALE';
-}
+export type ParameterValue = number | string;
 
 export interface TrainerInput {
   /** Built-in model name, or the object name of a spec file in the bucket. */
@@ -26,20 +17,12 @@ export interface TrainerInput {
   args: string[];
 }
 
-export interface StudyJobRequest extends TrainerInput {
+/** A study: the tuning engine's settings (goal, metric, trial counts, early stopping, params). */
+export interface StudyJobRequest extends TrainerInput, StudySettings {
   jobId: string;
   runId: string;
   /** Object prefix under which each trial writes trials/<id>/. */
   outputPrefix: string;
-  goal: 'MINIMIZE' | 'MAXIMIZE';
-  metricTag: string;
-  maxTrials: number;
-  maxParallelTrials: number;
-  maxFailedTrials: number;
-  /** Stop unpromising trials early (median rule on the intermediate metric reports). */
-  enableTrialEarlyStopping: boolean;
-  algorithm: string;
-  params: StudyParameterSpec[];
   seed: number;
 }
 

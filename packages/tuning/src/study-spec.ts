@@ -34,8 +34,8 @@ export interface ParamSpec {
   scale?: ScaleType;
 }
 
-export interface StudySpec {
-  scaleTier?: string;
+/** What a tuning job needs to search: shared with the training backend port's job request. */
+export interface StudySettings {
   goal: Goal;
   metricTag: string;
   maxTrials: number;
@@ -44,6 +44,10 @@ export interface StudySpec {
   enableTrialEarlyStopping: boolean;
   algorithm: string;
   params: ParamSpec[];
+}
+
+export interface StudySpec extends StudySettings {
+  scaleTier?: string;
   /** Trainer flags for every trial: the tuning job's args, as in the course. */
   args: string[];
   /** Trainer flags for the final training with the best parameters (a BucketML extension). */
