@@ -84,6 +84,8 @@ describe('Vertex AI training backend: the requests we send', () => {
     assert.equal(job.maxTrialCount, 20);
     assert.equal(job.parallelTrialCount, 5);
     assert.deepEqual(job.labels, { 'bucketml-run': RUN, 'bucketml-job': `${RUN}-study`, 'bucketml-model': 'babyweight' });
+    const fromSpecFile = backend.tuningJobRequest({ ...studyRequest, model: 'config/fish/schema.json' }).hyperparameterTuningJob;
+    assert.equal(fromSpecFile.labels['bucketml-model'], 'fish');
     const pool = job.trialJobSpec.workerPoolSpecs[0];
     assert.equal(pool.containerSpec.imageUri, OPTIONS.imageUri);
     assert.deepEqual(pool.containerSpec.args, ['train', '--model', 'babyweight', '--train-data', 'gs://b/data/babyweight/train.csv', '--eval-data', 'gs://b/data/babyweight/eval.csv', '--seed', '42', '--train_examples=25000']);

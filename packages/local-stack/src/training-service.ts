@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Rng } from '@bucketml/model';
 import type { Logger } from '@bucketml/pipeline';
-import { TOPICS, type JobState, type Messaging, type StudyJob, type StudyJobRequest, type Trial, type TrainingJobRequest } from '@bucketml/ports';
+import { modelNameOf, TOPICS, type JobState, type Messaging, type StudyJob, type StudyJobRequest, type Trial, type TrainingJobRequest } from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { parameterFlags, shouldStopTrial, suggestTrial } from '@bucketml/tuning';
 
@@ -25,7 +25,6 @@ interface JobRecord {
   state: JobState;
   trials: Trial[];
   completionPublished: boolean;
-  rmse?: number;
   error?: string;
 }
 
@@ -123,11 +122,11 @@ export class LocalTrainingService {
 
   private async publishCompletion(record: JobRecord): Promise<void> {
     const request = record.request;
-    const base = { runId: request.runId, model: modelName(request), jobId: request.jobId, state: record.state, error: record.error };
+    const base = { runId: request.runId, model: modelNameOf(request), jobId: request.jobId, state: record.state, error: record.error };
     const event =
       record.kind === 'study'
         ? { type: 'study.completed', ...base }
-        : { type: 'training.completed', ...base, modelPrefix: request.outputPrefix, rmse: record.rmse };
+        : { type: 'training.completed', ...base, modelPrefix: request.outputPrefix };
     await this.options.messaging.publish(TOPICS.jobEvents, event, { runId: request.runId, type: event.type });
     record.completionPublished = true;
     await this.persist(record);
@@ -203,7 +202,7 @@ export class LocalTrainingService {
       {
         type: 'trial.completed',
         runId: request.runId,
-        model: modelName(request),
+        model: modelNameOf(request),
         jobId: request.jobId,
         trialId: trial.id,
         state: trial.state,
@@ -224,10 +223,8 @@ export class LocalTrainingService {
         AIP_MODEL_DIR: this.options.bucket.pathOf(request.outputPrefix.slice(0, -1)),
       });
       if (this.stopping) return;
-      if (result.ok) {
-        const meta = JSON.parse(await readFile(this.options.bucket.pathOf(`${request.outputPrefix}model.json`), 'utf8'));
-        Object.assign(record, { state: 'SUCCEEDED', rmse: meta.metrics.rmse });
-      } else Object.assign(record, { state: 'FAILED', error: result.error });
+      if (result.ok) record.state = 'SUCCEEDED';
+      else Object.assign(record, { state: 'FAILED', error: result.error });
       await this.persist(record);
     }
     await this.publishCompletion(record);
@@ -305,10 +302,6 @@ export class LocalTrainingService {
 }
 
 /** Events carry the model's name; a custom spec's object is config/<model>/schema.json. */
-function modelName(request: StudyJobRequest | TrainingJobRequest): string {
-  return request.model.includes('/') ? request.model.split('/')[1] : request.model;
-}
-
 /** The values reported for `tag` in a hypertune metric file, in order. */
 async function readMetrics(file: string, tag: string): Promise<number[]> {
   const text = await readFile(file, 'utf8').catch(() => '');

@@ -32,9 +32,8 @@ export interface TrainingCompletedEvent extends EventBase {
   type: 'training.completed';
   jobId: string;
   state: 'SUCCEEDED' | 'FAILED';
-  /** Object prefix of the trained model. */
+  /** Object prefix of the trained model (its model.json carries the metrics). */
   modelPrefix: string;
-  rmse?: number;
   error?: string;
 }
 

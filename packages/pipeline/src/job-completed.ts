@@ -3,6 +3,7 @@ import { analyzeTrials, formatReport, type Goal } from '@bucketml/tuning';
 import { runAwaiting, type PipelineContext } from './context.js';
 import type { JobEvent, ModelCandidateEvent, StudyCompletedEvent, TrainingCompletedEvent } from './events.js';
 import { layout } from './layout.js';
+import { readModelObjects } from './model-store.js';
 
 /**
  * Stage 2, on job events from the training backend:
@@ -84,15 +85,18 @@ async function onTrainingCompleted(ctx: PipelineContext, event: TrainingComplete
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'final-training' });
   const run = await runAwaiting(ctx, event.runId, ['final-training'], log, 'training event');
   if (!run) return;
-  if (event.state !== 'SUCCEEDED' || event.rmse === undefined) {
-    const reason = `final training failed: ${event.error ?? 'no metrics'}`;
+  // The model's own metrics are the figure, whichever backend trained it (Vertex reports none).
+  const trained = event.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, event.modelPrefix) : null;
+  if (!trained) {
+    const reason = `final training failed: ${event.error ?? `no complete model in ${event.modelPrefix}`}`;
     if (await ctx.runs.advance(event.runId, ['final-training'], 'failed', { error: { stage: 'final-training', message: reason } })) {
       log.event('ERROR', `run failed: ${reason}`);
     }
     return;
   }
-  const candidate: ModelCandidateEvent = { type: 'model.candidate', runId: event.runId, model: event.model, modelPrefix: event.modelPrefix, rmse: event.rmse };
+  const rmse = trained.meta.metrics.rmse;
+  const candidate: ModelCandidateEvent = { type: 'model.candidate', runId: event.runId, model: event.model, modelPrefix: event.modelPrefix, rmse };
   await ctx.messaging.publish(TOPICS.modelCandidates, candidate, { runId: event.runId, type: candidate.type });
-  const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', { final: { ...run.final!, rmse: event.rmse } });
-  if (moved) log.event('INFO', `final training done: eval rmse ${event.rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse: event.rmse, modelPrefix: event.modelPrefix });
+  const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', { final: { ...run.final!, rmse } });
+  if (moved) log.event('INFO', `final training done: eval rmse ${rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse, modelPrefix: event.modelPrefix });
 }

@@ -18,6 +18,11 @@ export interface TrainerInput {
 }
 
 /** A study: the tuning engine's settings (goal, metric, trial counts, early stopping, params). */
+/** The model a job is for: a built-in name, or the folder of its spec object (config/<model>/schema.json). */
+export function modelNameOf(input: TrainerInput): string {
+  return input.model.includes('/') ? input.model.split('/').at(-2)! : input.model;
+}
+
 export interface StudyJobRequest extends TrainerInput, StudySettings {
   jobId: string;
   runId: string;

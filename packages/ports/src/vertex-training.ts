@@ -1,5 +1,5 @@
 import { toVertexTuningJob, type StudySpec } from '@bucketml/tuning';
-import type { JobState, StudyJob, StudyJobRequest, Trial, TrainingBackend, TrainingJobRequest, TrialState } from './training-backend.js';
+import { modelNameOf, type JobState, type StudyJob, type StudyJobRequest, type Trial, type TrainingBackend, type TrainingJobRequest, type TrialState } from './training-backend.js';
 
 /**
  * The cloud training backend: Vertex AI. A final training is a CustomJob, a study a
@@ -88,8 +88,8 @@ export class VertexTrainingBackend implements TrainingBackend {
     return `gs://${this.options.bucket}/${name}`;
   }
 
-  private labels(request: { runId: string; jobId: string; model: string }): Record<string, string> {
-    return { [LABELS.run]: labelValue(request.runId), [LABELS.job]: labelValue(request.jobId), [LABELS.model]: labelValue(modelOf(request.model)) };
+  private labels(request: StudyJobRequest | TrainingJobRequest): Record<string, string> {
+    return { [LABELS.run]: labelValue(request.runId), [LABELS.job]: labelValue(request.jobId), [LABELS.model]: labelValue(modelNameOf(request)) };
   }
 
   /** The trainer's flags, as the local backend passes them, with gs:// data. */
@@ -177,8 +177,6 @@ export class VertexTrainingBackend implements TrainingBackend {
     return jobs.find((j) => j.displayName === jobId);
   }
 }
-
-const modelOf = (model: string) => model.split('/').at(-1)!.replace(/\.json$/, '');
 
 const JOB_STATES: Record<string, JobState> = {
   JOB_STATE_QUEUED: 'QUEUED',
