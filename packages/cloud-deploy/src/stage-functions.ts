@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 /**
@@ -26,7 +26,6 @@ async function readPackage(dir: string): Promise<PackageJson> {
 
 /** Internal package name → its folder, for every workspace package. */
 async function workspacePackages(root: string): Promise<Map<string, string>> {
-  const { readdir } = await import('node:fs/promises');
   const found = new Map<string, string>();
   for (const group of ['packages', 'functions']) {
     for (const entry of await readdir(join(root, group))) {

@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Rng } from '@bucketml/model';
-import type { Logger } from '@bucketml/pipeline';
+import { trialCompletedEvent, type Logger } from '@bucketml/pipeline';
 import { modelNameOf, TOPICS, type JobState, type Messaging, type StudyJob, type StudyJobRequest, type Trial, type TrainingJobRequest } from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { parameterFlags, shouldStopTrial, suggestTrial } from '@bucketml/tuning';
@@ -197,22 +197,8 @@ export class LocalTrainingService {
     if (this.stopping) return;
     trial.endTime = new Date().toISOString();
     await this.persist(record);
-    await this.options.messaging.publish(
-      TOPICS.jobEvents,
-      {
-        type: 'trial.completed',
-        runId: request.runId,
-        model: modelNameOf(request),
-        jobId: request.jobId,
-        trialId: trial.id,
-        state: trial.state,
-        parameters: trial.parameters,
-        objective: trial.objective,
-        seconds: (Date.parse(trial.endTime) - Date.parse(trial.startTime!)) / 1000,
-        error: trial.error,
-      },
-      { runId: request.runId, type: 'trial.completed' },
-    );
+    const event = trialCompletedEvent({ runId: request.runId, model: modelNameOf(request), jobId: request.jobId }, trial);
+    await this.options.messaging.publish(TOPICS.jobEvents, event, { runId: request.runId, type: event.type });
   }
 
   private async runTraining(record: JobRecord): Promise<void> {

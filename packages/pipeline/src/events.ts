@@ -1,4 +1,4 @@
-import type { ParameterValue, TrialState } from '@bucketml/ports';
+import type { ParameterValue, Trial, TrialState } from '@bucketml/ports';
 
 /**
  * Events on Pub/Sub, shared by every publisher and subscriber. Small by design: ids, object
@@ -45,6 +45,20 @@ export interface ModelCandidateEvent extends EventBase {
 
 export type JobEvent = TrialCompletedEvent | StudyCompletedEvent | TrainingCompletedEvent;
 export type PipelineEvent = JobEvent | ModelCandidateEvent;
+
+/** The trial.completed event of a finished trial, the same from every training backend. */
+export function trialCompletedEvent(job: { runId: string; model: string; jobId: string }, trial: Trial): TrialCompletedEvent {
+  return {
+    type: 'trial.completed',
+    ...job,
+    trialId: trial.id,
+    state: trial.state,
+    parameters: trial.parameters,
+    ...(trial.objective !== undefined ? { objective: trial.objective } : {}),
+    ...(trial.startTime && trial.endTime ? { seconds: (Date.parse(trial.endTime) - Date.parse(trial.startTime)) / 1000 } : {}),
+    ...(trial.error ? { error: trial.error } : {}),
+  };
+}
 
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';

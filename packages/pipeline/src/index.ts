@@ -4,6 +4,7 @@ export { onModelCandidate } from './deploy.js';
 export { deliverPubSub } from './pubsub-delivery.js';
 export { pipelineFromEnv } from './runtime.js';
 export { createLogger, type Logger, type Severity, type StepFields } from './logger.js';
+export { trialCompletedEvent } from './events.js';
 export type { PipelineEvent, JobEvent, TrialCompletedEvent, StudyCompletedEvent, TrainingCompletedEvent, ModelCandidateEvent } from './events.js';
 export type { RunRecord, RunStateName } from './run-store.js';
 export type { ServingPointer } from './serving-pointer.js';

@@ -1,6 +1,6 @@
 import { TOPICS, type Messaging } from '@bucketml/ports';
 import { jobState, LABELS, studyFromVertex, type VertexJob, type VertexJobService } from '@bucketml/ports/vertex-training';
-import type { JobEvent } from './events.js';
+import { trialCompletedEvent, type JobEvent } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 
 /**
@@ -65,19 +65,7 @@ export function jobEventsOf(kind: 'study' | 'training', job: VertexJob): JobEven
     return [{ type: 'training.completed', ...who, jobId, state: outcome, modelPrefix, ...(error ? { error } : {}) }];
   }
   const study = studyFromVertex(job);
-  const trials: JobEvent[] = study.trials
-    .filter((t) => t.state !== 'ACTIVE')
-    .map((t) => ({
-      type: 'trial.completed',
-      ...who,
-      jobId,
-      trialId: t.id,
-      state: t.state,
-      parameters: t.parameters,
-      ...(t.objective !== undefined ? { objective: t.objective } : {}),
-      ...(t.startTime && t.endTime ? { seconds: (Date.parse(t.endTime) - Date.parse(t.startTime)) / 1000 } : {}),
-      ...(t.error ? { error: t.error } : {}),
-    }));
+  const trials = study.trials.filter((t) => t.state !== 'ACTIVE').map((t) => trialCompletedEvent({ ...who, jobId }, t));
   return [...trials, { type: 'study.completed', ...who, jobId, state: outcome, ...(error ? { error } : {}) }];
 }
 

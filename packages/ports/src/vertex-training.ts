@@ -1,4 +1,4 @@
-import { toVertexTuningJob, type StudySpec } from '@bucketml/tuning';
+import { DEFAULT_MACHINE_TYPE, parameterFlags, toVertexTuningJob } from '@bucketml/tuning';
 import { modelNameOf, type JobState, type StudyJob, type StudyJobRequest, type Trial, type TrainingBackend, type TrainingJobRequest, type TrialState } from './training-backend.js';
 
 /**
@@ -104,14 +104,13 @@ export class VertexTrainingBackend implements TrainingBackend {
    */
   customJobRequest(request: TrainingJobRequest) {
     if (!request.outputPrefix.endsWith('/model/')) throw new Error(`a Vertex training writes to <base>/model/; got output prefix ${request.outputPrefix}`);
-    const parameterArgs = Object.entries(request.parameters).map(([k, v]) => `--${k}=${v}`);
     return {
       parent: this.parent,
       customJob: {
         displayName: request.jobId,
         labels: this.labels(request),
         jobSpec: {
-          workerPoolSpecs: [this.workerPool([...this.trainerArgs(request), ...parameterArgs])],
+          workerPoolSpecs: [this.workerPool([...this.trainerArgs(request), ...parameterFlags(request.parameters)])],
           baseOutputDirectory: { outputUriPrefix: this.gs(request.outputPrefix.slice(0, -'model/'.length)) },
           ...(this.options.serviceAccount ? { serviceAccount: this.options.serviceAccount } : {}),
         },
@@ -121,20 +120,19 @@ export class VertexTrainingBackend implements TrainingBackend {
 
   /** CreateHyperparameterTuningJobRequest: trial t writes to <outputPrefix><t>/model/. */
   tuningJobRequest(request: StudyJobRequest) {
-    const spec: StudySpec = { ...request, args: this.trainerArgs(request), finalArgs: [] };
-    const converted = toVertexTuningJob(spec, this.options.imageUri);
-    const pool = converted.trialJobSpec.workerPoolSpecs[0];
+    // The converter gives the study spec and trial counts; the trial pool is this backend's.
+    const { studySpec, maxTrialCount, parallelTrialCount, maxFailedTrialCount } = toVertexTuningJob({ ...request, args: [], finalArgs: [] });
     return {
       parent: this.parent,
       hyperparameterTuningJob: {
         displayName: request.jobId,
         labels: this.labels(request),
-        studySpec: converted.studySpec,
-        maxTrialCount: converted.maxTrialCount,
-        parallelTrialCount: converted.parallelTrialCount,
-        maxFailedTrialCount: converted.maxFailedTrialCount,
+        studySpec,
+        maxTrialCount,
+        parallelTrialCount,
+        maxFailedTrialCount,
         trialJobSpec: {
-          workerPoolSpecs: [this.workerPool(pool.containerSpec.args)],
+          workerPoolSpecs: [this.workerPool(this.trainerArgs(request))],
           baseOutputDirectory: { outputUriPrefix: this.gs(request.outputPrefix) },
           ...(this.options.serviceAccount ? { serviceAccount: this.options.serviceAccount } : {}),
         },
@@ -144,7 +142,7 @@ export class VertexTrainingBackend implements TrainingBackend {
 
   private workerPool(args: string[]) {
     return {
-      machineSpec: { machineType: this.options.machineType ?? 'n1-standard-4' },
+      machineSpec: { machineType: this.options.machineType ?? DEFAULT_MACHINE_TYPE },
       replicaCount: 1,
       containerSpec: { imageUri: this.options.imageUri, args },
     };
@@ -199,9 +197,10 @@ export function jobState(state: VertexJob['state']): JobState | undefined {
   return JOB_STATES[typeof state === 'number' ? JOB_STATE_NAMES[state] : String(state)];
 }
 
-function trialState(state: VertexTrial['state'], stoppedEarly: boolean): TrialState {
+/** Vertex reports no early-stopping flag: a trial stopped mid-way is STOPPING, then SUCCEEDED. */
+function trialState(state: VertexTrial['state']): TrialState {
   const name = typeof state === 'number' ? TRIAL_STATE_NAMES[state] : String(state);
-  if (name === 'SUCCEEDED') return stoppedEarly ? 'STOPPED' : 'SUCCEEDED';
+  if (name === 'SUCCEEDED') return 'SUCCEEDED';
   if (name === 'INFEASIBLE') return 'FAILED';
   if (name === 'STOPPING') return 'STOPPED';
   return 'ACTIVE';
@@ -229,12 +228,9 @@ export function studyFromVertex(job: VertexJob): StudyJob {
   const trials: Trial[] = (job.trials ?? []).map((t) => {
     const measurements = (t.measurements ?? []).map((m) => m.metrics?.[0]?.value).filter((v): v is number => typeof v === 'number');
     const final = t.finalMeasurement?.metrics?.[0]?.value ?? undefined;
-    // Vertex ends an early-stopped trial as SUCCEEDED with fewer measurements than its peers;
-    // it reports no flag, so the port's STOPPED is given to trials stopped mid-way (STOPPING).
-    const state = trialState(t.state, false);
     return {
       id: String(t.id),
-      state,
+      state: trialState(t.state),
       parameters: Object.fromEntries((t.parameters ?? []).map((p) => [String(p.parameterId), parameterValue(p.value)])),
       ...(typeof final === 'number' ? { objective: final } : {}),
       measurements,
