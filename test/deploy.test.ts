@@ -4,9 +4,9 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { FUNCTIONS, stageFunction } from '@bucketml/cloud-deploy';
+import { FUNCTIONS, VERTEX_LOG_FILTER } from '@bucketml/contracts';
+import { stageFunction } from '@bucketml/cloud-deploy';
 import { FunctionProcess, freePort } from '@bucketml/local-stack';
-import { VERTEX_LOG_FILTER } from '@bucketml/ports/vertex-training';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { ROOT, runCli, tempDir } from './helpers.ts';
 import { BABY, deployVersion, trainSmallModel } from './serving-fixture.ts';
@@ -66,7 +66,7 @@ describe('bucketml deploy --dry-run', () => {
     assert.match(all, /functions deploy predict .*--trigger-http --no-allow-unauthenticated/);
     assert.match(all, /roles\/iam\.serviceAccountUser/);
 
-    for (const topic of ['bucketml-job-events', 'bucketml-model-candidates', 'bucketml-dead-letter', 'bucketml-vertex-logs']) {
+    for (const topic of ['bucketml-job-events', 'bucketml-model-candidates', 'bucketml-run-outcomes', 'bucketml-dead-letter', 'bucketml-vertex-logs']) {
       assert.ok(index(new RegExp(`pubsub topics create ${topic} `)) >= 0, `topic ${topic}`);
     }
     for (const [sub, topic, fn] of [
@@ -117,7 +117,7 @@ describe('bucketml stage-functions', () => {
     const out = await tempDir();
     const dir = await stageFunction(ROOT, 'predict', out);
     const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
-    assert.deepEqual(Object.keys(manifest.dependencies), ['@bucketml/model', '@bucketml/pipeline', '@bucketml/ports', '@bucketml/tuning', '@google-cloud/functions-framework']);
+    assert.deepEqual(Object.keys(manifest.dependencies), ['@bucketml/contracts', '@bucketml/model', '@bucketml/pipeline', '@bucketml/ports', '@bucketml/tuning', '@google-cloud/functions-framework']);
     assert.equal(manifest.dependencies['@bucketml/pipeline'], 'file:vendor/pipeline');
     const pipeline = JSON.parse(await readFile(join(dir, 'vendor/pipeline/package.json'), 'utf8'));
     assert.equal(pipeline.dependencies['@bucketml/model'], 'file:../model');

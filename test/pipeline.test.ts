@@ -47,15 +47,13 @@ async function dropBabyweight(stack: LocalStack, trainRows: number, evalRows: nu
   }
 }
 
-const runStarted = (stack: LocalStack, since: number) =>
-  stack.waitForEvent((e) => e.stage === 'data-upload' && String(e.message).startsWith('run created') && Date.parse(String(e.time)) >= since, 60_000, 'a run to start');
-
-const runEnded = (stack: LocalStack, runId: string) =>
-  stack.waitForEvent(
-    (e) => e.runId === runId && (e.decision !== undefined || (e.severity === 'ERROR' && String(e.message).startsWith('run failed'))),
-    180_000,
-    `run ${runId} to end`,
-  );
+/** The run a drop maps to (as data-upload derives it), followed through run.json to its end. */
+const runEnded = async (stack: LocalStack, runId: string) => {
+  const run = await stack.waitForRun(runId, 180_000);
+  // The run's last step event (its ERROR, or the gate's verdict), for the checks on what it says.
+  const last = stack.logs.filter((l) => l.event?.runId === runId && (l.event.decision !== undefined || l.event.severity === 'ERROR')).at(-1)?.event;
+  return { run, event: last ?? {} };
+};
 
 const eventsOf = (stack: LocalStack, runId: string, match: (e: Event) => boolean) => stack.logs.filter((l) => l.event?.runId === runId && match(l.event)).length;
 
@@ -89,11 +87,10 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
   after(() => stopAndKeepLog(stack));
 
   it('a drop of two files becomes exactly one run, one study, one final training and one deployment', async () => {
-    const since = Date.now();
     await dropBabyweight(stack, 3000, 800, SMALL_STUDY(['--train_examples=6000']));
-    firstRun = String((await runStarted(stack, since)).runId);
-    const end = await runEnded(stack, firstRun);
-    assert.equal(end.decision, 'deployed', String(end.message));
+    firstRun = await stack.runIdOfDrop('babyweight');
+    const { run: ended } = await runEnded(stack, firstRun);
+    assert.equal(ended.state, 'deployed', JSON.stringify(ended.error));
 
     const bucket = stack.bucket.root;
     assert.deepEqual(await entries(join(bucket, 'runs')), [firstRun]);
@@ -136,10 +133,10 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
 
   it('a CSV with the wrong columns fails its run with an ERROR naming the file; the serving model is unchanged', async () => {
     const pointer = await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8');
-    const since = Date.now();
     await copyFile(join(DATA, 'taxifare/taxi-valid.csv'), join(stack.bucket.root, 'data/babyweight/more-train.csv'));
-    const runId = String((await runStarted(stack, since)).runId);
-    const end = await runEnded(stack, runId);
+    const runId = await stack.runIdOfDrop('babyweight');
+    const { run: ended, event: end } = await runEnded(stack, runId);
+    assert.equal(ended.state, 'failed');
     assert.equal(end.severity, 'ERROR');
     assert.equal(end.file, 'data/babyweight/more-train.csv');
     assert.match(String(end.message), /data\/babyweight\/more-train\.csv: expected 6 columns .* found 7 on line 1/);
@@ -151,11 +148,11 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
 
   it('a worse candidate is not deployed, and an event says why', async () => {
     const pointer = await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8');
-    const since = Date.now();
     // One gradient step per trial: a model far worse than the one serving.
     await dropBabyweight(stack, 2500, 800, SMALL_STUDY(['--train_examples=512', '--learning_rate=0.001'], 'type: DISCRETE\n      discreteValues: [512]'));
-    const runId = String((await runStarted(stack, since)).runId);
-    const end = await runEnded(stack, runId);
+    const runId = await stack.runIdOfDrop('babyweight');
+    const { run: ended, event: end } = await runEnded(stack, runId);
+    assert.equal(ended.state, 'rejected');
     assert.equal(end.decision, 'rejected');
     assert.equal(end.severity, 'WARNING');
     assert.match(String(end.message), new RegExp(`candidate rejected: candidate rmse [0-9.]+ is worse than serving version ${firstRun}'s [0-9.]+`));
@@ -182,11 +179,10 @@ describe('pipeline on the local stack, each function killed mid-step once', () =
   after(() => stopAndKeepLog(stack));
 
   it('redelivery completes the run with one deployment and a whole model', async () => {
-    const since = Date.now();
     await dropBabyweight(stack, 3000, 800, SMALL_STUDY(['--train_examples=6000']));
-    const runId = String((await runStarted(stack, since)).runId);
-    const end = await runEnded(stack, runId);
-    assert.equal(end.decision, 'deployed', String(end.message));
+    const runId = await stack.runIdOfDrop('babyweight');
+    const { run: ended } = await runEnded(stack, runId);
+    assert.equal(ended.state, 'deployed', JSON.stringify(ended.error));
     for (const fn of ['data-upload', 'job-completed', 'deploy'] as const) {
       assert.ok(stack.functions[fn].restarts >= 1, `${fn} was killed and restarted`);
     }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { BUILTIN_SPECS, fileSource, MODEL_FILE, serializeModel, WEIGHTS_FILE } from '@bucketml/model';
-import type { ServingPointer } from '@bucketml/pipeline';
+import type { ServingPointer } from '@bucketml/contracts';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { loadTensorFlow, trainModel } from '@bucketml/trainer';
 import { DATA } from './helpers.ts';

@@ -38,8 +38,8 @@ describe('study spec (the course hyperparam.yaml)', () => {
   scaleTier: PREMIUM_1
   args: ["--train_examples=20000", "--eval_steps=10"]
   hyperparameters:
-    goal: MAXIMIZE
-    hyperparameterMetricTag: accuracy
+    goal: MINIMIZE
+    hyperparameterMetricTag: rmse
     maxTrials: 30
     maxParallelTrials: 3
     maxFailedTrials: 4
@@ -54,14 +54,14 @@ describe('study spec (the course hyperparam.yaml)', () => {
 `;
     const course = parseStudyDocument(full);
     assert.equal(course.scaleTier, 'PREMIUM_1');
-    assert.equal(course.goal, 'MAXIMIZE');
-    assert.equal(course.metricTag, 'accuracy');
+    assert.equal(course.goal, 'MINIMIZE');
+    assert.equal(course.metricTag, 'rmse');
     assert.equal(course.maxFailedTrials, 4);
     assert.equal(course.algorithm, 'RANDOM_SEARCH');
     assert.deepEqual(course.args, ['--train_examples=20000', '--eval_steps=10']);
     assert.deepEqual(course.params.map((p) => p.type), ['INTEGER', 'DOUBLE', 'DOUBLE', 'CATEGORICAL', 'DISCRETE']);
     const vertex = toVertexTuningJob(course, 'gcr.io/p/trainer');
-    assert.deepEqual(vertex.studySpec.metrics, [{ metricId: 'accuracy', goal: 'MAXIMIZE' }]);
+    assert.deepEqual(vertex.studySpec.metrics, [{ metricId: 'rmse', goal: 'MINIMIZE' }]);
     assert.deepEqual(vertex.studySpec.parameters[0], { parameterId: 'batch_size', integerValueSpec: { minValue: 8, maxValue: 512 }, scaleType: 'UNIT_LOG_SCALE' });
     assert.deepEqual(vertex.studySpec.medianAutomatedStoppingSpec, { useElapsedDuration: false });
     assert.equal(vertex.parallelTrialCount, 3);
@@ -86,6 +86,62 @@ describe('study spec (the course hyperparam.yaml)', () => {
     assert.match(problems(withParam('{parameterName: lr, type: FLOAT, minValue: 0, maxValue: 1}')), /params\[0\]\.type must be one of INTEGER, DOUBLE, CATEGORICAL, DISCRETE \(got "FLOAT"\)/);
     assert.match(problems(withParam('{parameterName: n, type: INTEGER, minValue: 1, maxValue: 9}', 'maxTrials: 2\n    maxParallelTrials: 3')), /maxParallelTrials \(3\) > maxTrials \(2\)/);
     assert.match(problems('trainingInput: [1'), /not valid YAML/);
+  });
+
+  it('a study without metric tag and goal tunes on the metric the trainer reports (rmse, MINIMIZE)', () => {
+    const s = parseStudyDocument(`trainingInput:
+  hyperparameters:
+    maxTrials: 2
+    params:
+    - {parameterName: batch_size, type: INTEGER, minValue: 8, maxValue: 64}
+`);
+    assert.equal(s.metricTag, 'rmse');
+    assert.equal(s.goal, 'MINIMIZE');
+    const vertex = toVertexTuningJob(s);
+    delete (vertex.studySpec.metrics[0] as { goal?: string }).goal;
+    assert.equal(fromVertexTuningJob(vertex).goal, 'MINIMIZE');
+  });
+
+  it('refuses a metric tag the trainer does not report, or a goal that does not suit it, naming the field', () => {
+    const tagged = (tag: string, goal = 'MINIMIZE') => `trainingInput:
+  hyperparameters:
+    goal: ${goal}
+    hyperparameterMetricTag: ${tag}
+    params:
+    - {parameterName: batch_size, type: INTEGER, minValue: 8, maxValue: 64}
+`;
+    assert.match(problems(tagged('training/hptuning/metric')), /trainingInput\.hyperparameters\.hyperparameterMetricTag: the trainer reports rmse, not "training\/hptuning\/metric"/);
+    assert.match(problems(tagged('rmse', 'MAXIMIZE')), /trainingInput\.hyperparameters\.goal is MAXIMIZE, but rmse is better when lower: use MINIMIZE/);
+    const vertex = toVertexTuningJob(parseStudyDocument(COURSE_HYPERPARAM_YAML));
+    vertex.studySpec.metrics[0].metricId = 'accuracy';
+    assert.throws(() => fromVertexTuningJob(vertex), /studySpec\.metrics\[0\]\.metricId: the trainer reports rmse, not "accuracy"/);
+  });
+
+  it('refuses study args that set a flag the training backend sets (output, data, model, seed)', () => {
+    const withArgs = (args: string) => `trainingInput:
+  args: ${args}
+  hyperparameters:
+    params:
+    - {parameterName: batch_size, type: INTEGER, minValue: 8, maxValue: 64}
+`;
+    assert.match(problems(withArgs('["--train_examples=100", "--output_dir=/tmp/x"]')), /trainingInput\.args may not set --output-dir/);
+    assert.match(problems(withArgs('["--train-data", "/etc/passwd", "--model=x"]')), /trainingInput\.args may not set --train-data, --model/);
+  });
+
+  it('holds the Vertex form to the same rules as the course form', () => {
+    const vertex = toVertexTuningJob(parseStudyDocument(COURSE_HYPERPARAM_YAML));
+    const repeated = structuredClone(vertex);
+    repeated.studySpec.parameters[1].parameterId = 'batch_size';
+    assert.throws(() => fromVertexTuningJob(repeated), /studySpec\.parameters\[1\]: parameter name "batch_size" is repeated/);
+    const grid = structuredClone(vertex);
+    grid.studySpec.algorithm = 'GRID_SEARCH';
+    grid.studySpec.parameters[0] = { parameterId: 'lr', doubleValueSpec: { minValue: 0.1, maxValue: 1 } };
+    assert.throws(() => fromVertexTuningJob(grid), /GRID_SEARCH needs INTEGER, CATEGORICAL or DISCRETE parameters \(lr is DOUBLE\)/);
+    assert.throws(() => fromVertexTuningJob({ ...vertex, studySpec: { ...vertex.studySpec, algorithm: 'ANNEALING' } }), /studySpec\.algorithm must be one of/);
+    assert.throws(() => fromVertexTuningJob({ ...vertex, maxFailedTrialCount: -1 }), /maxFailedTrialCount must be a non-negative integer/);
+    const ints = structuredClone(vertex);
+    ints.studySpec.parameters[0].integerValueSpec = { minValue: 1.5, maxValue: 4 };
+    assert.throws(() => fromVertexTuningJob(ints), /INTEGER bounds must be integers/);
   });
 
   it('samples every value type within its range and scale', () => {

@@ -4,7 +4,8 @@ import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { mkdir } from 'node:fs/promises';
 import { createLogger } from '@bucketml/pipeline';
 import { LocalTrainingService, startPubSubEmulator, freePort } from '@bucketml/local-stack';
-import { TOPICS, type StudyJobRequest } from '@bucketml/ports';
+import { TOPICS } from '@bucketml/contracts';
+import type { StudyJobRequest } from '@bucketml/ports';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { PubSubMessaging } from '@bucketml/ports/pubsub';
 import { Writable } from 'node:stream';
@@ -62,7 +63,7 @@ describe('local training service', () => {
     trainData: ['data/train.csv'],
     evalData: ['data/eval.csv'],
     args: ['--train_examples=2048'],
-    outputPrefix: `runs/${jobId}/trials/`,
+    outputDir: `runs/${jobId}/trials/`,
     goal: 'MINIMIZE',
     metricTag: 'rmse',
     maxTrials: 4,

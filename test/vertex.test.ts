@@ -35,7 +35,7 @@ const studyRequest = {
   model: 'babyweight',
   trainData: ['data/babyweight/train.csv'],
   evalData: ['data/babyweight/eval.csv'],
-  outputPrefix: `runs/${RUN}/trials/`,
+  outputDir: `runs/${RUN}/trials/`,
   seed: 42,
 };
 const trainingRequest = {
@@ -45,7 +45,7 @@ const trainingRequest = {
   trainData: ['data/babyweight/train.csv'],
   evalData: ['data/babyweight/eval.csv'],
   args: ['--train_examples=25000'],
-  outputPrefix: `runs/${RUN}/final/model/`,
+  outputDir: `runs/${RUN}/final/`,
   parameters: { batch_size: 64, nembeds: 7, nnsize: 128 },
   seed: 42,
 };
@@ -84,11 +84,14 @@ describe('Vertex AI training backend: the requests we send', () => {
     assert.equal(job.maxTrialCount, 20);
     assert.equal(job.parallelTrialCount, 5);
     assert.deepEqual(job.labels, { 'bucketml-run': RUN, 'bucketml-job': `${RUN}-study`, 'bucketml-model': 'babyweight' });
-    const fromSpecFile = backend.tuningJobRequest({ ...studyRequest, model: 'config/fish/schema.json' }).hyperparameterTuningJob;
+    const fromSpecFile = backend.tuningJobRequest({ ...studyRequest, model: 'fish', specObject: 'config/fish/schema.json' }).hyperparameterTuningJob;
     assert.equal(fromSpecFile.labels['bucketml-model'], 'fish');
     const pool = job.trialJobSpec.workerPoolSpecs[0];
     assert.equal(pool.containerSpec.imageUri, OPTIONS.imageUri);
-    assert.deepEqual(pool.containerSpec.args, ['train', '--model', 'babyweight', '--train-data', 'gs://b/data/babyweight/train.csv', '--eval-data', 'gs://b/data/babyweight/eval.csv', '--seed', '42', '--train_examples=25000']);
+    // The same argv as the local backend (one builder): study args first, backend flags last.
+    assert.deepEqual(pool.containerSpec.args, ['train', '--train_examples=25000', '--model', 'babyweight', '--seed', '42', '--train-data', 'gs://b/data/babyweight/train.csv', '--eval-data', 'gs://b/data/babyweight/eval.csv']);
+    const specPool = fromSpecFile.trialJobSpec.workerPoolSpecs[0];
+    assert.equal(specPool.containerSpec.args[specPool.containerSpec.args.indexOf('--model') + 1], 'gs://b/config/fish/schema.json');
     assert.equal(job.trialJobSpec.baseOutputDirectory.outputUriPrefix, `gs://b/runs/${RUN}/trials/`);
     assert.equal(job.trialJobSpec.serviceAccount, OPTIONS.serviceAccount);
   });
@@ -97,7 +100,7 @@ describe('Vertex AI training backend: the requests we send', () => {
     const request = backend.customJobRequest(trainingRequest);
     assertMessage(P.CustomJob, request.customJob);
     const spec = request.customJob.jobSpec;
-    assert.deepEqual(spec.workerPoolSpecs[0].containerSpec.args.slice(-4), ['--train_examples=25000', '--batch_size=64', '--nembeds=7', '--nnsize=128']);
+    assert.deepEqual(spec.workerPoolSpecs[0].containerSpec.args.slice(1, 5), ['--train_examples=25000', '--batch_size=64', '--nembeds=7', '--nnsize=128']);
     // Vertex sets AIP_MODEL_DIR = <base>/model/: the pipeline's final model prefix.
     assert.equal(spec.baseOutputDirectory.outputUriPrefix, `gs://b/runs/${RUN}/final/`);
   });
@@ -187,11 +190,11 @@ describe('Vertex AI job completion: log sink entry → job events', () => {
     ]);
   });
 
-  it('a failed custom job becomes training.completed FAILED with the model prefix and the reason', async () => {
+  it('a failed custom job becomes training.completed FAILED with the reason (no paths: the stage reads them from run state)', async () => {
     const { ctx, published } = context();
     await onVertexLogEntry(ctx, logEntry('5678'));
     assert.deepEqual(published, [
-      { type: 'training.completed', runId: RUN, model: 'babyweight', jobId: `${RUN}-final`, state: 'FAILED', modelPrefix: `runs/${RUN}/final/model/`, error: 'The replica workerpool0-0 exited with a non-zero status of 1.' },
+      { type: 'training.completed', runId: RUN, model: 'babyweight', jobId: `${RUN}-final`, state: 'FAILED', error: 'The replica workerpool0-0 exited with a non-zero status of 1.' },
     ]);
   });
 

@@ -1,8 +1,9 @@
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
 import { onObjectFinalized, pipelineFromEnv, type StorageObjectData } from '@bucketml/pipeline';
+import { functionNamed } from '@bucketml/contracts';
 
 /** google.cloud.storage.object.v1.finalized (Eventarc; locally the bucket watcher) → stage 1. */
-cloudEvent<StorageObjectData>('dataUpload', async (event: CloudEvent<StorageObjectData>) => {
+cloudEvent<StorageObjectData>(functionNamed('data-upload').entryPoint, async (event: CloudEvent<StorageObjectData>) => {
   const ctx = await pipelineFromEnv('data-upload');
   if (!event.data?.name) {
     ctx.log.event('ERROR', 'dropped a storage event without an object name', { stage: 'data-upload', eventId: event.id });

@@ -1,8 +1,9 @@
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
 import { deliverPubSub, onModelCandidate, pipelineFromEnv } from '@bucketml/pipeline';
+import { functionNamed } from '@bucketml/contracts';
 
 /** Pub/Sub push from the model-candidates topic → stage 3 (gate and deploy). */
-cloudEvent('deploy', async (event: CloudEvent<unknown>) => {
+cloudEvent(functionNamed('deploy').entryPoint, async (event: CloudEvent<unknown>) => {
   const ctx = await pipelineFromEnv('deploy');
   await deliverPubSub(ctx, 'deploy', event.data, ['model.candidate'], (e) => onModelCandidate(ctx, e));
 });

@@ -1,5 +1,6 @@
 import { http } from '@google-cloud/functions-framework';
 import { handlePredict, ModelServer, storageFromEnv } from '@bucketml/pipeline/serving';
+import { functionNamed, numericSetting } from '@bucketml/contracts';
 
 // A load failure keeps the serving model; it is logged as Cloud Logging reads stdout JSON (no
 // logger import: this function's cold start is on the request path).
@@ -8,13 +9,13 @@ const logLoadError = (model: string, err: unknown) =>
 
 // One model server per instance, loading every deployed model while the framework starts.
 const server = storageFromEnv().then((storage) => {
-  const s = new ModelServer(storage, Number(process.env.BUCKETML_REVALIDATE_MS ?? 1000), logLoadError);
+  const s = new ModelServer(storage, numericSetting('BUCKETML_REVALIDATE_MS'), logLoadError);
   s.preload().catch((err) => logLoadError('*', err));
   return s;
 });
 
 /** POST /<model> {"instances": [...]} → predictions; GET /<model> → model info. */
-http('predict', async (req, res) => {
+http(functionNamed('predict').entryPoint, async (req, res) => {
   const { status, body } = await handlePredict(await server, {
     method: req.method,
     path: req.path,

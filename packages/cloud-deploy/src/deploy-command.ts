@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deployPlan, FUNCTIONS, type Step } from './plan.js';
+import { FUNCTIONS } from '@bucketml/contracts';
+import { deployPlan, type Step } from './plan.js';
 import { stageFunction } from './stage-functions.js';
 
 const DEPLOY_USAGE = `usage: bucketml deploy --project P --region R --bucket B [--public] [--image URI] [--dry-run]

@@ -1,5 +1,4 @@
-import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, PUSH_SUBSCRIPTIONS, TOPICS } from '@bucketml/ports';
-import { VERTEX_LOG_FILTER } from '@bucketml/ports/vertex-training';
+import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, FUNCTIONS, pushSubscriptions, TOPICS, VERTEX_LOG_FILTER, type FunctionName } from '@bucketml/contracts';
 
 /**
  * The deployment as an ordered list of gcloud commands, each safe to run again: resources are
@@ -24,15 +23,6 @@ export interface Step {
   command: string;
 }
 
-export const FUNCTIONS = [
-  { name: 'data-upload', entryPoint: 'dataUpload', trigger: 'storage' },
-  { name: 'job-completed', entryPoint: 'jobCompleted', trigger: 'push' },
-  { name: 'deploy', entryPoint: 'deploy', trigger: 'push' },
-  { name: 'vertex-events', entryPoint: 'vertexEvents', trigger: 'push' },
-  { name: 'predict', entryPoint: 'predict', trigger: 'http' },
-] as const;
-export type FunctionName = (typeof FUNCTIONS)[number]['name'];
-
 const APIS = ['aiplatform', 'artifactregistry', 'cloudbuild', 'cloudfunctions', 'eventarc', 'iam', 'logging', 'pubsub', 'run', 'storage'];
 
 /** Each function runs as its own service account, granted only what its stage touches. */
@@ -44,11 +34,8 @@ const ROLES: Record<FunctionName | 'trainer', { bucket: string; project: string[
   predict: { bucket: 'roles/storage.objectViewer', project: [] },
   trainer: { bucket: 'roles/storage.objectUser', project: [] },
 };
-/** Who publishes to which topic. */
-const PUBLISHERS: [FunctionName, string][] = [
-  ['job-completed', TOPICS.modelCandidates],
-  ['vertex-events', TOPICS.jobEvents],
-];
+/** Who publishes to which topic: the function registry's own list. */
+const PUBLISHERS: [FunctionName, string][] = FUNCTIONS.flatMap((f) => f.publishes.map((t): [FunctionName, string] => [f.name, t]));
 const SINK = 'bucketml-vertex-jobs';
 const INVOKER = 'bucketml-invoker';
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -80,7 +67,7 @@ export function deployPlan(o: DeployOptions): Step[] {
   }
   add('service account that delivers events to functions', ensure(`gcloud iam service-accounts describe ${invoker} ${p}`, `gcloud iam service-accounts create ${INVOKER} --display-name=${q('BucketML event delivery')} ${p}`));
 
-  for (const topic of [TOPICS.jobEvents, TOPICS.modelCandidates, TOPICS.deadLetter, TOPICS.vertexLogs]) {
+  for (const topic of Object.values(TOPICS)) {
     add(`topic ${topic}`, ensure(`gcloud pubsub topics describe ${topic} ${p}`, `gcloud pubsub topics create ${topic} ${p}`));
   }
   add(
@@ -110,23 +97,22 @@ export function deployPlan(o: DeployOptions): Step[] {
   const env = [`BUCKETML_BUCKET=gs://${o.bucket}`, `GOOGLE_CLOUD_PROJECT=${o.project}`, `BUCKETML_REGION=${o.region}`, `BUCKETML_TRAINER_IMAGE=${image}`, `BUCKETML_TRAINER_SERVICE_ACCOUNT=${sa('trainer')}`].join(',');
   for (const fn of FUNCTIONS) {
     const common = `gcloud functions deploy ${fn.name} --gen2 --runtime=nodejs20 ${region} --source=${staging}/${fn.name} --entry-point=${fn.entryPoint} --service-account=${sa(fn.name)} --set-env-vars=${env} ${p}`;
-    if (fn.trigger === 'storage') {
+    if (fn.trigger.kind === 'storage') {
       add(
         `function ${fn.name}: Eventarc trigger on objects finalized in gs://${o.bucket}`,
         `${common} --trigger-event-filters=type=google.cloud.storage.object.v1.finalized --trigger-event-filters=bucket=${o.bucket} --trigger-location=${o.region} --trigger-service-account=${invoker} --retry --timeout=540s`,
       );
-    } else if (fn.trigger === 'push') {
+    } else if (fn.trigger.kind === 'pubsub') {
       add(`function ${fn.name}: private HTTP endpoint for its push subscription`, `${common} --trigger-http --no-allow-unauthenticated --timeout=540s`);
     } else {
       add(`function ${fn.name}: HTTP, ${o.public ? 'public' : 'callers need an identity token'}`, `${common} --trigger-http ${o.public ? '--allow-unauthenticated' : '--no-allow-unauthenticated'} --memory=512Mi --timeout=60s`);
     }
   }
-  for (const fn of FUNCTIONS.filter((f) => f.trigger !== 'http')) {
+  for (const fn of FUNCTIONS.filter((f) => f.trigger.kind !== 'http')) {
     add(`the event delivery account may invoke ${fn.name}`, `gcloud functions add-invoker-policy-binding ${fn.name} ${region} --member=serviceAccount:${invoker} ${p}`);
   }
 
-  const subscriptions = [...PUSH_SUBSCRIPTIONS, { subscription: 'bucketml-vertex-events', topic: TOPICS.vertexLogs, fn: 'vertex-events' }];
-  for (const s of subscriptions) {
+  for (const s of pushSubscriptions({ includeCloudOnly: true })) {
     const url = `$(gcloud functions describe ${s.fn} --gen2 ${region} --format='value(serviceConfig.uri)' ${p})`;
     add(
       `push subscription ${s.subscription}: ${s.topic} → ${s.fn}, retried with backoff, dead-lettered after ${DELIVERY.maxDeliveryAttempts} attempts`,

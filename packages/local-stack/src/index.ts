@@ -1,4 +1,4 @@
-export { startLocalStack, LocalStack, freePort, type LocalStackOptions, type LogLine, type FunctionName } from './stack.js';
+export { startLocalStack, LocalStack, freePort, type LocalStackOptions, type LogLine, type LocalFunctionName } from './stack.js';
 export { renderLogLine } from './log-renderer.js';
 export { LocalTrainingService } from './training-service.js';
 export { BucketWatcher } from './bucket-watcher.js';

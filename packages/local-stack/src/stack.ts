@@ -5,8 +5,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { createLogger } from '@bucketml/pipeline';
-import { PUSH_SUBSCRIPTIONS } from '@bucketml/ports';
+import { dataVersion, dropObjects, FUNCTIONS, functionNamed, isTerminal, layout, pushSubscriptions, runIdOf, type FunctionName, type RunRecord } from '@bucketml/contracts';
+import { createLogger, RunStore } from '@bucketml/pipeline';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { PubSubMessaging } from '@bucketml/ports/pubsub';
 import { BucketWatcher } from './bucket-watcher.js';
@@ -36,7 +36,9 @@ export interface LocalStackOptions {
   onLog?: (line: LogLine) => void;
 }
 
-export type FunctionName = 'data-upload' | 'job-completed' | 'deploy' | 'predict';
+/** The functions the local stack runs: every registered one that is not cloud-only. */
+export type LocalFunctionName = Exclude<FunctionName, 'vertex-events'>;
+const LOCAL_FUNCTIONS = FUNCTIONS.filter((f) => !('cloudOnly' in f && f.cloudOnly)).map((f) => f.name as LocalFunctionName);
 
 /**
  * The embedded default, assembled: the Pub/Sub emulator with topics and push subscriptions,
@@ -45,7 +47,7 @@ export type FunctionName = 'data-upload' | 'job-completed' | 'deploy' | 'predict
  */
 export class LocalStack extends EventEmitter {
   readonly logs: LogLine[] = [];
-  functions!: Record<FunctionName, FunctionProcess>;
+  functions!: Record<LocalFunctionName, FunctionProcess>;
   training!: LocalTrainingService;
   bucket!: DirectoryBucket;
   private emulator?: PubSubEmulator;
@@ -92,16 +94,12 @@ export class LocalStack extends EventEmitter {
       BUCKETML_REVALIDATE_MS: '500',
       ...o.functionEnv,
     };
-    const specs: Record<FunctionName, Omit<FunctionSpec, 'port' | 'name'>> = {
-      'data-upload': { source: join(ROOT, 'functions/data-upload'), target: 'dataUpload', signatureType: 'cloudevent' },
-      'job-completed': { source: join(ROOT, 'functions/job-completed'), target: 'jobCompleted', signatureType: 'cloudevent' },
-      deploy: { source: join(ROOT, 'functions/deploy'), target: 'deploy', signatureType: 'cloudevent' },
-      predict: { source: join(ROOT, 'functions/predict'), target: 'predict', signatureType: 'http' },
-    };
-    const fns = {} as Record<FunctionName, FunctionProcess>;
-    for (const [name, spec] of Object.entries(specs) as [FunctionName, (typeof specs)[FunctionName]][]) {
-      const port = (name === 'predict' && o.predictPort) || (await freePort()); // 0 or unset: any free port
-      fns[name] = new FunctionProcess({ ...spec, name, port }, env, (fn, line) => this.line(fn, line));
+    const fns = {} as Record<LocalFunctionName, FunctionProcess>;
+    for (const name of LOCAL_FUNCTIONS) {
+      const { entryPoint, signatureType } = functionNamed(name);
+      const spec: FunctionSpec = { name, source: join(ROOT, 'functions', name), target: entryPoint, signatureType, port: 0 };
+      spec.port = (name === 'predict' && o.predictPort) || (await freePort()); // 0 or unset: any free port
+      fns[name] = new FunctionProcess(spec, env, (fn, line) => this.line(fn, line));
       fns[name].start();
     }
     this.functions = fns;
@@ -109,11 +107,11 @@ export class LocalStack extends EventEmitter {
 
     await createTopology(
       projectId,
-      PUSH_SUBSCRIPTIONS.map((s) => ({ subscription: s.subscription, topic: s.topic, url: fns[s.fn].url })),
+      pushSubscriptions({ includeCloudOnly: false }).map((s) => ({ subscription: s.subscription, topic: s.topic, url: fns[s.fn as LocalFunctionName].url })),
     );
     this.watcher = new BucketWatcher(this.bucket, {
       bucketName: basename(this.bucket.root),
-      prefix: 'data/',
+      prefix: (functionNamed('data-upload').trigger as { prefix: string }).prefix,
       targetUrl: fns['data-upload'].url,
       duplicate: o.duplicateStorageEvents ?? 1,
       onDelivery: (name, status) =>
@@ -130,8 +128,28 @@ export class LocalStack extends EventEmitter {
     await this.emulator?.stop();
   }
 
-  /** Resolves with the first log event (past or future) that matches. */
-  waitForEvent(match: (e: NonNullable<LogLine['event']>) => boolean, timeoutMs: number, what = 'event'): Promise<NonNullable<LogLine['event']>> {
+  /** The run id the model's data folder maps to now (as data-upload derives it once it settles). */
+  async runIdOfDrop(model: string): Promise<string> {
+    return runIdOf(model, dataVersion(dropObjects(model, await this.bucket.list(layout.dataPrefix(model)))));
+  }
+
+  /**
+   * Follows a run through its state in the bucket (run.json), not its log text: resolves with
+   * the run once it has ended (deployed, rejected or failed).
+   */
+  async waitForRun(runId: string, timeoutMs: number): Promise<RunRecord> {
+    const runs = new RunStore(this.bucket);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const current = await runs.get(runId);
+      if (current && isTerminal(current.run.state)) return current.run;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for run ${runId} to end (it is ${current?.run.state ?? 'not created yet'})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Resolves with the first log line (past or future) that matches: for tests of log content. */
+  waitForLog(match: (e: NonNullable<LogLine['event']>) => boolean, timeoutMs: number, what = 'event'): Promise<NonNullable<LogLine['event']>> {
     const seen = this.logs.find((l) => l.event && match(l.event));
     if (seen) return Promise.resolve(seen.event!);
     return new Promise((resolvePromise, reject) => {

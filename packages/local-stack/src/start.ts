@@ -60,31 +60,22 @@ try {
   say(`ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, 'data/<model>/')}; predictions at ${stack.predictUrl}/<model>`);
 
   if (!args['no-demo']) {
-    const dropped = Date.now();
     const target = join(args.bucket!, 'data/babyweight');
     await mkdir(target, { recursive: true });
     for (const file of ['train.csv', 'eval.csv']) await copyFile(join(ROOT, 'data/babyweight', file), join(target, file));
     say(`demo: copied data/babyweight/train.csv and eval.csv into ${target}/`);
     const timeout = Number(args.timeout) * 1000;
-    const created = await stack.waitForEvent(
-      (e) => e.stage === 'data-upload' && e.model === 'babyweight' && String(e.message).startsWith('run created') && Date.parse(String(e.time)) >= dropped - 1000,
-      timeout,
-      'the run to start',
-    );
-    const runId = String(created.runId);
-    const end = await stack.waitForEvent(
-      (e) => e.runId === runId && (e.decision !== undefined || (e.severity === 'ERROR' && String(e.message).startsWith('run failed'))),
-      timeout,
-      `run ${runId} to finish`,
-    );
-    if (end.severity === 'ERROR') {
-      say(`run ${runId} failed: ${end.message}`);
+    // The run id derives from the drop's names and generations, as data-upload derives it.
+    const runId = await stack.runIdOfDrop('babyweight');
+    const end = await stack.waitForRun(runId, timeout);
+    if (end.state === 'failed') {
+      say(`run ${runId} failed: ${end.error?.message ?? 'unknown error'}`);
       await shutdown(1);
     }
     const res = await fetch(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: DEMO_INSTANCES }) });
     const body = await res.text();
     say(`\nPOST ${predictUrl} ${JSON.stringify({ instances: DEMO_INSTANCES })}\n→ ${res.status} ${body}`);
-    say(`first prediction served ${elapsed()} after start (run ${runId}: ${end.decision === 'deployed' ? 'deployed' : 'rejected; the previous model serves'})`);
+    say(`first prediction served ${elapsed()} after start (run ${runId}: ${end.state === 'deployed' ? 'deployed' : 'rejected; the previous model serves'})`);
     if (!res.ok) await shutdown(1);
     if (args.once) await shutdown(0);
   }

@@ -1,5 +1,5 @@
 import { PubSub } from '@google-cloud/pubsub';
-import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, TOPICS } from '@bucketml/ports';
+import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, FUNCTIONS, TOPICS } from '@bucketml/contracts';
 
 /**
  * Topics and push subscriptions on the emulator, created idempotently, with the delivery
@@ -16,7 +16,8 @@ export interface PushTarget {
 export async function createTopology(projectId: string, targets: PushTarget[]): Promise<void> {
   const pubsub = new PubSub({ projectId });
   try {
-    for (const topic of new Set([...targets.map((t) => t.topic), TOPICS.deadLetter])) {
+    // Every topic a function publishes to, so publishing never fails for a missing topic.
+    for (const topic of new Set([...targets.map((t) => t.topic), ...FUNCTIONS.flatMap((f) => f.publishes), TOPICS.deadLetter])) {
       await ignoreExists(pubsub.createTopic(topic));
     }
     await ignoreExists(pubsub.topic(TOPICS.deadLetter).createSubscription(DEAD_LETTER_SUBSCRIPTION));

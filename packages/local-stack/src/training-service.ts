@@ -4,13 +4,15 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
+import { jobOutput, TOPICS, trainerArgv, trialCompletedEvent, type JobState, type Trial } from '@bucketml/contracts';
 import { Rng } from '@bucketml/model';
-import { trialCompletedEvent, type Logger } from '@bucketml/pipeline';
-import { modelNameOf, TOPICS, type JobState, type Messaging, type StudyJob, type StudyJobRequest, type Trial, type TrainingJobRequest } from '@bucketml/ports';
+import type { Logger } from '@bucketml/pipeline';
+import type { Messaging, StudyJob, StudyJobRequest, TrainingJobRequest } from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
-import { parameterFlags, shouldStopTrial, suggestTrial } from '@bucketml/tuning';
+import { shouldStopTrial, suggestTrial } from '@bucketml/tuning';
 
 /**
+ * @module training-service
  * The embedded default's training backend: a small HTTP service that accepts study and
  * training jobs (idempotently, by job id), runs each trial as a `bucketml train` process with
  * Vertex AI's environment contract (AIP_MODEL_DIR, CLOUD_ML_HP_METRIC_FILE, CLOUD_ML_TRIAL_ID),
@@ -122,11 +124,8 @@ export class LocalTrainingService {
 
   private async publishCompletion(record: JobRecord): Promise<void> {
     const request = record.request;
-    const base = { runId: request.runId, model: modelNameOf(request), jobId: request.jobId, state: record.state, error: record.error };
-    const event =
-      record.kind === 'study'
-        ? { type: 'study.completed', ...base }
-        : { type: 'training.completed', ...base, modelPrefix: request.outputPrefix };
+    const state = record.state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
+    const event = { type: record.kind === 'study' ? 'study.completed' : 'training.completed', runId: request.runId, model: request.model, jobId: request.jobId, state, error: record.error };
     await this.options.messaging.publish(TOPICS.jobEvents, event, { runId: request.runId, type: event.type });
     record.completionPublished = true;
     await this.persist(record);
@@ -150,7 +149,7 @@ export class LocalTrainingService {
           const id = String(record.trials.length + 1);
           // The engine sees every trial so far, running ones included (the constant liar).
           const parameters = suggestTrial({ params, goal: request.goal, algorithm: request.algorithm }, record.trials, new Rng(request.seed * 7919 + Number(id)));
-          const trial: Trial = { id, state: 'ACTIVE', parameters, modelPrefix: `${request.outputPrefix}${id}/model/`, startTime: new Date().toISOString() };
+          const trial: Trial = { id, state: 'ACTIVE', parameters, modelPrefix: jobOutput.modelDir(jobOutput.trialDir(request.outputDir, id)), startTime: new Date().toISOString() };
           record.trials.push(trial);
           await this.persist(record);
           start(trial);
@@ -172,19 +171,13 @@ export class LocalTrainingService {
     this.activeTrials++;
     this.stats.maxConcurrentTrials = Math.max(this.stats.maxConcurrentTrials, this.activeTrials);
     try {
-      const dir = `${request.outputPrefix}${trial.id}/`;
-      const metricFile = this.options.bucket.pathOf(`${dir}hypertune.metrics`);
+      const dir = jobOutput.trialDir(request.outputDir, trial.id);
+      const metricFile = this.options.bucket.pathOf(jobOutput.metricFile(dir));
       const measurements = () => readMetrics(metricFile, request.metricTag);
       // Median rule against the trials already finished (succeeded or stopped).
       const finished = () => record.trials.filter((t) => (t.state === 'SUCCEEDED' || t.state === 'STOPPED') && t.measurements).map((t) => t.measurements!);
       const shouldStop = request.enableTrialEarlyStopping ? async () => shouldStopTrial(await measurements(), finished(), request.goal) : undefined;
-      const result = await this.train(
-        request,
-        trial.parameters,
-        dir,
-        { AIP_MODEL_DIR: this.options.bucket.pathOf(trial.modelPrefix.slice(0, -1)), CLOUD_ML_HP_METRIC_FILE: metricFile, CLOUD_ML_TRIAL_ID: trial.id },
-        shouldStop,
-      );
+      const result = await this.train(request, trial.parameters, dir, { CLOUD_ML_HP_METRIC_FILE: metricFile, CLOUD_ML_TRIAL_ID: trial.id }, shouldStop);
       trial.measurements = await measurements();
       const objective = trial.measurements.at(-1);
       if (result.ok || result.stopped) {
@@ -197,7 +190,7 @@ export class LocalTrainingService {
     if (this.stopping) return;
     trial.endTime = new Date().toISOString();
     await this.persist(record);
-    const event = trialCompletedEvent({ runId: request.runId, model: modelNameOf(request), jobId: request.jobId }, trial);
+    const event = trialCompletedEvent({ runId: request.runId, model: request.model, jobId: request.jobId }, trial);
     await this.options.messaging.publish(TOPICS.jobEvents, event, { runId: request.runId, type: event.type });
   }
 
@@ -205,9 +198,7 @@ export class LocalTrainingService {
     const request = record.request as TrainingJobRequest;
     if (record.state !== 'SUCCEEDED' && record.state !== 'FAILED') {
       record.state = 'RUNNING';
-      const result = await this.train(request, request.parameters, request.outputPrefix.replace(/model\/$/, ''), {
-        AIP_MODEL_DIR: this.options.bucket.pathOf(request.outputPrefix.slice(0, -1)),
-      });
+      const result = await this.train(request, request.parameters, request.outputDir, {});
       if (this.stopping) return;
       if (result.ok) record.state = 'SUCCEEDED';
       else Object.assign(record, { state: 'FAILED', error: result.error });
@@ -216,7 +207,7 @@ export class LocalTrainingService {
     await this.publishCompletion(record);
   }
 
-  /** Runs `bucketml train` with the job's data and flags; its output goes to <dir>train.log. */
+  /** Runs `bucketml train` for a job whose output directory is `dir` (model/, train.log). */
   private async train(
     request: StudyJobRequest | TrainingJobRequest,
     parameters: Record<string, number | string>,
@@ -225,22 +216,9 @@ export class LocalTrainingService {
     shouldStop?: () => Promise<boolean>,
   ): Promise<{ ok: true; stopped?: false } | { ok: false; stopped: boolean; error: string }> {
     const { bucket } = this.options;
-    const model = request.model.includes('/') ? bucket.pathOf(request.model) : request.model;
-    const args = [
-      this.options.trainerBin,
-      'train',
-      '--model',
-      model,
-      '--train-data',
-      ...request.trainData.map((n) => bucket.pathOf(n)),
-      '--eval-data',
-      ...request.evalData.map((n) => bucket.pathOf(n)),
-      '--seed',
-      String(request.seed),
-      ...request.args,
-      ...parameterFlags(parameters),
-    ];
-    const logPath = bucket.pathOf(`${dir}train.log`);
+    const args = [this.options.trainerBin, ...trainerArgv({ ...request, parameters }, (name) => bucket.pathOf(name))];
+    env = { ...env, AIP_MODEL_DIR: bucket.pathOf(jobOutput.modelDir(dir).slice(0, -1)) };
+    const logPath = bucket.pathOf(jobOutput.trainLog(dir));
     await mkdir(join(logPath, '..'), { recursive: true });
     const logFile = createWriteStream(logPath);
     const child = spawn(process.execPath, args, { env: { ...process.env, ...this.options.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -287,7 +265,6 @@ export class LocalTrainingService {
   }
 }
 
-/** Events carry the model's name; a custom spec's object is config/<model>/schema.json. */
 /** The values reported for `tag` in a hypertune metric file, in order. */
 async function readMetrics(file: string, tag: string): Promise<number[]> {
   const text = await readFile(file, 'utf8').catch(() => '');

@@ -1,12 +1,18 @@
+/**
+ * @module context
+ * What a stage needs from the outside world (the ports, a logger, settings), and the helpers
+ * every stage shares: its model's spec, bucket objects as CSV sources, the run-state guard and
+ * the end of a run.
+ */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTIN_SPECS, parseSpec, SpecError, type DataSource, type ModelSpec } from '@bucketml/model';
+import type { Readable } from 'node:stream';
+import { boundedText, layout, setting, TOPICS, type RunFinishedEvent, type RunOutcome, type RunRecord, type RunStateName } from '@bucketml/contracts';
+import { BUILTIN_MODEL_NAMES, builtinSpec, SpecError, specFromDocument, type DataSource, type ModelSpec } from '@bucketml/model';
 import type { Messaging, Storage, TrainingBackend } from '@bucketml/ports';
-import { layout } from './layout.js';
 import type { Logger } from './logger.js';
-import { RunStore, type RunRecord, type RunStateName } from './run-store.js';
+import type { RunStore } from './run-store.js';
 
-/** Everything a stage needs from the outside world: the ports, a logger and settings. */
 export interface PipelineContext {
   storage: Storage;
   messaging: Messaging;
@@ -27,8 +33,8 @@ export interface PipelineContext {
  * is how tests kill a function mid-step at a known place.
  */
 export function crashPointsFromEnv(env = process.env): (point: string) => void {
-  const points = new Set((env.BUCKETML_CRASH_POINTS ?? '').split(',').filter(Boolean));
-  const dir = env.BUCKETML_CRASH_DIR;
+  const points = new Set((setting('BUCKETML_CRASH_POINTS', env) ?? '').split(',').filter(Boolean));
+  const dir = setting('BUCKETML_CRASH_DIR', env);
   if (points.size === 0 || !dir) return () => undefined;
   return (point) => {
     if (!points.has(point)) return;
@@ -42,34 +48,64 @@ export function crashPointsFromEnv(env = process.env): (point: string) => void {
 
 /** A built-in model, or the spec at config/<model>/schema.json in the bucket. */
 export async function resolveModelSpec(storage: Storage, model: string): Promise<{ spec: ModelSpec; specObject?: string }> {
-  const builtin = BUILTIN_SPECS[model];
+  const builtin = builtinSpec(model);
   if (builtin) return { spec: builtin };
   const name = layout.schemaConfig(model);
   const obj = await storage.read(name);
-  if (!obj) throw new SpecError([`"${model}" is not a built-in model (${Object.keys(BUILTIN_SPECS).join(', ')}) and ${name} does not exist`]);
-  let json: unknown;
-  try {
-    json = JSON.parse(obj.data.toString('utf8'));
-  } catch (err) {
-    throw new SpecError([`${name} is not valid JSON: ${(err as Error).message}`]);
-  }
-  const spec = parseSpec(json);
+  if (!obj) throw new SpecError([`"${model}" is not a built-in model (${BUILTIN_MODEL_NAMES.join(', ')}) and ${name} does not exist`]);
+  const spec = specFromDocument(obj.data.toString('utf8'), name);
   if (spec.name !== model) throw new SpecError([`${name}: name is "${spec.name}" but the folder is "${model}"`]);
   return { spec, specObject: name };
 }
 
 /** A bucket object as a CSV source for the dataset reader. */
 export function storageSource(storage: Storage, name: string): DataSource {
-  return { name, open: async () => (await storage.openRead(name)) as unknown as import('node:stream').Readable };
+  return { name, open: async () => (await storage.openRead(name)) as unknown as Readable };
 }
 
 /**
  * The run if it is in one of `states`; otherwise null, after a DEBUG line: a delivery for a
  * step the run has already left (a redelivery, or a duplicate) is acknowledged and ignored.
+ * A run found ended whose run.finished was never published (a crash in between) publishes it.
  */
 export async function runAwaiting(ctx: PipelineContext, runId: string, states: RunStateName[], log: Logger, what: string): Promise<RunRecord | null> {
   const current = await ctx.runs.get(runId);
   if (current && states.includes(current.run.state)) return current.run;
+  if (current) await publishRunFinished(ctx, current.run);
   log.event('DEBUG', `${what} ignored: run is ${current?.run.state ?? 'unknown'}`);
   return null;
+}
+
+/**
+ * Ends a run: moves it to its outcome (compare-and-swap; nothing happens if another delivery
+ * got there first), lets the stage log its step, then publishes the run's one run.finished.
+ */
+export async function finishRun(
+  ctx: PipelineContext,
+  runId: string,
+  from: RunStateName[],
+  outcome: RunOutcome,
+  patch: Partial<RunRecord>,
+  logEnd: (run: RunRecord) => void,
+): Promise<void> {
+  const ended = await ctx.runs.advance(runId, from, outcome, patch);
+  if (!ended) return;
+  logEnd(ended);
+  await publishRunFinished(ctx, ended);
+}
+
+async function publishRunFinished(ctx: PipelineContext, run: RunRecord): Promise<void> {
+  if (run.finishedPublished || (run.state !== 'deployed' && run.state !== 'rejected' && run.state !== 'failed')) return;
+  const event: RunFinishedEvent = {
+    type: 'run.finished',
+    runId: run.runId,
+    model: run.model,
+    outcome: run.state,
+    reason: boundedText(run.decision?.reason ?? run.error?.message ?? run.state),
+    ...(run.version ? { version: run.version } : {}),
+    ...(run.decision?.candidateRmse !== undefined ? { candidateRmse: run.decision.candidateRmse } : {}),
+    ...(run.decision?.servingRmse !== undefined ? { servingRmse: run.decision.servingRmse } : {}),
+  };
+  await ctx.messaging.publish(TOPICS.runOutcomes, event, { runId: run.runId, type: event.type });
+  await ctx.runs.update(run.runId, { finishedPublished: true });
 }

@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto';
+/**
+ * @module data-upload
+ * Stage 1, on every finalized object: a drop of CSVs under data/<model>/ becomes one run.
+ */
+import { boundedText, dataVersion, dropObjects, isEvalFile, jobIdOf, layout, parseDropName, runIdOf, type StudySpec } from '@bucketml/contracts';
 import { DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
 import type { ObjectInfo } from '@bucketml/ports';
-import { COURSE_HYPERPARAM_YAML, parseStudyDocument, StudySpecError, type StudySpec } from '@bucketml/tuning';
-import { resolveModelSpec, storageSource, type PipelineContext } from './context.js';
-import { isEvalFile, layout, parseDropName } from './layout.js';
+import { COURSE_HYPERPARAM_YAML, parseStudyDocument, StudySpecError } from '@bucketml/tuning';
+import { finishRun, resolveModelSpec, storageSource, type PipelineContext } from './context.js';
 
 /** The fields of Eventarc's google.cloud.storage.object.v1.finalized data that we use. */
 export interface StorageObjectData {
@@ -15,8 +18,6 @@ export interface StorageObjectData {
 const MAX_SETTLE_WAIT_MS = 120_000;
 
 /**
- * Stage 1, on every finalized object: a drop of CSVs under data/<model>/ becomes one run.
- *
  * Several files arrive as several events; each waits until the folder's listing has been still
  * for `settleMs`, then derives the data version from the object names and generations. All
  * events of one drop (and every redelivery of them) thus compute the same run id, and
@@ -29,7 +30,7 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
     return;
   }
   const { model } = drop;
-  const objects = (await settledListing(ctx, layout.dataPrefix(model))).filter((o) => parseDropName(o.name)?.model === model);
+  const objects = dropObjects(model, await settledListing(ctx, layout.dataPrefix(model)));
   const train = objects.filter((o) => !isEvalFile(o.name)).map((o) => o.name);
   const evalFiles = objects.filter((o) => isEvalFile(o.name)).map((o) => o.name);
   const log = ctx.log.child({ model, stage: 'data-upload' });
@@ -40,11 +41,8 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
     });
     return;
   }
-  const version = createHash('sha256')
-    .update(objects.map((o) => `${o.name}@${o.generation}`).join('\n'))
-    .digest('hex')
-    .slice(0, 12);
-  const runId = `${model}-${version}`;
+  const version = dataVersion(objects);
+  const runId = runIdOf(model, version);
   const { run, created } = await ctx.runs.create({
     runId,
     model,
@@ -76,24 +74,30 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
     study = parseStudyDocument(config ? config.data.toString('utf8') : COURSE_HYPERPARAM_YAML);
   } catch (err) {
     if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
-      const failed = await ctx.runs.advance(runId, ['received'], 'failed', {
-        error: { stage: 'data-upload', message: err.message, ...(err instanceof DataError ? { file: err.file, line: err.line } : {}) },
-      });
-      if (failed) runLog.event('ERROR', `run failed: ${err.message}`, { file: err instanceof DataError ? err.file : undefined, reason: err.message });
+      const message = boundedText(err.message);
+      await finishRun(
+        ctx,
+        runId,
+        ['received'],
+        'failed',
+        { error: { stage: 'data-upload', message, ...(err instanceof DataError ? { file: err.file, line: err.line } : {}) } },
+        () => runLog.event('ERROR', `run failed: ${message}`, { file: err instanceof DataError ? err.file : undefined, reason: message }),
+      );
       return;
     }
     throw err;
   }
 
-  const jobId = `${runId}-study`;
+  const jobId = jobIdOf(runId, 'study');
   const submitted = await ctx.training.submitStudy({
     jobId,
     runId,
-    model: specObject ?? model,
+    model,
+    ...(specObject ? { specObject } : {}),
     trainData: train,
     evalData: evalFiles,
     args: study.args,
-    outputPrefix: layout.trialsPrefix(runId),
+    outputDir: layout.trialsDir(runId),
     goal: study.goal,
     metricTag: study.metricTag,
     maxTrials: study.maxTrials,
@@ -106,7 +110,7 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
   });
   ctx.crashPoint('data-upload:after-submit');
   const moved = await ctx.runs.advance(runId, ['received'], 'tuning', {
-    trainerModel: specObject ?? model,
+    ...(specObject ? { specObject } : {}),
     study: { jobId, maxTrials: study.maxTrials, maxParallelTrials: study.maxParallelTrials, metricTag: study.metricTag, goal: study.goal, args: study.args, finalArgs: study.finalArgs },
   });
   if (moved) {

@@ -1,22 +1,24 @@
-import { DataError, ModelFormatError } from '@bucketml/model';
-import { runAwaiting, type PipelineContext } from './context.js';
-import type { ModelCandidateEvent } from './events.js';
-import { layout } from './layout.js';
-import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
-import { readServingPointer, type ServingPointer } from './serving-pointer.js';
-
 /**
+ * @module deploy
  * Stage 3, the validation gate: the candidate is deployed only if its RMSE on the run's eval
  * data is not worse than the serving model's on the same data. Deploying copies the model to
  * models/<model>/<version>/ (version = run id, so a retry rewrites the same files) and then
  * switches models/<model>/serving.json by compare-and-swap on the generation read before the
  * comparison: a concurrent deployment makes the swap fail and the retry compares again.
+ * The candidate is always the run's own final model (from run state), never a path in the event.
  */
+import { jobOutput, layout, type ModelCandidateEvent, type ServingPointer } from '@bucketml/contracts';
+import { DataError, ModelFormatError } from '@bucketml/model';
+import { finishRun, runAwaiting, type PipelineContext } from './context.js';
+import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
+import { readServingPointer } from './serving-pointer.js';
+
 export async function onModelCandidate(ctx: PipelineContext, event: ModelCandidateEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'deploy' });
   // final-training too: the candidate may be published before the run records it.
   const run = await runAwaiting(ctx, event.runId, ['gating', 'final-training'], log, 'candidate');
-  if (!run) return;
+  if (!run?.final) return;
+  const candidatePrefix = jobOutput.modelDir(run.final.outputDir);
   const version = run.runId;
   const serving = await readServingPointer(ctx.storage, run.model);
   if (serving?.pointer.version === version) {
@@ -25,8 +27,8 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
     return;
   }
 
-  const candidate = await readModelObjects(ctx.storage, event.modelPrefix);
-  if (!candidate) throw new Error(`candidate model ${event.modelPrefix} is incomplete`); // transient
+  const candidate = await readModelObjects(ctx.storage, candidatePrefix);
+  if (!candidate) throw new Error(`candidate model ${candidatePrefix} is incomplete`); // transient
   const candidateEval = await evaluateOn(ctx.storage, candidate, run.data.eval);
   let servingRmse: number | undefined;
   if (serving) {
@@ -42,15 +44,19 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
   const figures = { candidateRmse: candidateEval.rmse, servingRmse, servingVersion: serving?.pointer.version, evalRows: candidateEval.rows };
   if (servingRmse !== undefined && candidateEval.rmse > servingRmse) {
     const reason = `candidate rmse ${candidateEval.rmse.toFixed(4)} is worse than serving version ${serving!.pointer.version}'s ${servingRmse.toFixed(4)} on this run's eval data`;
-    const moved = await ctx.runs.advance(run.runId, ['gating', 'final-training'], 'rejected', {
-      decision: { deployed: false, reason, candidateRmse: candidateEval.rmse, servingRmse, servingVersion: serving!.pointer.version },
-    });
-    if (moved) log.event('WARNING', `candidate rejected: ${reason}`, { decision: 'rejected', ...figures });
+    await finishRun(
+      ctx,
+      run.runId,
+      ['gating', 'final-training'],
+      'rejected',
+      { decision: { deployed: false, reason, candidateRmse: candidateEval.rmse, servingRmse, servingVersion: serving!.pointer.version } },
+      () => log.event('WARNING', `candidate rejected: ${reason}`, { decision: 'rejected', ...figures }),
+    );
     return;
   }
 
   const prefix = layout.modelVersionPrefix(run.model, version);
-  await copyModelObjects(ctx.storage, event.modelPrefix, prefix);
+  await copyModelObjects(ctx.storage, candidatePrefix, prefix);
   ctx.crashPoint('deploy:after-copy');
   const pointer: ServingPointer = {
     model: run.model,
@@ -69,20 +75,22 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
 
 async function finish(ctx: PipelineContext, runId: string, pointer: ServingPointer, previous?: string, servingRmse?: number): Promise<void> {
   const reason = previous ? `rmse ${pointer.rmse.toFixed(4)} is not worse than version ${previous}'s ${servingRmse?.toFixed(4) ?? '?'}` : 'no model was serving';
-  const moved = await ctx.runs.advance(runId, ['gating', 'final-training'], 'deployed', {
-    version: pointer.version,
-    decision: { deployed: true, reason, candidateRmse: pointer.rmse, servingRmse, servingVersion: previous },
-  });
-  if (moved) {
-    ctx.log.event('NOTICE', `deployed version ${pointer.version}: ${reason}`, {
-      runId,
-      model: pointer.model,
-      stage: 'deploy',
-      decision: 'deployed',
-      version: pointer.version,
-      candidateRmse: pointer.rmse,
-      servingRmse,
-      previousVersion: previous,
-    });
-  }
+  await finishRun(
+    ctx,
+    runId,
+    ['gating', 'final-training'],
+    'deployed',
+    { version: pointer.version, decision: { deployed: true, reason, candidateRmse: pointer.rmse, servingRmse, servingVersion: previous } },
+    () =>
+      ctx.log.event('NOTICE', `deployed version ${pointer.version}: ${reason}`, {
+        runId,
+        model: pointer.model,
+        stage: 'deploy',
+        decision: 'deployed',
+        version: pointer.version,
+        candidateRmse: pointer.rmse,
+        servingRmse,
+        previousVersion: previous,
+      }),
+  );
 }

@@ -1,11 +1,12 @@
+/**
+ * @module @bucketml/pipeline
+ * The pipeline's stages, written against the ports; functions adapt their triggers to these.
+ */
 export { onObjectFinalized, type StorageObjectData } from './data-upload.js';
 export { onJobEvent } from './job-completed.js';
 export { onModelCandidate } from './deploy.js';
 export { deliverPubSub } from './pubsub-delivery.js';
 export { pipelineFromEnv } from './runtime.js';
 export { createLogger, type Logger, type Severity, type StepFields } from './logger.js';
-export { trialCompletedEvent } from './events.js';
-export type { PipelineEvent, JobEvent, TrialCompletedEvent, StudyCompletedEvent, TrainingCompletedEvent, ModelCandidateEvent } from './events.js';
-export type { RunRecord, RunStateName } from './run-store.js';
-export type { ServingPointer } from './serving-pointer.js';
+export { RunStore } from './run-store.js';
 export type { PipelineContext } from './context.js';

@@ -1,18 +1,18 @@
-import { TOPICS } from '@bucketml/ports';
-import { analyzeTrials, formatReport, type Goal } from '@bucketml/tuning';
-import { runAwaiting, type PipelineContext } from './context.js';
-import type { JobEvent, ModelCandidateEvent, StudyCompletedEvent, TrainingCompletedEvent } from './events.js';
-import { layout } from './layout.js';
-import { readModelObjects } from './model-store.js';
-
 /**
+ * @module job-completed
  * Stage 2, on job events from the training backend:
  * - trial.completed: one log event per trial (the study's progress);
  * - study.completed: analyse the trials (report.json / report.txt, sorted by objective) and
  *   submit the final training with the best trial's hyperparameters;
  * - training.completed: publish the trained model as a deployment candidate.
- * Each step checks the run's state first and does nothing if the run has moved on.
+ * Each step checks the run's state first and does nothing if the run has moved on; the job it
+ * acts on is the one run state names, whatever the event says.
  */
+import { jobIdOf, jobOutput, layout, TOPICS, type JobEvent, type ModelCandidateEvent, type StudyCompletedEvent, type TrainingCompletedEvent } from '@bucketml/contracts';
+import { analyzeTrials, formatReport } from '@bucketml/tuning';
+import { finishRun, runAwaiting, type PipelineContext } from './context.js';
+import { readModelObjects } from './model-store.js';
+
 export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model });
   switch (event.type) {
@@ -37,37 +37,47 @@ export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise
 async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'analysis' });
   const run = await runAwaiting(ctx, event.runId, ['tuning'], log, 'study event');
-  if (!run) return;
-  const study = await ctx.training.getStudy(event.jobId);
-  if (!study) throw new Error(`study ${event.jobId} not found on the training backend`); // transient: retry
-  const report = analyzeTrials(study.trials, (run.study?.goal ?? 'MINIMIZE') as Goal, run.study?.metricTag ?? 'rmse');
+  if (!run?.study) return;
+  if (event.jobId !== run.study.jobId) {
+    log.event('WARNING', `study event for job ${event.jobId} ignored: the run's study is ${run.study.jobId}`);
+    return;
+  }
+  // The backend's word on the study, not the event's: a forged "finished" cannot end a study.
+  const study = await ctx.training.getStudy(run.study.jobId);
+  if (!study) throw new Error(`study ${run.study.jobId} not found on the training backend`); // transient: retry
+  if (study.state !== 'SUCCEEDED' && study.state !== 'FAILED' && study.state !== 'CANCELLED') {
+    log.event('WARNING', `study event ignored: the training backend reports study ${study.jobId} ${study.state}`);
+    return;
+  }
+  const report = analyzeTrials(study.trials, run.study.goal, run.study.metricTag);
   await ctx.storage.write(layout.report(run.runId), JSON.stringify(report, null, 2));
   await ctx.storage.write(layout.reportText(run.runId), formatReport(report));
   ctx.crashPoint('job-completed:after-report');
-  if (!report.best || event.state === 'FAILED') {
-    const reason = report.best ? `study failed: ${event.error ?? 'unknown error'}` : `no trial succeeded (${report.failed} failed)${event.error ? `: ${event.error}` : ''}`;
-    if (await ctx.runs.advance(run.runId, ['tuning'], 'failed', { error: { stage: 'analysis', message: reason } })) {
-      log.event('ERROR', `run failed: ${reason}`, { succeeded: report.succeeded, failed: report.failed });
-    }
+  if (!report.best || study.state !== 'SUCCEEDED') {
+    const reason = report.best ? `study failed: ${study.error ?? 'unknown error'}` : `no trial succeeded (${report.failed} failed)${study.error ? `: ${study.error}` : ''}`;
+    await finishRun(ctx, run.runId, ['tuning'], 'failed', { error: { stage: 'analysis', message: reason } }, () =>
+      log.event('ERROR', `run failed: ${reason}`, { succeeded: report.succeeded, failed: report.failed }),
+    );
     return;
   }
   const best = report.best;
-  const jobId = `${run.runId}-final`;
-  const modelPrefix = layout.finalModelPrefix(run.runId);
+  const jobId = jobIdOf(run.runId, 'final');
+  const outputDir = layout.finalDir(run.runId);
   await ctx.training.submitTraining({
     jobId,
     runId: run.runId,
-    model: run.trainerModel ?? run.model,
+    model: run.model,
+    ...(run.specObject ? { specObject: run.specObject } : {}),
     trainData: run.data.train,
     evalData: run.data.eval,
-    args: run.study?.finalArgs ?? [],
-    outputPrefix: modelPrefix,
+    args: run.study.finalArgs,
+    outputDir,
     parameters: best.parameters,
     seed: ctx.seed,
   });
   const moved = await ctx.runs.advance(run.runId, ['tuning'], 'final-training', {
     best: { trialId: best.id, objective: best.objective, parameters: best.parameters },
-    final: { jobId, modelPrefix },
+    final: { jobId, outputDir },
   });
   if (moved) {
     log.event('INFO', `trials analysed: best trial ${best.id} (${report.metricTag} ${best.objective.toFixed(4)}); final training submitted`, {
@@ -84,19 +94,22 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
 async function onTrainingCompleted(ctx: PipelineContext, event: TrainingCompletedEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'final-training' });
   const run = await runAwaiting(ctx, event.runId, ['final-training'], log, 'training event');
-  if (!run) return;
+  if (!run?.final) return;
+  if (event.jobId !== run.final.jobId) {
+    log.event('WARNING', `training event for job ${event.jobId} ignored: the run's final training is ${run.final.jobId}`);
+    return;
+  }
   // The model's own metrics are the figure, whichever backend trained it (Vertex reports none).
-  const trained = event.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, event.modelPrefix) : null;
+  const modelDir = jobOutput.modelDir(run.final.outputDir);
+  const trained = event.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, modelDir) : null;
   if (!trained) {
-    const reason = `final training failed: ${event.error ?? `no complete model in ${event.modelPrefix}`}`;
-    if (await ctx.runs.advance(event.runId, ['final-training'], 'failed', { error: { stage: 'final-training', message: reason } })) {
-      log.event('ERROR', `run failed: ${reason}`);
-    }
+    const reason = `final training failed: ${event.error ?? `no complete model in ${modelDir}`}`;
+    await finishRun(ctx, run.runId, ['final-training'], 'failed', { error: { stage: 'final-training', message: reason } }, () => log.event('ERROR', `run failed: ${reason}`));
     return;
   }
   const rmse = trained.meta.metrics.rmse;
-  const candidate: ModelCandidateEvent = { type: 'model.candidate', runId: event.runId, model: event.model, modelPrefix: event.modelPrefix, rmse };
+  const candidate: ModelCandidateEvent = { type: 'model.candidate', runId: run.runId, model: run.model, rmse };
   await ctx.messaging.publish(TOPICS.modelCandidates, candidate, { runId: event.runId, type: candidate.type });
   const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', { final: { ...run.final!, rmse } });
-  if (moved) log.event('INFO', `final training done: eval rmse ${rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse, modelPrefix: event.modelPrefix });
+  if (moved) log.event('INFO', `final training done: eval rmse ${rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse, modelDir });
 }

@@ -1,10 +1,12 @@
-import { destination as pinoDestination, pino, type Logger as PinoLogger } from 'pino';
-
 /**
+ * @module logger
  * Structured log events: one JSON line per step on stdout, in the shape Cloud Logging ingests
  * from Cloud Functions (`severity`, `message`, the rest lands in jsonPayload). Every event
  * carries `runId`, `model` and `stage`, so `jsonPayload.runId="…"` follows one run.
  */
+import { setting } from '@bucketml/contracts';
+import { destination as pinoDestination, pino, type Logger as PinoLogger } from 'pino';
+
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
 export interface StepFields {
@@ -22,7 +24,7 @@ export interface Logger {
 export function createLogger(component: string, destination?: NodeJS.WritableStream): Logger {
   const base = pino(
     {
-      level: process.env.BUCKETML_LOG_LEVEL?.toLowerCase() ?? 'debug',
+      level: setting('BUCKETML_LOG_LEVEL')!.toLowerCase(),
       messageKey: 'message',
       base: { component },
       customLevels: { notice: 35, warning: 40 },

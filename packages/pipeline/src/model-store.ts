@@ -1,8 +1,13 @@
+/**
+ * @module model-store
+ * Model directories in the bucket: read whole or not at all, copied so a reader never sees half
+ * a model, and evaluated with the predictor that serves them.
+ */
 import { deserializeModel, MODEL_FILE, normalizeDense, Predictor, readDataset, rmse, WEIGHTS_FILE, type SavedModel } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
 import { storageSource } from './context.js';
 
-/** Reads a model directory written by `bucketml train` from the bucket; null if incomplete. */
+/** Reads a model directory written by `bucketml train`; null if incomplete. */
 export async function readModelObjects(storage: Storage, prefix: string): Promise<SavedModel | null> {
   const modelJson = await storage.read(prefix + MODEL_FILE);
   if (!modelJson) return null;

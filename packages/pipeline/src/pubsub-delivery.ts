@@ -1,11 +1,12 @@
-import type { PipelineContext } from './context.js';
-import { decodePubSubCloudEvent, InvalidEventError, type PipelineEvent } from './events.js';
-
 /**
+ * @module pubsub-delivery
  * Unwraps a Pub/Sub push (as a CloudEvent's data) and hands the event to a stage. A malformed
  * or misrouted event is logged as ERROR and acknowledged — redelivering it cannot help; any
  * other failure propagates so Pub/Sub redelivers (retry policy, then dead-letter topic).
  */
+import { decodePubSubCloudEvent, InvalidEventError, type PipelineEvent } from '@bucketml/contracts';
+import type { PipelineContext } from './context.js';
+
 export async function deliverPubSub<T extends PipelineEvent['type']>(
   ctx: PipelineContext,
   stage: string,

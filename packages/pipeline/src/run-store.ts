@@ -1,35 +1,13 @@
-import { PreconditionFailedError, type Storage } from '@bucketml/ports';
-import { layout } from './layout.js';
-
-export type RunStateName = 'received' | 'tuning' | 'final-training' | 'gating' | 'deployed' | 'rejected' | 'failed';
-
-export interface RunRecord {
-  runId: string;
-  model: string;
-  state: RunStateName;
-  createdAt: string;
-  updatedAt: string;
-  data: {
-    version: string;
-    train: string[];
-    eval: string[];
-    objects: { name: string; generation: string; size: number }[];
-  };
-  /** What the trainer's --model gets: a built-in name or the spec object in the bucket. */
-  trainerModel?: string;
-  study?: { jobId: string; maxTrials: number; maxParallelTrials: number; metricTag: string; goal: string; args: string[]; finalArgs: string[] };
-  best?: { trialId: string; objective: number; parameters: Record<string, number | string> };
-  final?: { jobId: string; modelPrefix: string; rmse?: number };
-  decision?: { deployed: boolean; reason: string; candidateRmse: number; servingRmse?: number; servingVersion?: string };
-  version?: string;
-  error?: { stage: string; message: string; file?: string; line?: number };
-  history: { state: RunStateName; at: string }[];
-}
-
 /**
- * run.json: a small state machine advanced only by compare-and-swap on the object's
- * generation, so of two deliveries racing on one step exactly one moves the run on.
+ * @module run-store
+ * runs/<runId>/run.json: a small state machine advanced only by compare-and-swap on the
+ * object's generation, so of two deliveries racing on one step exactly one moves the run on.
  */
+import { layout, type RunRecord, type RunStateName } from '@bucketml/contracts';
+import { PreconditionFailedError, type Storage } from '@bucketml/ports';
+
+export type { RunRecord, RunStateName } from '@bucketml/contracts';
+
 export class RunStore {
   constructor(private readonly storage: Storage) {}
 
@@ -58,12 +36,24 @@ export class RunStore {
    * when the run is not in a `from` state any more (another delivery got there first).
    */
   async advance(runId: string, from: RunStateName[], to: RunStateName, patch: Partial<RunRecord> = {}): Promise<RunRecord | null> {
+    return this.modify(runId, (run) => {
+      if (!from.includes(run.state)) return null;
+      const now = new Date().toISOString();
+      return { ...run, ...patch, state: to, updatedAt: now, history: [...run.history, { state: to, at: now }] };
+    });
+  }
+
+  /** Merges `patch` into the run without changing its state. */
+  async update(runId: string, patch: Partial<RunRecord>): Promise<RunRecord | null> {
+    return this.modify(runId, (run) => ({ ...run, ...patch, state: run.state, updatedAt: new Date().toISOString() }));
+  }
+
+  private async modify(runId: string, change: (run: RunRecord) => RunRecord | null): Promise<RunRecord | null> {
     for (;;) {
       const current = await this.get(runId);
       if (!current) throw new Error(`run ${runId} does not exist`);
-      if (!from.includes(current.run.state)) return null;
-      const now = new Date().toISOString();
-      const next: RunRecord = { ...current.run, ...patch, state: to, updatedAt: now, history: [...current.run.history, { state: to, at: now }] };
+      const next = change(current.run);
+      if (!next) return null;
       try {
         await this.storage.write(layout.run(runId), JSON.stringify(next, null, 2), { ifGenerationMatch: current.generation });
         return next;

@@ -1,6 +1,11 @@
+/**
+ * @module serving
+ * The predict API and the model server behind it: serves the model each serving pointer names
+ * and swaps versions without blocking requests.
+ */
+import { isModelName, layout, parseServingPointerName } from '@bucketml/contracts';
 import { Predictor, type ModelMetadata } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
-import { layout } from './layout.js';
 import { readModelObjects } from './model-store.js';
 import { readServingPointer } from './serving-pointer.js';
 
@@ -68,7 +73,7 @@ export class ModelServer {
    * its model ready instead of paying for the read.
    */
   async preload(): Promise<string[]> {
-    const models = (await this.storage.list('models/')).map((o) => /^models\/([^/]+)\/serving\.json$/.exec(o.name)?.[1]).filter((m) => m !== undefined);
+    const models = (await this.storage.list(layout.modelsRoot)).map((o) => parseServingPointerName(o.name)).filter((m) => m !== null);
     await Promise.all(models.map((m) => this.get(m).catch(() => null)));
     return models;
   }
@@ -101,7 +106,7 @@ export interface PredictResponse {
 /** Request limits, as Vertex AI online prediction's: 1.5 MB bodies; instances per request. */
 export const MAX_BODY_BYTES = 1_500_000;
 export const MAX_INSTANCES = 10_000;
-const MODEL_IN_PATH = /^\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/?$/;
+const MODEL_IN_PATH = /^\/([^/]+)\/?$/;
 
 /**
  * The predict API: POST /<model> {"instances": [...]} → {"predictions": [...], "model": {...}};
@@ -110,7 +115,7 @@ const MODEL_IN_PATH = /^\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/?$/;
  */
 export async function handlePredict(server: ModelServer, req: PredictRequest): Promise<PredictResponse> {
   const m = MODEL_IN_PATH.exec(req.path);
-  if (!m) return { status: 404, body: { error: 'use POST /<model> with {"instances": [...]}, e.g. POST /babyweight' } };
+  if (!m || !isModelName(m[1])) return { status: 404, body: { error: 'use POST /<model> with {"instances": [...]}, e.g. POST /babyweight' } };
   if (req.method !== 'POST' && req.method !== 'GET') return { status: 405, body: { error: `method ${req.method} not allowed: use POST (predict) or GET (model info)` } };
   // Cheap checks first: a bad request costs no model lookup.
   if (req.method === 'POST') {

@@ -1,8 +1,12 @@
+/**
+ * @module storage-from-env
+ * BUCKETML_BUCKET: a directory (the embedded default) or gs://bucket (Cloud Storage).
+ */
+import { setting } from '@bucketml/contracts';
 import type { Storage } from '@bucketml/ports';
 
-/** BUCKETML_BUCKET: a directory (the embedded default) or gs://bucket (Cloud Storage). */
 export async function storageFromEnv(env = process.env): Promise<Storage> {
-  const bucket = env.BUCKETML_BUCKET;
+  const bucket = setting('BUCKETML_BUCKET', env);
   if (!bucket) throw new Error('BUCKETML_BUCKET is not set');
   if (bucket.startsWith('gs://')) {
     const name = bucket.slice('gs://'.length).replace(/\/$/, '');

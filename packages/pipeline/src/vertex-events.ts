@@ -1,9 +1,5 @@
-import { TOPICS, type Messaging } from '@bucketml/ports';
-import { jobState, LABELS, studyFromVertex, type VertexJob, type VertexJobService } from '@bucketml/ports/vertex-training';
-import { trialCompletedEvent, type JobEvent } from './events.js';
-import { createLogger, type Logger } from './logger.js';
-
 /**
+ * @module vertex-events
  * Vertex AI publishes no job-completion message, so a Cloud Logging sink routes the service's
  * job log entries to a topic and this turns them into the job events the local backend
  * publishes (trial.completed for each trial, then study.completed; training.completed).
@@ -13,6 +9,11 @@ import { createLogger, type Logger } from './logger.js';
  * BucketML's labels and jobs not yet finished are ignored (the sink's filter: VERTEX_LOG_FILTER). Redelivery republishes the same
  * events, which the job-completed stage handles idempotently.
  */
+import { LABELS, parseJobId, TOPICS, trialCompletedEvent, type JobEvent } from '@bucketml/contracts';
+import type { Messaging } from '@bucketml/ports';
+import { jobState, studyFromVertex, type VertexJob, type VertexJobService } from '@bucketml/ports/vertex-training';
+import { createLogger, type Logger } from './logger.js';
+
 export interface VertexEventsContext {
   project: string;
   region: string;
@@ -28,10 +29,11 @@ export function jobIdOfLogEntry(entry: unknown): string | null {
   return typeof id === 'string' && /^\d+$/.test(id) ? id : null;
 }
 
-/** runId = <model>-<12 hex> (data-upload); job ids are <runId>-study and <runId>-final. */
-function identity(jobId: string): { runId: string; model: string } | null {
-  const m = /^((.+)-[0-9a-f]{12})-(study|final)$/.exec(jobId);
-  return m ? { runId: m[1], model: m[2] } : null;
+/** The run a job belongs to, when the job is one of ours of the expected kind. */
+function identity(jobId: string, kind: 'study' | 'training'): { runId: string; model: string } | null {
+  const parsed = parseJobId(jobId);
+  if (!parsed || parsed.kind !== (kind === 'study' ? 'study' : 'final')) return null;
+  return { runId: parsed.runId, model: parsed.model };
 }
 
 const isNotFound = (err: unknown) => (err as { code?: unknown }).code === 5;
@@ -54,16 +56,12 @@ async function fetchJob(ctx: VertexEventsContext, id: string): Promise<{ kind: '
 /** The events one finished Vertex job stands for (none while it runs or if it is not ours). */
 export function jobEventsOf(kind: 'study' | 'training', job: VertexJob): JobEvent[] {
   const jobId = job.displayName ?? '';
-  const who = job.labels?.[LABELS.job] ? identity(jobId) : null;
+  const who = job.labels?.[LABELS.job] ? identity(jobId, kind) : null;
   const state = jobState(job.state);
   if (!who || !state || state === 'QUEUED' || state === 'RUNNING') return [];
   const outcome = state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
   const error = outcome === 'FAILED' ? (job.error?.message ?? `job ${state.toLowerCase()}`) : undefined;
-  if (kind === 'training') {
-    const base = job.jobSpec?.baseOutputDirectory?.outputUriPrefix ?? '';
-    const modelPrefix = base.replace(/^gs:\/\/[^/]+\//, '').replace(/\/?$/, '/') + 'model/';
-    return [{ type: 'training.completed', ...who, jobId, state: outcome, modelPrefix, ...(error ? { error } : {}) }];
-  }
+  if (kind === 'training') return [{ type: 'training.completed', ...who, jobId, state: outcome, ...(error ? { error } : {}) }];
   const study = studyFromVertex(job);
   const trials = study.trials.filter((t) => t.state !== 'ACTIVE').map((t) => trialCompletedEvent({ ...who, jobId }, t));
   return [...trials, { type: 'study.completed', ...who, jobId, state: outcome, ...(error ? { error } : {}) }];

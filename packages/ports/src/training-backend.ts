@@ -3,59 +3,38 @@
  * Vertex AI custom and hyperparameter-tuning jobs. Jobs are named by the caller from the run
  * id, and submitting a job that exists returns it instead of starting another: handlers retry.
  */
-import type { StudySettings } from '@bucketml/tuning';
+import type { JobState, ParameterValue, StudySettings, Trial } from '@bucketml/contracts';
 
-export type ParameterValue = number | string;
+export type { JobState, ParameterValue, Trial, TrialState } from '@bucketml/contracts';
 
+/** What a job trains on: the model (built in, or specified by a bucket object) and its data. */
 export interface TrainerInput {
-  /** Built-in model name, or the object name of a spec file in the bucket. */
+  /** The model's name (events, labels and logs carry it). */
   model: string;
+  /** The spec object (config/<model>/schema.json) when the model is not built in. */
+  specObject?: string;
   /** Object names in the bucket. */
   trainData: string[];
   evalData: string[];
-  /** Extra trainer flags, e.g. ["--train_examples=20000"] (the course's trainingInput.args). */
+  /** Extra trainer flags from the study, e.g. ["--train_examples=20000"]; never a backend flag. */
   args: string[];
-}
-
-/** A study: the tuning engine's settings (goal, metric, trial counts, early stopping, params). */
-/** The model a job is for: a built-in name, or the folder of its spec object (config/<model>/schema.json). */
-export function modelNameOf(input: TrainerInput): string {
-  return input.model.includes('/') ? input.model.split('/').at(-2)! : input.model;
 }
 
 export interface StudyJobRequest extends TrainerInput, StudySettings {
   jobId: string;
   runId: string;
-  /** Object prefix under which each trial writes trials/<id>/. */
-  outputPrefix: string;
+  /** The study's output directory: trial n writes under <outputDir><n>/ (jobOutput.trialDir). */
+  outputDir: string;
   seed: number;
 }
 
 export interface TrainingJobRequest extends TrainerInput {
   jobId: string;
   runId: string;
-  /** Object prefix the model is written under (AIP_MODEL_DIR). */
-  outputPrefix: string;
+  /** The job's output directory; the model is written to <outputDir>model/ (AIP_MODEL_DIR). */
+  outputDir: string;
   parameters: Record<string, ParameterValue>;
   seed: number;
-}
-
-export type JobState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-export type TrialState = 'SUCCEEDED' | 'FAILED' | 'STOPPED' | 'ACTIVE';
-
-export interface Trial {
-  id: string;
-  state: TrialState;
-  parameters: Record<string, ParameterValue>;
-  /** Final objective value (absent when the trial failed); for a stopped trial, its last report. */
-  objective?: number;
-  /** The intermediate objective values the trial reported, in order. */
-  measurements?: number[];
-  /** Object prefix of the trial's model. */
-  modelPrefix: string;
-  startTime?: string;
-  endTime?: string;
-  error?: string;
 }
 
 export interface StudyJob {

@@ -1,5 +1,8 @@
-import { DEFAULT_MACHINE_TYPE, parameterFlags, toVertexTuningJob } from '@bucketml/tuning';
-import { modelNameOf, type JobState, type StudyJob, type StudyJobRequest, type Trial, type TrainingBackend, type TrainingJobRequest, type TrialState } from './training-backend.js';
+import { jobOutput, LABELS, parseGsUri, trainerArgv } from '@bucketml/contracts';
+
+export { LABELS, VERTEX_LOG_FILTER } from '@bucketml/contracts';
+import { DEFAULT_MACHINE_TYPE, toVertexTuningJob } from '@bucketml/tuning';
+import type { JobState, StudyJob, StudyJobRequest, Trial, TrainingBackend, TrainingJobRequest, TrialState } from './training-backend.js';
 
 /**
  * The cloud training backend: Vertex AI. A final training is a CustomJob, a study a
@@ -58,17 +61,6 @@ export interface VertexTrial {
   infeasibleReason?: string | null;
 }
 
-/**
- * The log sink's filter: the Vertex AI service's own entries about a job (task "service"), not
- * the trainer's output. The vertex-events function re-reads each job it names, so the text
- * match only narrows traffic; an entry that slips through costs one API call.
- */
-export const VERTEX_LOG_FILTER =
-  'resource.type="ml_job" AND resource.labels.task_name="service" AND ' +
-  '(textPayload:"Job completed successfully" OR textPayload:"Job failed" OR textPayload:"Job was cancelled" OR severity>=ERROR)';
-
-export const LABELS = { run: 'bucketml-run', job: 'bucketml-job', model: 'bucketml-model' } as const;
-
 /** Label values: lowercase letters, digits, '_' and '-', at most 63 characters. */
 export function labelValue(value: string): string {
   return value.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
@@ -89,36 +81,31 @@ export class VertexTrainingBackend implements TrainingBackend {
   }
 
   private labels(request: StudyJobRequest | TrainingJobRequest): Record<string, string> {
-    return { [LABELS.run]: labelValue(request.runId), [LABELS.job]: labelValue(request.jobId), [LABELS.model]: labelValue(modelNameOf(request)) };
+    return { [LABELS.run]: labelValue(request.runId), [LABELS.job]: labelValue(request.jobId), [LABELS.model]: labelValue(request.model) };
   }
 
-  /** The trainer's flags, as the local backend passes them, with gs:// data. */
-  private trainerArgs(request: StudyJobRequest | TrainingJobRequest): string[] {
-    const model = request.model.includes('/') ? this.gs(request.model) : request.model;
-    return ['train', '--model', model, '--train-data', ...request.trainData.map((n) => this.gs(n)), '--eval-data', ...request.evalData.map((n) => this.gs(n)), '--seed', String(request.seed), ...request.args];
+  /** The trainer's argv (the one builder both backends use), with gs:// data. */
+  private trainerArgs(request: StudyJobRequest | TrainingJobRequest, parameters?: TrainingJobRequest['parameters']): string[] {
+    return trainerArgv({ ...request, parameters }, (name) => this.gs(name));
   }
 
-  /**
-   * CreateCustomJobRequest for a final training. Vertex sets AIP_MODEL_DIR to the base output
-   * directory + "model/", so the base is the output prefix without its "model/".
-   */
+  /** CreateCustomJobRequest for a final training: Vertex sets AIP_MODEL_DIR to <base>model/. */
   customJobRequest(request: TrainingJobRequest) {
-    if (!request.outputPrefix.endsWith('/model/')) throw new Error(`a Vertex training writes to <base>/model/; got output prefix ${request.outputPrefix}`);
     return {
       parent: this.parent,
       customJob: {
         displayName: request.jobId,
         labels: this.labels(request),
         jobSpec: {
-          workerPoolSpecs: [this.workerPool([...this.trainerArgs(request), ...parameterFlags(request.parameters)])],
-          baseOutputDirectory: { outputUriPrefix: this.gs(request.outputPrefix.slice(0, -'model/'.length)) },
+          workerPoolSpecs: [this.workerPool(this.trainerArgs(request, request.parameters))],
+          baseOutputDirectory: { outputUriPrefix: this.gs(request.outputDir) },
           ...(this.options.serviceAccount ? { serviceAccount: this.options.serviceAccount } : {}),
         },
       },
     };
   }
 
-  /** CreateHyperparameterTuningJobRequest: trial t writes to <outputPrefix><t>/model/. */
+  /** CreateHyperparameterTuningJobRequest: trial t writes to <outputDir><t>/model/. */
   tuningJobRequest(request: StudyJobRequest) {
     // The converter gives the study spec and trial counts; the trial pool is this backend's.
     const { studySpec, maxTrialCount, parallelTrialCount, maxFailedTrialCount } = toVertexTuningJob({ ...request, args: [], finalArgs: [] });
@@ -133,7 +120,7 @@ export class VertexTrainingBackend implements TrainingBackend {
         maxFailedTrialCount,
         trialJobSpec: {
           workerPoolSpecs: [this.workerPool(this.trainerArgs(request))],
-          baseOutputDirectory: { outputUriPrefix: this.gs(request.outputPrefix) },
+          baseOutputDirectory: { outputUriPrefix: this.gs(request.outputDir) },
           ...(this.options.serviceAccount ? { serviceAccount: this.options.serviceAccount } : {}),
         },
       },
@@ -224,7 +211,7 @@ function isoTime(t: VertexTrial['startTime']): string | undefined {
 export function studyFromVertex(job: VertexJob): StudyJob {
   const labels = job.labels ?? {};
   const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix ?? '';
-  const prefix = base.replace(/^gs:\/\/[^/]+\//, '').replace(/\/?$/, '/');
+  const prefix = (parseGsUri(base)?.name ?? '').replace(/\/?$/, '/');
   const trials: Trial[] = (job.trials ?? []).map((t) => {
     const measurements = (t.measurements ?? []).map((m) => m.metrics?.[0]?.value).filter((v): v is number => typeof v === 'number');
     const final = t.finalMeasurement?.metrics?.[0]?.value ?? undefined;
@@ -234,7 +221,7 @@ export function studyFromVertex(job: VertexJob): StudyJob {
       parameters: Object.fromEntries((t.parameters ?? []).map((p) => [String(p.parameterId), parameterValue(p.value)])),
       ...(typeof final === 'number' ? { objective: final } : {}),
       measurements,
-      modelPrefix: `${prefix}${t.id}/model/`,
+      modelPrefix: jobOutput.modelDir(jobOutput.trialDir(prefix, String(t.id))),
       startTime: isoTime(t.startTime),
       endTime: isoTime(t.endTime),
       ...(t.infeasibleReason ? { error: t.infeasibleReason } : {}),

@@ -1,3 +1,4 @@
+import { METRIC_TAG } from '@bucketml/contracts';
 import { resolve } from 'node:path';
 import { parseHyperparameters, serializeModel, SpecError, writeModelDir, type Hyperparameters, type ModelSpec } from '@bucketml/model';
 import { parseFlags, usage, UsageError, type FlagSpec } from './args.js';
@@ -69,7 +70,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     evaluations: flags.evaluations as number,
     tensorflow,
     onProgress: progressPrinter(),
-    onEvaluation: (e) => hypertune?.report('rmse', e.rmse, e.step),
+    onEvaluation: (e) => hypertune?.report(METRIC_TAG, e.rmse, e.step),
   });
   const { meta } = result.model;
   for (const [which, d] of [['train', meta.data.train], ['eval', meta.data.eval]] as const) {

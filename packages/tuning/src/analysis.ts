@@ -1,28 +1,18 @@
-import type { Goal } from './study-spec.js';
-
-export interface TrialResult {
-  id: string;
-  state: 'SUCCEEDED' | 'FAILED' | 'STOPPED' | 'ACTIVE';
-  parameters: Record<string, number | string>;
-  objective?: number;
-  startTime?: string;
-  endTime?: string;
-  error?: string;
-}
+import type { Goal, Trial } from '@bucketml/contracts';
 
 export interface StudyReport {
   goal: Goal;
   metricTag: string;
   /** All trials: succeeded ones best first, then stopped, then failed. */
-  trials: (TrialResult & { rank?: number; durationSeconds?: number })[];
-  best: (TrialResult & { objective: number }) | null;
+  trials: (Trial & { rank?: number; durationSeconds?: number })[];
+  best: (Trial & { objective: number }) | null;
   succeeded: number;
   failed: number;
   stopped: number;
 }
 
 /** The table the course reads in the console: trials sorted by objective, with parameters and state. */
-export function analyzeTrials(trials: TrialResult[], goal: Goal, metricTag: string): StudyReport {
+export function analyzeTrials(trials: Trial[], goal: Goal, metricTag: string): StudyReport {
   const order = { SUCCEEDED: 0, STOPPED: 1, ACTIVE: 2, FAILED: 3 } as const;
   const sign = goal === 'MINIMIZE' ? 1 : -1;
   const sorted = [...trials].sort((a, b) => {

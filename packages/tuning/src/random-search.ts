@@ -30,8 +30,3 @@ export function fromUnit(p: ParamSpec, u: number): number | string {
   }
   return Math.min(max, Math.max(min, x));
 }
-
-/** Trainer flags for parameter values, as Vertex AI passes them: --name=value. */
-export function parameterFlags(values: ParamValues): string[] {
-  return Object.entries(values).map(([k, v]) => `--${k}=${v}`);
-}

@@ -20,39 +20,9 @@
  *         maxValue: 512
  *         scaleType: UNIT_LOG_SCALE
  */
-export type ParamType = 'INTEGER' | 'DOUBLE' | 'CATEGORICAL' | 'DISCRETE';
-export type ScaleType = 'UNIT_LINEAR_SCALE' | 'UNIT_LOG_SCALE' | 'UNIT_REVERSE_LOG_SCALE';
-export type Goal = 'MINIMIZE' | 'MAXIMIZE';
+import { REPORTED_METRICS, METRIC_TAG, reservedFlagsIn, type Goal, type ParamSpec, type ParamType, type ScaleType, type StudySpec } from '@bucketml/contracts';
 
-export interface ParamSpec {
-  name: string;
-  type: ParamType;
-  min?: number;
-  max?: number;
-  categoricalValues?: string[];
-  discreteValues?: number[];
-  scale?: ScaleType;
-}
-
-/** What a tuning job needs to search: shared with the training backend port's job request. */
-export interface StudySettings {
-  goal: Goal;
-  metricTag: string;
-  maxTrials: number;
-  maxParallelTrials: number;
-  maxFailedTrials: number;
-  enableTrialEarlyStopping: boolean;
-  algorithm: string;
-  params: ParamSpec[];
-}
-
-export interface StudySpec extends StudySettings {
-  scaleTier?: string;
-  /** Trainer flags for every trial: the tuning job's args, as in the course. */
-  args: string[];
-  /** Trainer flags for the final training with the best parameters (a BucketML extension). */
-  finalArgs: string[];
-}
+export type { Goal, ParamSpec, ParamType, ScaleType, StudySettings, StudySpec } from '@bucketml/contracts';
 
 export class StudySpecError extends Error {
   override name = 'StudySpecError';
@@ -100,55 +70,99 @@ export function parseCourseSpec(doc: unknown): StudySpec {
   const input = obj(obj(doc, '', fail).trainingInput, 'trainingInput', fail);
   const hp = obj(input.hyperparameters, 'trainingInput.hyperparameters', fail);
   const at = 'trainingInput.hyperparameters';
-
-  const goal = hp.goal ?? 'MAXIMIZE'; // Cloud ML Engine's default
-  if (goal !== 'MINIMIZE' && goal !== 'MAXIMIZE') fail(`${at}.goal must be MAXIMIZE or MINIMIZE (got ${JSON.stringify(goal)})`);
-  const metricTag = hp.hyperparameterMetricTag ?? 'training/hptuning/metric';
-  if (typeof metricTag !== 'string' || !metricTag) fail(`${at}.hyperparameterMetricTag must be a non-empty string`);
-  const maxTrials = posInt(hp.maxTrials ?? 1, `${at}.maxTrials`, fail);
-  const maxParallelTrials = posInt(hp.maxParallelTrials ?? 1, `${at}.maxParallelTrials`, fail);
-  if (maxParallelTrials > maxTrials) fail(`${at}.maxParallelTrials (${maxParallelTrials}) > maxTrials (${maxTrials})`);
-  const maxFailedTrials = hp.maxFailedTrials === undefined ? 0 : nonNegInt(hp.maxFailedTrials, `${at}.maxFailedTrials`, fail);
-  const early = hp.enableTrialEarlyStopping ?? false;
-  if (typeof early !== 'boolean') fail(`${at}.enableTrialEarlyStopping must be true or false`);
-  const algorithm = hp.algorithm ?? 'ALGORITHM_UNSPECIFIED';
-  if (!ALGORITHMS.includes(algorithm as string)) fail(`${at}.algorithm must be one of ${ALGORITHMS.join(', ')} (got ${JSON.stringify(algorithm)})`);
-
   const rawParams = hp.params;
   if (!Array.isArray(rawParams) || rawParams.length === 0) fail(`${at}.params must list at least one parameter`);
-  const params = (Array.isArray(rawParams) ? rawParams : []).map((p, i) => parseParam(p, `${at}.params[${i}]`, fail));
-  const names = params.map((p) => p.name);
-  names.forEach((n, i) => {
-    if (names.indexOf(n) !== i) fail(`${at}.params[${i}].parameterName "${n}" is repeated`);
-  });
+  const spec = checkStudy(
+    {
+      goal: hp.goal,
+      metricTag: hp.hyperparameterMetricTag,
+      maxTrials: hp.maxTrials ?? 1,
+      maxParallelTrials: hp.maxParallelTrials ?? 1,
+      maxFailedTrials: hp.maxFailedTrials ?? 0,
+      enableTrialEarlyStopping: hp.enableTrialEarlyStopping ?? false,
+      algorithm: hp.algorithm,
+      params: (Array.isArray(rawParams) ? rawParams : []).map((p, i) => parseParam(p, `${at}.params[${i}]`, fail)),
+      args: input.args ?? [],
+      finalArgs: input.finalArgs ?? input.args ?? [],
+    },
+    {
+      goal: `${at}.goal`,
+      metricTag: `${at}.hyperparameterMetricTag`,
+      maxTrials: `${at}.maxTrials`,
+      maxParallelTrials: `${at}.maxParallelTrials`,
+      maxFailedTrials: `${at}.maxFailedTrials`,
+      enableTrialEarlyStopping: `${at}.enableTrialEarlyStopping`,
+      algorithm: `${at}.algorithm`,
+      params: `${at}.params`,
+      args: 'trainingInput.args',
+      finalArgs: 'trainingInput.finalArgs',
+    },
+    fail,
+  );
+  if (problems.length) throw new StudySpecError(problems);
+  if (typeof input.scaleTier === 'string') spec.scaleTier = input.scaleTier;
+  return spec;
+}
 
+/** A study's fields as a document gives them, before checking. */
+export type RawStudy = { [K in keyof Omit<StudySpec, 'params' | 'scaleTier'>]: unknown } & { params: ParamSpec[] };
+
+/**
+ * The checks both study forms get (course and Vertex), with the document's own field names in
+ * the messages. Absent metric tag and goal default to the trainer's metric and its goal: the
+ * trainer reports only REPORTED_METRICS, so any other tag is refused here, not by every trial.
+ */
+export function checkStudy(raw: RawStudy, field: Record<keyof RawStudy, string>, fail: (m: string) => void): StudySpec {
+  const metricTag = raw.metricTag ?? METRIC_TAG;
+  const natural = typeof metricTag === 'string' ? REPORTED_METRICS[metricTag] : undefined;
+  if (typeof metricTag !== 'string' || !natural) {
+    fail(`${field.metricTag}: the trainer reports ${Object.keys(REPORTED_METRICS).join(', ')}, not ${JSON.stringify(metricTag)}`);
+  }
+  const goal = raw.goal ?? natural ?? 'MINIMIZE';
+  if (goal !== 'MINIMIZE' && goal !== 'MAXIMIZE') fail(`${field.goal} must be MAXIMIZE or MINIMIZE (got ${JSON.stringify(goal)})`);
+  else if (natural && goal !== natural) fail(`${field.goal} is ${goal}, but ${metricTag} is better when ${natural === 'MINIMIZE' ? 'lower' : 'higher'}: use ${natural}`);
+  const maxTrials = posInt(raw.maxTrials, field.maxTrials, fail);
+  const maxParallelTrials = posInt(raw.maxParallelTrials, field.maxParallelTrials, fail);
+  if (maxParallelTrials > maxTrials) fail(`${field.maxParallelTrials} (${maxParallelTrials}) > ${field.maxTrials.split('.').at(-1)} (${maxTrials})`);
+  const maxFailedTrials = nonNegInt(raw.maxFailedTrials, field.maxFailedTrials, fail);
+  const early = raw.enableTrialEarlyStopping;
+  if (typeof early !== 'boolean') fail(`${field.enableTrialEarlyStopping} must be true or false`);
+  const algorithm = raw.algorithm ?? 'ALGORITHM_UNSPECIFIED';
+  if (!ALGORITHMS.includes(algorithm as string)) fail(`${field.algorithm} must be one of ${ALGORITHMS.join(', ')} (got ${JSON.stringify(algorithm)})`);
+  const names = raw.params.map((p) => p.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) fail(`${field.params}[${i}]: parameter name "${n}" is repeated`);
+  });
   if (algorithm === 'GRID_SEARCH') {
-    params.forEach((p, i) => {
-      if (p.type === 'DOUBLE') fail(`${at}.params[${i}]: GRID_SEARCH needs INTEGER, CATEGORICAL or DISCRETE parameters (${p.name} is DOUBLE)`);
+    raw.params.forEach((p, i) => {
+      if (p.type === 'DOUBLE') fail(`${field.params}[${i}]: GRID_SEARCH needs INTEGER, CATEGORICAL or DISCRETE parameters (${p.name} is DOUBLE)`);
     });
   }
-  const args = input.args ?? [];
-  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) fail('trainingInput.args must be a list of strings');
-  const finalArgs = input.finalArgs ?? args;
-  if (!Array.isArray(finalArgs) || !finalArgs.every((a) => typeof a === 'string')) fail('trainingInput.finalArgs must be a list of strings');
-  if (problems.length) throw new StudySpecError(problems);
-  const spec: StudySpec = {
+  const flagList = (v: unknown, at: string): string[] => {
+    if (!Array.isArray(v) || !v.every((a) => typeof a === 'string')) {
+      fail(`${at} must be a list of strings`);
+      return [];
+    }
+    const reserved = reservedFlagsIn(v);
+    if (reserved.length) fail(`${at} may not set ${reserved.map((f) => `--${f}`).join(', ')}: the training backend sets it for every job`);
+    return v;
+  };
+  return {
     goal: goal as Goal,
     metricTag: metricTag as string,
     maxTrials,
     maxParallelTrials,
     maxFailedTrials,
-    enableTrialEarlyStopping: early as boolean,
+    enableTrialEarlyStopping: early === true,
     algorithm: algorithm as string,
-    params,
-    args: args as string[],
-    finalArgs: finalArgs as string[],
+    params: raw.params,
+    args: flagList(raw.args, field.args),
+    finalArgs: flagList(raw.finalArgs, field.finalArgs),
   };
-  if (typeof input.scaleTier === 'string') spec.scaleTier = input.scaleTier;
-  return spec;
 }
 
-function parseParam(p: unknown, at: string, fail: (m: string) => void): ParamSpec {
+/** A parameter in the course's form (Vertex's form is converted to it first). */
+export function parseParam(p: unknown, at: string, fail: (m: string) => void): ParamSpec {
   const o = obj(p, at, fail);
   const name = o.parameterName;
   if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) fail(`${at}.parameterName must be a flag name such as batch_size`);

@@ -1,4 +1,4 @@
-import { StudySpecError, type Goal, type ParamSpec, type ScaleType, type StudySpec } from './study-spec.js';
+import { checkStudy, parseParam, StudySpecError, type Goal, type ParamSpec, type ScaleType, type StudySpec } from './study-spec.js';
 
 /**
  * Vertex AI's form of a study: a HyperparameterTuningJob's studySpec, trial counts and trial
@@ -70,34 +70,42 @@ export function fromVertexTuningJob(job: unknown): StudySpec {
   const j = (job ?? {}) as Partial<VertexTuningJobSpec>;
   const study = (j.studySpec ?? {}) as Partial<VertexStudySpec>;
   if (!j.studySpec) fail('studySpec is required');
-  const metric = study.metrics?.[0];
-  if (!metric?.metricId) fail('studySpec.metrics[0].metricId is required');
-  if (metric && metric.goal !== 'MINIMIZE' && metric.goal !== 'MAXIMIZE') fail(`studySpec.metrics[0].goal must be MAXIMIZE or MINIMIZE (got ${JSON.stringify(metric.goal)})`);
   if ((study.metrics?.length ?? 0) > 1) fail('studySpec.metrics: only one metric is supported');
-  const params = (study.parameters ?? []).map((p, i) => fromVertexParameter(p, `studySpec.parameters[${i}]`, fail));
+  const metric = study.metrics?.[0];
+  const params = (Array.isArray(study.parameters) ? study.parameters : []).map((p, i) => fromVertexParameter(p, `studySpec.parameters[${i}]`, fail));
   if (params.length === 0) fail('studySpec.parameters must list at least one parameter');
-  const maxTrials = Number(j.maxTrialCount ?? 1);
-  const maxParallelTrials = Number(j.parallelTrialCount ?? 1);
-  if (!Number.isInteger(maxTrials) || maxTrials < 1) fail('maxTrialCount must be a positive integer');
-  if (!Number.isInteger(maxParallelTrials) || maxParallelTrials < 1) fail('parallelTrialCount must be a positive integer');
-  if (maxParallelTrials > maxTrials) fail(`parallelTrialCount (${maxParallelTrials}) > maxTrialCount (${maxTrials})`);
   const pool = j.trialJobSpec?.workerPoolSpecs?.[0];
   const args = pool?.containerSpec?.args ?? [];
+  const spec = checkStudy(
+    {
+      goal: metric?.goal,
+      metricTag: metric?.metricId,
+      maxTrials: j.maxTrialCount ?? 1,
+      maxParallelTrials: j.parallelTrialCount ?? 1,
+      maxFailedTrials: j.maxFailedTrialCount ?? 0,
+      enableTrialEarlyStopping: study.medianAutomatedStoppingSpec !== undefined,
+      algorithm: study.algorithm,
+      params,
+      args,
+      finalArgs: args,
+    },
+    {
+      goal: 'studySpec.metrics[0].goal',
+      metricTag: 'studySpec.metrics[0].metricId',
+      maxTrials: 'maxTrialCount',
+      maxParallelTrials: 'parallelTrialCount',
+      maxFailedTrials: 'maxFailedTrialCount',
+      enableTrialEarlyStopping: 'studySpec.medianAutomatedStoppingSpec',
+      algorithm: 'studySpec.algorithm',
+      params: 'studySpec.parameters',
+      args: 'trialJobSpec.workerPoolSpecs[0].containerSpec.args',
+      finalArgs: 'trialJobSpec.workerPoolSpecs[0].containerSpec.args',
+    },
+    fail,
+  );
   const machineType = pool?.machineSpec?.machineType;
   const scaleTier = Object.entries(SCALE_TIER_MACHINES).find(([, m]) => m === machineType)?.[0];
   if (problems.length) throw new StudySpecError(problems);
-  const spec: StudySpec = {
-    goal: metric!.goal,
-    metricTag: metric!.metricId,
-    maxTrials,
-    maxParallelTrials,
-    maxFailedTrials: Number(j.maxFailedTrialCount ?? 0),
-    enableTrialEarlyStopping: study.medianAutomatedStoppingSpec !== undefined,
-    algorithm: study.algorithm ?? 'ALGORITHM_UNSPECIFIED',
-    params,
-    args,
-    finalArgs: args,
-  };
   if (scaleTier) spec.scaleTier = scaleTier;
   return spec;
 }
@@ -112,21 +120,15 @@ function toVertexParameter(p: ParamSpec): VertexParameterSpec {
   return out;
 }
 
+/** Vertex's parameter form, checked by the course form's rules (one set of rules for both). */
 function fromVertexParameter(p: VertexParameterSpec, at: string, fail: (m: string) => void): ParamSpec {
   const specs = ['doubleValueSpec', 'integerValueSpec', 'categoricalValueSpec', 'discreteValueSpec'].filter((k) => (p as unknown as Record<string, unknown>)[k] !== undefined);
   if (specs.length !== 1) fail(`${at} needs exactly one of doubleValueSpec, integerValueSpec, categoricalValueSpec, discreteValueSpec`);
-  const out: ParamSpec = { name: p.parameterId, type: 'DOUBLE' };
-  if (p.integerValueSpec) Object.assign(out, { type: 'INTEGER', min: Number(p.integerValueSpec.minValue), max: Number(p.integerValueSpec.maxValue) });
-  else if (p.doubleValueSpec) Object.assign(out, { type: 'DOUBLE', min: p.doubleValueSpec.minValue, max: p.doubleValueSpec.maxValue });
-  else if (p.categoricalValueSpec) Object.assign(out, { type: 'CATEGORICAL', categoricalValues: p.categoricalValueSpec.values });
-  else if (p.discreteValueSpec) {
-    const sorted = [...p.discreteValueSpec.values].sort((a, b) => a - b);
-    Object.assign(out, { type: 'DISCRETE', discreteValues: p.discreteValueSpec.values, min: sorted[0], max: sorted.at(-1) });
-  }
-  if (out.min !== undefined && out.max !== undefined && out.min > out.max) fail(`${at}: minValue (${out.min}) > maxValue (${out.max})`);
-  if (p.scaleType) {
-    out.scale = p.scaleType;
-    if (p.scaleType !== 'UNIT_LINEAR_SCALE' && out.min !== undefined && out.min <= 0) fail(`${at}: ${p.scaleType} needs minValue > 0 (got ${out.min})`);
-  }
-  return out;
+  const course: Record<string, unknown> = { parameterName: p.parameterId, scaleType: p.scaleType };
+  const bounds = (s: { minValue: unknown; maxValue: unknown }) => ({ minValue: Number(s.minValue), maxValue: Number(s.maxValue) });
+  if (p.integerValueSpec) Object.assign(course, { type: 'INTEGER', ...bounds(p.integerValueSpec) });
+  else if (p.doubleValueSpec) Object.assign(course, { type: 'DOUBLE', ...bounds(p.doubleValueSpec) });
+  else if (p.categoricalValueSpec) Object.assign(course, { type: 'CATEGORICAL', categoricalValues: p.categoricalValueSpec.values });
+  else if (p.discreteValueSpec) Object.assign(course, { type: 'DISCRETE', discreteValues: p.discreteValueSpec.values });
+  return parseParam(course, at, fail);
 }

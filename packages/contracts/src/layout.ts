@@ -1,0 +1,83 @@
+/**
+ * @module layout
+ * The bucket layout, as builders and parsers for every prefix. Every process that names a
+ * bucket object (functions, the local training service, the Vertex backend, the CLI) builds it
+ * here, so a path convention lives in one place:
+ *
+ *   data/<model>/*.csv                drops; a file whose *name* has eval/valid is evaluation data
+ *   config/<model>/hyperparam.yaml    optional study spec; config/<model>/schema.json optional spec
+ *   runs/<runId>/run.json             run state; report.json, report.txt
+ *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log
+ *   runs/<runId>/final/               the final training's job output (same shape)
+ *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
+ */
+
+/** Model names: also folder names, label values and URL path segments, so kept plain. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+export function isModelName(name: unknown): name is string {
+  return typeof name === 'string' && MODEL_NAME.test(name);
+}
+
+/**
+ * A training job's output directory, as Vertex AI's baseOutputDirectory: the trainer writes its
+ * model to <dir>model/ (AIP_MODEL_DIR), a trial its metrics and log beside it.
+ */
+export const jobOutput = {
+  modelDir: (dir: string) => `${dir}model/`,
+  metricFile: (dir: string) => `${dir}hypertune.metrics`,
+  trainLog: (dir: string) => `${dir}train.log`,
+  /** The output directory of trial `trialId` of a study whose output directory is `studyDir`. */
+  trialDir: (studyDir: string, trialId: string) => `${studyDir}${trialId}/`,
+};
+
+export const layout = {
+  dataRoot: 'data/',
+  dataPrefix: (model: string) => `data/${model}/`,
+  hyperparamConfig: (model: string) => `config/${model}/hyperparam.yaml`,
+  schemaConfig: (model: string) => `config/${model}/schema.json`,
+  run: (runId: string) => `runs/${runId}/run.json`,
+  runsRoot: 'runs/',
+  /** The study's output directory: trial n writes under trials/<n>/. */
+  trialsDir: (runId: string) => `runs/${runId}/trials/`,
+  trialDir: (runId: string, trialId: string) => jobOutput.trialDir(`runs/${runId}/trials/`, trialId),
+  finalDir: (runId: string) => `runs/${runId}/final/`,
+  report: (runId: string) => `runs/${runId}/report.json`,
+  reportText: (runId: string) => `runs/${runId}/report.txt`,
+  modelsRoot: 'models/',
+  modelVersionPrefix: (model: string, version: string) => `models/${model}/${version}/`,
+  servingPointer: (model: string) => `models/${model}/serving.json`,
+};
+
+const DROP = /^data\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/([^/]+\.csv)$/i;
+const SERVING_POINTER = /^models\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/serving\.json$/;
+
+/** The model a dropped object belongs to, or null when the object is not a drop. */
+export function parseDropName(name: string): { model: string; file: string } | null {
+  const m = DROP.exec(name);
+  return m ? { model: m[1], file: m[2] } : null;
+}
+
+/** The objects of a listing of data/<model>/ that belong to the model's drop (its run's data). */
+export function dropObjects<T extends { name: string }>(model: string, listing: T[]): T[] {
+  return listing.filter((o) => parseDropName(o.name)?.model === model);
+}
+
+/**
+ * Evaluation files are named so (the course's eval.csv, taxi-valid.csv); all others train.
+ * Only the file name counts: a model folder called "medieval" holds training data too.
+ */
+export function isEvalFile(name: string): boolean {
+  return /eval|valid/i.test(name.slice(name.lastIndexOf('/') + 1));
+}
+
+/** A gs:// URI's bucket and object name (Vertex reports output directories as URIs). */
+export function parseGsUri(uri: string): { bucket: string; name: string } | null {
+  const m = /^gs:\/\/([^/]+)\/(.*)$/.exec(uri);
+  return m ? { bucket: m[1], name: m[2] } : null;
+}
+
+/** The model whose serving pointer this object is, or null. */
+export function parseServingPointerName(name: string): string | null {
+  return SERVING_POINTER.exec(name)?.[1] ?? null;
+}

@@ -1,0 +1,54 @@
+/**
+ * @module run
+ * Run state (runs/<runId>/run.json) and the serving pointer (models/<model>/serving.json): the
+ * records the stages advance and that npm start, the tests and the CLI read to follow a run.
+ */
+import type { Goal, ParameterValue } from './jobs.js';
+
+export const RUN_STATES = ['received', 'tuning', 'final-training', 'gating', 'deployed', 'rejected', 'failed'] as const;
+export type RunStateName = (typeof RUN_STATES)[number];
+/** Where a run ends; each ends with exactly one run.finished event. */
+export const TERMINAL_STATES = ['deployed', 'rejected', 'failed'] as const satisfies readonly RunStateName[];
+export type RunOutcome = (typeof TERMINAL_STATES)[number];
+
+export function isTerminal(state: RunStateName): state is RunOutcome {
+  return (TERMINAL_STATES as readonly string[]).includes(state);
+}
+
+export interface DataObject {
+  name: string;
+  generation: string;
+  size: number;
+}
+
+export interface RunRecord {
+  runId: string;
+  model: string;
+  state: RunStateName;
+  createdAt: string;
+  updatedAt: string;
+  data: { version: string; train: string[]; eval: string[]; objects: DataObject[] };
+  /** The spec object the trainer reads (config/<model>/schema.json); absent for built-in models. */
+  specObject?: string;
+  study?: { jobId: string; maxTrials: number; maxParallelTrials: number; metricTag: string; goal: Goal; args: string[]; finalArgs: string[] };
+  best?: { trialId: string; objective: number; parameters: Record<string, ParameterValue> };
+  /** The final training: its job and output directory (the model is at <outputDir>model/). */
+  final?: { jobId: string; outputDir: string; rmse?: number };
+  decision?: { deployed: boolean; reason: string; candidateRmse: number; servingRmse?: number; servingVersion?: string };
+  version?: string;
+  error?: { stage: string; message: string; file?: string; line?: number };
+  /** Set once the run's run.finished event is published (a redelivery publishes it if missing). */
+  finishedPublished?: boolean;
+  history: { state: RunStateName; at: string }[];
+}
+
+export interface ServingPointer {
+  model: string;
+  version: string;
+  /** Object prefix of the deployed model directory. */
+  prefix: string;
+  rmse: number;
+  runId: string;
+  deployedAt: string;
+  previousVersion?: string;
+}
