@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   training: () => import('./bench/training.ts'),
   tuning: () => import('./bench/tuning.ts'),
   serving: () => import('./bench/serving.ts'),
+  quality: () => import('./bench/quality.ts'),
 };
 
 const name = process.argv[2];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, before } from 'node:test';
+import { formatDefault, VERBS, type Flag } from '@bucketml/cli';
 import { DATA, runCli, sampleCsv, tempDir } from './helpers.ts';
 
 const evalRmse = (stdout: string) => Number(/eval rmse: ([0-9.]+)/.exec(stdout)?.[1]);
@@ -79,9 +80,12 @@ describe('bucketml train', () => {
   it('reports usage and data errors clearly with distinct exit codes', async () => {
     const dir = await tempDir();
     const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 100);
-    const missingModel = await runCli(['train', '--train-data', train]);
+    const missingModel = await runCli(['train', '--train-data', train, '--eval-data', train]);
     assert.equal(missingModel.code, 2);
     assert.match(missingModel.stderr, /--model is required/);
+    const missingTwo = await runCli(['train', '--train-data', train]);
+    assert.equal(missingTwo.code, 2);
+    assert.match(missingTwo.stderr, /--model, --eval-data are required/);
     const unknownFlag = await runCli(['train', '--model', 'babyweight', '--epochs', '3']);
     assert.equal(unknownFlag.code, 2);
     assert.match(unknownFlag.stderr, /unknown option --epochs/);
@@ -134,9 +138,51 @@ describe('bucketml train', () => {
     await writeFile(join(dir, 'q.json'), '{"id":"q1","rooms":3,"city":"east"}\n');
     const p = await runCli(['predict', '--model-dir', join(dir, 'm'), '--json-instances', join(dir, 'q.json')]);
     assert.equal(p.code, 0, p.stderr);
-    const { key, price } = JSON.parse(p.stdout);
-    assert.equal(key, 'q1');
+    // The model's key column is echoed under its own name.
+    const { id, price } = JSON.parse(p.stdout);
+    assert.equal(id, 'q1');
     assert.ok(Math.abs(price - 230) < 10, `price ${price}`);
+  });
+});
+
+describe('bucketml train --label and infer-spec: a header CSV and a label name suffice', () => {
+  const quakes = (f: string) => join(DATA, 'tables/earthquakes', f);
+
+  it('infer-spec prints a full spec in the spec format, with the reasons on stderr', async () => {
+    const r = await runCli(['infer-spec', '--label', 'mag', quakes('train.csv')]);
+    assert.equal(r.code, 0, r.stderr);
+    const spec = JSON.parse(r.stdout);
+    assert.equal(spec.name, 'train');
+    assert.equal(spec.label.name, 'mag');
+    assert.ok(spec.dates.some((d: { name: string; parts: string[] }) => d.name === 'time' && d.parts.includes('hour')));
+    assert.ok(spec.categorical.some((c: { name: string; oov: boolean }) => c.name === 'magType' && c.oov));
+    assert.match(r.stderr, /time: a date with time/);
+    const bad = await runCli(['infer-spec', '--label', 'magType', quakes('train.csv')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /label column "magType" holds categories/);
+  });
+
+  it('train --label infers the spec, trains, and saves the spec and statistics inside the model; predict reads CSV instances', async () => {
+    const out = join(await tempDir(), 'quakes');
+    const r = await runCli(['train', '--label', 'mag', '--train-data', quakes('train.csv'), '--eval-data', quakes('eval.csv'), '--output-dir', out, '--train-examples', '3000'], { BUCKETML_TF_BACKEND: 'cpu' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /inferred from \d+ rows: numeric [^;]*depth/);
+    assert.ok(evalRmse(r.stdout) < 1, r.stdout);
+    const meta = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+    assert.equal(meta.spec.name, 'quakes');
+    assert.ok(meta.spec.inferred.columns.length >= 19);
+    // CSV instances: the eval file itself (the label column is ignored), one answer per row, in order.
+    const p = await runCli(['predict', '--model-dir', out, '--csv-instances', quakes('eval.csv')]);
+    assert.equal(p.code, 0, p.stderr);
+    const answers = p.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    assert.equal(answers.length, (await readFile(quakes('eval.csv'), 'utf8')).trimEnd().split('\n').length - 1);
+    assert.ok(answers.every((a) => typeof a.mag === 'number'));
+    // Without a key column the caller's key is echoed.
+    const withKey = await runCli(['predict', '--model-dir', out, '--json-instances', '-'], {}, JSON.stringify({ key: 'k7', time: '2018-02-10 12:00:00', depth: 5, latitude: 34, longitude: -117 }) + '\n');
+    assert.equal(JSON.parse(withKey.stdout).key, 'k7', withKey.stdout + withKey.stderr);
+    const both = await runCli(['predict', '--model-dir', out, '--csv-instances', quakes('eval.csv'), '--json-instances', '-']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give one of --json-instances and --csv-instances/);
   });
 });
 
@@ -202,5 +248,85 @@ describe('bucketml predict', () => {
     const r = await runCli(['predict', '--model-dir', dir, '--json-instances', '-'], {}, '');
     assert.equal(r.code, 1);
     assert.match(r.stderr, /model\.json not found: not a model directory/);
+  });
+});
+
+/** A usage error: exit 2 and exactly one stderr line, `bucketml <verb>: …`, naming the flag. */
+function assertUsageError(r: { code: number; stderr: string }, verb: string, flag: string) {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.ok(lines[0].startsWith(`bucketml ${verb}: `), lines[0]);
+  assert.ok(lines[0].includes(`--${flag}`), lines[0]);
+}
+
+describe('every bucketml verb', () => {
+  it('is listed by bucketml --help', async () => {
+    const r = await runCli(['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const verb of VERBS) assert.match(r.stdout, new RegExp(`^  ${verb.name} `, 'm'));
+    const unknown = await runCli(['no-such-verb']);
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr.trimEnd().split('\n').length, 1, unknown.stderr);
+  });
+
+  for (const verb of VERBS) {
+    describe(verb.name, () => {
+      it('--help prints every flag with its default', async () => {
+        const r = await runCli([verb.name, '--help']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, '');
+        const lines = r.stdout.split('\n');
+        for (const flag of [...verb.flags, { name: 'help', type: 'boolean', help: '' } as Flag]) {
+          const line = lines.find((l) => l.trimStart().startsWith(`--${flag.name} `) || l.trim() === `--${flag.name}`);
+          assert.ok(line, `--${flag.name} is listed:\n${r.stdout}`);
+          if (flag.name === 'help') continue;
+          if (flag.required) assert.ok(line.endsWith('(required)'), line);
+          else if (flag.default !== undefined) assert.ok(line.endsWith(`(default: ${formatDefault(flag.default)})`), line);
+          else if (flag.type === 'boolean') assert.ok(line.endsWith('(default: false)'), line);
+          else assert.match(line, /\(default: [^)]+\)$/, `a flag without a value default says what happens without it: ${line}`);
+        }
+        // --help wins over anything else on the line.
+        const withJunk = await runCli([verb.name, '--no-such-flag', '--help']);
+        assert.equal(withJunk.code, 0, withJunk.stderr);
+        assert.equal(withJunk.stdout, r.stdout);
+      });
+
+      it('an unknown flag is a usage error naming it', async () => {
+        assertUsageError(await runCli([verb.name, '--no-such-flag', '1']), verb.name, 'no-such-flag');
+        assertUsageError(await runCli([verb.name, '--no_such_flag=1']), verb.name, 'no-such-flag');
+      });
+
+      it('a bad value is a usage error naming the flag', async () => {
+        const cases: [string[], string][] = [];
+        for (const flag of verb.flags) {
+          if (flag.type === 'boolean') cases.push([[`--${flag.name}=yes`], flag.name]);
+          else cases.push([[`--${flag.name}`], flag.name]); // no value
+          if (flag.type === 'number' || flag.type === 'positive-int') cases.push([[`--${flag.name.replace(/-/g, '_')}=x`], flag.name]);
+          if (flag.type === 'positive-int') cases.push([[`--${flag.name}`, '0'], flag.name]);
+        }
+        const results = await Promise.all(cases.map(([args]) => runCli([verb.name, ...args])));
+        results.forEach((r, i) => assertUsageError(r, verb.name, cases[i][1]));
+      });
+    });
+  }
+
+  it('names the flag in the message of each verb\'s own checks', async () => {
+    const deployArgs = ['deploy', '--dry-run', '--project', 'p', '--region', 'us-central1', '--bucket', 'b'];
+    const cases: [string[], string, string | RegExp][] = [
+      [['train', '--model', 'babyweight', '--batch-size', 'x'], 'batch-size', 'bucketml train: --batch-size must be a positive integer (got "x")'],
+      [['train', '--model', 'babyweight', '--nnsize', '64', 'x'], 'nnsize', 'bucketml train: --nnsize must be a positive integer (got "x")'],
+      [['train', '--model', 'babyweight', '--train-data', 'a.csv', '--eval-data', 'b.csv', '--output-dir', '/tmp/m', '--max-bad-rows', '2'], 'max-bad-rows', /between 0 and 1/],
+      [['predict', '--model-dir', '/tmp', '--json-instances', '/no/such/file.json'], 'json-instances', /file not found/],
+      [[...deployArgs, '--project', 'P!'], 'project', /must be a project id/],
+      [[...deployArgs, '--region', 'mars'], 'region', /must be a region/],
+      [[...deployArgs, '--bucket', 'gs://b'], 'bucket', /must be a bucket name/],
+    ];
+    for (const [args, flag, message] of cases) {
+      const r = await runCli(args);
+      assertUsageError(r, args[0], flag);
+      if (typeof message === 'string') assert.equal(r.stderr.trimEnd(), message);
+      else assert.match(r.stderr, message);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { FUNCTIONS, VERTEX_LOG_FILTER } from '@bucketml/contracts';
-import { stageFunction } from '@bucketml/cloud-deploy';
+import { stageFunction } from '@bucketml/cli';
 import { FunctionProcess, freePort } from '@bucketml/local-stack';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { ROOT, runCli, tempDir } from './helpers.ts';
@@ -105,10 +105,10 @@ describe('bucketml deploy --dry-run', () => {
   it('refuses missing or malformed options with usage', async () => {
     const r = await runCli(['deploy', '--dry-run', '--project', 'p']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--region, --bucket required/);
+    assert.match(r.stderr, /--region, --bucket are required/);
     const bad = await runCli(['deploy', '--dry-run', '--project', 'p', '--region', 'us-central1', '--bucket', 'gs://b']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /not a bucket name \(no gs:\/\/\)/);
+    assert.match(bad.stderr, /--bucket must be a bucket name, not a gs:\/\/ URI/);
   });
 });
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const DATA = join(ROOT, 'data');
-export const BIN = join(ROOT, 'packages/trainer/bin/bucketml.js');
+export const BIN = join(ROOT, 'packages/cli/bin/bucketml.js');
 
 export async function tempDir(prefix = 'bucketml-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));

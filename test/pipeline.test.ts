@@ -160,6 +160,40 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     assert.equal(await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8'), pointer);
     assert.deepEqual(await entries(join(stack.bucket.root, 'models/babyweight')), [firstRun, 'serving.json']);
   });
+
+  it('a table nobody configured fails with an ERROR that gives the one line to write', async () => {
+    const bucket = stack.bucket.root;
+    await mkdir(join(bucket, 'data/quakes'), { recursive: true });
+    for (const f of ['train.csv', 'eval.csv']) await copyFile(join(DATA, 'tables/earthquakes', f), join(bucket, 'data/quakes', f));
+    const runId = await stack.runIdOfDrop('quakes');
+    const { run: ended, event: end } = await runEnded(stack, runId);
+    assert.equal(ended.state, 'failed');
+    assert.match(String(end.message), /write config\/quakes\/schema\.json containing \{"label": "<the column to predict>"\} \(the columns of data\/quakes\/train\.csv: time, tz, felt/);
+  });
+
+  it('a config of {"label": ...} is enough: the schema is inferred, saved with the run and the model, and the model serves', async () => {
+    const bucket = stack.bucket.root;
+    await mkdir(join(bucket, 'config/quakes'), { recursive: true });
+    await writeFile(join(bucket, 'config/quakes/schema.json'), '{"label": "mag"}');
+    await writeFile(join(bucket, 'config/quakes/hyperparam.yaml'), SMALL_STUDY(['--train_examples=3000']));
+    // A new generation of the drop: a new data version, so a new run.
+    for (const f of ['train.csv', 'eval.csv']) await copyFile(join(DATA, 'tables/earthquakes', f), join(bucket, 'data/quakes', f));
+    const runId = await stack.runIdOfDrop('quakes');
+    const { run: ended } = await runEnded(stack, runId);
+    assert.equal(ended.state, 'deployed', JSON.stringify(ended.error));
+    assert.equal(ended.specObject, `runs/${runId}/spec.json`);
+    const spec = JSON.parse(await readFile(join(bucket, ended.specObject!), 'utf8'));
+    assert.equal(spec.label.name, 'mag');
+    assert.ok(spec.dates.some((d: { name: string }) => d.name === 'time'));
+    const model = await readModelDir(join(bucket, 'models/quakes', runId));
+    assert.deepEqual(model.meta.spec.inferred?.columns.length, spec.inferred.columns.length, 'the statistics are inside the model');
+    const instance = { key: 'q1', time: '2018-02-10 12:00:00', tz: -480, felt: '', cdi: '', mmi: '', alert: '', status: 'reviewed', tsunami: 0, net: 'a-new-network', nst: 20, dmin: 0.1, rms: 0.2, gap: 80, magType: 'ml', type: 'earthquake', longitude: -117, latitude: 34, depth: 8 };
+    const res = await fetch(`${stack.predictUrl}/quakes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instance] }) });
+    const body = (await res.json()) as { predictions: { key: string; mag: number }[] };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.predictions[0].key, 'q1', 'the caller\'s key comes back');
+    assert.ok(body.predictions[0].mag > -1 && body.predictions[0].mag < 8, JSON.stringify(body));
+  });
 });
 
 describe('pipeline on the local stack, each function killed mid-step once', () => {

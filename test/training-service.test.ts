@@ -43,7 +43,7 @@ describe('local training service', () => {
     await sampleCsv(join(root, 'data'), 'train.csv', 'babyweight/train.csv', 1500);
     await sampleCsv(join(root, 'data'), 'eval.csv', 'babyweight/eval.csv', 400);
     messaging = new PubSubMessaging('test');
-    const trainerBin = join(dirname(createRequire(import.meta.url).resolve('@bucketml/trainer')), '../bin/bucketml.js');
+    const trainerBin = join(dirname(createRequire(import.meta.url).resolve('@bucketml/cli')), '../bin/bucketml.js');
     const quiet = new Writable({ write: (_c, _e, done) => done() });
     service = new LocalTrainingService({ bucket, messaging, log: createLogger('test', quiet), stateDir: join(root, '.jobs'), trainerBin });
     url = await service.start();

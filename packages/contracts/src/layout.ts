@@ -6,7 +6,7 @@
  *
  *   data/<model>/*.csv                drops; a file whose *name* has eval/valid is evaluation data
  *   config/<model>/hyperparam.yaml    optional study spec; config/<model>/schema.json optional spec
- *   runs/<runId>/run.json             run state; report.json, report.txt
+ *   runs/<runId>/run.json             run state; spec.json (what it trains with), report.json, report.txt
  *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log
  *   runs/<runId>/final/               the final training's job output (same shape)
  *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
@@ -42,6 +42,8 @@ export const layout = {
   trialsDir: (runId: string) => `runs/${runId}/trials/`,
   trialDir: (runId: string, trialId: string) => jobOutput.trialDir(`runs/${runId}/trials/`, trialId),
   finalDir: (runId: string) => `runs/${runId}/final/`,
+  /** The spec the run trains with (snapshot of the config, or inferred from the drop). */
+  runSpec: (runId: string) => `runs/${runId}/spec.json`,
   report: (runId: string) => `runs/${runId}/report.json`,
   reportText: (runId: string) => `runs/${runId}/report.txt`,
   modelsRoot: 'models/',

@@ -16,7 +16,7 @@ import { createTopology } from './topology.js';
 import { LocalTrainingService } from './training-service.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const TRAINER_BIN = join(dirname(createRequire(import.meta.url).resolve('@bucketml/trainer')), '../bin/bucketml.js');
+const TRAINER_BIN = join(dirname(createRequire(import.meta.url).resolve('@bucketml/cli')), '../bin/bucketml.js');
 
 export interface LogLine {
   source: string;

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { EncodedRows, FeatureEncoder } from './features.js';
+import { rawColumns, type ModelSpec } from './spec.js';
 
 /** A CSV to read: a local file now, a bucket object through the storage port later. */
 export interface DataSource {
@@ -49,6 +50,8 @@ export interface Dataset extends EncodedRows {
   badRows: number;
   /** The first bad rows with their line numbers, for reports. */
   badRowSamples: BadRow[];
+  /** Bad rows counted per kind of reason (values left out), for the run's events. */
+  badRowReasons: Record<string, number>;
 }
 
 /** Bad input data: names the file (and line) so the person who dropped it can fix it. */
@@ -79,7 +82,7 @@ export async function readDataset(sources: DataSource[], encoder: FeatureEncoder
   const sampleLimit = options.sampleBadRows ?? BAD_ROW_SAMPLES;
   const { layout } = encoder;
   const rows = new GrowableRows(layout.dense.length, layout.wide.length, layout.embed.length);
-  const ds = { files: [] as DataFileInfo[], rowsRead: 0, badRows: 0, badRowSamples: [] as BadRow[] };
+  const ds = { files: [] as DataFileInfo[], rowsRead: 0, badRows: 0, badRowSamples: [] as BadRow[], badRowReasons: {} as Record<string, number> };
   const keyName = encoder.spec.key;
 
   for (const source of sources) {
@@ -102,7 +105,7 @@ export async function readDataset(sources: DataSource[], encoder: FeatureEncoder
         const line = rec.lines;
         if (first) {
           first = false;
-          columnIndex = headerOrPositions(record, encoder.spec.columns, encoder.spec.header === true, source.name);
+          columnIndex = headerOrPositions(record, encoder.spec, source.name);
           if (columnIndex.size === 0) {
             // A recognised header row: map by name from now on.
             columnIndex = new Map(record.map((name, i) => [name.trim(), i]));
@@ -122,7 +125,9 @@ export async function readDataset(sources: DataSource[], encoder: FeatureEncoder
         if (reason !== null) {
           info.badRows++;
           ds.badRows++;
-          if (ds.badRowSamples.length < sampleLimit) ds.badRowSamples.push({ file: source.name, line, reason });
+          const kind = reasonKind(reason);
+          if (kind in ds.badRowReasons || Object.keys(ds.badRowReasons).length < MAX_REASON_KINDS) ds.badRowReasons[kind] = (ds.badRowReasons[kind] ?? 0) + 1;
+          if (ds.badRowSamples.length < sampleLimit) ds.badRowSamples.push({ file: source.name, line, reason: bounded(reason) });
         }
         if (options.onProgress && ds.rowsRead % 10_000 === 0) options.onProgress(ds.rowsRead);
       }
@@ -130,7 +135,7 @@ export async function readDataset(sources: DataSource[], encoder: FeatureEncoder
       if (err instanceof DataError) throw err;
       const e = err as { message?: string; lines?: number; code?: string };
       if (e.code === 'ENOENT') throw new DataError(`${source.name}: file not found`, source.name);
-      throw new DataError(`${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${e.message}`, source.name, e.lines);
+      throw new DataError(`${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${bounded(e.message ?? '')}`, source.name, e.lines);
     }
     if (info.bytes === 0) throw new DataError(`${source.name}: file is empty`, source.name);
     if (info.rows === 0) throw new DataError(`${source.name}: no data rows (only a header)`, source.name);
@@ -152,15 +157,34 @@ export async function readDataset(sources: DataSource[], encoder: FeatureEncoder
   return { ...rows.finish(), ...ds };
 }
 
+const MAX_REASON_KINDS = 50;
+const MAX_REASON_CHARS = 300;
+
+/** A reason cut to a size fit for logs and events (a CSV field can be megabytes). */
+function bounded(text: string): string {
+  return text.length <= MAX_REASON_CHARS ? text : `${text.slice(0, MAX_REASON_CHARS)}… (${text.length - MAX_REASON_CHARS} more characters)`;
+}
+
+/** A reason without its values: "mother_age: 7 is below the minimum 10" → "mother_age: is below the minimum". */
+export function reasonKind(reason: string): string {
+  return bounded(reason)
+    .replace(/"(?:[^"\\]|\\.)*"/g, '')
+    .replace(/-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/gi, '')
+    .replace(/\s+/g, ' ')
+    .replace(/ ,/g, ',')
+    .trim();
+}
+
 /**
  * Decides how columns are found. Returns an empty map when the first record is a header row
  * (always with `header: true`; or, for headerless specs, a row that repeats the column names,
  * so a CSV exported with a header still works) and positional indices otherwise.
  */
-function headerOrPositions(first: string[], columns: string[], header: boolean, file: string): Map<string, number> {
+function headerOrPositions(first: string[], spec: ModelSpec, file: string): Map<string, number> {
   const names = first.map((f) => f.trim());
-  if (header) {
-    const missing = columns.filter((c) => !names.includes(c));
+  const columns = spec.columns;
+  if (spec.header) {
+    const missing = rawColumns(spec).filter((c) => !names.includes(c));
     if (missing.length > 0) throw new DataError(`${file}: header lacks column(s) ${missing.join(', ')}`, file, 1);
     return new Map();
   }

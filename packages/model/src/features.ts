@@ -1,13 +1,16 @@
-import { sparseCardinalities, type DerivedOp, type ModelSpec, type RangeLimits } from './spec.js';
-
 /**
+ * @module features
  * Turns raw values (CSV strings or JSON values) into model inputs, identically for training and
  * serving:
  * - dense: numeric/derived deep features (raw here; normalised with the training statistics),
  * - wide: one id per wide sparse feature, offset into one shared linear table,
  * - embed: one id per deep sparse feature, offset into one shared embedding table.
  * The spec is compiled once into slot-indexed steps so encoding a row allocates nothing.
+ * Missing numeric cells are imputed (with an indicator) where the spec says so; values outside a
+ * vocabulary go to its OOV bucket where it has one, and are counted.
  */
+import { parseDate } from './dates.js';
+import { datePartName, missingIndicator, sparseCardinalities, type DerivedOp, type ModelSpec, type RangeLimits } from './spec.js';
 
 export interface SparseSlot {
   name: string;
@@ -66,6 +69,8 @@ export class FeatureEncoder {
   private readonly denseSlots: number[];
   private readonly wideSlots: number[];
   private readonly embedSlots: number[];
+  /** Values that went to an OOV bucket, per categorical column (unseen categories at serving). */
+  readonly oovCounts = new Map<string, number>();
 
   constructor(readonly spec: ModelSpec) {
     this.layout = featureLayout(spec);
@@ -77,8 +82,19 @@ export class FeatureEncoder {
 
     for (const col of spec.numeric) {
       const s = slotOf(col.name);
+      const impute = col.impute;
+      const m = impute !== undefined ? slotOf(missingIndicator(col.name)) : -1;
       this.steps.push((v, read) => {
-        const parsed = parseNumber(read(col.name), col.name);
+        const raw = read(col.name);
+        if (impute !== undefined) {
+          v[m] = 0;
+          if (isMissing(raw)) {
+            v[s] = impute;
+            v[m] = 1;
+            return null;
+          }
+        }
+        const parsed = parseNumber(raw, col.name);
         if (typeof parsed === 'string') return parsed;
         v[s] = parsed;
         return checkRange(parsed, col, col.name);
@@ -87,13 +103,38 @@ export class FeatureEncoder {
     for (const col of spec.categorical) {
       const s = slotOf(col.name);
       const ids = new Map(col.vocabulary.map((word, i) => [word, i]));
-      const allowed = col.vocabulary.join(', ');
+      const oov = col.oov ? col.vocabulary.length : -1;
+      const allowed = col.vocabulary.length > 20 ? `${col.vocabulary.slice(0, 20).join(', ')}, … (${col.vocabulary.length} values)` : col.vocabulary.join(', ');
       this.steps.push((v, read) => {
         const raw = read(col.name);
-        if (raw === undefined || raw === null || raw === '') return `${col.name}: missing`;
-        const id = ids.get(typeof raw === 'string' ? raw.trim() : String(raw));
-        if (id === undefined) return `${col.name}: ${JSON.stringify(raw)} is not one of ${allowed}`;
-        v[s] = id;
+        if (raw !== undefined && raw !== null && typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+          return `${col.name}: expected a string, got ${Array.isArray(raw) ? 'an array' : typeof raw}`;
+        }
+        const missing = isMissing(raw);
+        const id = missing ? undefined : ids.get(typeof raw === 'string' ? raw.trim() : String(raw));
+        if (id !== undefined) v[s] = id;
+        else if (oov >= 0) {
+          v[s] = oov;
+          this.oovCounts.set(col.name, (this.oovCounts.get(col.name) ?? 0) + 1);
+        } else return missing ? `${col.name}: missing` : `${col.name}: ${JSON.stringify(raw)} is not one of ${allowed}`;
+        return null;
+      });
+    }
+    for (const d of spec.dates) {
+      const parts = d.parts.map((p) => ({ part: p, slot: slotOf(datePartName(d.name, p)) }));
+      const m = d.allowMissing ? slotOf(missingIndicator(d.name)) : -1;
+      this.steps.push((v, read) => {
+        const raw = read(d.name);
+        if (m >= 0) v[m] = 0;
+        if (isMissing(raw)) {
+          if (m < 0) return `${d.name}: missing`;
+          for (const p of parts) v[p.slot] = 0;
+          v[m] = 1;
+          return null;
+        }
+        const date = typeof raw === 'string' ? parseDate(raw) : null;
+        if (!date) return `${d.name}: ${JSON.stringify(raw)?.slice(0, 60)} is not a date (YYYY-MM-DD, optionally with a time)`;
+        for (const p of parts) v[p.slot] = date[p.part];
         return null;
       });
     }
@@ -155,12 +196,19 @@ export class FeatureEncoder {
   }
 
   /** The raw input columns an instance must provide, for schemas and error messages. */
-  inputColumns(): { name: string; type: 'number' | 'string'; values?: string[]; min?: number; max?: number }[] {
+  inputColumns(): { name: string; type: 'number' | 'string' | 'date'; values?: string[]; min?: number; max?: number; optional?: boolean }[] {
+    const optional = (yes: boolean | undefined) => (yes ? { optional: true } : {});
     return [
-      ...this.spec.numeric.map((c) => ({ name: c.name, type: 'number' as const, min: c.min, max: c.max })),
-      ...this.spec.categorical.map((c) => ({ name: c.name, type: 'string' as const, values: c.vocabulary })),
+      ...this.spec.numeric.map((c) => ({ name: c.name, type: 'number' as const, min: c.min, max: c.max, ...optional(c.impute !== undefined) })),
+      ...this.spec.categorical.map((c) => ({ name: c.name, type: 'string' as const, values: c.vocabulary, ...optional(c.oov) })),
+      ...this.spec.dates.map((d) => ({ name: d.name, type: 'date' as const, ...optional(d.allowMissing) })),
     ];
   }
+}
+
+/** Only an empty cell (or an absent / null JSON value) is missing: "NA" and "None" are values. */
+export function isMissing(raw: unknown): boolean {
+  return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '');
 }
 
 /** Strict number parsing: CSV strings and JSON numbers; '' and non-finite values are errors. */

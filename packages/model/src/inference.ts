@@ -1,8 +1,17 @@
+/**
+ * @module inference
+ * The lean predictor: the trained network as plain loops over its weights.
+ */
 import { deepInputSize } from './architecture.js';
 import { FeatureEncoder, type EncodedRows } from './features.js';
+import { decodeLabel, type LabelTransform } from './preprocessing.js';
 import type { TrainedModel } from './saved-model.js';
 
-export type Prediction = { key?: unknown } & ({ value: number; error?: undefined } | { value?: undefined; error: string });
+/** An answer's key: the key column's value under its name, or the caller's own `key` field. */
+export type AnswerKey = Record<string, string | number>;
+export type Prediction = { key: AnswerKey } & ({ value: number; error?: undefined } | { value?: undefined; error: string });
+
+const MAX_KEY_CHARS = 256;
 
 /**
  * The trained network compiled to plain loops over its weights: no TensorFlow.js import, no
@@ -19,6 +28,7 @@ export class Predictor {
   private readonly nembeds: number;
   private readonly means: Float64Array;
   private readonly stds: Float64Array;
+  private readonly label: LabelTransform | undefined;
   // Scratch space reused across calls (a Predictor is not shared across threads).
   private readonly row: EncodedRows;
   private readonly bufA: Float64Array;
@@ -34,6 +44,7 @@ export class Predictor {
     this.embed = weights.get('embed');
     this.means = Float64Array.from(meta.preprocessing.dense, (d) => d.mean);
     this.stds = Float64Array.from(meta.preprocessing.dense, (d) => d.std);
+    this.label = meta.preprocessing.label;
     const { layout } = this.encoder;
     const sizes = [deepInputSize(layout, this.nembeds), ...meta.hyperparameters.nnsize, 1];
     const names = [...meta.hyperparameters.nnsize.map((_, i) => `hidden_${i}`), 'output'];
@@ -56,21 +67,34 @@ export class Predictor {
   /** Validates and predicts one JSON instance; never throws for bad input. */
   predictInstance(instance: unknown): Prediction {
     if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
-      return { error: 'instance must be a JSON object' };
+      return { key: {}, error: 'instance must be a JSON object' };
     }
     const obj = instance as Record<string, unknown>;
-    const key = this.keyName !== undefined ? obj[this.keyName] : undefined;
+    const key = this.answerKey(obj);
     const problem = this.encoder.encode((name) => obj[name], this.row, 0);
     if (problem !== null) return { key, error: problem };
     const { dense } = this.row;
     for (let i = 0; i < dense.length; i++) dense[i] = (dense[i] - this.means[i]) / this.stds[i];
-    return { key, value: this.forward(this.row, 0) };
+    return { key, value: decodeLabel(this.label, this.forward(this.row, 0)) };
   }
 
-  /** Predictions for already encoded and normalised rows (e.g. a whole eval set). */
+  /**
+   * What an answer echoes so the caller can match it: with a key column, its value under the
+   * column's name; without one, the instance's own `key` field. Only strings (cut to 256
+   * characters) and finite numbers are echoed.
+   */
+  answerKey(instance: Record<string, unknown>): AnswerKey {
+    const field = this.keyName ?? 'key';
+    const v = instance[field];
+    if (typeof v === 'string') return { [field]: v.slice(0, MAX_KEY_CHARS) };
+    if (typeof v === 'number' && Number.isFinite(v)) return { [field]: v };
+    return {};
+  }
+
+  /** Predictions, in the label's units, for already encoded and normalised rows (e.g. a whole eval set). */
   predictEncoded(rows: EncodedRows, size: number): Float32Array {
     const out = new Float32Array(size);
-    for (let r = 0; r < size; r++) out[r] = this.forward(rows, r);
+    for (let r = 0; r < size; r++) out[r] = decodeLabel(this.label, this.forward(rows, r));
     return out;
   }
 

@@ -33,7 +33,8 @@ export interface ModelMetadata {
   preprocessing: Preprocessing;
   hyperparameters: Hyperparameters;
   seed: number;
-  metrics: { rmse: number; evalRows: number; trainRmse?: number };
+  /** rmse: the kept weights' eval RMSE, measured at training step bestStep. */
+  metrics: { rmse: number; evalRows: number; trainRmse?: number; bestStep?: number };
   training: {
     /** The TensorFlow.js backend that trained the model: tensorflow, wasm or cpu. */
     backend: string;
@@ -41,6 +42,10 @@ export interface ModelMetadata {
     steps: number;
     seconds: number;
     examplesPerSecond: number;
+    /** Why training ended before its budget, if it did. */
+    stopReason?: 'caller' | 'converged';
+    /** Eval RMSE still fell at the last measurement: a longer budget would probably help. */
+    stillImproving?: boolean;
   };
   data: { train: DataLineage; eval: DataLineage };
   weights: { name: string; shape: number[]; offset: number }[];

@@ -1,7 +1,9 @@
 /**
+ * @module spec
  * The declarative tabular model spec: which CSV columns exist, which one is the label, and how
- * raw values become wide (linear) and deep (DNN) features. Built-in models and user-supplied
- * `schema.json` files are both this shape; `parseSpec` is the one gate every spec passes.
+ * raw values become wide (linear) and deep (DNN) features. Built-in models, user-supplied
+ * `schema.json` files and inferred specs are all this shape; `parseSpec` is the one gate every
+ * spec passes, and it names unknown fields as such.
  */
 
 export const DERIVED_OPS = ['difference', 'ratio', 'abs', 'log1p', 'euclidean', 'haversine_km'] as const;
@@ -26,11 +28,40 @@ export interface RangeLimits {
 
 export interface NumericColumnSpec extends RangeLimits {
   name: string;
+  /**
+   * With a value, a missing cell is replaced by it (the training median, when inferred) and the
+   * dense feature `<name>_is_missing` (1 or 0) exists; without one, a missing cell is invalid.
+   */
+  impute?: number;
+}
+
+export interface LabelSpec extends RangeLimits {
+  name: string;
+  /** log1p: the model learns log(1 + y) (for positive, right-skewed targets) and answers in y. */
+  transform?: 'log1p';
+  /** The model learns (y - mean) / std of the training labels and answers in y. */
+  standardize?: boolean;
 }
 
 export interface CategoricalColumnSpec {
   name: string;
   vocabulary: string[];
+  /**
+   * One extra bucket for values outside the vocabulary and for missing cells (as
+   * tf.feature_column's num_oov_buckets): counted, not refused. Without it they are invalid.
+   */
+  oov?: boolean;
+}
+
+export const DATE_PARTS = ['year', 'month', 'day', 'dayofweek', 'dayofyear', 'hour'] as const;
+export type DatePart = (typeof DATE_PARTS)[number];
+
+/** A date or timestamp column, expanded into numeric features `<name>_<part>`. */
+export interface DateColumnSpec {
+  name: string;
+  parts: DatePart[];
+  /** A missing cell sets every part to 0 and the dense feature `<name>_is_missing` to 1. */
+  allowMissing?: boolean;
 }
 
 /** A numeric feature computed from other numeric features (raw or derived, declared earlier). */
@@ -67,19 +98,22 @@ export interface Hyperparameters {
   learningRate: number;
   /** Total examples to train on (cycles through the data, like the course's train_examples). */
   trainExamples: number;
+  /** Stop when eval RMSE has not improved for this many evaluations (keeping the best weights). */
+  patience?: number;
 }
 
 export interface ModelSpec {
   name: string;
   description?: string;
-  /** All CSV columns in file order; with `header: true` they are matched by name instead. */
+  /** All CSV columns in file order; optional with `header: true` (columns are matched by name). */
   columns: string[];
   header?: boolean;
-  label: NumericColumnSpec;
+  label: LabelSpec;
   /** Passed through to predictions, never a feature. */
   key?: string;
   numeric: NumericColumnSpec[];
   categorical: CategoricalColumnSpec[];
+  dates: DateColumnSpec[];
   derived: DerivedFeatureSpec[];
   bucketized: BucketizedFeatureSpec[];
   crosses: CrossFeatureSpec[];
@@ -89,6 +123,35 @@ export interface ModelSpec {
   deep: string[];
   /** Defaults for this model; flags override them. */
   hyperparameters: Hyperparameters;
+  /** How the spec was inferred and the training data's statistics (inferred specs only). */
+  inferred?: InferenceRecord;
+}
+
+/** Per-column statistics of the data a spec was inferred from (kept with the run and the model). */
+export interface ColumnStatistics {
+  name: string;
+  /** What inference made of the column. */
+  role: 'label' | 'key' | 'numeric' | 'categorical' | 'date' | 'dropped';
+  reason?: string;
+  count: number;
+  missing: number;
+  missingRate: number;
+  distinct: number;
+  min?: number;
+  max?: number;
+  mean?: number;
+  std?: number;
+  /** Deciles (0, 10, …, 100th percentile) of numeric values. */
+  quantiles?: number[];
+  /** The most frequent values and their counts (categorical and dropped string columns). */
+  topValues?: [string, number][];
+}
+
+export interface InferenceRecord {
+  rows: number;
+  files: string[];
+  columns: ColumnStatistics[];
+  notes: string[];
 }
 
 export const DEFAULT_HYPERPARAMETERS: Hyperparameters = {
@@ -116,18 +179,44 @@ export function parseSpec(input: unknown): ModelSpec {
   const problems: string[] = [];
   const fail = (msg: string) => problems.push(msg);
   if (!isObject(input)) throw new SpecError(['spec must be a JSON object']);
+  knownFields(input, SPEC_FIELDS, '', fail);
 
   const name = str(input, 'name', fail);
-  const columns = strList(input, 'columns', fail);
-  const label = rangeColumn(input.label, 'label', fail);
-  const numeric = list(input, 'numeric', fail).map((c, i) => rangeColumn(c, `numeric[${i}]`, fail));
+  const header = input.header === true;
+  const columns = header && input.columns === undefined ? [] : strList(input, 'columns', fail);
+  const label = labelSpec(input.label, fail);
+  const numeric = list(input, 'numeric', fail).map((c, i) => {
+    const col = rangeColumn(c, `numeric[${i}]`, fail, ['impute']);
+    const impute = isObject(c) ? c.impute : undefined;
+    if (impute !== undefined) {
+      if (typeof impute !== 'number' || !Number.isFinite(impute)) fail(`numeric[${i}].impute must be a finite number`);
+      else col.impute = impute;
+    }
+    return col;
+  });
   const categorical = list(input, 'categorical', fail).map((c, i) => {
     const at = `categorical[${i}]`;
     if (!isObject(c)) return fail(`${at} must be an object`), { name: '', vocabulary: [] };
+    knownFields(c, ['name', 'vocabulary', 'oov'], at, fail);
     const vocabulary = strList(c, 'vocabulary', fail, at);
     if (vocabulary.length === 0) fail(`${at}.vocabulary must list at least one value`);
     if (new Set(vocabulary).size !== vocabulary.length) fail(`${at}.vocabulary has duplicate values`);
-    return { name: str(c, 'name', fail, at), vocabulary };
+    const col: CategoricalColumnSpec = { name: str(c, 'name', fail, at), vocabulary };
+    if (c.oov !== undefined) {
+      if (typeof c.oov !== 'boolean') fail(`${at}.oov must be true or false`);
+      else if (c.oov) col.oov = true;
+    }
+    return col;
+  });
+  const dates = list(input, 'dates', fail).map((d, i) => {
+    const at = `dates[${i}]`;
+    if (!isObject(d)) return fail(`${at} must be an object`), { name: '', parts: [] };
+    knownFields(d, ['name', 'parts', 'allowMissing'], at, fail);
+    const parts = d.parts === undefined ? [...DATE_PARTS] : strList(d, 'parts', fail, at);
+    for (const p of parts) if (!DATE_PARTS.includes(p as DatePart)) fail(`${at}.parts: ${JSON.stringify(p)} is not one of ${DATE_PARTS.join(', ')}`);
+    const col: DateColumnSpec = { name: str(d, 'name', fail, at), parts: parts as DatePart[] };
+    if (d.allowMissing === true) col.allowMissing = true;
+    return col;
   });
   const derived = list(input, 'derived', fail).map((d, i) => {
     const at = `derived[${i}]`;
@@ -138,16 +227,18 @@ export function parseSpec(input: unknown): ModelSpec {
     if (DERIVED_OPS.includes(op) && inputs.length !== DERIVED_ARITY[op]) {
       fail(`${at}.inputs: ${op} takes ${DERIVED_ARITY[op]} inputs, got ${inputs.length}`);
     }
-    return { ...rangeColumn(d, at, fail), op, inputs };
+    return { ...rangeColumn(d, at, fail, ['op', 'inputs']), op, inputs };
   });
   const bucketized = list(input, 'bucketized', fail).map((b, i) => {
     const at = `bucketized[${i}]`;
     if (!isObject(b)) return fail(`${at} must be an object`), { name: '', source: '', boundaries: [] };
+    knownFields(b, ['name', 'source', 'boundaries'], at, fail);
     return { name: str(b, 'name', fail, at), source: str(b, 'source', fail, at), boundaries: boundaries(b.boundaries, `${at}.boundaries`, fail) };
   });
   const crosses = list(input, 'crosses', fail).map((c, i) => {
     const at = `crosses[${i}]`;
     if (!isObject(c)) return fail(`${at} must be an object`), { name: '', columns: [] };
+    knownFields(c, ['name', 'columns', 'hashBuckets'], at, fail);
     const cols = strList(c, 'columns', fail, at);
     if (cols.length < 2) fail(`${at}.columns must name at least two features`);
     const cross: CrossFeatureSpec = { name: str(c, 'name', fail, at), columns: cols };
@@ -164,10 +255,11 @@ export function parseSpec(input: unknown): ModelSpec {
   const spec: ModelSpec = {
     name,
     columns,
-    header: input.header === true,
+    header,
     label,
     numeric,
     categorical,
+    dates,
     derived,
     bucketized,
     crosses,
@@ -177,6 +269,8 @@ export function parseSpec(input: unknown): ModelSpec {
   };
   if (typeof input.description === 'string') spec.description = input.description;
   if (input.key !== undefined) spec.key = str(input, 'key', fail);
+  // Statistics are a record, not configuration: kept as given (inference wrote them).
+  if (isObject(input.inferred)) spec.inferred = input.inferred as unknown as InferenceRecord;
   if (problems.length === 0) checkReferences(spec, fail);
   if (problems.length > 0) throw new SpecError(problems);
   return spec;
@@ -186,17 +280,29 @@ export function parseSpec(input: unknown): ModelSpec {
 function checkReferences(spec: ModelSpec, fail: (m: string) => void): void {
   const columnSet = new Set(spec.columns);
   if (columnSet.size !== spec.columns.length) fail('columns has duplicate names');
-  const rawInputs = [spec.label.name, ...spec.numeric.map((c) => c.name), ...spec.categorical.map((c) => c.name)];
-  if (spec.key) rawInputs.push(spec.key);
-  for (const n of rawInputs) if (!columnSet.has(n)) fail(`"${n}" is used but not listed in columns`);
+  const rawInputs = rawColumns(spec);
+  const seen = new Set<string>();
+  for (const n of rawInputs) {
+    if (seen.has(n)) fail(`column "${n}" is used twice (label, key, numeric, categorical and dates name distinct columns)`);
+    seen.add(n);
+  }
+  // With a header, columns are found by name: `columns` (when given) need not list them all.
+  if (!spec.header || spec.columns.length > 0) for (const n of rawInputs) if (!columnSet.has(n)) fail(`"${n}" is used but not listed in columns`);
 
   const kinds = new Map<string, 'numeric' | 'sparse'>();
   const declare = (n: string, kind: 'numeric' | 'sparse', at: string) => {
     if (kinds.has(n) || n === spec.label.name || n === spec.key) fail(`${at}: the name "${n}" is already used`);
     kinds.set(n, kind);
   };
-  spec.numeric.forEach((c, i) => declare(c.name, 'numeric', `numeric[${i}]`));
+  spec.numeric.forEach((c, i) => {
+    declare(c.name, 'numeric', `numeric[${i}]`);
+    if (c.impute !== undefined) declare(missingIndicator(c.name), 'numeric', `numeric[${i}]`);
+  });
   spec.categorical.forEach((c, i) => declare(c.name, 'sparse', `categorical[${i}]`));
+  spec.dates.forEach((d, i) => {
+    for (const p of d.parts) declare(datePartName(d.name, p), 'numeric', `dates[${i}]`);
+    if (d.allowMissing) declare(missingIndicator(d.name), 'numeric', `dates[${i}]`);
+  });
   spec.derived.forEach((d, i) => {
     for (const input of d.inputs) {
       if (kinds.get(input) !== 'numeric') fail(`derived[${i}].inputs: "${input}" is not a numeric feature declared before it`);
@@ -236,6 +342,10 @@ export function parseHyperparameters(input: unknown, fail: (m: string) => void, 
         if (!isPositiveInt(v)) fail(`hyperparameters.${k} must be a positive integer`);
         else hp[k] = v;
         break;
+      case 'patience':
+        if (!isPositiveInt(v)) fail(`hyperparameters.${k} must be a positive integer`);
+        else hp.patience = v;
+        break;
       case 'learningRate':
         if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) fail('hyperparameters.learningRate must be a positive number');
         else hp.learningRate = v;
@@ -245,7 +355,7 @@ export function parseHyperparameters(input: unknown, fail: (m: string) => void, 
         else hp.nnsize = v as number[];
         break;
       default:
-        fail(`hyperparameters.${k} is not a hyperparameter (batchSize, nnsize, nembeds, learningRate, trainExamples)`);
+        fail(unknownField(`hyperparameters.${k}`, k, HYPERPARAMETER_FIELDS));
     }
   }
   return hp;
@@ -254,7 +364,7 @@ export function parseHyperparameters(input: unknown, fail: (m: string) => void, 
 /** Cardinality of each sparse feature, in declaration order (needed by encoders and networks). */
 export function sparseCardinalities(spec: ModelSpec): Map<string, number> {
   const card = new Map<string, number>();
-  for (const c of spec.categorical) card.set(c.name, c.vocabulary.length);
+  for (const c of spec.categorical) card.set(c.name, c.vocabulary.length + (c.oov ? 1 : 0));
   for (const b of spec.bucketized) card.set(b.name, b.boundaries.length + 1);
   for (const c of spec.crosses) card.set(c.name, crossCardinality(c, card));
   return card;
@@ -292,11 +402,59 @@ function boundaries(v: unknown, at: string, fail: (m: string) => void): number[]
   return out;
 }
 
-function rangeColumn(v: unknown, at: string, fail: (m: string) => void): NumericColumnSpec {
+/** The raw CSV columns a spec reads (label, key, features), in a stable order. */
+export function rawColumns(spec: ModelSpec): string[] {
+  return [spec.label.name, ...(spec.key ? [spec.key] : []), ...spec.numeric.map((c) => c.name), ...spec.categorical.map((c) => c.name), ...spec.dates.map((d) => d.name)];
+}
+
+/** The dense 0/1 feature that says a numeric or date column's cell was missing. */
+export const missingIndicator = (column: string) => `${column}_is_missing`;
+export const datePartName = (column: string, part: DatePart) => `${column}_${part}`;
+
+const SPEC_FIELDS = ['name', 'description', 'columns', 'header', 'label', 'key', 'numeric', 'categorical', 'dates', 'derived', 'bucketized', 'crosses', 'wide', 'deep', 'hyperparameters', 'inferred'];
+const HYPERPARAMETER_FIELDS = ['batchSize', 'nnsize', 'nembeds', 'learningRate', 'trainExamples', 'patience'];
+
+/** Reports every field of `o` not in `allowed`, with the closest allowed name as a suggestion. */
+function knownFields(o: Json, allowed: string[], at: string, fail: (m: string) => void): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(unknownField(at ? `${at}.${k}` : k, k, allowed));
+}
+
+function unknownField(path: string, key: string, allowed: string[]): string {
+  const best = allowed.map((a) => [a, editDistance(a.toLowerCase(), key.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
+  const hint = best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` — did you mean ${best[0]}?` : ` (known fields: ${allowed.join(', ')})`;
+  return `unknown field ${path}${hint}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+function labelSpec(v: unknown, fail: (m: string) => void): LabelSpec {
+  const label: LabelSpec = rangeColumn(v, 'label', fail, ['transform', 'standardize']);
+  if (!isObject(v)) return label;
+  if (v.transform !== undefined) {
+    if (v.transform !== 'log1p') fail(`label.transform must be "log1p" (got ${JSON.stringify(v.transform)})`);
+    else label.transform = 'log1p';
+  }
+  if (v.standardize !== undefined) {
+    if (typeof v.standardize !== 'boolean') fail('label.standardize must be true or false');
+    else if (v.standardize) label.standardize = true;
+  }
+  return label;
+}
+
+function rangeColumn(v: unknown, at: string, fail: (m: string) => void, extraFields: string[] = []): NumericColumnSpec {
   if (!isObject(v)) {
     fail(`${at} must be an object with a name`);
     return { name: '' };
   }
+  knownFields(v, ['name', 'min', 'max', ...extraFields], at, fail);
   const col: NumericColumnSpec = { name: str(v, 'name', fail, at) };
   for (const k of ['min', 'max'] as const) {
     if (v[k] === undefined) continue;

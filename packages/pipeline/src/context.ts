@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { boundedText, layout, setting, TOPICS, type RunFinishedEvent, type RunOutcome, type RunRecord, type RunStateName } from '@bucketml/contracts';
-import { BUILTIN_MODEL_NAMES, builtinSpec, SpecError, specFromDocument, type DataSource, type ModelSpec } from '@bucketml/model';
+import { BUILTIN_MODEL_NAMES, builtinSpec, inferSpec, parseInferenceConfig, SpecError, specFromDocument, type DataSource, type ModelSpec } from '@bucketml/model';
 import type { Messaging, Storage, TrainingBackend } from '@bucketml/ports';
 import type { Logger } from './logger.js';
 import type { RunStore } from './run-store.js';
@@ -46,16 +46,56 @@ export function crashPointsFromEnv(env = process.env): (point: string) => void {
   };
 }
 
-/** A built-in model, or the spec at config/<model>/schema.json in the bucket. */
-export async function resolveModelSpec(storage: Storage, model: string): Promise<{ spec: ModelSpec; specObject?: string }> {
+/**
+ * The spec a run trains with: a built-in model's, or one from config/<model>/schema.json,
+ * which holds either a full spec or only `{"label": "<column>"}` (plus optional overrides),
+ * in which case the spec is inferred from the run's training files. Either way a non-built-in
+ * spec is saved as runs/<runId>/spec.json, and trials read that snapshot: an edit of the
+ * config during the run cannot change what it trains.
+ */
+export async function resolveModelSpec(ctx: PipelineContext, model: string, runId: string, trainFiles: string[]): Promise<{ spec: ModelSpec; specObject?: string }> {
   const builtin = builtinSpec(model);
   if (builtin) return { spec: builtin };
   const name = layout.schemaConfig(model);
-  const obj = await storage.read(name);
-  if (!obj) throw new SpecError([`"${model}" is not a built-in model (${BUILTIN_MODEL_NAMES.join(', ')}) and ${name} does not exist`]);
-  const spec = specFromDocument(obj.data.toString('utf8'), name);
+  const obj = await ctx.storage.read(name);
+  if (!obj) {
+    const columns = await headerOf(ctx.storage, trainFiles[0]);
+    throw new SpecError([
+      `"${model}" is not a built-in model (${BUILTIN_MODEL_NAMES.join(', ')}): write ${name} containing {"label": "<the column to predict>"}${columns ? ` (the columns of ${trainFiles[0]}: ${columns.join(', ')})` : ''}`,
+    ]);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(obj.data.toString('utf8'));
+  } catch (err) {
+    throw new SpecError([`${name} is not valid JSON: ${(err as Error).message}`]);
+  }
+  const isConfig = typeof document === 'object' && document !== null && typeof (document as { label?: unknown }).label === 'string';
+  const spec = isConfig
+    ? await inferSpec(
+        trainFiles.map((n) => storageSource(ctx.storage, n)),
+        { name: model, ...parseInferenceConfig(document, name) },
+      )
+    : specFromDocument(obj.data.toString('utf8'), name);
   if (spec.name !== model) throw new SpecError([`${name}: name is "${spec.name}" but the folder is "${model}"`]);
-  return { spec, specObject: name };
+  const specObject = layout.runSpec(runId);
+  await ctx.storage.write(specObject, JSON.stringify(spec, null, 2));
+  return { spec, specObject };
+}
+
+/** The first row of a CSV object, when it looks like a header (for a helpful error). */
+async function headerOf(storage: Storage, name: string | undefined): Promise<string[] | null> {
+  if (!name) return null;
+  const stream = (await storage.openRead(name).catch(() => null)) as Readable | null;
+  if (!stream) return null;
+  let head = '';
+  for await (const chunk of stream) {
+    head += String(chunk);
+    if (head.includes('\n') || head.length > 64_000) break;
+  }
+  stream.destroy();
+  const cells = head.split(/\r?\n/)[0].split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+  return cells.length > 1 && cells.every((c) => c !== '' && !/^[-+.\d]+$/.test(c)) ? cells.slice(0, 50).map((c) => c.slice(0, 60)) : null;
 }
 
 /** A bucket object as a CSV source for the dataset reader. */

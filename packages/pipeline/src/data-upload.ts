@@ -3,9 +3,9 @@
  * Stage 1, on every finalized object: a drop of CSVs under data/<model>/ becomes one run.
  */
 import { boundedText, dataVersion, dropObjects, isEvalFile, jobIdOf, layout, parseDropName, runIdOf, type StudySpec } from '@bucketml/contracts';
-import { DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
+import { builtinSpec, DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
 import type { ObjectInfo } from '@bucketml/ports';
-import { COURSE_HYPERPARAM_YAML, parseStudyDocument, StudySpecError } from '@bucketml/tuning';
+import { COURSE_HYPERPARAM_YAML, defaultStudyFor, parseStudyDocument, StudySpecError } from '@bucketml/tuning';
 import { finishRun, resolveModelSpec, storageSource, type PipelineContext } from './context.js';
 
 /** The fields of Eventarc's google.cloud.storage.object.v1.finalized data that we use. */
@@ -59,19 +59,35 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
   let study: StudySpec;
   let specObject: string | undefined;
   try {
-    const resolved = await resolveModelSpec(ctx.storage, model);
+    const resolved = await resolveModelSpec(ctx, model, runId, train);
     specObject = resolved.specObject;
+    const { inferred } = resolved.spec;
+    if (inferred) {
+      const roles = (role: string) => inferred.columns.filter((c) => c.role === role).map((c) => c.name);
+      runLog.event('INFO', `schema inferred from ${inferred.rows} rows: ${roles('numeric').length} numeric, ${roles('categorical').length} categorical, ${roles('date').length} date column(s)`, {
+        spec: specObject,
+        numeric: roles('numeric'),
+        categorical: roles('categorical'),
+        dates: roles('date'),
+        key: resolved.spec.key,
+        dropped: roles('dropped'),
+        notes: inferred.notes.slice(0, 20),
+      });
+    }
     const encoder = new FeatureEncoder(resolved.spec);
     const read = (names: string[]) => readDataset(names.map((n) => storageSource(ctx.storage, n)), encoder);
     const [trainData, evalData] = [await read(train), await read(evalFiles)];
-    runLog.event('INFO', 'data validated', {
+    const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
+    for (const [k, n] of Object.entries(evalData.badRowReasons)) badRowReasons[k] = (badRowReasons[k] ?? 0) + n;
+    runLog.event('INFO', `data validated: ${trainData.size} training and ${evalData.size} evaluation rows${trainData.badRows + evalData.badRows ? `, ${trainData.badRows + evalData.badRows} unusable` : ''}`, {
       trainRows: trainData.size,
       evalRows: evalData.size,
       badRows: trainData.badRows + evalData.badRows,
+      badRowReasons,
       badRowSamples: [...trainData.badRowSamples, ...evalData.badRowSamples].slice(0, 5),
     });
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
-    study = parseStudyDocument(config ? config.data.toString('utf8') : COURSE_HYPERPARAM_YAML);
+    study = config ? parseStudyDocument(config.data.toString('utf8')) : builtinSpec(model) ? parseStudyDocument(COURSE_HYPERPARAM_YAML) : defaultStudyFor(resolved.spec.hyperparameters);
   } catch (err) {
     if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
       const message = boundedText(err.message);

@@ -111,5 +111,10 @@ async function onTrainingCompleted(ctx: PipelineContext, event: TrainingComplete
   const candidate: ModelCandidateEvent = { type: 'model.candidate', runId: run.runId, model: run.model, rmse };
   await ctx.messaging.publish(TOPICS.modelCandidates, candidate, { runId: event.runId, type: candidate.type });
   const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', { final: { ...run.final!, rmse } });
-  if (moved) log.event('INFO', `final training done: eval rmse ${rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse, modelDir });
+  if (moved) {
+    log.event('INFO', `final training done: eval rmse ${rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse, modelDir, examples: trained.meta.training.examples, stopReason: trained.meta.training.stopReason });
+    if (trained.meta.training.stillImproving) {
+      log.event('WARNING', `the final model's eval rmse was still improving when its budget ran out: a larger --train_examples in the study's args would probably give a better model`, { rmse, examples: trained.meta.training.examples });
+    }
+  }
 }

@@ -142,11 +142,11 @@ export async function handlePredict(server: ModelServer, req: PredictRequest): P
   if (instances.length === 0 || instances.length > MAX_INSTANCES) return { status: 400, body: { error: `"instances" must hold 1 to ${MAX_INSTANCES} instances; it holds ${instances.length}` } };
   const label = loaded.predictor.labelName;
   const predictions: object[] = [];
-  const errors: { index: number; key?: unknown; error: string }[] = [];
+  const errors: object[] = [];
   instances.forEach((instance, index) => {
     const p = loaded.predictor.predictInstance(instance);
-    if (p.error !== undefined) errors.push({ index, ...(p.key !== undefined ? { key: p.key } : {}), error: p.error });
-    else predictions.push({ ...(p.key !== undefined ? { key: p.key } : {}), [label]: p.value });
+    if (p.error !== undefined) errors.push({ index, ...p.key, error: p.error });
+    else predictions.push({ ...p.key, [label]: p.value });
   });
   if (errors.length > 0) {
     return { status: 400, body: { error: `${errors.length} of ${instances.length} instance(s) are invalid`, instances: errors, model } };

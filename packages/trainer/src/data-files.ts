@@ -1,3 +1,7 @@
+/**
+ * @module data-files
+ * `--train-data`/`--eval-data` values (paths, globs, gs:// URIs) expanded to the data sources to read.
+ */
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DataError, fileSource, type DataSource } from '@bucketml/model';

@@ -1,3 +1,7 @@
+/**
+ * @module gcs-fuse
+ * gs:// URIs as paths under Vertex AI's Cloud Storage FUSE mount; refused elsewhere with the reason.
+ */
 import { existsSync } from 'node:fs';
 
 /**

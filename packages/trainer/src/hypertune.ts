@@ -1,3 +1,7 @@
+/**
+ * @module hypertune
+ * Reports tuning metrics to `CLOUD_ML_HP_METRIC_FILE` exactly as Google's hypertune library does.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 

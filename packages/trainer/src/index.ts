@@ -1,4 +1,15 @@
+/**
+ * @module @bucketml/trainer
+ * The training library: TensorFlow.js loading, the wide & deep network, the training loop,
+ * hypertune reporting, and resolving what `bucketml train` is given (a model name or spec file,
+ * data files or globs, gs:// paths through the FUSE mount). It knows nothing of the command
+ * line (that is @bucketml/cli) and nothing of Google Cloud's client libraries.
+ */
 export { trainModel, type TrainOptions, type TrainResult, type TrainProgress, type Evaluation } from './train.js';
 export { loadTensorFlow, type TensorFlow, type BackendName } from './tf-backend.js';
 export { WideDeepNetwork } from './network.js';
 export { HypertuneReporter, pythonFloatStr } from './hypertune.js';
+export { expandDataFiles } from './data-files.js';
+export { GCS_FUSE_ROOT, localPathOf } from './gcs-fuse.js';
+export { progressPrinter } from './progress.js';
+export { resolveSpec } from './resolve-spec.js';

@@ -1,3 +1,8 @@
+/**
+ * @module network
+ * The wide & deep regressor as TensorFlow.js variables and ops, seeded so a seed gives the same
+ * network on every backend.
+ */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { elementCount, weightSpecs, Rng, type FeatureLayout, type Hyperparameters } from '@bucketml/model';
 import type { Tf } from './tf-backend.js';

@@ -1,3 +1,7 @@
+/**
+ * @module progress
+ * Training progress for people, on stderr.
+ */
 import type { TrainProgress } from './train.js';
 
 /**

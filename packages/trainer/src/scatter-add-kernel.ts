@@ -1,3 +1,7 @@
+/**
+ * @module scatter-add-kernel
+ * A scatter-add UnsortedSegmentSum kernel for the cpu and wasm backends (embedding gradients).
+ */
 import type * as tfTypes from '@tensorflow/tfjs';
 
 type Tf = typeof tfTypes;

@@ -1,3 +1,7 @@
+/**
+ * @module tf-backend
+ * Loads TensorFlow.js once per process, fastest backend first (tfjs-node, then wasm, then cpu).
+ */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { registerScatterAddKernel } from './scatter-add-kernel.js';
 

@@ -1,6 +1,17 @@
+/**
+ * @module train
+ * The training loop: reads and encodes the data, fits the label transform and feature
+ * normalisation on the training rows, trains the wide & deep network with Adam, measures eval
+ * RMSE (in the label's units) along the way and keeps the weights of the best measurement —
+ * a run never ends on a diverging step. With `patience`, training stops once eval RMSE has not
+ * improved for that many measurements.
+ */
 import {
   computePreprocessing,
+  decodeLabel,
+  encodeLabel,
   FeatureEncoder,
+  fitLabelTransform,
   normalizeDense,
   readDataset,
   rmse,
@@ -10,6 +21,7 @@ import {
   type DataSource,
   type Hyperparameters,
   type ModelSpec,
+  type Preprocessing,
   type TrainedModel,
 } from '@bucketml/model';
 import { loadTensorFlow, type TensorFlow } from './tf-backend.js';
@@ -46,6 +58,10 @@ export interface TrainResult {
   model: TrainedModel;
   evaluations: Evaluation[];
   stoppedEarly: boolean;
+  /** Why training ended before its budget: the caller (early stopping) or patience (converged). */
+  stopReason?: 'caller' | 'converged';
+  /** Eval RMSE still fell by more than 0.5% over the last measurement: a longer budget may help. */
+  stillImproving: boolean;
   backendNotes: string[];
 }
 
@@ -66,10 +82,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const preprocessing = computePreprocessing(layout.dense, train.dense, train.size);
   normalizeDense(preprocessing, train.dense);
   normalizeDense(preprocessing, evalData.dense);
+  const labelTransform = fitLabelTransform(spec.label, train.labels);
+  if (labelTransform) preprocessing.label = labelTransform;
+  // The network learns the transformed label; eval RMSE is measured in the label's own units.
+  const targets = labelTransform ? train.labels.map((y) => encodeLabel(labelTransform, y)) : train.labels;
 
-  let labelSum = 0;
-  for (let i = 0; i < train.size; i++) labelSum += train.labels[i];
-  const network = new WideDeepNetwork(tf, layout, hp, seed, labelSum / train.size);
+  let targetSum = 0;
+  for (let i = 0; i < train.size; i++) targetSum += targets[i];
+  const network = new WideDeepNetwork(tf, layout, hp, seed, targetSum / train.size);
   const optimizer = tf.train.adam(hp.learningRate);
   const trainable = [...network.variables.values()];
 
@@ -77,8 +97,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const steps = Math.max(1, Math.ceil(hp.trainExamples / B));
   const evaluations = Math.max(1, Math.min(options.evaluations ?? 10, steps));
   const evalAt = new Set(Array.from({ length: evaluations }, (_, i) => Math.round(((i + 1) * steps) / evaluations)));
-  const batch = new BatchBuffer(train, B, new Rng(seed ^ 0x5eed));
+  const batch = new BatchBuffer({ ...train, labels: targets }, B, new Rng(seed ^ 0x5eed));
   const results: Evaluation[] = [];
+  let best: { evaluation: Evaluation; weights: Map<string, Float32Array> } | undefined;
+  let sinceBest = 0;
+  let stopReason: TrainResult['stopReason'];
 
   const started = performance.now();
   let lastReport = started;
@@ -102,8 +125,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const evaluate = evalAt.has(step);
     let evaluation: Evaluation | undefined;
     if (evaluate) {
-      evaluation = { step, examples: step * B, rmse: evaluateRmse(tf, network, evalData) };
+      evaluation = { step, examples: step * B, rmse: evaluateRmse(tf, network, evalData, labelTransform) };
       results.push(evaluation);
+      if (!best || evaluation.rmse < best.evaluation.rmse) {
+        best = { evaluation, weights: network.weights() };
+        sinceBest = 0;
+      } else sinceBest++;
     }
     if (evaluate || now - lastReport > 250) {
       options.onProgress?.({
@@ -118,16 +145,25 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       lossSum = 0;
       lossCount = 0;
     }
-    if (evaluation && options.onEvaluation?.(evaluation) === true && step < steps) {
+    // Callers see the best RMSE so far: the model they would get if training stopped here.
+    if (evaluation && options.onEvaluation?.({ ...evaluation, rmse: best!.evaluation.rmse }) === true && step < steps) {
       stoppedEarly = true;
+      stopReason = 'caller';
+      break;
+    }
+    if (hp.patience !== undefined && sinceBest >= hp.patience && step < steps) {
+      stoppedEarly = true;
+      stopReason = 'converged';
       break;
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  const final = results.at(-1)!;
+  const final = best!.evaluation;
   options.onProgress?.({ phase: 'done', rmse: final.rmse, seconds });
+  const n = results.length;
+  const stillImproving = !stoppedEarly && n >= 2 && results[n - 1].rmse < results[n - 2].rmse * 0.995;
 
-  const weights = network.weights();
+  const weights = best!.weights;
   network.dispose();
   optimizer.dispose();
   return {
@@ -141,24 +177,28 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         preprocessing,
         hyperparameters: hp,
         seed,
-        metrics: { rmse: final.rmse, evalRows: evalData.size },
+        metrics: { rmse: final.rmse, evalRows: evalData.size, bestStep: final.step },
         training: {
           backend,
           examples: step * B,
           steps: step,
           seconds: round(seconds, 3),
           examplesPerSecond: Math.round((step * B) / seconds),
+          ...(stopReason ? { stopReason } : {}),
+          stillImproving,
         },
         data: { train: lineage(train), eval: lineage(evalData) },
       },
     },
     evaluations: results,
     stoppedEarly,
+    ...(stopReason ? { stopReason } : {}),
+    stillImproving,
     backendNotes: notes,
   };
 }
 
-function evaluateRmse(tf: TensorFlow['tf'], network: WideDeepNetwork, data: Dataset): number {
+function evaluateRmse(tf: TensorFlow['tf'], network: WideDeepNetwork, data: Dataset, labelTransform: Preprocessing['label']): number {
   const predictions = new Float32Array(data.size);
   const { dense, wide, embed } = widths(data);
   for (let start = 0; start < data.size; start += EVAL_CHUNK) {
@@ -176,6 +216,7 @@ function evaluateRmse(tf: TensorFlow['tf'], network: WideDeepNetwork, data: Data
     );
     predictions.set(out, start);
   }
+  if (labelTransform) for (let i = 0; i < predictions.length; i++) predictions[i] = decodeLabel(labelTransform, predictions[i]);
   return rmse(predictions, data.labels);
 }
 

@@ -1,10 +1,12 @@
-import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, FUNCTIONS, pushSubscriptions, TOPICS, VERTEX_LOG_FILTER, type FunctionName } from '@bucketml/contracts';
-
 /**
+ * @module cloud/plan
  * The deployment as an ordered list of gcloud commands, each safe to run again: resources are
  * created only if `describe` does not find them, IAM bindings and function deploys converge to
- * the same state, and nothing is ever deleted. `--dry-run` prints exactly these commands.
+ * the same state, and nothing is ever deleted. `bucketml deploy` runs them; `--dry-run` prints
+ * exactly these commands (formatPlan).
  */
+import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, FUNCTIONS, pushSubscriptions, TOPICS, VERTEX_LOG_FILTER, type FunctionName } from '@bucketml/contracts';
+
 export interface DeployOptions {
   project: string;
   region: string;
@@ -39,6 +41,13 @@ const PUBLISHERS: [FunctionName, string][] = FUNCTIONS.flatMap((f) => f.publishe
 const SINK = 'bucketml-vertex-jobs';
 const INVOKER = 'bucketml-invoker';
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Prints the plan as a bash script: exactly what a real deploy would run, in order. */
+export function formatPlan(steps: Step[]): string {
+  const lines = ['#!/usr/bin/env bash', '# bucketml deploy --dry-run: every step is idempotent; nothing is deleted.', 'set -euo pipefail', ''];
+  steps.forEach((s, i) => lines.push(`# ${i + 1}/${steps.length}: ${s.title}`, s.command, ''));
+  return lines.join('\n');
+}
 
 export function deployPlan(o: DeployOptions): Step[] {
   const p = `--project=${o.project}`;

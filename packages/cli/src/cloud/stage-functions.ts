@@ -1,13 +1,15 @@
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-
 /**
+ * @module cloud/stage-functions
  * Cloud Functions builds each function from its own source folder with `npm install`, where
  * the monorepo's workspace packages (@bucketml/*) do not exist. Staging makes each function
  * self-contained: its built code, every internal package it reaches copied (built) under
  * vendor/ and referenced as file: dependencies, and the external dependencies they declare.
  * Run `npm run build` first: only dist/ is copied.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+
 interface PackageJson {
   name: string;
   version?: string;
@@ -24,16 +26,25 @@ async function readPackage(dir: string): Promise<PackageJson> {
   return JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as PackageJson;
 }
 
-/** Internal package name → its folder, for every workspace package. */
+/** Internal package name → its folder, for every workspace package (folders with a package.json). */
 async function workspacePackages(root: string): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   for (const group of ['packages', 'functions']) {
     for (const entry of await readdir(join(root, group))) {
       const dir = join(root, group, entry);
-      found.set((await readPackage(dir)).name, dir);
+      if (existsSync(join(dir, 'package.json'))) found.set((await readPackage(dir)).name, dir);
     }
   }
   return found;
+}
+
+/** The monorepo this code runs from (the nearest folder up whose package.json has workspaces). */
+export function repoRoot(from = import.meta.dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && 'workspaces' in (JSON.parse(readFileSync(manifest, 'utf8')) as object)) return dir;
+    if (dirname(dir) === dir) throw new Error(`no workspace root above ${from}: stage-functions runs from the BucketML repository`);
+  }
 }
 
 const internalDeps = (pkg: PackageJson) => Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith(INTERNAL));

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+/**
+ * @module bucketml
+ * The `bucketml` executable: runs the verb named by the first argument (see src/cli.ts) and
+ * exits with its code: 0 ok, 1 bad data / model / instances, 2 bad usage.
+ */
+import { main } from '../dist/cli.js';
+
+process.exitCode = await main(process.argv.slice(2));

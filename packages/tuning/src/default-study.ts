@@ -1,0 +1,33 @@
+/**
+ * @module default-study
+ * The study a model gets when config/<model>/hyperparam.yaml does not exist: the course's for
+ * the built-in models; for any other model one sized to its data from the spec's defaults
+ * (which inference sets from the row count): learning rate, batch size around the default,
+ * layer width and embedding size, 10 trials, 2 at once (this machine's cores), early stopping.
+ * Trials and the final training share the spec's budget (epochs and patience), so the best
+ * parameters are retrained with the budget they were chosen for.
+ */
+import type { Hyperparameters } from '@bucketml/model';
+import type { StudySpec } from '@bucketml/contracts';
+
+export function defaultStudyFor(hp: Hyperparameters): StudySpec {
+  const batchMin = Math.max(8, Math.round(hp.batchSize / 4));
+  const batchMax = Math.max(batchMin + 1, Math.min(1024, hp.batchSize * 2));
+  return {
+    goal: 'MINIMIZE',
+    metricTag: 'rmse',
+    maxTrials: 10,
+    maxParallelTrials: 2,
+    maxFailedTrials: 3,
+    enableTrialEarlyStopping: true,
+    algorithm: 'ALGORITHM_UNSPECIFIED',
+    params: [
+      { name: 'learning_rate', type: 'DOUBLE', min: 0.0003, max: 0.03, scale: 'UNIT_LOG_SCALE' },
+      { name: 'batch_size', type: 'INTEGER', min: batchMin, max: batchMax, scale: 'UNIT_LOG_SCALE' },
+      { name: 'nnsize', type: 'INTEGER', min: 32, max: 512, scale: 'UNIT_LOG_SCALE' },
+      { name: 'nembeds', type: 'INTEGER', min: 2, max: 16, scale: 'UNIT_LOG_SCALE' },
+    ],
+    args: [],
+    finalArgs: [],
+  };
+}
