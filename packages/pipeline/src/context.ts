@@ -134,7 +134,8 @@ export async function finishRun(
   await publishRunFinished(ctx, ended);
 }
 
-async function publishRunFinished(ctx: PipelineContext, run: RunRecord): Promise<void> {
+/** Publishes the run's run.finished once it has ended, unless that was done already. */
+export async function publishRunFinished(ctx: PipelineContext, run: RunRecord): Promise<void> {
   if (run.finishedPublished || (run.state !== 'deployed' && run.state !== 'rejected' && run.state !== 'failed')) return;
   const event: RunFinishedEvent = {
     type: 'run.finished',

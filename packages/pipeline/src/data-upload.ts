@@ -6,7 +6,7 @@ import { boundedText, dataVersion, dropObjects, isEvalFile, jobIdOf, layout, par
 import { builtinSpec, DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
 import type { ObjectInfo } from '@bucketml/ports';
 import { COURSE_HYPERPARAM_YAML, defaultStudyFor, parseStudyDocument, StudySpecError } from '@bucketml/tuning';
-import { finishRun, resolveModelSpec, storageSource, type PipelineContext } from './context.js';
+import { finishRun, publishRunFinished, resolveModelSpec, storageSource, type PipelineContext } from './context.js';
 
 /** The fields of Eventarc's google.cloud.storage.object.v1.finalized data that we use. */
 export interface StorageObjectData {
@@ -51,6 +51,7 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
   const runLog = log.child({ runId });
   if (run.state !== 'received') {
     runLog.event('DEBUG', `duplicate delivery: run is already ${run.state}`, { object: object.name });
+    await publishRunFinished(ctx, run); // a crash after the run ended may have lost its run.finished
     return;
   }
   if (created) runLog.event('INFO', `run created for ${objects.length} file(s) in data/${model}/`, { train, eval: evalFiles, bytes: sum(objects.map((o) => o.size)) });

@@ -22,8 +22,11 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
   const version = run.runId;
   const serving = await readServingPointer(ctx.storage, run.model);
   if (serving?.pointer.version === version) {
-    // A previous delivery switched the pointer and stopped before recording it.
-    await finish(ctx, run.runId, serving.pointer, serving.pointer.previousVersion);
+    // A previous delivery switched the pointer and stopped before recording it: the serving
+    // figure is measured again (the same models on the same data give the same number).
+    const previous = serving.pointer.previousVersion;
+    const servingRmse = previous ? await versionRmse(ctx, run.model, previous, run.data.eval).catch(() => undefined) : undefined;
+    await finish(ctx, run.runId, serving.pointer, previous, servingRmse);
     return;
   }
 
@@ -71,6 +74,11 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
   await ctx.storage.write(layout.servingPointer(run.model), JSON.stringify(pointer, null, 2), { ifGenerationMatch: serving?.generation ?? '0' });
   ctx.crashPoint('deploy:after-swap');
   await finish(ctx, run.runId, pointer, serving?.pointer.version, servingRmse);
+}
+
+async function versionRmse(ctx: PipelineContext, model: string, version: string, evalFiles: string[]): Promise<number | undefined> {
+  const saved = await readModelObjects(ctx.storage, layout.modelVersionPrefix(model, version));
+  return saved ? (await evaluateOn(ctx.storage, saved, evalFiles)).rmse : undefined;
 }
 
 async function finish(ctx: PipelineContext, runId: string, pointer: ServingPointer, previous?: string, servingRmse?: number): Promise<void> {

@@ -61,9 +61,10 @@ export class ModelServer {
           this.onLoadError(model, err);
         })
         .finally(() => (current.refreshing = undefined));
-      // Only the first load is awaited; later swaps happen behind the serving model.
-      if (!current.loaded) await current.refreshing;
     }
+    // Only the first load is awaited (by every request that arrives during it, preload's too);
+    // later swaps happen behind the serving model.
+    if (!entry.loaded && entry.refreshing) await entry.refreshing;
     if (!entry.loaded && entry.failure) throw new ModelUnavailableError(`model ${model} cannot be loaded: ${entry.failure}`);
     return entry.loaded;
   }

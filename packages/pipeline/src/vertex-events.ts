@@ -9,7 +9,7 @@
  * BucketML's labels and jobs not yet finished are ignored (the sink's filter: VERTEX_LOG_FILTER). Redelivery republishes the same
  * events, which the job-completed stage handles idempotently.
  */
-import { LABELS, parseJobId, TOPICS, trialCompletedEvent, type JobEvent } from '@bucketml/contracts';
+import { boundedText, LABELS, parseJobId, TOPICS, trialCompletedEvent, type JobEvent } from '@bucketml/contracts';
 import type { Messaging } from '@bucketml/ports';
 import { jobState, studyFromVertex, type VertexJob, type VertexJobService } from '@bucketml/ports/vertex-training';
 import { createLogger, type Logger } from './logger.js';
@@ -60,7 +60,7 @@ export function jobEventsOf(kind: 'study' | 'training', job: VertexJob): JobEven
   const state = jobState(job.state);
   if (!who || !state || state === 'QUEUED' || state === 'RUNNING') return [];
   const outcome = state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
-  const error = outcome === 'FAILED' ? (job.error?.message ?? `job ${state.toLowerCase()}`) : undefined;
+  const error = outcome === 'FAILED' ? boundedText(job.error?.message ?? `job ${state.toLowerCase()}`) : undefined;
   if (kind === 'training') return [{ type: 'training.completed', ...who, jobId, state: outcome, ...(error ? { error } : {}) }];
   const study = studyFromVertex(job);
   const trials = study.trials.filter((t) => t.state !== 'ACTIVE').map((t) => trialCompletedEvent({ ...who, jobId }, t));

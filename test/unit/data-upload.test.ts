@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { onObjectFinalized, type StorageObjectData } from '@bucketml/pipeline';
+import { crashing, drop, EVAL_CSV, finished, harness, MODEL, onlyStudy, paths, runOf, SimulatedCrash, snapshot, TRAIN_CSV } from './fixtures.ts';
+
+/** Stage 1: a drop under data/<model>/ becomes one run and one study job. */
+describe('data-upload: onObjectFinalized', () => {
+  it('a drop of train and eval CSVs becomes one run, tuning, with one study job on the course study', async () => {
+    const h = harness();
+    const events = drop(h.bucket);
+    for (const e of events) await onObjectFinalized(h.ctx, e);
+
+    const study = onlyStudy(h.training);
+    const runId = study.runId;
+    assert.match(runId, /^babyweight-[0-9a-f]{12}$/);
+    assert.equal(h.training.submissionCount(), 1, 'the second file of the drop found the run started');
+    assert.equal(study.jobId, `${runId}-study`);
+    assert.equal(study.model, MODEL);
+    assert.deepEqual(study.trainData, [paths.train]);
+    assert.deepEqual(study.evalData, [paths.eval]);
+    assert.equal(study.seed, 42);
+    assert.equal(study.outputDir, `runs/${runId}/trials/`);
+    // The course's default study (no config/<model>/hyperparam.yaml).
+    assert.equal(study.goal, 'MINIMIZE');
+    assert.equal(study.metricTag, 'rmse');
+    assert.equal(study.maxTrials, 20);
+    assert.equal(study.maxParallelTrials, 5);
+    assert.deepEqual(study.params.map((p) => p.name), ['batch_size', 'nembeds', 'nnsize']);
+    assert.deepEqual(study.args, ['--train_examples=25000']);
+
+    const run = runOf(h.bucket, runId)!;
+    assert.equal(run.state, 'tuning');
+    assert.deepEqual(run.history.map((s) => s.state), ['received', 'tuning']);
+    assert.deepEqual(run.data.train, [paths.train]);
+    assert.deepEqual(run.data.eval, [paths.eval]);
+    assert.deepEqual(run.data.objects.map((o) => [o.name, o.generation]), events.map((e) => [e.name, e.generation]).sort());
+    assert.equal(run.study?.jobId, study.jobId);
+
+    const messages = h.logs.filter((l) => l.stage === 'data-upload' && l.runId === runId).map((l) => `${l.severity} ${l.message}`);
+    assert.ok(messages.some((m) => /^INFO run created for 2 file/.test(m)), messages.join('\n'));
+    const validated = h.logs.find((l) => /^data validated/.test(l.message))!;
+    assert.equal(validated.trainRows, TRAIN_CSV.trim().split('\n').length);
+    assert.equal(validated.evalRows, EVAL_CSV.trim().split('\n').length);
+    assert.equal(validated.badRows, 0);
+    assert.ok(messages.some((m) => /^INFO tuning started: 20 trials, 5 in parallel/.test(m)));
+    assert.deepEqual(finished(h, runId), [], 'a run in progress has not finished');
+  });
+
+  it('the files of one drop, delivered concurrently, start one run and one job', async () => {
+    const h = harness();
+    await Promise.all(drop(h.bucket).map((e) => onObjectFinalized(h.ctx, e)));
+    const study = onlyStudy(h.training);
+    assert.equal(h.training.submissions.filter((s) => s.created).length, 1);
+    assert.deepEqual(h.bucket.names('runs/'), [paths.run(study.runId)]);
+    const run = runOf(h.bucket, study.runId)!;
+    assert.equal(run.state, 'tuning');
+    assert.deepEqual(run.history.map((s) => s.state), ['received', 'tuning'], 'of the two deliveries one moved the run on');
+    assert.equal(h.logs.filter((l) => /^run created/.test(l.message)).length, 1);
+    assert.equal(h.logs.filter((l) => /^tuning started/.test(l.message)).length, 1);
+  });
+
+  it('redelivery of an event acts once: no second job, nothing written', async () => {
+    const h = harness();
+    const [train] = drop(h.bucket);
+    await onObjectFinalized(h.ctx, train);
+    const before = snapshot(h.bucket);
+    const submissions = h.training.submissionCount();
+    await onObjectFinalized(h.ctx, train);
+    await onObjectFinalized(h.ctx, train);
+    assert.equal(h.training.submissionCount(), submissions, 'no resubmission at all');
+    assert.deepEqual(snapshot(h.bucket), before, 'no object written');
+    assert.ok(h.logs.some((l) => l.severity === 'DEBUG' && /duplicate delivery: run is already tuning/.test(l.message)));
+  });
+
+  it('the same drop names the same run; a changed file is new data and a new run', async () => {
+    const a = harness();
+    const b = harness();
+    for (const e of drop(a.bucket)) await onObjectFinalized(a.ctx, e);
+    for (const e of drop(b.bucket)) await onObjectFinalized(b.ctx, e);
+    const runA = onlyStudy(a.training).runId;
+    assert.equal(onlyStudy(b.training).runId, runA, 'names and generations determine the run id');
+
+    const [again] = drop(a.bucket, { [paths.train]: TRAIN_CSV }); // a new generation of train.csv
+    await onObjectFinalized(a.ctx, again);
+    const runIds = [...a.training.studies.values()].map((s) => s.runId);
+    assert.equal(runIds.length, 2);
+    assert.notEqual(runIds[1], runA);
+    assert.equal(runOf(a.bucket, runIds[1])?.state, 'tuning');
+  });
+
+  it('malformed or foreign object events are ignored without an error', async () => {
+    const h = harness();
+    h.bucket.put(paths.train, TRAIN_CSV);
+    h.bucket.put(paths.eval, EVAL_CSV);
+    const before = snapshot(h.bucket);
+    const events: unknown[] = [
+      { bucket: 'memory' }, // no name
+      { bucket: 'memory', name: '' },
+      { bucket: 'memory', name: 42 },
+      { bucket: 'memory', name: 'data/babyweight/notes.txt' },
+      { bucket: 'memory', name: 'data/babyweight/sub/train.csv' },
+      { bucket: 'memory', name: 'data/train.csv' },
+      { bucket: 'memory', name: 'runs/babyweight-0123456789ab/run.json' },
+      { bucket: 'memory', name: 'data/../data/babyweight/train.csv' },
+      { bucket: 'memory', name: 'data/-bad/train.csv' },
+    ];
+    for (const e of events) await onObjectFinalized(h.ctx, e as StorageObjectData);
+    assert.equal(h.training.submissionCount(), 0);
+    assert.deepEqual(snapshot(h.bucket), before);
+    assert.equal(h.logs.filter((l) => l.severity === 'DEBUG' && /^ignored /.test(l.message)).length, events.length);
+  });
+
+  it('waits for evaluation data: training CSVs alone start no run', async () => {
+    const h = harness();
+    const [train] = drop(h.bucket, { [paths.train]: TRAIN_CSV });
+    await onObjectFinalized(h.ctx, train);
+    assert.equal(h.training.submissionCount(), 0);
+    assert.deepEqual(h.bucket.names('runs/'), []);
+    assert.ok(h.logs.some((l) => l.severity === 'INFO' && /^waiting for data/.test(l.message) && l.trainFiles === 1 && l.evalFiles === 0));
+
+    const [evalFile] = drop(h.bucket, { [`data/${MODEL}/babyweight-valid.csv`]: EVAL_CSV });
+    await onObjectFinalized(h.ctx, evalFile);
+    const study = onlyStudy(h.training);
+    assert.deepEqual(study.evalData, [`data/${MODEL}/babyweight-valid.csv`], 'valid in the name makes it evaluation data');
+    assert.deepEqual(study.trainData, [paths.train]);
+  });
+
+  it('waits until the drop has settled for settleMs before starting the run', async () => {
+    const h = harness({ settleMs: 300 });
+    h.bucket.put(paths.eval, EVAL_CSV);
+    h.bucket.put(paths.train, TRAIN_CSV, 0); // just written
+    const started = Date.now();
+    await onObjectFinalized(h.ctx, { bucket: 'memory', name: paths.train });
+    assert.ok(Date.now() - started >= 250, `started after ${Date.now() - started} ms`);
+    assert.equal(h.training.submissionCount(), 1);
+  });
+
+  it('a study config in the bucket replaces the course study', async () => {
+    const h = harness();
+    h.bucket.put(
+      paths.hyperparam,
+      `trainingInput:
+  args: ["--train_examples=500"]
+  hyperparameters:
+    goal: MINIMIZE
+    hyperparameterMetricTag: rmse
+    maxTrials: 3
+    maxParallelTrials: 1
+    params:
+    - parameterName: nembeds
+      type: INTEGER
+      minValue: 3
+      maxValue: 5
+      scaleType: UNIT_LINEAR_SCALE
+`,
+    );
+    for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
+    const study = onlyStudy(h.training);
+    assert.equal(study.maxTrials, 3);
+    assert.deepEqual(study.args, ['--train_examples=500']);
+    assert.deepEqual(study.params.map((p) => p.name), ['nembeds']);
+  });
+
+  it('bad data fails the run with an ERROR naming the file and line, submits nothing, and stays failed on redelivery', async () => {
+    const h = harness();
+    const events = drop(h.bucket, { [paths.train]: `5.1,True,30\n${TRAIN_CSV}`, [paths.eval]: EVAL_CSV });
+    await onObjectFinalized(h.ctx, events[0]);
+    const [runName] = h.bucket.names('runs/');
+    const run = h.bucket.json<{ state: string; error: { stage: string; file?: string; line?: number; message: string } }>(runName)!;
+    assert.equal(run.state, 'failed');
+    assert.equal(run.error.stage, 'data-upload');
+    assert.equal(run.error.file, paths.train);
+    assert.equal(run.error.line, 1);
+    assert.match(run.error.message, /expected 6 columns/);
+    assert.ok(h.logs.some((l) => l.severity === 'ERROR' && /^run failed: /.test(l.message) && l.file === paths.train));
+    assert.equal(h.training.submissionCount(), 0);
+    const runId = runName.split('/')[1];
+    const outcome = finished(h, runId);
+    assert.equal(outcome.length, 1);
+    assert.equal(outcome[0].outcome, 'failed');
+    assert.match(outcome[0].reason, /expected 6 columns/);
+
+    const before = snapshot(h.bucket);
+    for (const e of events) await onObjectFinalized(h.ctx, e);
+    assert.deepEqual(snapshot(h.bucket), before);
+    assert.equal(h.training.submissionCount(), 0);
+    assert.equal(finished(h, runId).length, 1, 'one run.finished per run');
+  });
+
+  it(
+    'a run.finished lost to a failed publish is published when the event is redelivered',
+    async () => {
+      const h = harness();
+      const events = drop(h.bucket, { [paths.train]: `5.1,True,30\n${TRAIN_CSV}`, [paths.eval]: EVAL_CSV });
+      h.messaging.failNextPublish();
+      await assert.rejects(onObjectFinalized(h.ctx, events[0]), /publish failed/, 'a failed publish is transient: the event is redelivered');
+      const runId = h.bucket.names('runs/')[0].split('/')[1];
+      assert.equal(runOf(h.bucket, runId)?.state, 'failed');
+      await onObjectFinalized(h.ctx, events[0]); // the redelivery
+      assert.equal(finished(h, runId).length, 1, 'the run ends with one run.finished');
+    },
+  );
+
+  it('a bad study config fails the run (a permanent failure: no throw, no job)', async () => {
+    const h = harness();
+    h.bucket.put(paths.hyperparam, 'trainingInput:\n  hyperparameters:\n    goal: SIDEWAYS\n');
+    for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
+    const [runName] = h.bucket.names('runs/');
+    const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
+    assert.equal(run.state, 'failed');
+    assert.match(run.error.message, /hyperparameter spec/);
+    assert.equal(h.training.submissionCount(), 0);
+  });
+
+  it('a transient failure throws (so the event is redelivered) and the redelivery completes the run', async () => {
+    const h = harness();
+    const [train] = drop(h.bucket);
+    h.training.failNextSubmit(new Error('training backend unavailable'));
+    await assert.rejects(onObjectFinalized(h.ctx, train), /training backend unavailable/);
+    const [runName] = h.bucket.names('runs/');
+    assert.equal(h.bucket.json<{ state: string }>(runName)?.state, 'received');
+    await onObjectFinalized(h.ctx, train);
+    assert.equal(runOf(h.bucket, onlyStudy(h.training).runId)?.state, 'tuning');
+  });
+
+  for (const point of ['data-upload:after-run-created', 'data-upload:after-submit']) {
+    it(`a crash at ${point}, then redelivery: one run, one job, tuning`, async () => {
+      const h = harness();
+      const [train] = drop(h.bucket);
+      const dying = crashing(h.ctx, point);
+      await assert.rejects(onObjectFinalized(dying, train), (err) => err instanceof SimulatedCrash && err.point === point);
+      const [runName] = h.bucket.names('runs/');
+      assert.equal(h.bucket.json<{ state: string }>(runName)?.state, 'received', 'the run was created and not advanced');
+      assert.equal(h.training.studies.size, point === 'data-upload:after-submit' ? 1 : 0);
+
+      await onObjectFinalized(h.ctx, train); // the redelivery, in a fresh instance
+      const study = onlyStudy(h.training);
+      assert.equal(h.training.submissions.filter((s) => s.created).length, 1, 'one job');
+      assert.deepEqual(h.bucket.names('runs/'), [paths.run(study.runId)]);
+      const run = runOf(h.bucket, study.runId)!;
+      assert.equal(run.state, 'tuning');
+      assert.deepEqual(run.history.map((s) => s.state), ['received', 'tuning']);
+      const started = h.logs.filter((l) => /^tuning started/.test(l.message));
+      assert.equal(started.length, 1);
+      assert.equal(started[0].newJob, point === 'data-upload:after-run-created', 'after a crash after submitting, the job already existed');
+    });
+  }
+});
