@@ -10,7 +10,17 @@ const evalRmse = (stdout: string) => Number(/eval rmse: ([0-9.]+)/.exec(stdout)?
 describe('bucketml train', () => {
   it('babyweight, full sample data, default hyperparameters: eval RMSE <= 1.07', async () => {
     const out = await tempDir();
-    const r = await runCli(['train', '--model', 'babyweight', '--train-data', join(DATA, 'babyweight/train.csv'), '--eval-data', join(DATA, 'babyweight/eval.csv'), '--output-dir', out]);
+    const r = await runCli([
+      'train',
+      '--model',
+      'babyweight',
+      '--train-data',
+      join(DATA, 'babyweight/train.csv'),
+      '--eval-data',
+      join(DATA, 'babyweight/eval.csv'),
+      '--output-dir',
+      out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(evalRmse(r.stdout) <= 1.07, r.stdout);
     const meta = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
@@ -19,7 +29,17 @@ describe('bucketml train', () => {
 
   it('taxifare, full sample data, default hyperparameters: valid RMSE <= $5.00', async () => {
     const out = await tempDir();
-    const r = await runCli(['train', '--model', 'taxifare', '--train-data', join(DATA, 'taxifare/taxi-train.csv'), '--eval-data', join(DATA, 'taxifare/taxi-valid.csv'), '--output-dir', out]);
+    const r = await runCli([
+      'train',
+      '--model',
+      'taxifare',
+      '--train-data',
+      join(DATA, 'taxifare/taxi-train.csv'),
+      '--eval-data',
+      join(DATA, 'taxifare/taxi-valid.csv'),
+      '--output-dir',
+      out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(evalRmse(r.stdout) <= 5.0, r.stdout);
   });
@@ -31,22 +51,47 @@ describe('bucketml train', () => {
     const evalPath = await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', 500);
     const metricFile = join(dir, 'hp', 'output.metrics');
     const r = await runCli(
-      ['train', '--model=babyweight', '--train_data', join(dir, 'train-*.csv'), '--eval_data', evalPath, '--batch_size=256', '--nnsize', '32', '16', '--train_examples', '5120', '--evaluations', '4'],
-      { AIP_MODEL_DIR: join(dir, 'model'), CLOUD_ML_HP_METRIC_FILE: metricFile, CLOUD_ML_TRIAL_ID: '3' },
+      [
+        'train',
+        '--model=babyweight',
+        '--train_data',
+        join(dir, 'train-*.csv'),
+        '--eval_data',
+        evalPath,
+        '--batch_size=256',
+        '--nnsize',
+        '32',
+        '16',
+        '--train_examples',
+        '5120',
+        '--evaluations',
+        '4',
+      ],
+      {
+        AIP_MODEL_DIR: join(dir, 'model'),
+        CLOUD_ML_HP_METRIC_FILE: metricFile,
+        CLOUD_ML_TRIAL_ID: '3',
+      },
     );
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((await readdir(join(dir, 'model'))).sort(), ['model.json', 'weights.bin']);
     const meta = JSON.parse(await readFile(join(dir, 'model', 'model.json'), 'utf8'));
     assert.deepEqual(meta.hyperparameters.nnsize, [32, 16]);
     assert.equal(meta.hyperparameters.batchSize, 256);
-    assert.deepEqual(meta.data.train.files.map((f: { name: string }) => f.name), [train, join(dir, 'train-2.csv')]);
+    assert.deepEqual(
+      meta.data.train.files.map((f: { name: string }) => f.name),
+      [train, join(dir, 'train-2.csv')],
+    );
     assert.equal(meta.data.train.rowsUsed, 2500);
 
     const lines = (await readFile(metricFile, 'utf8')).trimEnd().split('\n');
     assert.equal(lines.length, 4);
     for (const [i, line] of lines.entries()) {
       // Key order and spacing exactly as Python's json.dumps(sort_keys=True).
-      assert.match(line, /^\{"global_step": "\d+", "rmse": "\d+\.\d+", "timestamp": \d+(\.\d+)?, "trial": "3"\}$/);
+      assert.match(
+        line,
+        /^\{"global_step": "\d+", "rmse": "\d+\.\d+", "timestamp": \d+(\.\d+)?, "trial": "3"\}$/,
+      );
       assert.equal(JSON.parse(line).global_step, String(5 * (i + 1)));
     }
     assert.equal(Number(JSON.parse(lines[3]).rmse).toFixed(4), meta.metrics.rmse.toFixed(4));
@@ -57,24 +102,63 @@ describe('bucketml train', () => {
     await mkdir(join(fuse, 'b/data/babyweight'), { recursive: true });
     await sampleCsv(join(fuse, 'b/data/babyweight'), 'train.csv', 'babyweight/train.csv', 1000);
     await sampleCsv(join(fuse, 'b/data/babyweight'), 'eval.csv', 'babyweight/eval.csv', 300);
-    const args = ['train', '--model=babyweight', '--train_data', 'gs://b/data/babyweight/train.csv', '--eval_data', 'gs://b/data/babyweight/eval.csv', '--train_examples', '1024'];
-    const r = await runCli(args, { AIP_MODEL_DIR: 'gs://b/jobs/j1/model', BUCKETML_GCS_FUSE_ROOT: fuse });
+    const args = [
+      'train',
+      '--model=babyweight',
+      '--train_data',
+      'gs://b/data/babyweight/train.csv',
+      '--eval_data',
+      'gs://b/data/babyweight/eval.csv',
+      '--train_examples',
+      '1024',
+    ];
+    const r = await runCli(args, {
+      AIP_MODEL_DIR: 'gs://b/jobs/j1/model',
+      BUCKETML_GCS_FUSE_ROOT: fuse,
+    });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await readdir(join(fuse, 'b/jobs/j1/model'))).sort(), ['model.json', 'weights.bin']);
-    const unmounted = await runCli(args, { AIP_MODEL_DIR: 'gs://b/jobs/j1/model', BUCKETML_GCS_FUSE_ROOT: join(fuse, 'absent') });
+    assert.deepEqual((await readdir(join(fuse, 'b/jobs/j1/model'))).sort(), [
+      'model.json',
+      'weights.bin',
+    ]);
+    const unmounted = await runCli(args, {
+      AIP_MODEL_DIR: 'gs://b/jobs/j1/model',
+      BUCKETML_GCS_FUSE_ROOT: join(fuse, 'absent'),
+    });
     assert.notEqual(unmounted.code, 0);
-    assert.match(unmounted.stderr, /gs:\/\/b\/.*Cloud Storage FUSE at .*absent\/.*not mounted here/);
+    assert.match(
+      unmounted.stderr,
+      /gs:\/\/b\/.*Cloud Storage FUSE at .*absent\/.*not mounted here/,
+    );
   });
 
   it('runs on the cpu backend too, and says which backend ran', async () => {
     const dir = await tempDir();
     const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 1000);
-    const r = await runCli(['train', '--model', 'babyweight', '--train-data', train, '--eval-data', train, '--train-examples', '2048', '--output-dir', join(dir, 'm')], {
-      BUCKETML_TF_BACKEND: 'cpu',
-    });
+    const r = await runCli(
+      [
+        'train',
+        '--model',
+        'babyweight',
+        '--train-data',
+        train,
+        '--eval-data',
+        train,
+        '--train-examples',
+        '2048',
+        '--output-dir',
+        join(dir, 'm'),
+      ],
+      {
+        BUCKETML_TF_BACKEND: 'cpu',
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /backend cpu/);
-    assert.equal(JSON.parse(await readFile(join(dir, 'm', 'model.json'), 'utf8')).training.backend, 'cpu');
+    assert.equal(
+      JSON.parse(await readFile(join(dir, 'm', 'model.json'), 'utf8')).training.backend,
+      'cpu',
+    );
   });
 
   it('reports usage and data errors clearly with distinct exit codes', async () => {
@@ -89,16 +173,55 @@ describe('bucketml train', () => {
     const unknownFlag = await runCli(['train', '--model', 'babyweight', '--epochs', '3']);
     assert.equal(unknownFlag.code, 2);
     assert.match(unknownFlag.stderr, /unknown option --epochs/);
-    const noOutput = await runCli(['train', '--model', 'babyweight', '--train-data', train, '--eval-data', train], { AIP_MODEL_DIR: '' });
+    const noOutput = await runCli(
+      ['train', '--model', 'babyweight', '--train-data', train, '--eval-data', train],
+      { AIP_MODEL_DIR: '' },
+    );
     assert.equal(noOutput.code, 2);
     assert.match(noOutput.stderr, /--output-dir is required when AIP_MODEL_DIR is not set/);
-    const unknownModel = await runCli(['train', '--model', 'housing', '--train-data', train, '--eval-data', train, '--output-dir', dir]);
+    const unknownModel = await runCli([
+      'train',
+      '--model',
+      'housing',
+      '--train-data',
+      train,
+      '--eval-data',
+      train,
+      '--output-dir',
+      dir,
+    ]);
     assert.equal(unknownModel.code, 1);
-    assert.match(unknownModel.stderr, /"housing" is neither a built-in model \(babyweight, taxifare\) nor a readable spec file/);
-    const wrongData = await runCli(['train', '--model', 'taxifare', '--train-data', train, '--eval-data', train, '--output-dir', dir]);
+    assert.match(
+      unknownModel.stderr,
+      /"housing" is neither a built-in model \(babyweight, taxifare\) nor a readable spec file/,
+    );
+    const wrongData = await runCli([
+      'train',
+      '--model',
+      'taxifare',
+      '--train-data',
+      train,
+      '--eval-data',
+      train,
+      '--output-dir',
+      dir,
+    ]);
     assert.equal(wrongData.code, 1);
-    assert.match(wrongData.stderr, /train\.csv: expected 7 columns \(fare_amount, .*\), found 6 on line 1/);
-    const noMatch = await runCli(['train', '--model', 'babyweight', '--train-data', join(dir, 'x-*.csv'), '--eval-data', train, '--output-dir', dir]);
+    assert.match(
+      wrongData.stderr,
+      /train\.csv: expected 7 columns \(fare_amount, .*\), found 6 on line 1/,
+    );
+    const noMatch = await runCli([
+      'train',
+      '--model',
+      'babyweight',
+      '--train-data',
+      join(dir, 'x-*.csv'),
+      '--eval-data',
+      train,
+      '--output-dir',
+      dir,
+    ]);
     assert.equal(noMatch.code, 1);
     assert.match(noMatch.stderr, /x-\*\.csv: no file matches/);
   });
@@ -109,11 +232,13 @@ describe('bucketml train', () => {
     const cities = ['north', 'south', 'east'];
     const rows = ['price,rooms,city,id'];
     let s = 1;
-    const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+    const rand = () => (s = (s * 16807) % 2147483647) / 2147483647;
     for (let i = 0; i < 3000; i++) {
       const rooms = 1 + Math.floor(rand() * 6);
       const c = Math.floor(rand() * 3);
-      rows.push(`${(50 * rooms + 40 * c + 10 * (rand() - 0.5)).toFixed(2)},${rooms},${cities[c]},h${i}`);
+      rows.push(
+        `${(50 * rooms + 40 * c + 10 * (rand() - 0.5)).toFixed(2)},${rooms},${cities[c]},h${i}`,
+      );
     }
     await writeFile(join(dir, 'houses.csv'), rows.join('\n'));
     await writeFile(
@@ -131,12 +256,28 @@ describe('bucketml train', () => {
         hyperparameters: { trainExamples: 60000, batchSize: 128, learningRate: 0.01, nnsize: [16] },
       }),
     );
-    const r = await runCli(['train', '--model', join(dir, 'houses.json'), '--train-data', join(dir, 'houses.csv'), '--eval-data', join(dir, 'houses.csv'), '--output-dir', join(dir, 'm')]);
+    const r = await runCli([
+      'train',
+      '--model',
+      join(dir, 'houses.json'),
+      '--train-data',
+      join(dir, 'houses.csv'),
+      '--eval-data',
+      join(dir, 'houses.csv'),
+      '--output-dir',
+      join(dir, 'm'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     // Label std is ~90; the noise floor is ~2.9.
     assert.ok(evalRmse(r.stdout) < 8, r.stdout);
     await writeFile(join(dir, 'q.json'), '{"id":"q1","rooms":3,"city":"east"}\n');
-    const p = await runCli(['predict', '--model-dir', join(dir, 'm'), '--json-instances', join(dir, 'q.json')]);
+    const p = await runCli([
+      'predict',
+      '--model-dir',
+      join(dir, 'm'),
+      '--json-instances',
+      join(dir, 'q.json'),
+    ]);
     assert.equal(p.code, 0, p.stderr);
     // The model's key column is echoed under its own name.
     const { id, price } = JSON.parse(p.stdout);
@@ -154,8 +295,14 @@ describe('bucketml train --label and infer-spec: a header CSV and a label name s
     const spec = JSON.parse(r.stdout);
     assert.equal(spec.name, 'train');
     assert.equal(spec.label.name, 'mag');
-    assert.ok(spec.dates.some((d: { name: string; parts: string[] }) => d.name === 'time' && d.parts.includes('hour')));
-    assert.ok(spec.categorical.some((c: { name: string; oov: boolean }) => c.name === 'magType' && c.oov));
+    assert.ok(
+      spec.dates.some(
+        (d: { name: string; parts: string[] }) => d.name === 'time' && d.parts.includes('hour'),
+      ),
+    );
+    assert.ok(
+      spec.categorical.some((c: { name: string; oov: boolean }) => c.name === 'magType' && c.oov),
+    );
     assert.match(r.stderr, /time: a date with time/);
     const bad = await runCli(['infer-spec', '--label', 'magType', quakes('train.csv')]);
     assert.equal(bad.code, 1);
@@ -164,7 +311,22 @@ describe('bucketml train --label and infer-spec: a header CSV and a label name s
 
   it('train --label infers the spec, trains, and saves the spec and statistics inside the model; predict reads CSV instances', async () => {
     const out = join(await tempDir(), 'quakes');
-    const r = await runCli(['train', '--label', 'mag', '--train-data', quakes('train.csv'), '--eval-data', quakes('eval.csv'), '--output-dir', out, '--train-examples', '3000'], { BUCKETML_TF_BACKEND: 'cpu' });
+    const r = await runCli(
+      [
+        'train',
+        '--label',
+        'mag',
+        '--train-data',
+        quakes('train.csv'),
+        '--eval-data',
+        quakes('eval.csv'),
+        '--output-dir',
+        out,
+        '--train-examples',
+        '3000',
+      ],
+      { BUCKETML_TF_BACKEND: 'cpu' },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /inferred from \d+ rows: numeric [^;]*depth/);
     assert.ok(evalRmse(r.stdout) < 1, r.stdout);
@@ -174,13 +336,37 @@ describe('bucketml train --label and infer-spec: a header CSV and a label name s
     // CSV instances: the eval file itself (the label column is ignored), one answer per row, in order.
     const p = await runCli(['predict', '--model-dir', out, '--csv-instances', quakes('eval.csv')]);
     assert.equal(p.code, 0, p.stderr);
-    const answers = p.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
-    assert.equal(answers.length, (await readFile(quakes('eval.csv'), 'utf8')).trimEnd().split('\n').length - 1);
+    const answers = p.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(
+      answers.length,
+      (await readFile(quakes('eval.csv'), 'utf8')).trimEnd().split('\n').length - 1,
+    );
     assert.ok(answers.every((a) => typeof a.mag === 'number'));
     // Without a key column the caller's key is echoed.
-    const withKey = await runCli(['predict', '--model-dir', out, '--json-instances', '-'], {}, JSON.stringify({ key: 'k7', time: '2018-02-10 12:00:00', depth: 5, latitude: 34, longitude: -117 }) + '\n');
+    const withKey = await runCli(
+      ['predict', '--model-dir', out, '--json-instances', '-'],
+      {},
+      JSON.stringify({
+        key: 'k7',
+        time: '2018-02-10 12:00:00',
+        depth: 5,
+        latitude: 34,
+        longitude: -117,
+      }) + '\n',
+    );
     assert.equal(JSON.parse(withKey.stdout).key, 'k7', withKey.stdout + withKey.stderr);
-    const both = await runCli(['predict', '--model-dir', out, '--csv-instances', quakes('eval.csv'), '--json-instances', '-']);
+    const both = await runCli([
+      'predict',
+      '--model-dir',
+      out,
+      '--csv-instances',
+      quakes('eval.csv'),
+      '--json-instances',
+      '-',
+    ]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /give one of --json-instances and --csv-instances/);
   });
@@ -193,7 +379,19 @@ describe('bucketml predict', () => {
     dir = await tempDir();
     const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 3000);
     modelDir = join(dir, 'model');
-    const r = await runCli(['train', '--model', 'babyweight', '--train-data', train, '--eval-data', train, '--train-examples', '10240', '--output-dir', modelDir]);
+    const r = await runCli([
+      'train',
+      '--model',
+      'babyweight',
+      '--train-data',
+      train,
+      '--eval-data',
+      train,
+      '--train-examples',
+      '10240',
+      '--output-dir',
+      modelDir,
+    ]);
     assert.equal(r.code, 0, r.stderr);
   });
 
@@ -210,7 +408,10 @@ describe('bucketml predict', () => {
     );
     const r = await runCli(['predict', '--model-dir', modelDir, '--json-instances', file]);
     assert.equal(r.code, 0, r.stderr);
-    const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const out = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(out.length, 3);
     assert.deepEqual(Object.keys(out[0]), ['key', 'weight_pounds']);
     assert.equal(out[0].key, 'b1');
@@ -230,12 +431,22 @@ describe('bucketml predict', () => {
       '{"key":"k5","is_male":"True","plurality":"Single(1)","gestation_weeks":39}',
       '{"key":"k6","is_male":"True","mother_age":26,"plurality":"Single(1)","gestation_weeks":"soon"}',
     ].join('\n');
-    const r = await runCli(['predict', '--model-dir', modelDir, '--json-instances', '-'], {}, stdin);
+    const r = await runCli(
+      ['predict', '--model-dir', modelDir, '--json-instances', '-'],
+      {},
+      stdin,
+    );
     assert.equal(r.code, 1);
-    const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const out = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(out.length, 6);
     assert.equal(typeof out[0].weight_pounds, 'number');
-    assert.deepEqual(out[1], { key: 'k2', error: 'is_male: "Maybe" is not one of True, False, Unknown' });
+    assert.deepEqual(out[1], {
+      key: 'k2',
+      error: 'is_male: "Maybe" is not one of True, False, Unknown',
+    });
     assert.equal(out[2].key, null);
     assert.match(out[2].error, /^line 3: not valid JSON/);
     assert.deepEqual(out[3], { error: 'instance must be a JSON object' });
@@ -278,13 +489,21 @@ describe('every bucketml verb', () => {
         assert.equal(r.stderr, '');
         const lines = r.stdout.split('\n');
         for (const flag of [...verb.flags, { name: 'help', type: 'boolean', help: '' } as Flag]) {
-          const line = lines.find((l) => l.trimStart().startsWith(`--${flag.name} `) || l.trim() === `--${flag.name}`);
+          const line = lines.find(
+            (l) => l.trimStart().startsWith(`--${flag.name} `) || l.trim() === `--${flag.name}`,
+          );
           assert.ok(line, `--${flag.name} is listed:\n${r.stdout}`);
           if (flag.name === 'help') continue;
           if (flag.required) assert.ok(line.endsWith('(required)'), line);
-          else if (flag.default !== undefined) assert.ok(line.endsWith(`(default: ${formatDefault(flag.default)})`), line);
+          else if (flag.default !== undefined)
+            assert.ok(line.endsWith(`(default: ${formatDefault(flag.default)})`), line);
           else if (flag.type === 'boolean') assert.ok(line.endsWith('(default: false)'), line);
-          else assert.match(line, /\(default: [^)]+\)$/, `a flag without a value default says what happens without it: ${line}`);
+          else
+            assert.match(
+              line,
+              /\(default: [^)]+\)$/,
+              `a flag without a value default says what happens without it: ${line}`,
+            );
         }
         // --help wins over anything else on the line.
         const withJunk = await runCli([verb.name, '--no-such-flag', '--help']);
@@ -293,7 +512,11 @@ describe('every bucketml verb', () => {
       });
 
       it('an unknown flag is a usage error naming it', async () => {
-        assertUsageError(await runCli([verb.name, '--no-such-flag', '1']), verb.name, 'no-such-flag');
+        assertUsageError(
+          await runCli([verb.name, '--no-such-flag', '1']),
+          verb.name,
+          'no-such-flag',
+        );
         assertUsageError(await runCli([verb.name, '--no_such_flag=1']), verb.name, 'no-such-flag');
       });
 
@@ -302,7 +525,8 @@ describe('every bucketml verb', () => {
         for (const flag of verb.flags) {
           if (flag.type === 'boolean') cases.push([[`--${flag.name}=yes`], flag.name]);
           else cases.push([[`--${flag.name}`], flag.name]); // no value
-          if (flag.type === 'number' || flag.type === 'positive-int') cases.push([[`--${flag.name.replace(/-/g, '_')}=x`], flag.name]);
+          if (flag.type === 'number' || flag.type === 'positive-int')
+            cases.push([[`--${flag.name.replace(/-/g, '_')}=x`], flag.name]);
           if (flag.type === 'positive-int') cases.push([[`--${flag.name}`, '0'], flag.name]);
         }
         const results = await Promise.all(cases.map(([args]) => runCli([verb.name, ...args])));
@@ -311,13 +535,50 @@ describe('every bucketml verb', () => {
     });
   }
 
-  it('names the flag in the message of each verb\'s own checks', async () => {
-    const deployArgs = ['deploy', '--dry-run', '--project', 'p', '--region', 'us-central1', '--bucket', 'b'];
+  it("names the flag in the message of each verb's own checks", async () => {
+    const deployArgs = [
+      'deploy',
+      '--dry-run',
+      '--project',
+      'p',
+      '--region',
+      'us-central1',
+      '--bucket',
+      'b',
+    ];
     const cases: [string[], string, string | RegExp][] = [
-      [['train', '--model', 'babyweight', '--batch-size', 'x'], 'batch-size', 'bucketml train: --batch-size must be a positive integer (got "x")'],
-      [['train', '--model', 'babyweight', '--nnsize', '64', 'x'], 'nnsize', 'bucketml train: --nnsize must be a positive integer (got "x")'],
-      [['train', '--model', 'babyweight', '--train-data', 'a.csv', '--eval-data', 'b.csv', '--output-dir', '/tmp/m', '--max-bad-rows', '2'], 'max-bad-rows', /between 0 and 1/],
-      [['predict', '--model-dir', '/tmp', '--json-instances', '/no/such/file.json'], 'json-instances', /file not found/],
+      [
+        ['train', '--model', 'babyweight', '--batch-size', 'x'],
+        'batch-size',
+        'bucketml train: --batch-size must be a positive integer (got "x")',
+      ],
+      [
+        ['train', '--model', 'babyweight', '--nnsize', '64', 'x'],
+        'nnsize',
+        'bucketml train: --nnsize must be a positive integer (got "x")',
+      ],
+      [
+        [
+          'train',
+          '--model',
+          'babyweight',
+          '--train-data',
+          'a.csv',
+          '--eval-data',
+          'b.csv',
+          '--output-dir',
+          '/tmp/m',
+          '--max-bad-rows',
+          '2',
+        ],
+        'max-bad-rows',
+        /between 0 and 1/,
+      ],
+      [
+        ['predict', '--model-dir', '/tmp', '--json-instances', '/no/such/file.json'],
+        'json-instances',
+        /file not found/,
+      ],
       [[...deployArgs, '--project', 'P!'], 'project', /must be a project id/],
       [[...deployArgs, '--region', 'mars'], 'region', /must be a region/],
       [[...deployArgs, '--bucket', 'gs://b'], 'bucket', /must be a bucket name/],

@@ -56,7 +56,10 @@ describe('reading CSV data', () => {
     const dir = await tempDir();
     const bad = Array.from({ length: 10 }, (_, i) => `7.1,Maybe,30,Single(1),39,bad${i}`);
     const path = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 90, bad);
-    const err = await expectDataError(readDataset([fileSource(path)], encoder), /10 of 100 rows \(10\.0%\) are invalid, above the 5\.0% limit/);
+    const err = await expectDataError(
+      readDataset([fileSource(path)], encoder),
+      /10 of 100 rows \(10\.0%\) are invalid, above the 5\.0% limit/,
+    );
     assert.match(err.message, /train\.csv:91: is_male: "Maybe"/);
     assert.equal(err.line, 91);
   });
@@ -64,10 +67,22 @@ describe('reading CSV data', () => {
   it('names the file for empty, missing, header-only and wrong-width files', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'empty.csv'), '');
-    await expectDataError(readDataset([fileSource(join(dir, 'empty.csv'))], encoder), /empty\.csv: file is empty/);
-    await expectDataError(readDataset([fileSource(join(dir, 'nope.csv'))], encoder), /nope\.csv: file not found/);
-    await writeFile(join(dir, 'header.csv'), 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key\n');
-    await expectDataError(readDataset([fileSource(join(dir, 'header.csv'))], encoder), /header\.csv: no data rows/);
+    await expectDataError(
+      readDataset([fileSource(join(dir, 'empty.csv'))], encoder),
+      /empty\.csv: file is empty/,
+    );
+    await expectDataError(
+      readDataset([fileSource(join(dir, 'nope.csv'))], encoder),
+      /nope\.csv: file not found/,
+    );
+    await writeFile(
+      join(dir, 'header.csv'),
+      'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key\n',
+    );
+    await expectDataError(
+      readDataset([fileSource(join(dir, 'header.csv'))], encoder),
+      /header\.csv: no data rows/,
+    );
     await writeFile(join(dir, 'taxi.csv'), '12.0,-73.98,40.75,-73.97,40.78,1,0\n');
     const err = await expectDataError(
       readDataset([fileSource(join(dir, 'taxi.csv'))], encoder),

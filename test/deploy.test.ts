@@ -39,7 +39,10 @@ async function execute(script: string, exists: boolean): Promise<string[]> {
     await chmod(join(dir, tool), 0o755);
   }
   await writeFile(join(dir, 'plan.sh'), script);
-  await run('bash', [join(dir, 'plan.sh')], { cwd: dir, env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+  await run('bash', [join(dir, 'plan.sh')], {
+    cwd: dir,
+    env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+  });
   return (await readFile(log, 'utf8')).trimEnd().split('\n');
 }
 
@@ -56,17 +59,39 @@ describe('bucketml deploy --dry-run', () => {
       const deploy = commands.find((c) => c.startsWith(`gcloud functions deploy ${fn.name} `));
       assert.ok(deploy, `${fn.name} is deployed`);
       assert.match(deploy, /--gen2 --runtime=nodejs20 --region=us-central1/);
-      assert.match(deploy, new RegExp(`--entry-point=${fn.entryPoint} --service-account=bucketml-${fn.name}@p\\.iam\\.gserviceaccount\\.com`));
+      assert.match(
+        deploy,
+        new RegExp(
+          `--entry-point=${fn.entryPoint} --service-account=bucketml-${fn.name}@p\\.iam\\.gserviceaccount\\.com`,
+        ),
+      );
       assert.match(deploy, /BUCKETML_BUCKET=gs:\/\/b,/);
       // Its own service account exists before and is granted bucket access.
-      assert.ok(index(new RegExp(`service-accounts create bucketml-${fn.name} `)) < commands.indexOf(deploy));
-      assert.match(all, new RegExp(`buckets add-iam-policy-binding gs://b --member=serviceAccount:bucketml-${fn.name}@p\\.iam\\.gserviceaccount\\.com --role=roles/storage\\.object(User|Viewer)`));
+      assert.ok(
+        index(new RegExp(`service-accounts create bucketml-${fn.name} `)) <
+          commands.indexOf(deploy),
+      );
+      assert.match(
+        all,
+        new RegExp(
+          `buckets add-iam-policy-binding gs://b --member=serviceAccount:bucketml-${fn.name}@p\\.iam\\.gserviceaccount\\.com --role=roles/storage\\.object(User|Viewer)`,
+        ),
+      );
     }
-    assert.match(all, /functions deploy data-upload .*--trigger-event-filters=type=google\.cloud\.storage\.object\.v1\.finalized --trigger-event-filters=bucket=b .*--retry/);
+    assert.match(
+      all,
+      /functions deploy data-upload .*--trigger-event-filters=type=google\.cloud\.storage\.object\.v1\.finalized --trigger-event-filters=bucket=b .*--retry/,
+    );
     assert.match(all, /functions deploy predict .*--trigger-http --no-allow-unauthenticated/);
     assert.match(all, /roles\/iam\.serviceAccountUser/);
 
-    for (const topic of ['bucketml-job-events', 'bucketml-model-candidates', 'bucketml-run-outcomes', 'bucketml-dead-letter', 'bucketml-vertex-logs']) {
+    for (const topic of [
+      'bucketml-job-events',
+      'bucketml-model-candidates',
+      'bucketml-run-outcomes',
+      'bucketml-dead-letter',
+      'bucketml-vertex-logs',
+    ]) {
       assert.ok(index(new RegExp(`pubsub topics create ${topic} `)) >= 0, `topic ${topic}`);
     }
     for (const [sub, topic, fn] of [
@@ -75,29 +100,60 @@ describe('bucketml deploy --dry-run', () => {
       ['bucketml-vertex-events', 'bucketml-vertex-logs', 'vertex-events'],
     ]) {
       const i = index(new RegExp(`subscriptions create ${sub} `));
-      assert.ok(i > index(new RegExp(`functions deploy ${fn} `)), `${sub} is created after its function`);
-      assert.match(commands[i], new RegExp(`--topic=${topic} --push-endpoint=\\$\\(gcloud functions describe ${fn} .*\\)/projects/p/topics/${topic} `));
-      assert.match(commands[i], /--push-auth-service-account=bucketml-invoker@p\.iam\.gserviceaccount\.com/);
-      assert.match(commands[i], /--min-retry-delay=1s --max-retry-delay=20s --dead-letter-topic=bucketml-dead-letter --max-delivery-attempts=10/);
+      assert.ok(
+        i > index(new RegExp(`functions deploy ${fn} `)),
+        `${sub} is created after its function`,
+      );
+      assert.match(
+        commands[i],
+        new RegExp(
+          `--topic=${topic} --push-endpoint=\\$\\(gcloud functions describe ${fn} .*\\)/projects/p/topics/${topic} `,
+        ),
+      );
+      assert.match(
+        commands[i],
+        /--push-auth-service-account=bucketml-invoker@p\.iam\.gserviceaccount\.com/,
+      );
+      assert.match(
+        commands[i],
+        /--min-retry-delay=1s --max-retry-delay=20s --dead-letter-topic=bucketml-dead-letter --max-delivery-attempts=10/,
+      );
     }
-    assert.ok(index(/subscriptions create bucketml-dead-letter-pull --topic=bucketml-dead-letter/) >= 0);
-    const sink = index(/logging sinks create bucketml-vertex-jobs pubsub\.googleapis\.com\/projects\/p\/topics\/bucketml-vertex-logs/);
+    assert.ok(
+      index(/subscriptions create bucketml-dead-letter-pull --topic=bucketml-dead-letter/) >= 0,
+    );
+    const sink = index(
+      /logging sinks create bucketml-vertex-jobs pubsub\.googleapis\.com\/projects\/p\/topics\/bucketml-vertex-logs/,
+    );
     assert.ok(sink >= 0);
     assert.ok(commands[sink].includes(`--log-filter='${VERTEX_LOG_FILTER}'`));
-    assert.ok(index(/topics add-iam-policy-binding bucketml-vertex-logs --member=\$\(gcloud logging sinks describe bucketml-vertex-jobs/) > sink);
+    assert.ok(
+      index(
+        /topics add-iam-policy-binding bucketml-vertex-logs --member=\$\(gcloud logging sinks describe bucketml-vertex-jobs/,
+      ) > sink,
+    );
 
     const publicPlan = await runCli([...ARGS, '--public']);
-    assert.match(publicPlan.stdout, /functions deploy predict .*--trigger-http --allow-unauthenticated/);
+    assert.match(
+      publicPlan.stdout,
+      /functions deploy predict .*--trigger-http --allow-unauthenticated/,
+    );
   });
 
   it('is safe to run again: a second run creates nothing and nothing is ever deleted', async () => {
     const script = (await runCli(ARGS)).stdout;
     const first = await execute(script, false);
     const second = await execute(script, true);
-    assert.ok(first.some((c) => / (topics|subscriptions|service-accounts|sinks|buckets|repositories) create /.test(c)), 'a first run creates resources');
+    assert.ok(
+      first.some((c) =>
+        / (topics|subscriptions|service-accounts|sinks|buckets|repositories) create /.test(c),
+      ),
+      'a first run creates resources',
+    );
     const creates = second.filter((c) => / create /.test(c));
     assert.deepEqual(creates, [], 'a second run recreates nothing');
-    for (const c of [...first, ...second]) assert.doesNotMatch(c, / (delete|remove-iam-policy-binding|clear)\b|--clear-/);
+    for (const c of [...first, ...second])
+      assert.doesNotMatch(c, / (delete|remove-iam-policy-binding|clear)\b|--clear-/);
     // The second run converges: the same function deploys and bindings, no more.
     assert.equal(second.filter((c) => c.includes('functions deploy')).length, FUNCTIONS.length);
   });
@@ -106,34 +162,70 @@ describe('bucketml deploy --dry-run', () => {
     const r = await runCli(['deploy', '--dry-run', '--project', 'p']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--region, --bucket are required/);
-    const bad = await runCli(['deploy', '--dry-run', '--project', 'p', '--region', 'us-central1', '--bucket', 'gs://b']);
+    const bad = await runCli([
+      'deploy',
+      '--dry-run',
+      '--project',
+      'p',
+      '--region',
+      'us-central1',
+      '--bucket',
+      'gs://b',
+    ]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--bucket must be a bucket name, not a gs:\/\/ URI/);
   });
 });
 
 describe('bucketml stage-functions', () => {
-  it('stages predict as a self-contained folder that installs from the registry and serves', { timeout: 180_000 }, async () => {
-    const out = await tempDir();
-    const dir = await stageFunction(ROOT, 'predict', out);
-    const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
-    assert.deepEqual(Object.keys(manifest.dependencies), ['@bucketml/contracts', '@bucketml/model', '@bucketml/pipeline', '@bucketml/ports', '@bucketml/tuning', '@google-cloud/functions-framework']);
-    assert.equal(manifest.dependencies['@bucketml/pipeline'], 'file:vendor/pipeline');
-    const pipeline = JSON.parse(await readFile(join(dir, 'vendor/pipeline/package.json'), 'utf8'));
-    assert.equal(pipeline.dependencies['@bucketml/model'], 'file:../model');
+  it(
+    'stages predict as a self-contained folder that installs from the registry and serves',
+    { timeout: 180_000 },
+    async () => {
+      const out = await tempDir();
+      const dir = await stageFunction(ROOT, 'predict', out);
+      const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
+      assert.deepEqual(Object.keys(manifest.dependencies), [
+        '@bucketml/contracts',
+        '@bucketml/model',
+        '@bucketml/pipeline',
+        '@bucketml/ports',
+        '@bucketml/tuning',
+        '@google-cloud/functions-framework',
+      ]);
+      assert.equal(manifest.dependencies['@bucketml/pipeline'], 'file:vendor/pipeline');
+      const pipeline = JSON.parse(
+        await readFile(join(dir, 'vendor/pipeline/package.json'), 'utf8'),
+      );
+      assert.equal(pipeline.dependencies['@bucketml/model'], 'file:../model');
 
-    // As Cloud Build would: install the folder on its own, then serve a prediction from it.
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir });
-    const bucket = new DirectoryBucket(await tempDir());
-    await deployVersion(bucket, 'babyweight', 'v1', await trainSmallModel(1, 2000));
-    const fn = new FunctionProcess({ name: 'predict', source: dir, target: 'predict', signatureType: 'http', port: await freePort() }, { ...process.env, BUCKETML_BUCKET: bucket.root }, () => {});
-    fn.start();
-    try {
-      await fn.ready();
-      const res = await fetch(`${fn.url}/babyweight`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [BABY] }) });
-      assert.equal(res.status, 200);
-    } finally {
-      await fn.stop();
-    }
-  });
+      // As Cloud Build would: install the folder on its own, then serve a prediction from it.
+      await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir });
+      const bucket = new DirectoryBucket(await tempDir());
+      await deployVersion(bucket, 'babyweight', 'v1', await trainSmallModel(1, 2000));
+      const fn = new FunctionProcess(
+        {
+          name: 'predict',
+          source: dir,
+          target: 'predict',
+          signatureType: 'http',
+          port: await freePort(),
+        },
+        { ...process.env, BUCKETML_BUCKET: bucket.root },
+        () => {},
+      );
+      fn.start();
+      try {
+        await fn.ready();
+        const res = await fetch(`${fn.url}/babyweight`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: [BABY] }),
+        });
+        assert.equal(res.status, 200);
+      } finally {
+        await fn.stop();
+      }
+    },
+  );
 });

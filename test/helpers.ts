@@ -12,7 +12,13 @@ export async function tempDir(prefix = 'bucketml-test-'): Promise<string> {
 }
 
 /** Writes the first `rows` lines of a shipped CSV (plus any extra lines) to `dir/name`. */
-export async function sampleCsv(dir: string, name: string, source: string, rows: number, extra: string[] = []): Promise<string> {
+export async function sampleCsv(
+  dir: string,
+  name: string,
+  source: string,
+  rows: number,
+  extra: string[] = [],
+): Promise<string> {
   const lines = (await readFile(join(DATA, source), 'utf8')).split('\n').slice(0, rows);
   const path = join(dir, name);
   await writeFile(path, [...lines, ...extra].join('\n') + '\n');
@@ -26,9 +32,16 @@ export interface RunResult {
 }
 
 /** Runs the `bucketml` command as a user would, in a separate process. */
-export function runCli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<RunResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  stdin?: string,
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: ROOT });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      cwd: ROOT,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -12,7 +12,6 @@ import { DATA, tempDir } from './helpers.ts';
  * earthquakes (timestamps with a time, mostly-empty columns).
  */
 
-
 /** The newest rows of storms: the force diameters exist from 2004 on (empty cells before). */
 async function stormsSample(rows = 1500) {
   const dir = await tempDir();
@@ -27,14 +26,20 @@ async function stormsSample(rows = 1500) {
 
 describe('schema inference', () => {
   it('a header CSV and a label name give a full spec: dates expanded, categories with an OOV bucket, missing numerics imputed with an indicator', async () => {
-    const spec = await inferSpec([fileSource(join(DATA, 'tables/storms/train.csv'))], { name: 'storms', label: 'pressure' });
+    const spec = await inferSpec([fileSource(join(DATA, 'tables/storms/train.csv'))], {
+      name: 'storms',
+      label: 'pressure',
+    });
     assert.equal(spec.header, true);
     assert.deepEqual(spec.columns, []);
     assert.equal(spec.label.name, 'pressure');
     assert.equal(spec.label.standardize, true);
     const date = spec.dates.find((d) => d.name === 'time');
     assert.ok(date, 'time is a date');
-    assert.ok(date.parts.includes('hour') && date.parts.includes('dayofyear'), `parts ${date.parts}`);
+    assert.ok(
+      date.parts.includes('hour') && date.parts.includes('dayofyear'),
+      `parts ${date.parts}`,
+    );
     const status = spec.categorical.find((c) => c.name === 'status');
     assert.ok(status?.oov, 'status is categorical with an OOV bucket');
     assert.ok(status.vocabulary.includes('hurricane'));
@@ -50,22 +55,37 @@ describe('schema inference', () => {
   it('identifier-like and constant columns are not features', async () => {
     const dir = await tempDir();
     const path = join(dir, 'train.csv');
-    const rows = ['id,const,x,y', ...Array.from({ length: 200 }, (_, i) => `r${i},same,${i % 7},${(i % 7) * 2 + (i % 3)}`)];
+    const rows = [
+      'id,const,x,y',
+      ...Array.from({ length: 200 }, (_, i) => `r${i},same,${i % 7},${(i % 7) * 2 + (i % 3)}`),
+    ];
     await writeFile(path, rows.join('\n') + '\n');
     const spec = await inferSpec([fileSource(path)], { name: 't', label: 'y' });
     assert.equal(spec.key, 'id');
-    assert.deepEqual(spec.numeric.map((c) => c.name), ['x']);
+    assert.deepEqual(
+      spec.numeric.map((c) => c.name),
+      ['x'],
+    );
     assert.match(spec.inferred!.notes.join('\n'), /const: left out \(constant\)/);
   });
 
   it('a categorical label is refused in one line naming the column', async () => {
     const { train } = await stormsSample(300);
-    await assert.rejects(inferSpec([fileSource(train)], { name: 'storms', label: 'status' }), (err: Error) => {
-      assert.ok(err instanceof SpecError);
-      assert.match(err.message, /label column "status" holds categories \(e\.g\. "[a-z ]+"\), not numbers/);
-      return true;
-    });
-    await assert.rejects(inferSpec([fileSource(train)], { name: 'storms', label: 'nope' }), /label column "nope" is not in the header \(columns: time, name, lat/);
+    await assert.rejects(
+      inferSpec([fileSource(train)], { name: 'storms', label: 'status' }),
+      (err: Error) => {
+        assert.ok(err instanceof SpecError);
+        assert.match(
+          err.message,
+          /label column "status" holds categories \(e\.g\. "[a-z ]+"\), not numbers/,
+        );
+        return true;
+      },
+    );
+    await assert.rejects(
+      inferSpec([fileSource(train)], { name: 'storms', label: 'nope' }),
+      /label column "nope" is not in the header \(columns: time, name, lat/,
+    );
   });
 
   it('a model trained on the inferred spec sends unseen categories to the OOV bucket, imputes missing numbers, and refuses wrong types', async () => {
@@ -82,28 +102,67 @@ describe('schema inference', () => {
     assert.ok(result.model.meta.preprocessing.label, 'the label transform is saved with the model');
     assert.ok(result.model.meta.spec.inferred, 'the statistics are saved inside the model');
     const predictor = new Predictor(result.model);
-    const base = { time: '2010-09-01 12:00:00', name: 'Earl', lat: 25, long: -70, status: 'hurricane', category: 3, wind: 100, tropicalstorm_force_diameter: 300, hurricane_force_diameter: 100 };
+    const base = {
+      time: '2010-09-01 12:00:00',
+      name: 'Earl',
+      lat: 25,
+      long: -70,
+      status: 'hurricane',
+      category: 3,
+      wind: 100,
+      tropicalstorm_force_diameter: 300,
+      hurricane_force_diameter: 100,
+    };
     const known = predictor.predictInstance(base);
     assert.equal(known.error, undefined);
     assert.ok(known.value! > 850 && known.value! < 1050, `a pressure in hPa: ${known.value}`);
-    const unseen = predictor.predictInstance({ ...base, name: 'NeverSeenBefore', status: 'extratropical' });
+    const unseen = predictor.predictInstance({
+      ...base,
+      name: 'NeverSeenBefore',
+      status: 'extratropical',
+    });
     assert.equal(unseen.error, undefined, 'an unseen category is not refused');
     assert.ok((predictor.encoder.oovCounts.get('status') ?? 0) >= 1, 'and it is counted');
     const imputed = spec.numeric.find((c) => c.impute !== undefined);
     assert.ok(imputed, `a numeric column had empty cells: ${spec.inferred!.notes.join('; ')}`);
-    assert.equal(predictor.predictInstance({ ...base, [imputed.name]: null }).error, undefined, 'a missing numeric is imputed');
+    assert.equal(
+      predictor.predictInstance({ ...base, [imputed.name]: null }).error,
+      undefined,
+      'a missing numeric is imputed',
+    );
     assert.equal(predictor.predictInstance({ ...base, [imputed.name]: '' }).error, undefined);
     const complete = spec.numeric.find((c) => c.impute === undefined)!;
-    assert.match(String(predictor.predictInstance({ ...base, [complete.name]: null }).error), new RegExp(`${complete.name}: missing`), 'a column that was never missing stays required');
-    assert.match(String(predictor.predictInstance({ ...base, wind: 'strong' }).error), /wind: "strong" is not a number/);
-    assert.match(String(predictor.predictInstance({ ...base, status: { a: 1 } }).error), /status: expected a string, got object/);
-    assert.match(String(predictor.predictInstance({ ...base, time: 'yesterday' }).error), /time: "yesterday" is not a date/);
+    assert.match(
+      String(predictor.predictInstance({ ...base, [complete.name]: null }).error),
+      new RegExp(`${complete.name}: missing`),
+      'a column that was never missing stays required',
+    );
+    assert.match(
+      String(predictor.predictInstance({ ...base, wind: 'strong' }).error),
+      /wind: "strong" is not a number/,
+    );
+    assert.match(
+      String(predictor.predictInstance({ ...base, status: { a: 1 } }).error),
+      /status: expected a string, got object/,
+    );
+    assert.match(
+      String(predictor.predictInstance({ ...base, time: 'yesterday' }).error),
+      /time: "yesterday" is not a date/,
+    );
     // Without a key column, the caller's key comes back; with one, under the column's name.
     assert.deepEqual(predictor.predictInstance({ ...base, key: 'k-1' }).key, { key: 'k-1' });
   });
 
   it('parses ISO dates and timestamps, and refuses impossible ones', () => {
-    assert.deepEqual(parseDate('2018-02-07 01:26:13'), { year: 2018, month: 2, day: 7, dayofweek: 2, dayofyear: 38, hour: 1, hasTime: true });
+    assert.deepEqual(parseDate('2018-02-07 01:26:13'), {
+      year: 2018,
+      month: 2,
+      day: 7,
+      dayofweek: 2,
+      dayofyear: 38,
+      hour: 1,
+      hasTime: true,
+    });
     assert.equal(parseDate('2020-12-31')?.dayofyear, 366);
     assert.equal(parseDate('2013-02-30'), null);
     assert.equal(parseDate('31/01/2013'), null);
@@ -112,12 +171,18 @@ describe('schema inference', () => {
   it('names an unknown spec field as such, with a suggestion', () => {
     const spec = JSON.parse(JSON.stringify(STORMS_SPEC));
     spec.catagorical = [];
-    assert.throws(() => parseSpec(spec), (err: Error) => {
-      assert.match(err.message, /unknown field catagorical — did you mean categorical\?/);
-      assert.equal((err as SpecError).problems.length, 1, (err as SpecError).problems.join('\n'));
-      return true;
-    });
-    assert.throws(() => parseSpec({ ...STORMS_SPEC, hyperparameters: { batch_size: 8 } }), /unknown field hyperparameters\.batch_size — did you mean batchSize\?/);
+    assert.throws(
+      () => parseSpec(spec),
+      (err: Error) => {
+        assert.match(err.message, /unknown field catagorical — did you mean categorical\?/);
+        assert.equal((err as SpecError).problems.length, 1, (err as SpecError).problems.join('\n'));
+        return true;
+      },
+    );
+    assert.throws(
+      () => parseSpec({ ...STORMS_SPEC, hyperparameters: { batch_size: 8 } }),
+      /unknown field hyperparameters\.batch_size — did you mean batchSize\?/,
+    );
   });
 });
 
@@ -130,4 +195,3 @@ const STORMS_SPEC = {
   deep: ['wind', 'status'],
   wide: ['status'],
 };
-

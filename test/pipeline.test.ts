@@ -11,7 +11,10 @@ import { DATA, sampleCsv, tempDir } from './helpers.ts';
  * functions as functions-framework processes, the bucket watcher and local training service.
  * A small study (3 trials, 2 in parallel, short training) keeps each run to seconds.
  */
-const SMALL_STUDY = (args: string[], batch = 'minValue: 64\n      maxValue: 512\n      scaleType: UNIT_LOG_SCALE\n      type: INTEGER') => `trainingInput:
+const SMALL_STUDY = (
+  args: string[],
+  batch = 'minValue: 64\n      maxValue: 512\n      scaleType: UNIT_LOG_SCALE\n      type: INTEGER',
+) => `trainingInput:
   args: ${JSON.stringify(args)}
   hyperparameters:
     goal: MINIMIZE
@@ -31,9 +34,15 @@ const SMALL_STUDY = (args: string[], batch = 'minValue: 64\n      maxValue: 512\
 type Event = NonNullable<LogLine['event']>;
 
 /** A folder's entries as the bucket lists them: names starting with '.' (locks) are internal. */
-const entries = async (dir: string) => (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+const entries = async (dir: string) =>
+  (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
 
-async function dropBabyweight(stack: LocalStack, trainRows: number, evalRows: number, study: string): Promise<void> {
+async function dropBabyweight(
+  stack: LocalStack,
+  trainRows: number,
+  evalRows: number,
+  study: string,
+): Promise<void> {
   const bucket = stack.bucket.root;
   await mkdir(join(bucket, 'config/babyweight'), { recursive: true });
   await writeFile(join(bucket, 'config/babyweight/hyperparam.yaml'), study);
@@ -43,7 +52,10 @@ async function dropBabyweight(stack: LocalStack, trainRows: number, evalRows: nu
     ['train.csv', 'babyweight/train.csv', trainRows],
     ['eval.csv', 'babyweight/eval.csv', evalRows],
   ] as const) {
-    await copyFile(await sampleCsv(staging, name, source, rows), join(bucket, 'data/babyweight', name));
+    await copyFile(
+      await sampleCsv(staging, name, source, rows),
+      join(bucket, 'data/babyweight', name),
+    );
   }
 }
 
@@ -51,11 +63,18 @@ async function dropBabyweight(stack: LocalStack, trainRows: number, evalRows: nu
 const runEnded = async (stack: LocalStack, runId: string) => {
   const run = await stack.waitForRun(runId, 180_000);
   // The run's last step event (its ERROR, or the gate's verdict), for the checks on what it says.
-  const last = stack.logs.filter((l) => l.event?.runId === runId && (l.event.decision !== undefined || l.event.severity === 'ERROR')).at(-1)?.event;
+  const last = stack.logs
+    .filter(
+      (l) =>
+        l.event?.runId === runId &&
+        (l.event.decision !== undefined || l.event.severity === 'ERROR'),
+    )
+    .at(-1)?.event;
   return { run, event: last ?? {} };
 };
 
-const eventsOf = (stack: LocalStack, runId: string, match: (e: Event) => boolean) => stack.logs.filter((l) => l.event?.runId === runId && match(l.event)).length;
+const eventsOf = (stack: LocalStack, runId: string, match: (e: Event) => boolean) =>
+  stack.logs.filter((l) => l.event?.runId === runId && match(l.event)).length;
 
 /** Stops the stack, keeping its log next to the bucket for whoever debugs a failure. */
 async function stopAndKeepLog(stack: LocalStack | undefined): Promise<void> {
@@ -67,7 +86,11 @@ async function stopAndKeepLog(stack: LocalStack | undefined): Promise<void> {
 }
 
 async function predict(stack: LocalStack, body: unknown, contentType = 'application/json') {
-  const res = await fetch(`${stack.predictUrl}/babyweight`, { method: 'POST', headers: { 'content-type': contentType }, body: JSON.stringify(body) });
+  const res = await fetch(`${stack.predictUrl}/babyweight`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -97,87 +120,177 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     assert.deepEqual(await entries(join(bucket, 'models/babyweight')), [firstRun, 'serving.json']);
     const run = JSON.parse(await readFile(join(bucket, 'runs', firstRun, 'run.json'), 'utf8'));
     assert.equal(run.state, 'deployed');
-    assert.deepEqual(run.history.map((h: { state: string }) => h.state), ['received', 'tuning', 'final-training', 'gating', 'deployed']);
+    assert.deepEqual(
+      run.history.map((h: { state: string }) => h.state),
+      ['received', 'tuning', 'final-training', 'gating', 'deployed'],
+    );
     // Duplicates reached the training backend, yet it created one study and one final training.
-    assert.ok(stack.training.stats.submissions > 2, `submissions ${stack.training.stats.submissions}`);
+    assert.ok(
+      stack.training.stats.submissions > 2,
+      `submissions ${stack.training.stats.submissions}`,
+    );
     assert.equal(stack.training.stats.created, 2);
-    assert.ok(stack.training.stats.maxConcurrentTrials <= 2, `at most maxParallelTrials at once (${stack.training.stats.maxConcurrentTrials})`);
-    assert.equal(eventsOf(stack, firstRun, (e) => String(e.message).startsWith('run created')), 1);
-    assert.equal(eventsOf(stack, firstRun, (e) => e.decision === 'deployed'), 1);
+    assert.ok(
+      stack.training.stats.maxConcurrentTrials <= 2,
+      `at most maxParallelTrials at once (${stack.training.stats.maxConcurrentTrials})`,
+    );
+    assert.equal(
+      eventsOf(stack, firstRun, (e) => String(e.message).startsWith('run created')),
+      1,
+    );
+    assert.equal(
+      eventsOf(stack, firstRun, (e) => e.decision === 'deployed'),
+      1,
+    );
     // The study's report sorts the 3 trials; the deployed model is complete and loadable.
-    const report = JSON.parse(await readFile(join(bucket, 'runs', firstRun, 'report.json'), 'utf8'));
+    const report = JSON.parse(
+      await readFile(join(bucket, 'runs', firstRun, 'report.json'), 'utf8'),
+    );
     assert.equal(report.trials.length, 3);
-    assert.match(await readFile(join(bucket, 'runs', firstRun, 'report.txt'), 'utf8'), /^goal MINIMIZE rmse; 3 succeeded/);
+    assert.match(
+      await readFile(join(bucket, 'runs', firstRun, 'report.txt'), 'utf8'),
+      /^goal MINIMIZE rmse; 3 succeeded/,
+    );
     const deployed = await readModelDir(join(bucket, 'models/babyweight', firstRun));
-    assert.deepEqual(deployed.meta.data.train.files.map((f) => f.name.endsWith('data/babyweight/train.csv')), [true]);
+    assert.deepEqual(
+      deployed.meta.data.train.files.map((f) => f.name.endsWith('data/babyweight/train.csv')),
+      [true],
+    );
   });
 
   it('serves predictions from the deployed version and answers bad requests with reasons', async () => {
-    const ok = await predict(stack, { instances: [{ key: 'b1', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 }] });
+    const ok = await predict(stack, {
+      instances: [
+        { key: 'b1', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 },
+      ],
+    });
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body.model, { name: 'babyweight', version: firstRun });
     const [p] = ok.body.predictions as { key: string; weight_pounds: number }[];
     assert.equal(p.key, 'b1');
     assert.ok(p.weight_pounds > 5 && p.weight_pounds < 10, JSON.stringify(p));
 
-    const bad = await predict(stack, { instances: [{ key: 'ok', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 }, { key: 'k2', is_male: 'yes', mother_age: 30, plurality: 'Single(1)', gestation_weeks: 38 }] });
+    const bad = await predict(stack, {
+      instances: [
+        { key: 'ok', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 },
+        { key: 'k2', is_male: 'yes', mother_age: 30, plurality: 'Single(1)', gestation_weeks: 38 },
+      ],
+    });
     assert.equal(bad.status, 400);
-    assert.deepEqual(bad.body.instances, [{ index: 1, key: 'k2', error: 'is_male: "yes" is not one of True, False, Unknown' }]);
+    assert.deepEqual(bad.body.instances, [
+      { index: 1, key: 'k2', error: 'is_male: "yes" is not one of True, False, Unknown' },
+    ]);
     assert.equal((await predict(stack, { rows: [] })).status, 400);
     assert.equal((await predict(stack, { instances: [] }, 'text/plain')).status, 415);
-    const info = (await fetch(`${stack.predictUrl}/babyweight`).then((r) => r.json())) as { model: { version: string }; label: string };
+    const info = (await fetch(`${stack.predictUrl}/babyweight`).then((r) => r.json())) as {
+      model: { version: string };
+      label: string;
+    };
     assert.equal(info.model.version, firstRun);
     assert.equal(info.label, 'weight_pounds');
-    assert.equal((await fetch(`${stack.predictUrl}/nosuchmodel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances":[{}]}' })).status, 404);
+    assert.equal(
+      (
+        await fetch(`${stack.predictUrl}/nosuchmodel`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"instances":[{}]}',
+        })
+      ).status,
+      404,
+    );
   });
 
   it('a CSV with the wrong columns fails its run with an ERROR naming the file; the serving model is unchanged', async () => {
-    const pointer = await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8');
-    await copyFile(join(DATA, 'taxifare/taxi-valid.csv'), join(stack.bucket.root, 'data/babyweight/more-train.csv'));
+    const pointer = await readFile(
+      join(stack.bucket.root, 'models/babyweight/serving.json'),
+      'utf8',
+    );
+    await copyFile(
+      join(DATA, 'taxifare/taxi-valid.csv'),
+      join(stack.bucket.root, 'data/babyweight/more-train.csv'),
+    );
     const runId = await stack.runIdOfDrop('babyweight');
     const { run: ended, event: end } = await runEnded(stack, runId);
     assert.equal(ended.state, 'failed');
     assert.equal(end.severity, 'ERROR');
     assert.equal(end.file, 'data/babyweight/more-train.csv');
-    assert.match(String(end.message), /data\/babyweight\/more-train\.csv: expected 6 columns .* found 7 on line 1/);
-    const run = JSON.parse(await readFile(join(stack.bucket.root, 'runs', runId, 'run.json'), 'utf8'));
+    assert.match(
+      String(end.message),
+      /data\/babyweight\/more-train\.csv: expected 6 columns .* found 7 on line 1/,
+    );
+    const run = JSON.parse(
+      await readFile(join(stack.bucket.root, 'runs', runId, 'run.json'), 'utf8'),
+    );
     assert.equal(run.state, 'failed');
-    assert.equal(await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8'), pointer);
+    assert.equal(
+      await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8'),
+      pointer,
+    );
     await rm(join(stack.bucket.root, 'data/babyweight/more-train.csv'));
   });
 
   it('a worse candidate is not deployed, and an event says why', async () => {
-    const pointer = await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8');
+    const pointer = await readFile(
+      join(stack.bucket.root, 'models/babyweight/serving.json'),
+      'utf8',
+    );
     // One gradient step per trial: a model far worse than the one serving.
-    await dropBabyweight(stack, 2500, 800, SMALL_STUDY(['--train_examples=512', '--learning_rate=0.001'], 'type: DISCRETE\n      discreteValues: [512]'));
+    await dropBabyweight(
+      stack,
+      2500,
+      800,
+      SMALL_STUDY(
+        ['--train_examples=512', '--learning_rate=0.001'],
+        'type: DISCRETE\n      discreteValues: [512]',
+      ),
+    );
     const runId = await stack.runIdOfDrop('babyweight');
     const { run: ended, event: end } = await runEnded(stack, runId);
     assert.equal(ended.state, 'rejected');
     assert.equal(end.decision, 'rejected');
     assert.equal(end.severity, 'WARNING');
-    assert.match(String(end.message), new RegExp(`candidate rejected: candidate rmse [0-9.]+ is worse than serving version ${firstRun}'s [0-9.]+`));
+    assert.match(
+      String(end.message),
+      new RegExp(
+        `candidate rejected: candidate rmse [0-9.]+ is worse than serving version ${firstRun}'s [0-9.]+`,
+      ),
+    );
     assert.ok(Number(end.candidateRmse) > Number(end.servingRmse));
-    assert.equal(await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8'), pointer);
-    assert.deepEqual(await entries(join(stack.bucket.root, 'models/babyweight')), [firstRun, 'serving.json']);
+    assert.equal(
+      await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8'),
+      pointer,
+    );
+    assert.deepEqual(await entries(join(stack.bucket.root, 'models/babyweight')), [
+      firstRun,
+      'serving.json',
+    ]);
   });
 
   it('a table nobody configured fails with an ERROR that gives the one line to write', async () => {
     const bucket = stack.bucket.root;
     await mkdir(join(bucket, 'data/quakes'), { recursive: true });
-    for (const f of ['train.csv', 'eval.csv']) await copyFile(join(DATA, 'tables/earthquakes', f), join(bucket, 'data/quakes', f));
+    for (const f of ['train.csv', 'eval.csv'])
+      await copyFile(join(DATA, 'tables/earthquakes', f), join(bucket, 'data/quakes', f));
     const runId = await stack.runIdOfDrop('quakes');
     const { run: ended, event: end } = await runEnded(stack, runId);
     assert.equal(ended.state, 'failed');
-    assert.match(String(end.message), /write config\/quakes\/schema\.json containing \{"label": "<the column to predict>"\} \(the columns of data\/quakes\/train\.csv: time, tz, felt/);
+    assert.match(
+      String(end.message),
+      /write config\/quakes\/schema\.json containing \{"label": "<the column to predict>"\} \(the columns of data\/quakes\/train\.csv: time, tz, felt/,
+    );
   });
 
   it('a config of {"label": ...} is enough: the schema is inferred, saved with the run and the model, and the model serves', async () => {
     const bucket = stack.bucket.root;
     await mkdir(join(bucket, 'config/quakes'), { recursive: true });
     await writeFile(join(bucket, 'config/quakes/schema.json'), '{"label": "mag"}');
-    await writeFile(join(bucket, 'config/quakes/hyperparam.yaml'), SMALL_STUDY(['--train_examples=3000']));
+    await writeFile(
+      join(bucket, 'config/quakes/hyperparam.yaml'),
+      SMALL_STUDY(['--train_examples=3000']),
+    );
     // A new generation of the drop: a new data version, so a new run.
-    for (const f of ['train.csv', 'eval.csv']) await copyFile(join(DATA, 'tables/earthquakes', f), join(bucket, 'data/quakes', f));
+    for (const f of ['train.csv', 'eval.csv'])
+      await copyFile(join(DATA, 'tables/earthquakes', f), join(bucket, 'data/quakes', f));
     const runId = await stack.runIdOfDrop('quakes');
     const { run: ended } = await runEnded(stack, runId);
     assert.equal(ended.state, 'deployed', JSON.stringify(ended.error));
@@ -186,12 +299,40 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     assert.equal(spec.label.name, 'mag');
     assert.ok(spec.dates.some((d: { name: string }) => d.name === 'time'));
     const model = await readModelDir(join(bucket, 'models/quakes', runId));
-    assert.deepEqual(model.meta.spec.inferred?.columns.length, spec.inferred.columns.length, 'the statistics are inside the model');
-    const instance = { key: 'q1', time: '2018-02-10 12:00:00', tz: -480, felt: '', cdi: '', mmi: '', alert: '', status: 'reviewed', tsunami: 0, net: 'a-new-network', nst: 20, dmin: 0.1, rms: 0.2, gap: 80, magType: 'ml', type: 'earthquake', longitude: -117, latitude: 34, depth: 8 };
-    const res = await fetch(`${stack.predictUrl}/quakes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instance] }) });
+    assert.deepEqual(
+      model.meta.spec.inferred?.columns.length,
+      spec.inferred.columns.length,
+      'the statistics are inside the model',
+    );
+    const instance = {
+      key: 'q1',
+      time: '2018-02-10 12:00:00',
+      tz: -480,
+      felt: '',
+      cdi: '',
+      mmi: '',
+      alert: '',
+      status: 'reviewed',
+      tsunami: 0,
+      net: 'a-new-network',
+      nst: 20,
+      dmin: 0.1,
+      rms: 0.2,
+      gap: 80,
+      magType: 'ml',
+      type: 'earthquake',
+      longitude: -117,
+      latitude: 34,
+      depth: 8,
+    };
+    const res = await fetch(`${stack.predictUrl}/quakes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [instance] }),
+    });
     const body = (await res.json()) as { predictions: { key: string; mag: number }[] };
     assert.equal(res.status, 200, JSON.stringify(body));
-    assert.equal(body.predictions[0].key, 'q1', 'the caller\'s key comes back');
+    assert.equal(body.predictions[0].key, 'q1', "the caller's key comes back");
     assert.ok(body.predictions[0].mag > -1 && body.predictions[0].mag < 8, JSON.stringify(body));
   });
 });
@@ -206,7 +347,8 @@ describe('pipeline on the local stack, each function killed mid-step once', () =
       settleMs: 1000,
       functionEnv: {
         BUCKETML_CRASH_DIR: crashDir,
-        BUCKETML_CRASH_POINTS: 'data-upload:after-run-created,job-completed:after-report,deploy:after-copy',
+        BUCKETML_CRASH_POINTS:
+          'data-upload:after-run-created,job-completed:after-report,deploy:after-copy',
       },
     });
   });

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '@bucketml/model';
-import { gridPoint, shouldStopTrial, suggestTrial, type Observation, type ParamSpec } from '@bucketml/tuning';
+import {
+  gridPoint,
+  shouldStopTrial,
+  suggestTrial,
+  type Observation,
+  type ParamSpec,
+} from '@bucketml/tuning';
 
 const MIXED: ParamSpec[] = [
   { name: 'batch_size', type: 'INTEGER', min: 8, max: 512, scale: 'UNIT_LOG_SCALE' },
@@ -12,13 +18,22 @@ const MIXED: ParamSpec[] = [
 
 /** A smooth objective with its minimum at batch 64, lr 0.01, adam, nembeds 10. */
 function objective(p: Record<string, number | string>): number {
-  return (Math.log2(Number(p.batch_size)) - 6) ** 2 + (Math.log10(Number(p.lr)) + 2) ** 2 + (p.opt === 'adam' ? 0 : 1) + (p.nembeds === 10 ? 0 : 0.5);
+  return (
+    (Math.log2(Number(p.batch_size)) - 6) ** 2 +
+    (Math.log10(Number(p.lr)) + 2) ** 2 +
+    (p.opt === 'adam' ? 0 : 1) +
+    (p.nembeds === 10 ? 0 : 0.5)
+  );
 }
 
 function study(algorithm: string, trials: number, seed: number): Observation[] {
   const history: Observation[] = [];
   for (let i = 0; i < trials; i++) {
-    const parameters = suggestTrial({ params: MIXED, goal: 'MINIMIZE', algorithm }, history, new Rng(seed * 7919 + i));
+    const parameters = suggestTrial(
+      { params: MIXED, goal: 'MINIMIZE', algorithm },
+      history,
+      new Rng(seed * 7919 + i),
+    );
     history.push({ parameters, state: 'SUCCEEDED', objective: objective(parameters) });
   }
   return history;
@@ -28,7 +43,10 @@ describe('search algorithms', () => {
   it('suggests only valid values of every parameter type', () => {
     for (const h of study('ALGORITHM_UNSPECIFIED', 20, 1)) {
       const p = h.parameters;
-      assert.ok(Number.isInteger(p.batch_size) && Number(p.batch_size) >= 8 && Number(p.batch_size) <= 512, JSON.stringify(p));
+      assert.ok(
+        Number.isInteger(p.batch_size) && Number(p.batch_size) >= 8 && Number(p.batch_size) <= 512,
+        JSON.stringify(p),
+      );
       assert.ok(Number(p.lr) >= 1e-4 && Number(p.lr) <= 0.1, JSON.stringify(p));
       assert.ok(['adam', 'sgd', 'ftrl'].includes(String(p.opt)));
       assert.ok([3, 10, 30].includes(Number(p.nembeds)));
@@ -52,7 +70,11 @@ describe('search algorithms', () => {
     const history = study('ALGORITHM_UNSPECIFIED', 15, 5); // past the 12 random initial trials
     const batch: Observation[] = [];
     for (let i = 0; i < 4; i++) {
-      const parameters = suggestTrial({ params: MIXED, goal: 'MINIMIZE', algorithm: 'ALGORITHM_UNSPECIFIED' }, [...history, ...batch], new Rng(99));
+      const parameters = suggestTrial(
+        { params: MIXED, goal: 'MINIMIZE', algorithm: 'ALGORITHM_UNSPECIFIED' },
+        [...history, ...batch],
+        new Rng(99),
+      );
       batch.push({ parameters, state: 'ACTIVE' });
     }
     const keys = batch.map((b) => JSON.stringify(b.parameters));
@@ -62,7 +84,11 @@ describe('search algorithms', () => {
   it('an early-stopped trial enters the model as a pending one: its partial value is not its objective', () => {
     const history = study('ALGORITHM_UNSPECIFIED', 15, 6);
     const suggest = (last: Observation) =>
-      suggestTrial({ params: MIXED, goal: 'MINIMIZE', algorithm: 'ALGORITHM_UNSPECIFIED' }, [...history.slice(0, -1), last], new Rng(7));
+      suggestTrial(
+        { params: MIXED, goal: 'MINIMIZE', algorithm: 'ALGORITHM_UNSPECIFIED' },
+        [...history.slice(0, -1), last],
+        new Rng(7),
+      );
     const { parameters } = history.at(-1)!;
     const stopped = suggest({ parameters, state: 'STOPPED', objective: 50 });
     assert.deepEqual(stopped, suggest({ parameters, state: 'ACTIVE' }));
@@ -99,14 +125,30 @@ describe('median stopping rule', () => {
 
   it('keeps a slow starter that is behind but catching up faster than its peers did', () => {
     assert.equal(shouldStopTrial([1.6, 1.4], peers, 'MINIMIZE'), false, 'behind, improving 0.2');
-    assert.equal(shouldStopTrial([1.6, 1.4, 1.3], peers, 'MINIMIZE'), false, 'still improving faster (0.3 vs 0.2)');
-    assert.equal(shouldStopTrial([1.6, 1.5, 1.45], peers, 'MINIMIZE'), true, 'behind and improving 0.15 vs 0.2');
+    assert.equal(
+      shouldStopTrial([1.6, 1.4, 1.3], peers, 'MINIMIZE'),
+      false,
+      'still improving faster (0.3 vs 0.2)',
+    );
+    assert.equal(
+      shouldStopTrial([1.6, 1.5, 1.45], peers, 'MINIMIZE'),
+      true,
+      'behind and improving 0.15 vs 0.2',
+    );
   });
 
   it('waits for enough measurements and enough finished peers', () => {
     assert.equal(shouldStopTrial([9], peers, 'MINIMIZE'), false, 'one measurement is too few');
-    assert.equal(shouldStopTrial([9, 9], peers.slice(0, 3), 'MINIMIZE'), false, 'three peers are too few');
-    assert.equal(shouldStopTrial([9, 9, 9, 9, 9], peers, 'MINIMIZE'), false, 'no peer reported that far');
+    assert.equal(
+      shouldStopTrial([9, 9], peers.slice(0, 3), 'MINIMIZE'),
+      false,
+      'three peers are too few',
+    );
+    assert.equal(
+      shouldStopTrial([9, 9, 9, 9, 9], peers, 'MINIMIZE'),
+      false,
+      'no peer reported that far',
+    );
   });
 
   it('follows the goal when maximising', () => {

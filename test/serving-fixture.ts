@@ -1,12 +1,21 @@
 import { join } from 'node:path';
-import { BUILTIN_SPECS, fileSource, MODEL_FILE, serializeModel, WEIGHTS_FILE } from '@bucketml/model';
+import {
+  BUILTIN_SPECS,
+  fileSource,
+  MODEL_FILE,
+  serializeModel,
+  WEIGHTS_FILE,
+} from '@bucketml/model';
 import type { ServingPointer } from '@bucketml/contracts';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { loadTensorFlow, trainModel } from '@bucketml/trainer';
 import { DATA } from './helpers.ts';
 
 /** A small babyweight model trained in this process (seconds), serialised as a model directory. */
-export async function trainSmallModel(seed: number, trainExamples = 20_000): Promise<{ modelJson: Buffer; weightsBin: Buffer }> {
+export async function trainSmallModel(
+  seed: number,
+  trainExamples = 20_000,
+): Promise<{ modelJson: Buffer; weightsBin: Buffer }> {
   const spec = BUILTIN_SPECS.babyweight;
   const { model } = await trainModel({
     spec,
@@ -20,14 +29,31 @@ export async function trainSmallModel(seed: number, trainExamples = 20_000): Pro
 }
 
 /** Deploys a model version as the deploy stage does: its files first, then the serving pointer. */
-export async function deployVersion(bucket: DirectoryBucket, model: string, version: string, files: { modelJson: Buffer; weightsBin: Buffer }): Promise<void> {
+export async function deployVersion(
+  bucket: DirectoryBucket,
+  model: string,
+  version: string,
+  files: { modelJson: Buffer; weightsBin: Buffer },
+): Promise<void> {
   const prefix = `models/${model}/${version}/`;
   await bucket.write(prefix + WEIGHTS_FILE, files.weightsBin);
   await bucket.write(prefix + MODEL_FILE, files.modelJson);
   const meta = JSON.parse(files.modelJson.toString('utf8'));
-  const pointer: ServingPointer = { model, version, prefix, rmse: meta.metrics.rmse, runId: version, deployedAt: new Date().toISOString() };
+  const pointer: ServingPointer = {
+    model,
+    version,
+    prefix,
+    rmse: meta.metrics.rmse,
+    runId: version,
+    deployedAt: new Date().toISOString(),
+  };
   await bucket.write(`models/${model}/serving.json`, JSON.stringify(pointer));
 }
 
 /** A valid babyweight instance. */
-export const BABY = { is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 };
+export const BABY = {
+  is_male: 'True',
+  mother_age: 26,
+  plurality: 'Single(1)',
+  gestation_weeks: 39,
+};

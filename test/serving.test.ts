@@ -21,8 +21,14 @@ describe('predict function over HTTP', () => {
   const models: { modelJson: Buffer; weightsBin: Buffer }[] = [];
 
   const post = (body: unknown, contentType = 'application/json', path = '/babyweight') =>
-    fetch(url + path, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const servedVersion = async () => ((await (await fetch(url + '/babyweight')).json()) as { model: { version: string } }).model.version;
+    fetch(url + path, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const servedVersion = async () =>
+    ((await (await fetch(url + '/babyweight')).json()) as { model: { version: string } }).model
+      .version;
   async function waitForVersion(version: string): Promise<void> {
     const deadline = Date.now() + 10_000;
     while ((await servedVersion()) !== version) {
@@ -36,7 +42,13 @@ describe('predict function over HTTP', () => {
     models.push(await trainSmallModel(1, 5000), await trainSmallModel(2, 5000));
     await deployVersion(bucket, 'babyweight', 'v1', models[0]);
     fn = new FunctionProcess(
-      { name: 'predict', source: join(ROOT, 'functions/predict'), target: 'predict', signatureType: 'http', port: await freePort() },
+      {
+        name: 'predict',
+        source: join(ROOT, 'functions/predict'),
+        target: 'predict',
+        signatureType: 'http',
+        port: await freePort(),
+      },
       { ...process.env, BUCKETML_BUCKET: bucket.root, BUCKETML_REVALIDATE_MS: '100' },
       (_, line) => lines.push(line),
     );
@@ -53,7 +65,12 @@ describe('predict function over HTTP', () => {
     const info = (await (await fetch(url + '/babyweight')).json()) as Record<string, any>;
     assert.equal(info.model.version, 'v1');
     assert.equal(info.label, 'weight_pounds');
-    assert.deepEqual(info.inputs.map((c: { name: string }) => c.name).sort(), ['gestation_weeks', 'is_male', 'mother_age', 'plurality']);
+    assert.deepEqual(info.inputs.map((c: { name: string }) => c.name).sort(), [
+      'gestation_weeks',
+      'is_male',
+      'mother_age',
+      'plurality',
+    ]);
     const res = await post({ instances: [BABY, { ...BABY, is_male: 'False', key: 'k2' }] });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { predictions: { weight_pounds: number; key?: string }[] };
@@ -66,13 +83,27 @@ describe('predict function over HTTP', () => {
     const cases: [Promise<Response>, number, RegExp][] = [
       [post('x', 'text/plain'), 415, /Content-Type: application\/json/],
       [fetch(url + '/babyweight', { method: 'PUT' }), 405, /method PUT not allowed/],
-      [post({ instances: [BABY] }, 'application/json', '/no_such_model'), 404, /no model named no_such_model/],
+      [
+        post({ instances: [BABY] }, 'application/json', '/no_such_model'),
+        404,
+        /no model named no_such_model/,
+      ],
       [post({ instances: [BABY] }, 'application/json', '/a/b'), 404, /use POST \/<model>/],
       [post({ instances: [] }), 400, /1 to 10000 instances; it holds 0/],
       [post({ rows: [BABY] }), 400, /"instances" array/],
       [post({ instances: Array.from({ length: 10_001 }, () => ({})) }), 400, /holds 10001/],
-      [post({ instances: [BABY, { ...BABY, plurality: 'Nine' }, { ...BABY, mother_age: 'old' }] }), 400, /2 of 3 instance\(s\) are invalid/],
-      [post({ instances: Array.from({ length: 9_000 }, () => ({ ...BABY, note: 'x'.repeat(150) })) }), 413, /limit is 1500000/],
+      [
+        post({ instances: [BABY, { ...BABY, plurality: 'Nine' }, { ...BABY, mother_age: 'old' }] }),
+        400,
+        /2 of 3 instance\(s\) are invalid/,
+      ],
+      [
+        post({
+          instances: Array.from({ length: 9_000 }, () => ({ ...BABY, note: 'x'.repeat(150) })),
+        }),
+        413,
+        /limit is 1500000/,
+      ],
     ];
     for (const [response, status, message] of cases) {
       const res = await response;
@@ -80,7 +111,9 @@ describe('predict function over HTTP', () => {
       assert.equal(res.status, status, body.error);
       assert.match(body.error, message);
     }
-    const bad = (await (await post({ instances: [BABY, { ...BABY, plurality: 'Nine' }] })).json()) as { instances: { index: number; error: string }[] };
+    const bad = (await (
+      await post({ instances: [BABY, { ...BABY, plurality: 'Nine' }] })
+    ).json()) as { instances: { index: number; error: string }[] };
     assert.equal(bad.instances[0].index, 1);
     assert.match(bad.instances[0].error, /plurality/);
   });
@@ -93,7 +126,13 @@ describe('predict function over HTTP', () => {
 
   it('10,000 fuzzed bodies: no response ≥ 500 and no crash', async () => {
     const instance = fc.record(
-      { is_male: fc.oneof(fc.constantFrom('True', 'False', 'Unknown'), fc.jsonValue()), mother_age: fc.oneof(fc.double(), fc.jsonValue()), plurality: fc.oneof(fc.constantFrom('Single(1)', 'Twins(2)'), fc.string()), gestation_weeks: fc.oneof(fc.integer(), fc.jsonValue()), key: fc.jsonValue() },
+      {
+        is_male: fc.oneof(fc.constantFrom('True', 'False', 'Unknown'), fc.jsonValue()),
+        mother_age: fc.oneof(fc.double(), fc.jsonValue()),
+        plurality: fc.oneof(fc.constantFrom('Single(1)', 'Twins(2)'), fc.string()),
+        gestation_weeks: fc.oneof(fc.integer(), fc.jsonValue()),
+        key: fc.jsonValue(),
+      },
       { requiredKeys: [] },
     );
     const body = fc.oneof(
@@ -101,16 +140,39 @@ describe('predict function over HTTP', () => {
       fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')),
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc.jsonValue().map((v) => JSON.stringify({ instances: v })),
-      fc.array(fc.oneof(instance, fc.jsonValue()), { maxLength: 20 }).map((instances) => JSON.stringify({ instances })),
-      fc.tuple(fc.array(instance, { maxLength: 5 }), fc.nat(60)).map(([instances, cut]) => JSON.stringify({ instances }).slice(0, -cut - 1)), // truncated
+      fc
+        .array(fc.oneof(instance, fc.jsonValue()), { maxLength: 20 })
+        .map((instances) => JSON.stringify({ instances })),
+      fc
+        .tuple(fc.array(instance, { maxLength: 5 }), fc.nat(60))
+        .map(([instances, cut]) => JSON.stringify({ instances }).slice(0, -cut - 1)), // truncated
     );
-    const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=latin-9', 'text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded', '');
+    const contentType = fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset=latin-9',
+      'text/plain',
+      'application/octet-stream',
+      'application/x-www-form-urlencoded',
+      '',
+    );
     const method = fc.constantFrom('POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE', 'PATCH');
-    const path = fc.constantFrom('/babyweight', '/babyweight/', '/', '/taxifare', '/%E0%A4%A', '/babyweight?x=1');
+    const path = fc.constantFrom(
+      '/babyweight',
+      '/babyweight/',
+      '/',
+      '/taxifare',
+      '/%E0%A4%A',
+      '/babyweight?x=1',
+    );
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(body, contentType, method, path, async (b, type, m, p) => {
-        const res = await fetch(url + p, { method: m, headers: type ? { 'content-type': type } : {}, body: m === 'GET' ? undefined : b });
+        const res = await fetch(url + p, {
+          method: m,
+          headers: type ? { 'content-type': type } : {},
+          body: m === 'GET' ? undefined : b,
+        });
         await res.arrayBuffer();
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         return res.status < 500;
@@ -119,7 +181,10 @@ describe('predict function over HTTP', () => {
     );
     assert.equal(fn.restarts, 0, 'the function process crashed');
     // The fuzzing reached the model: some bodies were valid predictions, many were refused.
-    assert.ok((statuses.get(200) ?? 0) > 0 && (statuses.get(400) ?? 0) > 1000, JSON.stringify([...statuses]));
+    assert.ok(
+      (statuses.get(200) ?? 0) > 0 && (statuses.get(400) ?? 0) > 1000,
+      JSON.stringify([...statuses]),
+    );
   });
 
   it('a new version is swapped in under load without a failed request', async () => {
@@ -141,7 +206,9 @@ describe('predict function over HTTP', () => {
     assert.ok(result.requests.total > 500, `only ${result.requests.total} requests`);
     await waitForVersion('v2');
     const local = new Predictor(deserializeModel(models[1].modelJson, models[1].weightsBin));
-    const body = (await (await post({ instances: [BABY] })).json()) as { predictions: { weight_pounds: number }[] };
+    const body = (await (await post({ instances: [BABY] })).json()) as {
+      predictions: { weight_pounds: number }[];
+    };
     assert.equal(body.predictions[0].weight_pounds, local.predictInstance(BABY).value);
   });
 
@@ -150,10 +217,24 @@ describe('predict function over HTTP', () => {
     const prefix = 'models/babyweight/broken/';
     await bucket.write(prefix + 'weights.bin', models[0].weightsBin.subarray(0, 100));
     await bucket.write(prefix + 'model.json', models[0].modelJson);
-    await bucket.write('models/babyweight/serving.json', JSON.stringify({ model: 'babyweight', version: 'broken', prefix, rmse: 1, runId: 'r', deployedAt: new Date().toISOString() }));
+    await bucket.write(
+      'models/babyweight/serving.json',
+      JSON.stringify({
+        model: 'babyweight',
+        version: 'broken',
+        prefix,
+        rmse: 1,
+        runId: 'r',
+        deployedAt: new Date().toISOString(),
+      }),
+    );
     const deadline = Date.now() + 10_000;
     // Requests drive revalidation; every one of them is answered by v2 meanwhile.
-    while (!lines.some((l) => /"severity":"ERROR".*model babyweight could not be loaded: .*weights/.test(l))) {
+    while (
+      !lines.some((l) =>
+        /"severity":"ERROR".*model babyweight could not be loaded: .*weights/.test(l),
+      )
+    ) {
       assert.ok(Date.now() < deadline, 'no ERROR log line for the broken version');
       assert.equal((await post({ instances: [BABY] })).status, 200);
       await new Promise((r) => setTimeout(r, 50));

@@ -26,14 +26,18 @@ export function storageContract(name: string, make: () => Promise<Storage>): voi
     const gens = [];
     for (let i = 0; i < 20; i++) gens.push(await s.write(key, String(i)));
     assert.equal(new Set(gens).size, 20);
-    for (let i = 1; i < gens.length; i++) assert.ok(BigInt(gens[i]) > BigInt(gens[i - 1]), 'generations increase');
+    for (let i = 1; i < gens.length; i++)
+      assert.ok(BigInt(gens[i]) > BigInt(gens[i - 1]), 'generations increase');
   });
 
   it(`${name}: create-if-absent succeeds once`, async () => {
     const s = await make();
     const key = `${unique()}/once`;
     await s.write(key, 'first', { ifGenerationMatch: '0' });
-    await assert.rejects(s.write(key, 'second', { ifGenerationMatch: '0' }), PreconditionFailedError);
+    await assert.rejects(
+      s.write(key, 'second', { ifGenerationMatch: '0' }),
+      PreconditionFailedError,
+    );
     assert.equal((await s.read(key))?.data.toString(), 'first');
   });
 
@@ -41,10 +45,13 @@ export function storageContract(name: string, make: () => Promise<Storage>): voi
     const s = await make();
     const key = `${unique()}/cas`;
     const g0 = await s.write(key, 'v0');
-    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => s.write(key, `v${i + 1}`, { ifGenerationMatch: g0 })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => s.write(key, `v${i + 1}`, { ifGenerationMatch: g0 })),
+    );
     const won = results.filter((r) => r.status === 'fulfilled');
     assert.equal(won.length, 1);
-    for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError);
+    for (const r of results)
+      if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError);
     const after = await s.read(key);
     assert.equal(after?.generation, (won[0] as PromiseFulfilledResult<string>).value);
     await assert.rejects(s.write(key, 'stale', { ifGenerationMatch: g0 }), PreconditionFailedError);

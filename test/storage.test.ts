@@ -14,7 +14,11 @@ describe('storage contract: directory bucket', () => {
 describe('storage contract: Cloud Storage', () => {
   const bucket = process.env.BUCKETML_TEST_GCS_BUCKET;
   if (!bucket) {
-    it('runs against a real bucket when BUCKETML_TEST_GCS_BUCKET is set', { skip: 'BUCKETML_TEST_GCS_BUCKET is not set: the GCS adapter was NOT tested' }, () => {});
+    it(
+      'runs against a real bucket when BUCKETML_TEST_GCS_BUCKET is set',
+      { skip: 'BUCKETML_TEST_GCS_BUCKET is not set: the GCS adapter was NOT tested' },
+      () => {},
+    );
   } else {
     // Each run works under its own prefix, so runs can share a bucket; its objects are left for
     // the bucket's lifecycle rules to remove.

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { COURSE_HYPERPARAM_YAML, fromUnit, parseStudyDocument, StudySpecError, analyzeTrials, formatReport, toVertexTuningJob, fromVertexTuningJob } from '@bucketml/tuning';
+import {
+  COURSE_HYPERPARAM_YAML,
+  fromUnit,
+  parseStudyDocument,
+  StudySpecError,
+  analyzeTrials,
+  formatReport,
+  toVertexTuningJob,
+  fromVertexTuningJob,
+} from '@bucketml/tuning';
 
 function problems(yaml: string): string {
   try {
@@ -29,7 +38,13 @@ describe('study spec (the course hyperparam.yaml)', () => {
     assert.equal(s.maxParallelTrials, 5);
     assert.equal(s.enableTrialEarlyStopping, true);
     assert.equal(s.scaleTier, 'STANDARD_1');
-    assert.deepEqual(s.params[0], { name: 'batch_size', type: 'INTEGER', min: 8, max: 512, scale: 'UNIT_LOG_SCALE' });
+    assert.deepEqual(s.params[0], {
+      name: 'batch_size',
+      type: 'INTEGER',
+      min: 8,
+      max: 512,
+      scale: 'UNIT_LOG_SCALE',
+    });
     assert.deepEqual(s.finalArgs, s.args);
   });
 
@@ -59,13 +74,23 @@ describe('study spec (the course hyperparam.yaml)', () => {
     assert.equal(course.maxFailedTrials, 4);
     assert.equal(course.algorithm, 'RANDOM_SEARCH');
     assert.deepEqual(course.args, ['--train_examples=20000', '--eval_steps=10']);
-    assert.deepEqual(course.params.map((p) => p.type), ['INTEGER', 'DOUBLE', 'DOUBLE', 'CATEGORICAL', 'DISCRETE']);
+    assert.deepEqual(
+      course.params.map((p) => p.type),
+      ['INTEGER', 'DOUBLE', 'DOUBLE', 'CATEGORICAL', 'DISCRETE'],
+    );
     const vertex = toVertexTuningJob(course, 'gcr.io/p/trainer');
     assert.deepEqual(vertex.studySpec.metrics, [{ metricId: 'rmse', goal: 'MINIMIZE' }]);
-    assert.deepEqual(vertex.studySpec.parameters[0], { parameterId: 'batch_size', integerValueSpec: { minValue: 8, maxValue: 512 }, scaleType: 'UNIT_LOG_SCALE' });
+    assert.deepEqual(vertex.studySpec.parameters[0], {
+      parameterId: 'batch_size',
+      integerValueSpec: { minValue: 8, maxValue: 512 },
+      scaleType: 'UNIT_LOG_SCALE',
+    });
     assert.deepEqual(vertex.studySpec.medianAutomatedStoppingSpec, { useElapsedDuration: false });
     assert.equal(vertex.parallelTrialCount, 3);
-    assert.deepEqual(vertex.trialJobSpec.workerPoolSpecs[0].containerSpec, { imageUri: 'gcr.io/p/trainer', args: course.args });
+    assert.deepEqual(vertex.trialJobSpec.workerPoolSpecs[0].containerSpec, {
+      imageUri: 'gcr.io/p/trainer',
+      args: course.args,
+    });
     assert.deepEqual(fromVertexTuningJob(vertex), course);
     // The Vertex form is accepted as a document too (JSON is YAML).
     assert.deepEqual(parseStudyDocument(JSON.stringify(vertex)), course);
@@ -75,16 +100,43 @@ describe('study spec (the course hyperparam.yaml)', () => {
     const vertex = toVertexTuningJob(parseStudyDocument(COURSE_HYPERPARAM_YAML));
     const bad = structuredClone(vertex);
     bad.studySpec.parameters[0].integerValueSpec = { minValue: 0, maxValue: 512 };
-    assert.throws(() => fromVertexTuningJob(bad), /studySpec\.parameters\[0\]: UNIT_LOG_SCALE needs minValue > 0/);
-    assert.throws(() => fromVertexTuningJob({ ...vertex, parallelTrialCount: 50 }), /parallelTrialCount \(50\) > maxTrialCount \(20\)/);
+    assert.throws(
+      () => fromVertexTuningJob(bad),
+      /studySpec\.parameters\[0\]: UNIT_LOG_SCALE needs minValue > 0/,
+    );
+    assert.throws(
+      () => fromVertexTuningJob({ ...vertex, parallelTrialCount: 50 }),
+      /parallelTrialCount \(50\) > maxTrialCount \(20\)/,
+    );
     assert.throws(() => parseStudyDocument('{"foo": 1}'), /expected the course form/);
   });
 
   it('rejects bad specs naming the field', () => {
-    assert.match(problems(withParam('{parameterName: lr, type: DOUBLE, minValue: 2, maxValue: 1}')), /params\[0\]: minValue \(2\) > maxValue \(1\)/);
-    assert.match(problems(withParam('{parameterName: lr, type: DOUBLE, minValue: 0, maxValue: 1, scaleType: UNIT_LOG_SCALE}')), /UNIT_LOG_SCALE needs minValue > 0/);
-    assert.match(problems(withParam('{parameterName: lr, type: FLOAT, minValue: 0, maxValue: 1}')), /params\[0\]\.type must be one of INTEGER, DOUBLE, CATEGORICAL, DISCRETE \(got "FLOAT"\)/);
-    assert.match(problems(withParam('{parameterName: n, type: INTEGER, minValue: 1, maxValue: 9}', 'maxTrials: 2\n    maxParallelTrials: 3')), /maxParallelTrials \(3\) > maxTrials \(2\)/);
+    assert.match(
+      problems(withParam('{parameterName: lr, type: DOUBLE, minValue: 2, maxValue: 1}')),
+      /params\[0\]: minValue \(2\) > maxValue \(1\)/,
+    );
+    assert.match(
+      problems(
+        withParam(
+          '{parameterName: lr, type: DOUBLE, minValue: 0, maxValue: 1, scaleType: UNIT_LOG_SCALE}',
+        ),
+      ),
+      /UNIT_LOG_SCALE needs minValue > 0/,
+    );
+    assert.match(
+      problems(withParam('{parameterName: lr, type: FLOAT, minValue: 0, maxValue: 1}')),
+      /params\[0\]\.type must be one of INTEGER, DOUBLE, CATEGORICAL, DISCRETE \(got "FLOAT"\)/,
+    );
+    assert.match(
+      problems(
+        withParam(
+          '{parameterName: n, type: INTEGER, minValue: 1, maxValue: 9}',
+          'maxTrials: 2\n    maxParallelTrials: 3',
+        ),
+      ),
+      /maxParallelTrials \(3\) > maxTrials \(2\)/,
+    );
     assert.match(problems('trainingInput: [1'), /not valid YAML/);
   });
 
@@ -110,11 +162,20 @@ describe('study spec (the course hyperparam.yaml)', () => {
     params:
     - {parameterName: batch_size, type: INTEGER, minValue: 8, maxValue: 64}
 `;
-    assert.match(problems(tagged('training/hptuning/metric')), /trainingInput\.hyperparameters\.hyperparameterMetricTag: the trainer reports rmse, not "training\/hptuning\/metric"/);
-    assert.match(problems(tagged('rmse', 'MAXIMIZE')), /trainingInput\.hyperparameters\.goal is MAXIMIZE, but rmse is better when lower: use MINIMIZE/);
+    assert.match(
+      problems(tagged('training/hptuning/metric')),
+      /trainingInput\.hyperparameters\.hyperparameterMetricTag: the trainer reports rmse, not "training\/hptuning\/metric"/,
+    );
+    assert.match(
+      problems(tagged('rmse', 'MAXIMIZE')),
+      /trainingInput\.hyperparameters\.goal is MAXIMIZE, but rmse is better when lower: use MINIMIZE/,
+    );
     const vertex = toVertexTuningJob(parseStudyDocument(COURSE_HYPERPARAM_YAML));
     vertex.studySpec.metrics[0].metricId = 'accuracy';
-    assert.throws(() => fromVertexTuningJob(vertex), /studySpec\.metrics\[0\]\.metricId: the trainer reports rmse, not "accuracy"/);
+    assert.throws(
+      () => fromVertexTuningJob(vertex),
+      /studySpec\.metrics\[0\]\.metricId: the trainer reports rmse, not "accuracy"/,
+    );
   });
 
   it('refuses study args that set a flag the training backend sets (output, data, model, seed)', () => {
@@ -124,35 +185,72 @@ describe('study spec (the course hyperparam.yaml)', () => {
     params:
     - {parameterName: batch_size, type: INTEGER, minValue: 8, maxValue: 64}
 `;
-    assert.match(problems(withArgs('["--train_examples=100", "--output_dir=/tmp/x"]')), /trainingInput\.args may not set --output-dir/);
-    assert.match(problems(withArgs('["--train-data", "/etc/passwd", "--model=x"]')), /trainingInput\.args may not set --train-data, --model/);
+    assert.match(
+      problems(withArgs('["--train_examples=100", "--output_dir=/tmp/x"]')),
+      /trainingInput\.args may not set --output-dir/,
+    );
+    assert.match(
+      problems(withArgs('["--train-data", "/etc/passwd", "--model=x"]')),
+      /trainingInput\.args may not set --train-data, --model/,
+    );
   });
 
   it('holds the Vertex form to the same rules as the course form', () => {
     const vertex = toVertexTuningJob(parseStudyDocument(COURSE_HYPERPARAM_YAML));
     const repeated = structuredClone(vertex);
     repeated.studySpec.parameters[1].parameterId = 'batch_size';
-    assert.throws(() => fromVertexTuningJob(repeated), /studySpec\.parameters\[1\]: parameter name "batch_size" is repeated/);
+    assert.throws(
+      () => fromVertexTuningJob(repeated),
+      /studySpec\.parameters\[1\]: parameter name "batch_size" is repeated/,
+    );
     const grid = structuredClone(vertex);
     grid.studySpec.algorithm = 'GRID_SEARCH';
-    grid.studySpec.parameters[0] = { parameterId: 'lr', doubleValueSpec: { minValue: 0.1, maxValue: 1 } };
-    assert.throws(() => fromVertexTuningJob(grid), /GRID_SEARCH needs INTEGER, CATEGORICAL or DISCRETE parameters \(lr is DOUBLE\)/);
-    assert.throws(() => fromVertexTuningJob({ ...vertex, studySpec: { ...vertex.studySpec, algorithm: 'ANNEALING' } }), /studySpec\.algorithm must be one of/);
-    assert.throws(() => fromVertexTuningJob({ ...vertex, maxFailedTrialCount: -1 }), /maxFailedTrialCount must be a non-negative integer/);
+    grid.studySpec.parameters[0] = {
+      parameterId: 'lr',
+      doubleValueSpec: { minValue: 0.1, maxValue: 1 },
+    };
+    assert.throws(
+      () => fromVertexTuningJob(grid),
+      /GRID_SEARCH needs INTEGER, CATEGORICAL or DISCRETE parameters \(lr is DOUBLE\)/,
+    );
+    assert.throws(
+      () =>
+        fromVertexTuningJob({
+          ...vertex,
+          studySpec: { ...vertex.studySpec, algorithm: 'ANNEALING' },
+        }),
+      /studySpec\.algorithm must be one of/,
+    );
+    assert.throws(
+      () => fromVertexTuningJob({ ...vertex, maxFailedTrialCount: -1 }),
+      /maxFailedTrialCount must be a non-negative integer/,
+    );
     const ints = structuredClone(vertex);
     ints.studySpec.parameters[0].integerValueSpec = { minValue: 1.5, maxValue: 4 };
     assert.throws(() => fromVertexTuningJob(ints), /INTEGER bounds must be integers/);
   });
 
   it('samples every value type within its range and scale', () => {
-    const int = { name: 'n', type: 'INTEGER' as const, min: 8, max: 512, scale: 'UNIT_LOG_SCALE' as const };
+    const int = {
+      name: 'n',
+      type: 'INTEGER' as const,
+      min: 8,
+      max: 512,
+      scale: 'UNIT_LOG_SCALE' as const,
+    };
     assert.equal(fromUnit(int, 0), 8);
     assert.equal(fromUnit(int, 0.999999), 512);
     assert.equal(fromUnit(int, 0.5), 64);
-    assert.equal(fromUnit({ name: 'c', type: 'CATEGORICAL', categoricalValues: ['a', 'b'] }, 0.7), 'b');
+    assert.equal(
+      fromUnit({ name: 'c', type: 'CATEGORICAL', categoricalValues: ['a', 'b'] }, 0.7),
+      'b',
+    );
     assert.equal(fromUnit({ name: 'd', type: 'DISCRETE', discreteValues: [4, 1, 2] }, 0.1), 1);
     const lin = { name: 'k', type: 'INTEGER' as const, min: 3, max: 5 };
-    assert.deepEqual([0, 0.34, 0.99].map((u) => fromUnit(lin, u)), [3, 4, 5]);
+    assert.deepEqual(
+      [0, 0.34, 0.99].map((u) => fromUnit(lin, u)),
+      [3, 4, 5],
+    );
   });
 
   it('sorts trials by objective with failed ones last and picks the best', () => {
@@ -165,7 +263,10 @@ describe('study spec (the course hyperparam.yaml)', () => {
       'MINIMIZE',
       'rmse',
     );
-    assert.deepEqual(report.trials.map((t) => t.id), ['3', '1', '2']);
+    assert.deepEqual(
+      report.trials.map((t) => t.id),
+      ['3', '1', '2'],
+    );
     assert.equal(report.best?.id, '3');
     assert.match(formatReport(report), /best: trial 3, rmse 1\.10000/);
   });

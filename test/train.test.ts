@@ -33,7 +33,14 @@ describe('training', () => {
   });
 
   const train = (seed: number) =>
-    trainModel({ spec, train: [fileSource(trainPath)], eval: [fileSource(evalPath)], hyperparameters, seed, evaluations: 4 });
+    trainModel({
+      spec,
+      train: [fileSource(trainPath)],
+      eval: [fileSource(evalPath)],
+      hyperparameters,
+      seed,
+      evaluations: 4,
+    });
 
   it('learns: eval RMSE well below predicting the mean', () => {
     // The label's standard deviation on eval data is ~1.3 lb.
@@ -45,7 +52,10 @@ describe('training', () => {
   it('is deterministic: the same seed gives the same RMSE and weights; another seed does not', async () => {
     const again = await train(7);
     assert.equal(again.model.meta.metrics.rmse, first.model.meta.metrics.rmse);
-    assert.deepEqual(again.model.weights.get('hidden_0/kernel'), first.model.weights.get('hidden_0/kernel'));
+    assert.deepEqual(
+      again.model.weights.get('hidden_0/kernel'),
+      first.model.weights.get('hidden_0/kernel'),
+    );
     const other = await train(8);
     assert.notEqual(other.model.meta.metrics.rmse, first.model.meta.metrics.rmse);
   });
@@ -68,7 +78,13 @@ describe('training', () => {
     const after = new Predictor(loaded);
     const instances = [
       { key: 'a', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 },
-      { key: 'b', is_male: 'Unknown', mother_age: 41, plurality: 'Multiple(2+)', gestation_weeks: 33 },
+      {
+        key: 'b',
+        is_male: 'Unknown',
+        mother_age: 41,
+        plurality: 'Multiple(2+)',
+        gestation_weeks: 33,
+      },
       { key: 'c', is_male: 'False', mother_age: 14, plurality: 'Twins(2)', gestation_weeks: 45.5 },
     ];
     for (const inst of instances) {
@@ -83,7 +99,8 @@ describe('training', () => {
     const ds: Dataset = await readDataset([fileSource(evalPath)], new FeatureEncoder(spec));
     normalizeDense(first.model.meta.preprocessing, ds.dense);
     const network = new WideDeepNetwork(tf, new FeatureEncoder(spec).layout, hyperparameters, 0, 0);
-    for (const [name, w] of first.model.weights) network.variables.get(name)!.assign(tf.tensor(w, network.variables.get(name)!.shape));
+    for (const [name, w] of first.model.weights)
+      network.variables.get(name)!.assign(tf.tensor(w, network.variables.get(name)!.shape));
     const viaTf = tf.tidy(() =>
       network
         .forward({

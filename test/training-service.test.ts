@@ -43,9 +43,18 @@ describe('local training service', () => {
     await sampleCsv(join(root, 'data'), 'train.csv', 'babyweight/train.csv', 1500);
     await sampleCsv(join(root, 'data'), 'eval.csv', 'babyweight/eval.csv', 400);
     messaging = new PubSubMessaging('test');
-    const trainerBin = join(dirname(createRequire(import.meta.url).resolve('@bucketml/cli')), '../bin/bucketml.js');
+    const trainerBin = join(
+      dirname(createRequire(import.meta.url).resolve('@bucketml/cli')),
+      '../bin/bucketml.js',
+    );
     const quiet = new Writable({ write: (_c, _e, done) => done() });
-    service = new LocalTrainingService({ bucket, messaging, log: createLogger('test', quiet), stateDir: join(root, '.jobs'), trainerBin });
+    service = new LocalTrainingService({
+      bucket,
+      messaging,
+      log: createLogger('test', quiet),
+      stateDir: join(root, '.jobs'),
+      trainerBin,
+    });
     url = await service.start();
   });
   after(async () => {
@@ -76,7 +85,11 @@ describe('local training service', () => {
   });
 
   async function run(request: StudyJobRequest) {
-    const res = await fetch(`${url}/studies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    const res = await fetch(`${url}/studies`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
     assert.equal(res.status, 200);
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
@@ -91,8 +104,16 @@ describe('local training service', () => {
     const done = await run(study('lenient', 0));
     assert.equal(done.state, 'SUCCEEDED');
     const trials = events.filter((e) => e.type === 'trial.completed' && e.jobId === 'lenient');
-    assert.deepEqual(trials.map((t) => t.state).sort(), ['FAILED', 'FAILED', 'SUCCEEDED', 'SUCCEEDED']);
-    assert.match(String(trials.find((t) => t.state === 'FAILED')!.error), /--nnsize must be a positive integer/);
+    assert.deepEqual(trials.map((t) => t.state).sort(), [
+      'FAILED',
+      'FAILED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
+    assert.match(
+      String(trials.find((t) => t.state === 'FAILED')!.error),
+      /--nnsize must be a positive integer/,
+    );
     assert.ok(service.stats.maxConcurrentTrials <= 2);
   });
 
@@ -103,7 +124,11 @@ describe('local training service', () => {
   });
 
   it('resubmitting a job returns it instead of starting another', async () => {
-    const res = await fetch(`${url}/studies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(study('lenient', 0)) });
+    const res = await fetch(`${url}/studies`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(study('lenient', 0)),
+    });
     assert.deepEqual(await res.json(), { jobId: 'lenient', created: false });
   });
 });

@@ -1,10 +1,26 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalStack, type LocalStack } from '@bucketml/local-stack';
-import { fileSource, normalizeDense, Predictor, readDataset, readModelDir, rmse } from '@bucketml/model';
+import {
+  fileSource,
+  normalizeDense,
+  Predictor,
+  readDataset,
+  readModelDir,
+  rmse,
+} from '@bucketml/model';
 
 /**
  * @module bench/quality
@@ -49,7 +65,9 @@ export interface QualityTable {
 }
 
 /** The bench's tables, shared with peers.py (scripts/bench/quality/tables.json). */
-export const TABLES: QualityTable[] = JSON.parse(readFileSync(join(import.meta.dirname, 'quality/tables.json'), 'utf8')).tables;
+export const TABLES: QualityTable[] = JSON.parse(
+  readFileSync(join(import.meta.dirname, 'quality/tables.json'), 'utf8'),
+).tables;
 
 export interface Split {
   /** The tune and score halves of the table's eval.csv, in its format (header row or not). */
@@ -72,7 +90,8 @@ export interface SystemResult {
   note?: string;
 }
 
-const metricOf = (t: QualityTable) => (t.task === 'regression' ? 'rmse' : 'logloss') as 'rmse' | 'logloss';
+const metricOf = (t: QualityTable) =>
+  (t.task === 'regression' ? 'rmse' : 'logloss') as 'rmse' | 'logloss';
 
 async function pythonReady(): Promise<boolean> {
   try {
@@ -85,7 +104,10 @@ async function pythonReady(): Promise<boolean> {
 
 async function ensurePython(): Promise<void> {
   if (await pythonReady()) return;
-  if (process.getuid?.() !== 0) throw new Error(`${PYTHON} lacks xgboost/sklearn/pandas: apt-get install ${PY_PACKAGES.join(' ')}`);
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      `${PYTHON} lacks xgboost/sklearn/pandas: apt-get install ${PY_PACKAGES.join(' ')}`,
+    );
   const lists = '/var/lib/apt/lists';
   if (!existsSync(lists) || !readdirSync(lists).some((f) => f.endsWith('_Packages'))) {
     console.log('apt-get update');
@@ -96,21 +118,31 @@ async function ensurePython(): Promise<void> {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     maxBuffer: 64 << 20,
   });
-  if (!(await pythonReady())) throw new Error(`${PYTHON} still cannot import xgboost, sklearn, pandas`);
+  if (!(await pythonReady()))
+    throw new Error(`${PYTHON} still cannot import xgboost, sklearn, pandas`);
 }
 
 /** Runs peers.py: it writes the splits to `splitsDir` and prints one JSON line per table per peer. */
 function runPeers(tables: QualityTable[], splitsDir: string): Promise<SystemResult[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [PEERS_PY, '--tables', tables.map((t) => t.name).join(','), '--splits-dir', splitsDir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      PYTHON,
+      [PEERS_PY, '--tables', tables.map((t) => t.name).join(','), '--splits-dir', splitsDir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`peers.py exited with ${code}`));
-      resolve(out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as SystemResult));
+      resolve(
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as SystemResult),
+      );
     });
   });
 }
@@ -124,13 +156,20 @@ function runPeers(tables: QualityTable[], splitsDir: string): Promise<SystemResu
  * The served model is then scored once on the score half with the lean predictor that serves it.
  * `seconds` is drop → served (the run's end). Classification tables wait for classification.
  */
-export async function oursOnTable(table: QualityTable, split: Split, stack: LocalStack): Promise<SystemResult | null> {
+export async function oursOnTable(
+  table: QualityTable,
+  split: Split,
+  stack: LocalStack,
+): Promise<SystemResult | null> {
   if (table.task !== 'regression') return null;
   const bucket = stack.bucket.root;
   const name = table.name.replace(/[^A-Za-z0-9_-]/g, '_');
   if (!table.ours) {
     mkdirSync(join(bucket, 'config', name), { recursive: true });
-    writeFileSync(join(bucket, 'config', name, 'schema.json'), JSON.stringify({ label: table.label }));
+    writeFileSync(
+      join(bucket, 'config', name, 'schema.json'),
+      JSON.stringify({ label: table.label }),
+    );
   }
   mkdirSync(join(bucket, 'data', name), { recursive: true });
   const started = performance.now();
@@ -139,21 +178,40 @@ export async function oursOnTable(table: QualityTable, split: Split, stack: Loca
   const runId = await stack.runIdOfDrop(name);
   const run = await stack.waitForRun(runId, 30 * 60_000);
   const seconds = Math.round((performance.now() - started) / 100) / 10;
-  if (run.state !== 'deployed') throw new Error(`run ${runId} ended ${run.state}: ${run.error?.message ?? run.decision?.reason ?? ''}`);
+  if (run.state !== 'deployed')
+    throw new Error(
+      `run ${runId} ended ${run.state}: ${run.error?.message ?? run.decision?.reason ?? ''}`,
+    );
   const model = await readModelDir(join(bucket, 'models', name, run.version!));
   const predictor = new Predictor(model);
-  const data = await readDataset([fileSource(split.score)], predictor.encoder, { maxBadFraction: 1 });
+  const data = await readDataset([fileSource(split.score)], predictor.encoder, {
+    maxBadFraction: 1,
+  });
   normalizeDense(model.meta.preprocessing, data.dense);
   const score = rmse(predictor.predictEncoded(data, data.size), data.labels);
-  const stages = Object.fromEntries(run.history.map((h, i) => [h.state, i === 0 ? 0 : Math.round((Date.parse(h.at) - Date.parse(run.history[0].at)) / 100) / 10]));
+  const stages = Object.fromEntries(
+    run.history.map((h, i) => [
+      h.state,
+      i === 0 ? 0 : Math.round((Date.parse(h.at) - Date.parse(run.history[0].at)) / 100) / 10,
+    ]),
+  );
   return {
     table: table.name,
     peer: 'ours',
     task: table.task,
     rmse: score,
     seconds,
-    params: { spec: table.ours ?? 'inferred', best: run.best?.parameters, trials: run.study?.maxTrials, stagesSeconds: stages },
-    ...(data.size !== split.scoreRows ? { note: `${split.scoreRows - data.size} of ${split.scoreRows} score rows could not be scored` } : {}),
+    params: {
+      spec: table.ours ?? 'inferred',
+      best: run.best?.parameters,
+      trials: run.study?.maxTrials,
+      stagesSeconds: stages,
+    },
+    ...(data.size !== split.scoreRows
+      ? {
+          note: `${split.scoreRows - data.size} of ${split.scoreRows} score rows could not be scored`,
+        }
+      : {}),
   };
 }
 
@@ -162,7 +220,10 @@ const fmt = (x: number | undefined) => (x === undefined ? '—' : x.toFixed(4));
 export async function run() {
   const only = process.env.BENCH_TABLES?.split(',').filter(Boolean);
   const tables = only ? TABLES.filter((t) => only.includes(t.name)) : TABLES;
-  if (only && tables.length !== only.length) throw new Error(`unknown table in BENCH_TABLES; known: ${TABLES.map((t) => t.name).join(', ')}`);
+  if (only && tables.length !== only.length)
+    throw new Error(
+      `unknown table in BENCH_TABLES; known: ${TABLES.map((t) => t.name).join(', ')}`,
+    );
   await ensurePython();
   const work = mkdtempSync(join(tmpdir(), 'bench-quality-'));
   try {
@@ -176,19 +237,27 @@ export async function run() {
     if (process.env.BENCH_OURS !== '0') {
       const stack = await startLocalStack({ bucketDir: join(work, 'bucket'), predictPort: 0 });
       try {
-      for (const table of tables) {
-        const dir = join(work, 'splits', table.name);
-        const split: Split = { tune: join(dir, 'tune.csv'), score: join(dir, 'score.csv'), scoreRows: readFileSync(join(dir, 'score.csv'), 'utf8').split('\n').filter(Boolean).length - (table.header ? 1 : 0) };
-        try {
-          const r = await oursOnTable(table, split, stack);
-          if (!r) continue;
-          ours.push(r);
-          console.log(`  ${table.name} ours: rmse ${fmt(r.rmse)} (${r.seconds} s)${r.note ? `, ${r.note}` : ''}`);
-        } catch (err) {
-          oursError = `${table.name}: ${(err as Error).message.split('\n')[0]}`;
-          console.log(`  ${table.name} ours: skipped (${oursError})`);
+        for (const table of tables) {
+          const dir = join(work, 'splits', table.name);
+          const split: Split = {
+            tune: join(dir, 'tune.csv'),
+            score: join(dir, 'score.csv'),
+            scoreRows:
+              readFileSync(join(dir, 'score.csv'), 'utf8').split('\n').filter(Boolean).length -
+              (table.header ? 1 : 0),
+          };
+          try {
+            const r = await oursOnTable(table, split, stack);
+            if (!r) continue;
+            ours.push(r);
+            console.log(
+              `  ${table.name} ours: rmse ${fmt(r.rmse)} (${r.seconds} s)${r.note ? `, ${r.note}` : ''}`,
+            );
+          } catch (err) {
+            oursError = `${table.name}: ${(err as Error).message.split('\n')[0]}`;
+            console.log(`  ${table.name} ours: skipped (${oursError})`);
+          }
         }
-      }
       } finally {
         await stack.stop();
       }
@@ -197,17 +266,45 @@ export async function run() {
     const rows = tables.map((t) => {
       const metric = metricOf(t);
       const mine = peers.filter((p) => p.table === t.name);
-      const best = mine.reduce<SystemResult | undefined>((b, p) => (b === undefined || p[metric]! < b[metric]! ? p : b), undefined);
+      const best = mine.reduce<SystemResult | undefined>(
+        (b, p) => (b === undefined || p[metric]! < b[metric]! ? p : b),
+        undefined,
+      );
       const o = ours.find((r) => r.table === t.name);
       const ratio = o && best ? Math.round((o[metric]! / best[metric]!) * 1e4) / 1e4 : undefined;
-      return { table: t.name, task: t.task, label: t.label, metric, ours: o?.[metric], peers: Object.fromEntries(mine.map((p) => [p.peer, p[metric]])), bestPeer: best?.peer, best: best?.[metric], oursOverBest: ratio };
+      return {
+        table: t.name,
+        task: t.task,
+        label: t.label,
+        metric,
+        ours: o?.[metric],
+        peers: Object.fromEntries(mine.map((p) => [p.peer, p[metric]])),
+        bestPeer: best?.peer,
+        best: best?.[metric],
+        oursOverBest: ratio,
+      };
     });
 
     const peerNames = [...new Set(peers.map((p) => p.peer))];
     const head = ['table', 'metric', 'ours', ...peerNames, 'best peer', 'ours/best'];
-    const lines = rows.map((r) => [r.table, r.metric, fmt(r.ours), ...peerNames.map((p) => fmt(r.peers[p])), r.bestPeer ?? '—', r.oursOverBest?.toFixed(3) ?? '—']);
+    const lines = rows.map((r) => [
+      r.table,
+      r.metric,
+      fmt(r.ours),
+      ...peerNames.map((p) => fmt(r.peers[p])),
+      r.bestPeer ?? '—',
+      r.oursOverBest?.toFixed(3) ?? '—',
+    ]);
     const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-    console.log('\n' + [head, ...lines].map((l) => l.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n') + '\n');
+    console.log(
+      '\n' +
+        [head, ...lines]
+          .map((l) =>
+            l.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '),
+          )
+          .join('\n') +
+        '\n',
+    );
 
     return {
       bench: 'quality',

@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { BUILTIN_SPECS, computePreprocessing, FeatureEncoder, fileSource, normalizeDense, readDataset } from '@bucketml/model';
+import {
+  BUILTIN_SPECS,
+  computePreprocessing,
+  FeatureEncoder,
+  fileSource,
+  normalizeDense,
+  readDataset,
+} from '@bucketml/model';
 
 /** One measurement in a fresh process; prints {examplesPerSecond, examples, backend}. */
 const mode = process.argv[2];
@@ -21,7 +28,13 @@ if (mode === 'ours-wasm' || mode === 'ours-cpu') {
     evaluations: 1,
   });
   const t = r.model.meta.training;
-  console.log(JSON.stringify({ examplesPerSecond: t.examplesPerSecond, examples: t.examples, backend: t.backend }));
+  console.log(
+    JSON.stringify({
+      examplesPerSecond: t.examplesPerSecond,
+      examples: t.examples,
+      backend: t.backend,
+    }),
+  );
 } else if (mode === 'stock-cpu') {
   console.log(JSON.stringify(await stockBaseline()));
 } else {
@@ -43,11 +56,24 @@ async function stockBaseline() {
   const dense = tf.input({ shape: [layout.dense.length] });
   const wideIds = tf.input({ shape: [layout.wide.length], dtype: 'int32' });
   const embedIds = tf.input({ shape: [layout.embed.length], dtype: 'int32' });
-  const wideWeights = tf.layers.flatten().apply(tf.layers.embedding({ inputDim: layout.wideTableSize, outputDim: 1 }).apply(wideIds)) as tf.SymbolicTensor;
-  const wideSum = tf.layers.dense({ units: 1, useBias: false, kernelInitializer: 'ones', trainable: false }).apply(wideWeights) as tf.SymbolicTensor;
-  const embedded = tf.layers.flatten().apply(tf.layers.embedding({ inputDim: layout.embedTableSize, outputDim: hp.nembeds }).apply(embedIds)) as tf.SymbolicTensor;
+  const wideWeights = tf.layers
+    .flatten()
+    .apply(
+      tf.layers.embedding({ inputDim: layout.wideTableSize, outputDim: 1 }).apply(wideIds),
+    ) as tf.SymbolicTensor;
+  const wideSum = tf.layers
+    .dense({ units: 1, useBias: false, kernelInitializer: 'ones', trainable: false })
+    .apply(wideWeights) as tf.SymbolicTensor;
+  const embedded = tf.layers
+    .flatten()
+    .apply(
+      tf.layers
+        .embedding({ inputDim: layout.embedTableSize, outputDim: hp.nembeds })
+        .apply(embedIds),
+    ) as tf.SymbolicTensor;
   let h = tf.layers.concatenate().apply([dense, embedded]) as tf.SymbolicTensor;
-  for (const units of hp.nnsize) h = tf.layers.dense({ units, activation: 'relu' }).apply(h) as tf.SymbolicTensor;
+  for (const units of hp.nnsize)
+    h = tf.layers.dense({ units, activation: 'relu' }).apply(h) as tf.SymbolicTensor;
   const deepOut = tf.layers.dense({ units: 1 }).apply(h) as tf.SymbolicTensor;
   const output = tf.layers.add().apply([deepOut, wideSum]) as tf.SymbolicTensor;
   const model = tf.model({ inputs: [dense, wideIds, embedIds], outputs: output });
@@ -63,10 +89,18 @@ async function stockBaseline() {
   ];
   const labels = tf.tensor2d(data.labels.subarray(0, n), [n, 1]);
   // One warm-up batch (graph and optimizer setup), then the timed batches.
-  await model.fit(inputs.map((t) => t.slice(0, B)), labels.slice(0, B), { batchSize: B, epochs: 1, verbose: 0 });
+  await model.fit(
+    inputs.map((t) => t.slice(0, B)),
+    labels.slice(0, B),
+    { batchSize: B, epochs: 1, verbose: 0 },
+  );
   const timed = inputs.map((t) => t.slice(B));
   const started = performance.now();
   await model.fit(timed, labels.slice(B), { batchSize: B, epochs: 1, verbose: 0, shuffle: false });
   const seconds = (performance.now() - started) / 1000;
-  return { examplesPerSecond: (batches * B) / seconds, examples: batches * B, backend: 'cpu (stock kernels)' };
+  return {
+    examplesPerSecond: (batches * B) / seconds,
+    examples: batches * B,
+    backend: 'cpu (stock kernels)',
+  };
 }

@@ -13,10 +13,16 @@ import { median } from './stats.ts';
 const run_ = promisify(execFile);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 
-async function worker(mode: string): Promise<{ examplesPerSecond: number; backend: string; examples: number }> {
-  const { stdout } = await run_(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'training-worker.ts'), mode], {
-    maxBuffer: 1 << 20,
-  });
+async function worker(
+  mode: string,
+): Promise<{ examplesPerSecond: number; backend: string; examples: number }> {
+  const { stdout } = await run_(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'training-worker.ts'), mode],
+    {
+      maxBuffer: 1 << 20,
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
@@ -27,7 +33,9 @@ export async function run() {
     for (const mode of modes) {
       const r = await worker(mode);
       samples[mode].push(r.examplesPerSecond);
-      console.log(`repeat ${i + 1}/${REPEATS} ${mode.padEnd(10)} ${Math.round(r.examplesPerSecond).toLocaleString('en-US').padStart(8)} examples/s (${r.examples} examples, backend ${r.backend})`);
+      console.log(
+        `repeat ${i + 1}/${REPEATS} ${mode.padEnd(10)} ${Math.round(r.examplesPerSecond).toLocaleString('en-US').padStart(8)} examples/s (${r.examples} examples, backend ${r.backend})`,
+      );
     }
   }
   const m = Object.fromEntries(modes.map((mode) => [mode, Math.round(median(samples[mode]))]));

@@ -2,7 +2,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_SPECS, fileSource, Rng } from '@bucketml/model';
 import { loadTensorFlow, trainModel } from '@bucketml/trainer';
-import { COURSE_HYPERPARAM_YAML, parseStudyDocument, shouldStopTrial, suggestTrial, type Observation, type ParamSpec, type ParamValues } from '@bucketml/tuning';
+import {
+  COURSE_HYPERPARAM_YAML,
+  parseStudyDocument,
+  shouldStopTrial,
+  suggestTrial,
+  type Observation,
+  type ParamSpec,
+  type ParamValues,
+} from '@bucketml/tuning';
 
 /**
  * Trials needed to reach a target, Bayesian (GP + EI) against random search, both through the
@@ -22,7 +30,12 @@ const FIRST_SEED = Number(process.env.BENCH_FIRST_SEED ?? 1);
 const BRANIN_MIN = 0.397887;
 
 function branin(x1: number, x2: number): number {
-  const a = 1, b = 5.1 / (4 * Math.PI ** 2), c = 5 / Math.PI, r = 6, s = 10, t = 1 / (8 * Math.PI);
+  const a = 1,
+    b = 5.1 / (4 * Math.PI ** 2),
+    c = 5 / Math.PI,
+    r = 6,
+    s = 10,
+    t = 1 / (8 * Math.PI);
   return a * (x2 - b * x1 * x1 + c * x1 - r) ** 2 + s * (1 - t) * Math.cos(x1) + s;
 }
 
@@ -68,10 +81,17 @@ interface Curve {
  */
 const curves = new Map<string, Curve>();
 const CURVE_CACHE = process.env.BENCH_CURVE_CACHE;
-if (CURVE_CACHE && existsSync(CURVE_CACHE)) for (const [k, v] of Object.entries(JSON.parse(readFileSync(CURVE_CACHE, 'utf8')))) curves.set(k, v as Curve);
+if (CURVE_CACHE && existsSync(CURVE_CACHE))
+  for (const [k, v] of Object.entries(JSON.parse(readFileSync(CURVE_CACHE, 'utf8'))))
+    curves.set(k, v as Curve);
 
 async function learningCurve(parameters: ParamValues): Promise<Curve> {
-  const hp = { batchSize: Number(parameters.batch_size), nembeds: Number(parameters.nembeds), nnsize: [Number(parameters.nnsize)], trainExamples: TRIAL_EXAMPLES };
+  const hp = {
+    batchSize: Number(parameters.batch_size),
+    nembeds: Number(parameters.nembeds),
+    nnsize: [Number(parameters.nnsize)],
+    trainExamples: TRIAL_EXAMPLES,
+  };
   const key = JSON.stringify(hp);
   const cached = curves.get(key);
   if (cached) return cached;
@@ -85,13 +105,21 @@ async function learningCurve(parameters: ParamValues): Promise<Curve> {
     evaluations: 10,
     tensorflow: await loadTensorFlow(),
   });
-  const curve = { examples: r.evaluations.map((e) => e.examples), rmse: r.evaluations.map((e) => e.rmse) };
+  const curve = {
+    examples: r.evaluations.map((e) => e.examples),
+    rmse: r.evaluations.map((e) => e.rmse),
+  };
   curves.set(key, curve);
   if (CURVE_CACHE) writeFileSync(CURVE_CACHE, JSON.stringify(Object.fromEntries(curves)));
   return curve;
 }
 
-async function babyweightStudy(algorithm: string, trials: number, seed: number, earlyStopping: boolean): Promise<StudyResult> {
+async function babyweightStudy(
+  algorithm: string,
+  trials: number,
+  seed: number,
+  earlyStopping: boolean,
+): Promise<StudyResult> {
   const { params } = parseStudyDocument(COURSE_HYPERPARAM_YAML);
   const history: (Observation & { measurements?: number[] })[] = [];
   let examples = 0;
@@ -100,7 +128,11 @@ async function babyweightStudy(algorithm: string, trials: number, seed: number, 
     const batch: (Observation & { measurements?: number[] })[] = [];
     for (let i = 0; i < 5 && history.length + batch.length < trials; i++) {
       const n = history.length + batch.length;
-      const parameters = suggestTrial({ params, goal: 'MINIMIZE', algorithm }, [...history, ...batch], new Rng(seed * 7919 + n + 1));
+      const parameters = suggestTrial(
+        { params, goal: 'MINIMIZE', algorithm },
+        [...history, ...batch],
+        new Rng(seed * 7919 + n + 1),
+      );
       batch.push({ parameters, state: 'ACTIVE' });
     }
     for (const trial of batch) {
@@ -110,17 +142,30 @@ async function babyweightStudy(algorithm: string, trials: number, seed: number, 
       let stop = false;
       for (const rmse of curve.rmse) {
         measurements.push(rmse);
-        stop = earlyStopping && measurements.length < curve.rmse.length && shouldStopTrial(measurements, finished, 'MINIMIZE');
+        stop =
+          earlyStopping &&
+          measurements.length < curve.rmse.length &&
+          shouldStopTrial(measurements, finished, 'MINIMIZE');
         if (stop) break;
       }
       examples += curve.examples[measurements.length - 1];
       if (stop) stopped++;
-      Object.assign(trial, { state: stop ? 'STOPPED' : 'SUCCEEDED', objective: measurements.at(-1), measurements });
+      Object.assign(trial, {
+        state: stop ? 'STOPPED' : 'SUCCEEDED',
+        objective: measurements.at(-1),
+        measurements,
+      });
       history.push(trial);
     }
   }
   return {
-    bestAfter: (n) => Math.min(...history.slice(0, n).filter((h) => h.state === 'SUCCEEDED').map((h) => h.objective!)),
+    bestAfter: (n) =>
+      Math.min(
+        ...history
+          .slice(0, n)
+          .filter((h) => h.state === 'SUCCEEDED')
+          .map((h) => h.objective!),
+      ),
     examples,
     stopped,
   };
@@ -130,15 +175,29 @@ export async function run() {
   const target = BRANIN_MIN * 1.01;
   const bayes: number[] = [];
   const random: number[] = [];
-  for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS && (process.env.BENCH_PARTS ?? 'branin').includes('branin'); seed++) {
+  for (
+    let seed = FIRST_SEED;
+    seed < FIRST_SEED + SEEDS && (process.env.BENCH_PARTS ?? 'branin').includes('branin');
+    seed++
+  ) {
     const started = performance.now();
     bayes.push(trialsToTarget('ALGORITHM_UNSPECIFIED', seed, target, 300));
     const t = (performance.now() - started) / 1000;
     random.push(trialsToTarget('RANDOM_SEARCH', seed, target, 100_000));
-    console.log(`branin seed ${seed}: bayesian ${bayes.at(-1)} trials (${t.toFixed(1)} s of suggesting), random ${random.at(-1)} trials`);
+    console.log(
+      `branin seed ${seed}: bayesian ${bayes.at(-1)} trials (${t.toFixed(1)} s of suggesting), random ${random.at(-1)} trials`,
+    );
   }
   const part = process.env.BENCH_PARTS ?? 'branin,babyweight';
-  const bw = { bayes20: [] as number[], random20: [] as number[], random60: [] as number[], esBest: [] as number[], esExamples: [] as number[], fullExamples: [] as number[], esStopped: [] as number[] };
+  const bw = {
+    bayes20: [] as number[],
+    random20: [] as number[],
+    random60: [] as number[],
+    esBest: [] as number[],
+    esExamples: [] as number[],
+    fullExamples: [] as number[],
+    esStopped: [] as number[],
+  };
   if (part.includes('babyweight')) {
     for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
       const t0 = performance.now();
@@ -182,9 +241,18 @@ export async function run() {
     seeds: SEEDS,
     firstSeed: FIRST_SEED,
     braninTarget: Number(target.toFixed(6)),
-    ...(bayes.length ? { braninBayesianMeanTrials: mean(bayes), braninRandomMeanTrials: mean(random), braninRatio: Number((mean(bayes) / mean(random)).toFixed(4)) } : {}),
+    ...(bayes.length
+      ? {
+          braninBayesianMeanTrials: mean(bayes),
+          braninRandomMeanTrials: mean(random),
+          braninRatio: Number((mean(bayes) / mean(random)).toFixed(4)),
+        }
+      : {}),
     ...babyweight,
   };
-  if (bayes.length) console.log(`branin, within 1% of the optimum: bayesian ${result.braninBayesianMeanTrials} trials, random ${result.braninRandomMeanTrials} (mean of ${SEEDS} seeds) → ratio ${result.braninRatio}`);
+  if (bayes.length)
+    console.log(
+      `branin, within 1% of the optimum: bayesian ${result.braninBayesianMeanTrials} trials, random ${result.braninRandomMeanTrials} (mean of ${SEEDS} seeds) → ratio ${result.braninRatio}`,
+    );
   return result;
 }

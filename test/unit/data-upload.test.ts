@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { onObjectFinalized, type StorageObjectData } from '@bucketml/pipeline';
-import { crashing, drop, EVAL_CSV, finished, harness, MODEL, onlyStudy, paths, runOf, SimulatedCrash, snapshot, TRAIN_CSV } from './fixtures.ts';
+import {
+  crashing,
+  drop,
+  EVAL_CSV,
+  finished,
+  harness,
+  MODEL,
+  onlyStudy,
+  paths,
+  runOf,
+  SimulatedCrash,
+  snapshot,
+  TRAIN_CSV,
+} from './fixtures.ts';
 
 /** Stage 1: a drop under data/<model>/ becomes one run and one study job. */
 describe('data-upload: onObjectFinalized', () => {
@@ -13,7 +26,11 @@ describe('data-upload: onObjectFinalized', () => {
     const study = onlyStudy(h.training);
     const runId = study.runId;
     assert.match(runId, /^babyweight-[0-9a-f]{12}$/);
-    assert.equal(h.training.submissionCount(), 1, 'the second file of the drop found the run started');
+    assert.equal(
+      h.training.submissionCount(),
+      1,
+      'the second file of the drop found the run started',
+    );
     assert.equal(study.jobId, `${runId}-study`);
     assert.equal(study.model, MODEL);
     assert.deepEqual(study.trainData, [paths.train]);
@@ -25,19 +42,33 @@ describe('data-upload: onObjectFinalized', () => {
     assert.equal(study.metricTag, 'rmse');
     assert.equal(study.maxTrials, 20);
     assert.equal(study.maxParallelTrials, 5);
-    assert.deepEqual(study.params.map((p) => p.name), ['batch_size', 'nembeds', 'nnsize']);
+    assert.deepEqual(
+      study.params.map((p) => p.name),
+      ['batch_size', 'nembeds', 'nnsize'],
+    );
     assert.deepEqual(study.args, ['--train_examples=25000']);
 
     const run = runOf(h.bucket, runId)!;
     assert.equal(run.state, 'tuning');
-    assert.deepEqual(run.history.map((s) => s.state), ['received', 'tuning']);
+    assert.deepEqual(
+      run.history.map((s) => s.state),
+      ['received', 'tuning'],
+    );
     assert.deepEqual(run.data.train, [paths.train]);
     assert.deepEqual(run.data.eval, [paths.eval]);
-    assert.deepEqual(run.data.objects.map((o) => [o.name, o.generation]), events.map((e) => [e.name, e.generation]).sort());
+    assert.deepEqual(
+      run.data.objects.map((o) => [o.name, o.generation]),
+      events.map((e) => [e.name, e.generation]).sort(),
+    );
     assert.equal(run.study?.jobId, study.jobId);
 
-    const messages = h.logs.filter((l) => l.stage === 'data-upload' && l.runId === runId).map((l) => `${l.severity} ${l.message}`);
-    assert.ok(messages.some((m) => /^INFO run created for 2 file/.test(m)), messages.join('\n'));
+    const messages = h.logs
+      .filter((l) => l.stage === 'data-upload' && l.runId === runId)
+      .map((l) => `${l.severity} ${l.message}`);
+    assert.ok(
+      messages.some((m) => /^INFO run created for 2 file/.test(m)),
+      messages.join('\n'),
+    );
     const validated = h.logs.find((l) => /^data validated/.test(l.message))!;
     assert.equal(validated.trainRows, TRAIN_CSV.trim().split('\n').length);
     assert.equal(validated.evalRows, EVAL_CSV.trim().split('\n').length);
@@ -54,7 +85,11 @@ describe('data-upload: onObjectFinalized', () => {
     assert.deepEqual(h.bucket.names('runs/'), [paths.run(study.runId)]);
     const run = runOf(h.bucket, study.runId)!;
     assert.equal(run.state, 'tuning');
-    assert.deepEqual(run.history.map((s) => s.state), ['received', 'tuning'], 'of the two deliveries one moved the run on');
+    assert.deepEqual(
+      run.history.map((s) => s.state),
+      ['received', 'tuning'],
+      'of the two deliveries one moved the run on',
+    );
     assert.equal(h.logs.filter((l) => /^run created/.test(l.message)).length, 1);
     assert.equal(h.logs.filter((l) => /^tuning started/.test(l.message)).length, 1);
   });
@@ -69,7 +104,12 @@ describe('data-upload: onObjectFinalized', () => {
     await onObjectFinalized(h.ctx, train);
     assert.equal(h.training.submissionCount(), submissions, 'no resubmission at all');
     assert.deepEqual(snapshot(h.bucket), before, 'no object written');
-    assert.ok(h.logs.some((l) => l.severity === 'DEBUG' && /duplicate delivery: run is already tuning/.test(l.message)));
+    assert.ok(
+      h.logs.some(
+        (l) =>
+          l.severity === 'DEBUG' && /duplicate delivery: run is already tuning/.test(l.message),
+      ),
+    );
   });
 
   it('the same drop names the same run; a changed file is new data and a new run', async () => {
@@ -107,7 +147,10 @@ describe('data-upload: onObjectFinalized', () => {
     for (const e of events) await onObjectFinalized(h.ctx, e as StorageObjectData);
     assert.equal(h.training.submissionCount(), 0);
     assert.deepEqual(snapshot(h.bucket), before);
-    assert.equal(h.logs.filter((l) => l.severity === 'DEBUG' && /^ignored /.test(l.message)).length, events.length);
+    assert.equal(
+      h.logs.filter((l) => l.severity === 'DEBUG' && /^ignored /.test(l.message)).length,
+      events.length,
+    );
   });
 
   it('waits for evaluation data: training CSVs alone start no run', async () => {
@@ -116,12 +159,24 @@ describe('data-upload: onObjectFinalized', () => {
     await onObjectFinalized(h.ctx, train);
     assert.equal(h.training.submissionCount(), 0);
     assert.deepEqual(h.bucket.names('runs/'), []);
-    assert.ok(h.logs.some((l) => l.severity === 'INFO' && /^waiting for data/.test(l.message) && l.trainFiles === 1 && l.evalFiles === 0));
+    assert.ok(
+      h.logs.some(
+        (l) =>
+          l.severity === 'INFO' &&
+          /^waiting for data/.test(l.message) &&
+          l.trainFiles === 1 &&
+          l.evalFiles === 0,
+      ),
+    );
 
     const [evalFile] = drop(h.bucket, { [`data/${MODEL}/babyweight-valid.csv`]: EVAL_CSV });
     await onObjectFinalized(h.ctx, evalFile);
     const study = onlyStudy(h.training);
-    assert.deepEqual(study.evalData, [`data/${MODEL}/babyweight-valid.csv`], 'valid in the name makes it evaluation data');
+    assert.deepEqual(
+      study.evalData,
+      [`data/${MODEL}/babyweight-valid.csv`],
+      'valid in the name makes it evaluation data',
+    );
     assert.deepEqual(study.trainData, [paths.train]);
   });
 
@@ -158,21 +213,34 @@ describe('data-upload: onObjectFinalized', () => {
     const study = onlyStudy(h.training);
     assert.equal(study.maxTrials, 3);
     assert.deepEqual(study.args, ['--train_examples=500']);
-    assert.deepEqual(study.params.map((p) => p.name), ['nembeds']);
+    assert.deepEqual(
+      study.params.map((p) => p.name),
+      ['nembeds'],
+    );
   });
 
   it('bad data fails the run with an ERROR naming the file and line, submits nothing, and stays failed on redelivery', async () => {
     const h = harness();
-    const events = drop(h.bucket, { [paths.train]: `5.1,True,30\n${TRAIN_CSV}`, [paths.eval]: EVAL_CSV });
+    const events = drop(h.bucket, {
+      [paths.train]: `5.1,True,30\n${TRAIN_CSV}`,
+      [paths.eval]: EVAL_CSV,
+    });
     await onObjectFinalized(h.ctx, events[0]);
     const [runName] = h.bucket.names('runs/');
-    const run = h.bucket.json<{ state: string; error: { stage: string; file?: string; line?: number; message: string } }>(runName)!;
+    const run = h.bucket.json<{
+      state: string;
+      error: { stage: string; file?: string; line?: number; message: string };
+    }>(runName)!;
     assert.equal(run.state, 'failed');
     assert.equal(run.error.stage, 'data-upload');
     assert.equal(run.error.file, paths.train);
     assert.equal(run.error.line, 1);
     assert.match(run.error.message, /expected 6 columns/);
-    assert.ok(h.logs.some((l) => l.severity === 'ERROR' && /^run failed: /.test(l.message) && l.file === paths.train));
+    assert.ok(
+      h.logs.some(
+        (l) => l.severity === 'ERROR' && /^run failed: /.test(l.message) && l.file === paths.train,
+      ),
+    );
     assert.equal(h.training.submissionCount(), 0);
     const runId = runName.split('/')[1];
     const outcome = finished(h, runId);
@@ -187,19 +255,23 @@ describe('data-upload: onObjectFinalized', () => {
     assert.equal(finished(h, runId).length, 1, 'one run.finished per run');
   });
 
-  it(
-    'a run.finished lost to a failed publish is published when the event is redelivered',
-    async () => {
-      const h = harness();
-      const events = drop(h.bucket, { [paths.train]: `5.1,True,30\n${TRAIN_CSV}`, [paths.eval]: EVAL_CSV });
-      h.messaging.failNextPublish();
-      await assert.rejects(onObjectFinalized(h.ctx, events[0]), /publish failed/, 'a failed publish is transient: the event is redelivered');
-      const runId = h.bucket.names('runs/')[0].split('/')[1];
-      assert.equal(runOf(h.bucket, runId)?.state, 'failed');
-      await onObjectFinalized(h.ctx, events[0]); // the redelivery
-      assert.equal(finished(h, runId).length, 1, 'the run ends with one run.finished');
-    },
-  );
+  it('a run.finished lost to a failed publish is published when the event is redelivered', async () => {
+    const h = harness();
+    const events = drop(h.bucket, {
+      [paths.train]: `5.1,True,30\n${TRAIN_CSV}`,
+      [paths.eval]: EVAL_CSV,
+    });
+    h.messaging.failNextPublish();
+    await assert.rejects(
+      onObjectFinalized(h.ctx, events[0]),
+      /publish failed/,
+      'a failed publish is transient: the event is redelivered',
+    );
+    const runId = h.bucket.names('runs/')[0].split('/')[1];
+    assert.equal(runOf(h.bucket, runId)?.state, 'failed');
+    await onObjectFinalized(h.ctx, events[0]); // the redelivery
+    assert.equal(finished(h, runId).length, 1, 'the run ends with one run.finished');
+  });
 
   it('a bad study config fails the run (a permanent failure: no throw, no job)', async () => {
     const h = harness();
@@ -228,9 +300,16 @@ describe('data-upload: onObjectFinalized', () => {
       const h = harness();
       const [train] = drop(h.bucket);
       const dying = crashing(h.ctx, point);
-      await assert.rejects(onObjectFinalized(dying, train), (err) => err instanceof SimulatedCrash && err.point === point);
+      await assert.rejects(
+        onObjectFinalized(dying, train),
+        (err) => err instanceof SimulatedCrash && err.point === point,
+      );
       const [runName] = h.bucket.names('runs/');
-      assert.equal(h.bucket.json<{ state: string }>(runName)?.state, 'received', 'the run was created and not advanced');
+      assert.equal(
+        h.bucket.json<{ state: string }>(runName)?.state,
+        'received',
+        'the run was created and not advanced',
+      );
       assert.equal(h.training.studies.size, point === 'data-upload:after-submit' ? 1 : 0);
 
       await onObjectFinalized(h.ctx, train); // the redelivery, in a fresh instance
@@ -239,10 +318,17 @@ describe('data-upload: onObjectFinalized', () => {
       assert.deepEqual(h.bucket.names('runs/'), [paths.run(study.runId)]);
       const run = runOf(h.bucket, study.runId)!;
       assert.equal(run.state, 'tuning');
-      assert.deepEqual(run.history.map((s) => s.state), ['received', 'tuning']);
+      assert.deepEqual(
+        run.history.map((s) => s.state),
+        ['received', 'tuning'],
+      );
       const started = h.logs.filter((l) => /^tuning started/.test(l.message));
       assert.equal(started.length, 1);
-      assert.equal(started[0].newJob, point === 'data-upload:after-run-created', 'after a crash after submitting, the job already existed');
+      assert.equal(
+        started[0].newJob,
+        point === 'data-upload:after-run-created',
+        'after a crash after submitting, the job already existed',
+      );
     });
   }
 });

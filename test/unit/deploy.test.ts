@@ -41,10 +41,24 @@ describe('deploy: onModelCandidate', () => {
     const prefix = paths.versionPrefix(runId);
     assert.deepEqual(
       h.bucket.names('models/'),
-      [...others.flatMap((v) => [`${paths.versionPrefix(v)}model.json`, `${paths.versionPrefix(v)}weights.bin`]), `${prefix}model.json`, `${prefix}weights.bin`, paths.pointer].sort(),
+      [
+        ...others.flatMap((v) => [
+          `${paths.versionPrefix(v)}model.json`,
+          `${paths.versionPrefix(v)}weights.bin`,
+        ]),
+        `${prefix}model.json`,
+        `${prefix}weights.bin`,
+        paths.pointer,
+      ].sort(),
     );
-    assert.ok(h.bucket.bytes(`${prefix}model.json`)?.equals(candidate.modelJson), "model.json is the candidate's");
-    assert.ok(h.bucket.bytes(`${prefix}weights.bin`)?.equals(candidate.weightsBin), "weights.bin is the candidate's");
+    assert.ok(
+      h.bucket.bytes(`${prefix}model.json`)?.equals(candidate.modelJson),
+      "model.json is the candidate's",
+    );
+    assert.ok(
+      h.bucket.bytes(`${prefix}weights.bin`)?.equals(candidate.weightsBin),
+      "weights.bin is the candidate's",
+    );
     const pointer = pointerOf(h)!;
     assert.equal(pointer.version, runId);
     assert.equal(pointer.prefix, prefix);
@@ -53,7 +67,10 @@ describe('deploy: onModelCandidate', () => {
     assert.equal(run.state, 'deployed');
     assert.equal(run.version, runId);
     assert.equal(run.decision?.deployed, true);
-    assert.deepEqual(finished(h, runId).map((e) => [e.outcome, e.version]), [['deployed', runId]]);
+    assert.deepEqual(
+      finished(h, runId).map((e) => [e.outcome, e.version]),
+      [['deployed', runId]],
+    );
     return { pointer, run };
   }
 
@@ -62,12 +79,18 @@ describe('deploy: onModelCandidate', () => {
     const { runId, event } = await toGating(h, good);
     await onModelCandidate(h.ctx, event);
     const { pointer, run } = assertDeployed(h, runId, good);
-    assert.ok(close(pointer.rmse, good.rmse), `the gate's RMSE (lean predictor) ${pointer.rmse} matches training's ${good.rmse}`);
+    assert.ok(
+      close(pointer.rmse, good.rmse),
+      `the gate's RMSE (lean predictor) ${pointer.rmse} matches training's ${good.rmse}`,
+    );
     assert.equal(pointer.previousVersion, undefined);
     assert.equal(run.decision?.reason, 'no model was serving');
     assert.equal(run.decision?.servingVersion, undefined);
     const notice = h.logs.filter((l) => l.severity === 'NOTICE' && l.stage === 'deploy');
-    assert.deepEqual(notice.map((l) => l.message), [`deployed version ${runId}: no model was serving`]);
+    assert.deepEqual(
+      notice.map((l) => l.message),
+      [`deployed version ${runId}: no model was serving`],
+    );
   });
 
   it('a better candidate replaces the serving version, recording both figures', async () => {
@@ -80,7 +103,10 @@ describe('deploy: onModelCandidate', () => {
     assert.equal(run.decision?.servingVersion, OLD);
     assert.ok(close(run.decision?.servingRmse, poor.rmse));
     assert.ok(close(run.decision?.candidateRmse, good.rmse));
-    assert.match(run.decision!.reason, new RegExp(`is not worse than version ${OLD}'s \\d\\.\\d{4}`));
+    assert.match(
+      run.decision!.reason,
+      new RegExp(`is not worse than version ${OLD}'s \\d\\.\\d{4}`),
+    );
   });
 
   it('an equally good candidate is deployed (not worse)', async () => {
@@ -105,10 +131,17 @@ describe('deploy: onModelCandidate', () => {
     assert.equal(run.state, 'rejected');
     assert.equal(run.version, undefined);
     assert.deepEqual([run.decision?.deployed, run.decision?.servingVersion], [false, OLD]);
-    assert.ok(close(run.decision?.candidateRmse, poor.rmse) && close(run.decision?.servingRmse, good.rmse));
-    const warning = h.logs.find((l) => l.severity === 'WARNING' && /^candidate rejected: /.test(l.message))!;
+    assert.ok(
+      close(run.decision?.candidateRmse, poor.rmse) && close(run.decision?.servingRmse, good.rmse),
+    );
+    const warning = h.logs.find(
+      (l) => l.severity === 'WARNING' && /^candidate rejected: /.test(l.message),
+    )!;
     assert.ok(warning, 'a WARNING');
-    assert.ok(close(warning.candidateRmse as number, poor.rmse) && close(warning.servingRmse as number, good.rmse));
+    assert.ok(
+      close(warning.candidateRmse as number, poor.rmse) &&
+        close(warning.servingRmse as number, good.rmse),
+    );
     const [outcome, ...more] = finished(h, runId);
     assert.equal(more.length, 0);
     assert.deepEqual([outcome.outcome, outcome.version], ['rejected', undefined]);
@@ -142,7 +175,10 @@ describe('deploy: onModelCandidate', () => {
     const h = harness();
     await deployVersion(h.bucket, OLD, poor);
     const { runId, event } = await toGating(h, good);
-    await assert.rejects(onModelCandidate(crashing(h.ctx, 'deploy:after-copy'), event), SimulatedCrash);
+    await assert.rejects(
+      onModelCandidate(crashing(h.ctx, 'deploy:after-copy'), event),
+      SimulatedCrash,
+    );
     assert.equal(pointerOf(h)?.version, OLD, 'the pointer has not moved');
     assert.equal(h.bucket.names(paths.versionPrefix(runId)).length, 2, 'the files were copied');
     assert.equal(runOf(h.bucket, runId)?.state, 'gating');
@@ -155,7 +191,10 @@ describe('deploy: onModelCandidate', () => {
   it('a crash at deploy:after-swap, then redelivery: the pointer already names the version; the outcome is recorded, nothing rewritten', async () => {
     const h = harness();
     const { runId, event } = await toGating(h, good);
-    await assert.rejects(onModelCandidate(crashing(h.ctx, 'deploy:after-swap'), event), SimulatedCrash);
+    await assert.rejects(
+      onModelCandidate(crashing(h.ctx, 'deploy:after-swap'), event),
+      SimulatedCrash,
+    );
     assert.equal(pointerOf(h)?.version, runId, 'the swap happened');
     assert.equal(runOf(h.bucket, runId)?.state, 'gating', 'but was not recorded');
     assert.equal(finished(h, runId).length, 0);
@@ -164,32 +203,46 @@ describe('deploy: onModelCandidate', () => {
 
     await onModelCandidate(h.ctx, event);
     assertDeployed(h, runId, good);
-    assert.equal(h.bucket.generationOf(paths.pointer), pointerGeneration, 'the pointer is not rewritten');
-    assert.equal(h.bucket.writeCount(`${paths.versionPrefix(runId)}model.json`), modelWrites, 'the model is not copied again');
+    assert.equal(
+      h.bucket.generationOf(paths.pointer),
+      pointerGeneration,
+      'the pointer is not rewritten',
+    );
+    assert.equal(
+      h.bucket.writeCount(`${paths.versionPrefix(runId)}model.json`),
+      modelWrites,
+      'the model is not copied again',
+    );
     assert.equal(runOf(h.bucket, runId)?.decision?.reason, 'no model was serving');
   });
 
-  it(
-    'after a crash at deploy:after-swap, the recorded decision keeps the serving figures an uninterrupted deploy records',
-    async () => {
-      const h = harness();
-      await deployVersion(h.bucket, OLD, poor);
-      const { runId, event } = await toGating(h, good);
-      await assert.rejects(onModelCandidate(crashing(h.ctx, 'deploy:after-swap'), event), SimulatedCrash);
-      await onModelCandidate(h.ctx, event);
-      const run = assertDeployed(h, runId, good, [OLD]).run;
-      assert.equal(run.decision?.servingVersion, OLD);
-      assert.ok(close(run.decision?.servingRmse, poor.rmse), `servingRmse ${run.decision?.servingRmse}`);
-      assert.doesNotMatch(run.decision!.reason, /\?/);
-    },
-  );
+  it('after a crash at deploy:after-swap, the recorded decision keeps the serving figures an uninterrupted deploy records', async () => {
+    const h = harness();
+    await deployVersion(h.bucket, OLD, poor);
+    const { runId, event } = await toGating(h, good);
+    await assert.rejects(
+      onModelCandidate(crashing(h.ctx, 'deploy:after-swap'), event),
+      SimulatedCrash,
+    );
+    await onModelCandidate(h.ctx, event);
+    const run = assertDeployed(h, runId, good, [OLD]).run;
+    assert.equal(run.decision?.servingVersion, OLD);
+    assert.ok(
+      close(run.decision?.servingRmse, poor.rmse),
+      `servingRmse ${run.decision?.servingRmse}`,
+    );
+    assert.doesNotMatch(run.decision!.reason, /\?/);
+  });
 
   it('a concurrent deploy (pointer changed between read and swap) fails the swap; the redelivery re-gates against the new version', async () => {
     const h = harness();
     await deployVersion(h.bucket, OLD, poor);
     const { runId, event } = await toGating(h, poor); // as good as OLD: it passes the first gate
     // Another deployment of a better model wins the race just before our swap.
-    h.bucket.beforeNextWrite(paths.pointer, async () => void (await deployVersion(h.bucket, RIVAL, good)));
+    h.bucket.beforeNextWrite(
+      paths.pointer,
+      async () => void (await deployVersion(h.bucket, RIVAL, good)),
+    );
     await assert.rejects(onModelCandidate(h.ctx, event), PreconditionFailedError);
     assert.equal(pointerOf(h)?.version, RIVAL, 'the rival deployment stands');
     assert.equal(runOf(h.bucket, runId)?.state, 'gating', 'the run is still to be decided');
@@ -201,13 +254,19 @@ describe('deploy: onModelCandidate', () => {
     assert.equal(run.decision?.servingVersion, RIVAL);
     assert.ok(close(run.decision?.servingRmse, good.rmse));
     assert.equal(pointerOf(h)?.version, RIVAL);
-    assert.deepEqual(finished(h, runId).map((e) => e.outcome), ['rejected']);
+    assert.deepEqual(
+      finished(h, runId).map((e) => e.outcome),
+      ['rejected'],
+    );
   });
 
   it('a concurrent deploy of a worse model: the redelivery deploys over it', async () => {
     const h = harness();
     const { runId, event } = await toGating(h, good);
-    h.bucket.beforeNextWrite(paths.pointer, async () => void (await deployVersion(h.bucket, RIVAL, poor)));
+    h.bucket.beforeNextWrite(
+      paths.pointer,
+      async () => void (await deployVersion(h.bucket, RIVAL, poor)),
+    );
     await assert.rejects(onModelCandidate(h.ctx, event), PreconditionFailedError);
     await onModelCandidate(h.ctx, event);
     const { pointer } = assertDeployed(h, runId, good, [RIVAL]);
@@ -222,14 +281,25 @@ describe('deploy: onModelCandidate', () => {
     await onModelCandidate(h.ctx, event);
     assert.equal(runOf(h.bucket, runId)?.state, 'deployed');
     assert.equal(pointerOf(h)?.version, runId);
-    assert.ok(h.logs.some((l) => l.severity === 'WARNING' && new RegExp(`serving version ${OLD} cannot be evaluated`).test(l.message)));
+    assert.ok(
+      h.logs.some(
+        (l) =>
+          l.severity === 'WARNING' &&
+          new RegExp(`serving version ${OLD} cannot be evaluated`).test(l.message),
+      ),
+    );
   });
 
   it('a candidate published before the run recorded gating (run still final-training) is gated', async () => {
     const h = harness();
     const runId = await toFinalTraining(h);
     await writeModel(h.bucket, modelDirOf(onlyTraining(h.training)), good);
-    await onModelCandidate(h.ctx, { type: 'model.candidate', runId, model: MODEL, rmse: good.rmse });
+    await onModelCandidate(h.ctx, {
+      type: 'model.candidate',
+      runId,
+      model: MODEL,
+      rmse: good.rmse,
+    });
     assertDeployed(h, runId, good);
   });
 
@@ -244,9 +314,18 @@ describe('deploy: onModelCandidate', () => {
 
   it('a candidate for an unknown run is ignored', async () => {
     const h = harness();
-    await onModelCandidate(h.ctx, { type: 'model.candidate', runId: 'babyweight-00000000abcd', model: MODEL, rmse: 1 });
+    await onModelCandidate(h.ctx, {
+      type: 'model.candidate',
+      runId: 'babyweight-00000000abcd',
+      model: MODEL,
+      rmse: 1,
+    });
     assert.deepEqual(h.bucket.names(), []);
-    assert.ok(h.logs.some((l) => l.severity === 'DEBUG' && /candidate ignored: run is unknown/.test(l.message)));
+    assert.ok(
+      h.logs.some(
+        (l) => l.severity === 'DEBUG' && /candidate ignored: run is unknown/.test(l.message),
+      ),
+    );
   });
 
   it('malformed candidate events are logged as ERROR and acknowledged: no throw, no effect', async () => {
@@ -261,15 +340,30 @@ describe('deploy: onModelCandidate', () => {
       pubsubPush({ ...event, rmse: null }),
       pubsubPush({ ...event, runId: `${MODEL}-../../x` }),
       pubsubPush({ ...event, model: 'taxifare' }),
-      pubsubPush({ type: 'training.completed', runId, model: MODEL, jobId: `${runId}-final`, state: 'SUCCEEDED' }),
+      pubsubPush({
+        type: 'training.completed',
+        runId,
+        model: MODEL,
+        jobId: `${runId}-final`,
+        state: 'SUCCEEDED',
+      }),
     ];
     const before = snapshot(h.bucket);
-    for (const data of bad) await deliverPubSub(h.ctx, 'deploy', data, ['model.candidate'], (e) => onModelCandidate(h.ctx, e));
-    assert.equal(h.logs.filter((l) => l.severity === 'ERROR' && /^dropped an invalid event/.test(l.message)).length, bad.length);
+    for (const data of bad)
+      await deliverPubSub(h.ctx, 'deploy', data, ['model.candidate'], (e) =>
+        onModelCandidate(h.ctx, e),
+      );
+    assert.equal(
+      h.logs.filter((l) => l.severity === 'ERROR' && /^dropped an invalid event/.test(l.message))
+        .length,
+      bad.length,
+    );
     assert.deepEqual(snapshot(h.bucket), before);
     assert.equal(runOf(h.bucket, runId)?.state, 'gating');
 
-    await deliverPubSub(h.ctx, 'deploy', pubsubPush(event), ['model.candidate'], (e) => onModelCandidate(h.ctx, e));
+    await deliverPubSub(h.ctx, 'deploy', pubsubPush(event), ['model.candidate'], (e) =>
+      onModelCandidate(h.ctx, e),
+    );
     assert.equal(runOf(h.bucket, runId)?.state, 'deployed', 'a well-formed push is handled');
   });
 

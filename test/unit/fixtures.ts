@@ -7,10 +7,35 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { TOPICS, type ModelCandidateEvent, type RunFinishedEvent, type RunRecord, type ServingPointer, type TrainingCompletedEvent } from '@bucketml/contracts';
-import { BUILTIN_SPECS, MODEL_FILE, serializeModel, WEIGHTS_FILE, type DataSource } from '@bucketml/model';
-import { createLogger, onJobEvent, onObjectFinalized, RunStore, type PipelineContext } from '@bucketml/pipeline';
-import type { Storage, StudyJob, StudyJobRequest, Trial, TrainingJobRequest } from '@bucketml/ports';
+import {
+  TOPICS,
+  type ModelCandidateEvent,
+  type RunFinishedEvent,
+  type RunRecord,
+  type ServingPointer,
+  type TrainingCompletedEvent,
+} from '@bucketml/contracts';
+import {
+  BUILTIN_SPECS,
+  MODEL_FILE,
+  serializeModel,
+  WEIGHTS_FILE,
+  type DataSource,
+} from '@bucketml/model';
+import {
+  createLogger,
+  onJobEvent,
+  onObjectFinalized,
+  RunStore,
+  type PipelineContext,
+} from '@bucketml/pipeline';
+import type {
+  Storage,
+  StudyJob,
+  StudyJobRequest,
+  Trial,
+  TrainingJobRequest,
+} from '@bucketml/ports';
 import { FakeTrainingBackend, MemoryBucket, MemoryMessaging } from '@bucketml/ports/testing';
 import { loadTensorFlow, trainModel } from '@bucketml/trainer';
 
@@ -18,7 +43,12 @@ export const MODEL = 'babyweight';
 const DATA = join(import.meta.dirname, '../../data');
 
 /** A valid babyweight instance for the predict API. */
-export const BABY = { is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 };
+export const BABY = {
+  is_male: 'True',
+  mother_age: 26,
+  plurality: 'Single(1)',
+  gestation_weeks: 39,
+};
 
 /** The bucket layout of docs/architecture.md, as the tests expect to find it. */
 export const paths = {
@@ -47,7 +77,9 @@ export interface LogEvent {
 /** The real structured logger, writing into an array instead of stdout. */
 export function capturingLogger(component = 'test') {
   const events: LogEvent[] = [];
-  const sink = { write: (line: string) => (events.push(JSON.parse(line)), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (line: string) => (events.push(JSON.parse(line)), true),
+  } as unknown as NodeJS.WritableStream;
   return { log: createLogger(component, sink), events };
 }
 
@@ -91,7 +123,10 @@ export class SimulatedCrash extends Error {
  * The same context, but it "crashes" (throws SimulatedCrash) the first time it reaches each of
  * `points`; every point reached is recorded in `reached`.
  */
-export function crashing(ctx: PipelineContext, ...points: string[]): PipelineContext & { reached: string[] } {
+export function crashing(
+  ctx: PipelineContext,
+  ...points: string[]
+): PipelineContext & { reached: string[] } {
   const pending = new Set(points);
   const reached: string[] = [];
   return {
@@ -108,18 +143,33 @@ export function crashing(ctx: PipelineContext, ...points: string[]): PipelineCon
 
 /** The first `rows` lines of a shipped babyweight CSV. */
 export function babyweightCsv(file: 'train.csv' | 'eval.csv', rows: number): string {
-  return readFileSync(join(DATA, MODEL, file), 'utf8').split('\n').slice(0, rows).join('\n') + '\n';
+  return (
+    readFileSync(join(DATA, MODEL, file), 'utf8')
+      .split('\n')
+      .slice(0, rows)
+      .join('\n') + '\n'
+  );
 }
 
 export const TRAIN_CSV = babyweightCsv('train.csv', 400);
 export const EVAL_CSV = babyweightCsv('eval.csv', 200);
 
 /** Drops the two CSVs as a user's upload would (already settled); returns their finalized events. */
-export function drop(bucket: MemoryBucket, files: Record<string, string> = { [paths.train]: TRAIN_CSV, [paths.eval]: EVAL_CSV }) {
-  return Object.entries(files).map(([name, data]) => ({ bucket: bucket.bucketName, name, generation: bucket.put(name, data) }));
+export function drop(
+  bucket: MemoryBucket,
+  files: Record<string, string> = { [paths.train]: TRAIN_CSV, [paths.eval]: EVAL_CSV },
+) {
+  return Object.entries(files).map(([name, data]) => ({
+    bucket: bucket.bucketName,
+    name,
+    generation: bucket.put(name, data),
+  }));
 }
 
-const source = (name: string, text: string): DataSource => ({ name, open: async () => Readable.from([Buffer.from(text)]) });
+const source = (name: string, text: string): DataSource => ({
+  name,
+  open: async () => Readable.from([Buffer.from(text)]),
+});
 
 // ---- models ----
 
@@ -152,23 +202,42 @@ export function trainedModels(): Promise<{ good: ModelFiles; poor: ModelFiles }>
     };
     const good = await train(2000, 64);
     const poor = await train(48, 16);
-    if (!(poor.rmse > good.rmse * 1.2)) throw new Error(`fixture: the poor model (${poor.rmse}) is not clearly worse than the good one (${good.rmse})`);
+    if (!(poor.rmse > good.rmse * 1.2))
+      throw new Error(
+        `fixture: the poor model (${poor.rmse}) is not clearly worse than the good one (${good.rmse})`,
+      );
     return { good, poor };
   })();
   return models;
 }
 
 /** Writes a model directory as the trainer does: weights first, model.json last. */
-export async function writeModel(storage: Storage, prefix: string, files: ModelFiles): Promise<void> {
+export async function writeModel(
+  storage: Storage,
+  prefix: string,
+  files: ModelFiles,
+): Promise<void> {
   await storage.write(prefix + WEIGHTS_FILE, files.weightsBin);
   await storage.write(prefix + MODEL_FILE, files.modelJson);
 }
 
 /** A version deployed as the deploy stage leaves it: its files, then the serving pointer. */
-export async function deployVersion(storage: Storage, version: string, files: ModelFiles, options: { ifGenerationMatch?: string } = {}): Promise<ServingPointer> {
+export async function deployVersion(
+  storage: Storage,
+  version: string,
+  files: ModelFiles,
+  options: { ifGenerationMatch?: string } = {},
+): Promise<ServingPointer> {
   const prefix = paths.versionPrefix(version);
   await writeModel(storage, prefix, files);
-  const pointer: ServingPointer = { model: MODEL, version, prefix, rmse: files.rmse, runId: version, deployedAt: new Date().toISOString() };
+  const pointer: ServingPointer = {
+    model: MODEL,
+    version,
+    prefix,
+    rmse: files.rmse,
+    runId: version,
+    deployedAt: new Date().toISOString(),
+  };
   await storage.write(paths.pointer, JSON.stringify(pointer), options);
   return pointer;
 }
@@ -177,7 +246,8 @@ export async function deployVersion(storage: Storage, version: string, files: Mo
 
 export { TOPICS };
 
-export const runOf = (bucket: MemoryBucket, runId: string) => bucket.json<RunRecord>(paths.run(runId));
+export const runOf = (bucket: MemoryBucket, runId: string) =>
+  bucket.json<RunRecord>(paths.run(runId));
 
 /** The one study the backend holds. */
 export function onlyStudy(training: FakeTrainingBackend): StudyJobRequest {
@@ -199,36 +269,78 @@ export const modelDirOf = (request: TrainingJobRequest) => `${request.outputDir}
 export async function toTuning(h: Harness): Promise<string> {
   for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
   const study = onlyStudy(h.training);
-  if (runOf(h.bucket, study.runId)?.state !== 'tuning') throw new Error('fixture: the run did not reach tuning');
+  if (runOf(h.bucket, study.runId)?.state !== 'tuning')
+    throw new Error('fixture: the run did not reach tuning');
   return study.runId;
 }
 
 export const TRIALS: Trial[] = [
-  { id: '1', state: 'SUCCEEDED', parameters: { batch_size: 64, nembeds: 5, nnsize: 128 }, objective: 1.21 },
-  { id: '2', state: 'SUCCEEDED', parameters: { batch_size: 256, nembeds: 8, nnsize: 64 }, objective: 1.08 },
-  { id: '3', state: 'FAILED', parameters: { batch_size: 8, nembeds: 3, nnsize: 512 }, error: 'trainer exited with code 1' },
-  { id: '4', state: 'STOPPED', parameters: { batch_size: 16, nembeds: 4, nnsize: 256 }, objective: 1.4 },
+  {
+    id: '1',
+    state: 'SUCCEEDED',
+    parameters: { batch_size: 64, nembeds: 5, nnsize: 128 },
+    objective: 1.21,
+  },
+  {
+    id: '2',
+    state: 'SUCCEEDED',
+    parameters: { batch_size: 256, nembeds: 8, nnsize: 64 },
+    objective: 1.08,
+  },
+  {
+    id: '3',
+    state: 'FAILED',
+    parameters: { batch_size: 8, nembeds: 3, nnsize: 512 },
+    error: 'trainer exited with code 1',
+  },
+  {
+    id: '4',
+    state: 'STOPPED',
+    parameters: { batch_size: 16, nembeds: 4, nnsize: 256 },
+    objective: 1.4,
+  },
 ];
 
 /** The backend's answer for the run's study, finished with `trials`. */
-export function finishStudy(h: Harness, runId: string, trials: Trial[] = TRIALS, state: StudyJob['state'] = 'SUCCEEDED'): StudyJob {
+export function finishStudy(
+  h: Harness,
+  runId: string,
+  trials: Trial[] = TRIALS,
+  state: StudyJob['state'] = 'SUCCEEDED',
+): StudyJob {
   const job: StudyJob = { jobId: `${runId}-study`, runId, state, trials };
   h.training.setStudy(job);
   return job;
 }
 
-export const studyCompleted = (runId: string, state: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED') => ({ type: 'study.completed' as const, runId, model: MODEL, jobId: `${runId}-study`, state });
+export const studyCompleted = (runId: string, state: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED') => ({
+  type: 'study.completed' as const,
+  runId,
+  model: MODEL,
+  jobId: `${runId}-study`,
+  state,
+});
 
 /** Through job-completed's study step: the run is final-training. */
 export async function toFinalTraining(h: Harness): Promise<string> {
   const runId = await toTuning(h);
   finishStudy(h, runId);
   await onJobEvent(h.ctx, studyCompleted(runId));
-  if (runOf(h.bucket, runId)?.state !== 'final-training') throw new Error('fixture: the run did not reach final-training');
+  if (runOf(h.bucket, runId)?.state !== 'final-training')
+    throw new Error('fixture: the run did not reach final-training');
   return runId;
 }
 
-export const trainingCompleted = (runId: string, state: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED'): TrainingCompletedEvent => ({ type: 'training.completed', runId, model: MODEL, jobId: `${runId}-final`, state });
+export const trainingCompleted = (
+  runId: string,
+  state: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED',
+): TrainingCompletedEvent => ({
+  type: 'training.completed',
+  runId,
+  model: MODEL,
+  jobId: `${runId}-final`,
+  state,
+});
 
 /**
  * Through the final training (its model written where the job's output goes) and
@@ -239,18 +351,23 @@ export async function toGating(h: Harness, candidate: ModelFiles) {
   await writeModel(h.bucket, modelDirOf(onlyTraining(h.training)), candidate);
   await onJobEvent(h.ctx, trainingCompleted(runId));
   const [event] = h.messaging.take<ModelCandidateEvent>(TOPICS.modelCandidates);
-  if (!event || runOf(h.bucket, runId)?.state !== 'gating') throw new Error('fixture: the run did not reach gating');
+  if (!event || runOf(h.bucket, runId)?.state !== 'gating')
+    throw new Error('fixture: the run did not reach gating');
   return { runId, event };
 }
 
 /** A Pub/Sub push as functions-framework hands it to a function (CloudEvent data). */
 export function pubsubPush(event: unknown) {
   const data = typeof event === 'string' ? event : JSON.stringify(event);
-  return { message: { data: Buffer.from(data).toString('base64'), messageId: '1', attributes: {} }, subscription: 'projects/p/subscriptions/s' };
+  return {
+    message: { data: Buffer.from(data).toString('base64'), messageId: '1', attributes: {} },
+    subscription: 'projects/p/subscriptions/s',
+  };
 }
 
 /** The run.finished events published for a run. */
-export const finished = (h: Harness, runId: string) => h.messaging.published<RunFinishedEvent>(TOPICS.runOutcomes).filter((e) => e.runId === runId);
+export const finished = (h: Harness, runId: string) =>
+  h.messaging.published<RunFinishedEvent>(TOPICS.runOutcomes).filter((e) => e.runId === runId);
 
 /** A bucket's whole content with generations: equal snapshots mean nothing was written. */
 export function snapshot(bucket: MemoryBucket): Record<string, string> {

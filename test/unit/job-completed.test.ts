@@ -37,14 +37,35 @@ describe('job-completed: onJobEvent', () => {
       const h = harness();
       const runId = await toTuning(h);
       const before = snapshot(h.bucket);
-      const base = { type: 'trial.completed' as const, runId, model: MODEL, jobId: `${runId}-study` };
-      await onJobEvent(h.ctx, { ...base, trialId: '2', state: 'SUCCEEDED', parameters: { batch_size: 256 }, objective: 1.08, seconds: 12 });
-      await onJobEvent(h.ctx, { ...base, trialId: '3', state: 'FAILED', parameters: { batch_size: 8 }, error: 'trainer exited with code 1' });
+      const base = {
+        type: 'trial.completed' as const,
+        runId,
+        model: MODEL,
+        jobId: `${runId}-study`,
+      };
+      await onJobEvent(h.ctx, {
+        ...base,
+        trialId: '2',
+        state: 'SUCCEEDED',
+        parameters: { batch_size: 256 },
+        objective: 1.08,
+        seconds: 12,
+      });
+      await onJobEvent(h.ctx, {
+        ...base,
+        trialId: '3',
+        state: 'FAILED',
+        parameters: { batch_size: 8 },
+        error: 'trainer exited with code 1',
+      });
       const trials = h.logs.filter((l) => l.stage === 'trial');
-      assert.deepEqual(trials.map((l) => [l.severity, l.message, l.trialId, l.runId]), [
-        ['INFO', 'trial 2 succeeded: rmse 1.0800', '2', runId],
-        ['WARNING', 'trial 3 failed', '3', runId],
-      ]);
+      assert.deepEqual(
+        trials.map((l) => [l.severity, l.message, l.trialId, l.runId]),
+        [
+          ['INFO', 'trial 2 succeeded: rmse 1.0800', '2', runId],
+          ['WARNING', 'trial 3 failed', '3', runId],
+        ],
+      );
       assert.equal(trials[1].error, 'trainer exited with code 1');
       assert.deepEqual(snapshot(h.bucket), before);
       assert.equal(runOf(h.bucket, runId)?.state, 'tuning');
@@ -58,9 +79,22 @@ describe('job-completed: onJobEvent', () => {
       finishStudy(h, runId);
       await onJobEvent(h.ctx, studyCompleted(runId));
 
-      const report = h.bucket.json<{ best: { id: string; objective: number }; trials: { id: string; rank?: number }[]; succeeded: number; failed: number; stopped: number }>(paths.report(runId))!;
-      assert.deepEqual(report.trials.map((t) => t.id), ['2', '1', '4', '3'], 'succeeded best first, then stopped, then failed');
-      assert.deepEqual(report.trials.map((t) => t.rank), [1, 2, undefined, undefined]);
+      const report = h.bucket.json<{
+        best: { id: string; objective: number };
+        trials: { id: string; rank?: number }[];
+        succeeded: number;
+        failed: number;
+        stopped: number;
+      }>(paths.report(runId))!;
+      assert.deepEqual(
+        report.trials.map((t) => t.id),
+        ['2', '1', '4', '3'],
+        'succeeded best first, then stopped, then failed',
+      );
+      assert.deepEqual(
+        report.trials.map((t) => t.rank),
+        [1, 2, undefined, undefined],
+      );
       assert.deepEqual([report.best.id, report.best.objective], ['2', 1.08]);
       assert.deepEqual([report.succeeded, report.stopped, report.failed], [2, 1, 1]);
       assert.match(h.bucket.text(paths.reportText(runId))!, /best: trial 2, rmse 1\.08000/);
@@ -71,16 +105,33 @@ describe('job-completed: onJobEvent', () => {
       assert.equal(final.model, MODEL);
       assert.deepEqual(final.parameters, TRIALS[1].parameters);
       assert.equal(final.outputDir, `runs/${runId}/final/`);
-      assert.deepEqual(final.args, ['--train_examples=25000'], "the study's finalArgs (default: its args)");
+      assert.deepEqual(
+        final.args,
+        ['--train_examples=25000'],
+        "the study's finalArgs (default: its args)",
+      );
       assert.deepEqual(final.trainData, [paths.train]);
       assert.deepEqual(final.evalData, [paths.eval]);
       assert.equal(final.seed, 42);
 
       const run = runOf(h.bucket, runId)!;
       assert.equal(run.state, 'final-training');
-      assert.deepEqual(run.best, { trialId: '2', objective: 1.08, parameters: TRIALS[1].parameters });
+      assert.deepEqual(run.best, {
+        trialId: '2',
+        objective: 1.08,
+        parameters: TRIALS[1].parameters,
+      });
       assert.equal(run.final?.jobId, `${runId}-final`);
-      assert.ok(h.logs.some((l) => l.severity === 'INFO' && l.stage === 'analysis' && /^trials analysed: best trial 2 \(rmse 1\.0800\); final training submitted/.test(l.message)));
+      assert.ok(
+        h.logs.some(
+          (l) =>
+            l.severity === 'INFO' &&
+            l.stage === 'analysis' &&
+            /^trials analysed: best trial 2 \(rmse 1\.0800\); final training submitted/.test(
+              l.message,
+            ),
+        ),
+      );
     });
 
     it('redelivery acts once: no second training, no rewrite', async () => {
@@ -91,7 +142,12 @@ describe('job-completed: onJobEvent', () => {
       await onJobEvent(h.ctx, studyCompleted(runId));
       assert.equal(h.training.submissionCount('training'), 1);
       assert.deepEqual(snapshot(h.bucket), before);
-      assert.ok(h.logs.some((l) => l.severity === 'DEBUG' && /study event ignored: run is final-training/.test(l.message)));
+      assert.ok(
+        h.logs.some(
+          (l) =>
+            l.severity === 'DEBUG' && /study event ignored: run is final-training/.test(l.message),
+        ),
+      );
     });
 
     it('a crash at job-completed:after-report, then redelivery: one final training, run final-training', async () => {
@@ -139,15 +195,26 @@ describe('job-completed: onJobEvent', () => {
       assert.equal(run.state, 'failed');
       assert.match(run.error!.message, /no trial succeeded \(1 failed\)/);
       assert.equal(h.training.submissionCount('training'), 0);
-      assert.equal(h.logs.filter((l) => l.severity === 'ERROR' && /^run failed: no trial succeeded/.test(l.message)).length, 1);
-      assert.deepEqual(finished(h, runId).map((e) => e.outcome), ['failed']);
+      assert.equal(
+        h.logs.filter(
+          (l) => l.severity === 'ERROR' && /^run failed: no trial succeeded/.test(l.message),
+        ).length,
+        1,
+      );
+      assert.deepEqual(
+        finished(h, runId).map((e) => e.outcome),
+        ['failed'],
+      );
     });
 
     it('a study the backend does not know is a transient error (thrown, so it is redelivered)', async () => {
       const h = harness();
       const runId = await toTuning(h);
       h.training.studies.clear();
-      await assert.rejects(onJobEvent(h.ctx, studyCompleted(runId)), /not found on the training backend/);
+      await assert.rejects(
+        onJobEvent(h.ctx, studyCompleted(runId)),
+        /not found on the training backend/,
+      );
       assert.equal(runOf(h.bucket, runId)?.state, 'tuning');
     });
   });
@@ -163,9 +230,16 @@ describe('job-completed: onJobEvent', () => {
       const h = harness();
       const runId = await trained(h);
       await onJobEvent(h.ctx, trainingCompleted(runId));
-      const [message, ...more] = h.messaging.messages.filter((m) => m.topic === TOPICS.modelCandidates);
+      const [message, ...more] = h.messaging.messages.filter(
+        (m) => m.topic === TOPICS.modelCandidates,
+      );
       assert.equal(more.length, 0);
-      assert.deepEqual(message.event as ModelCandidateEvent, { type: 'model.candidate', runId, model: MODEL, rmse: good.rmse });
+      assert.deepEqual(message.event as ModelCandidateEvent, {
+        type: 'model.candidate',
+        runId,
+        model: MODEL,
+        rmse: good.rmse,
+      });
       assert.deepEqual(message.attributes, { runId, type: 'model.candidate' });
       const run = runOf(h.bucket, runId)!;
       assert.equal(run.state, 'gating');
@@ -186,13 +260,22 @@ describe('job-completed: onJobEvent', () => {
     it('a failed final training fails the run, once, with the reason', async () => {
       const h = harness();
       const runId = await toFinalTraining(h);
-      await onJobEvent(h.ctx, { ...trainingCompleted(runId, 'FAILED'), error: 'replica exited with 137' });
-      await onJobEvent(h.ctx, { ...trainingCompleted(runId, 'FAILED'), error: 'replica exited with 137' });
+      await onJobEvent(h.ctx, {
+        ...trainingCompleted(runId, 'FAILED'),
+        error: 'replica exited with 137',
+      });
+      await onJobEvent(h.ctx, {
+        ...trainingCompleted(runId, 'FAILED'),
+        error: 'replica exited with 137',
+      });
       const run = runOf(h.bucket, runId)!;
       assert.equal(run.state, 'failed');
       assert.match(run.error!.message, /final training failed: replica exited with 137/);
       assert.equal(h.messaging.published(TOPICS.modelCandidates).length, 0);
-      assert.deepEqual(finished(h, runId).map((e) => e.outcome), ['failed']);
+      assert.deepEqual(
+        finished(h, runId).map((e) => e.outcome),
+        ['failed'],
+      );
     });
 
     it('a success without a complete model fails the run (no candidate)', async () => {
@@ -201,7 +284,10 @@ describe('job-completed: onJobEvent', () => {
       await h.bucket.write(modelDirOf(onlyTraining(h.training)) + 'weights.bin', good.weightsBin); // model.json never came
       await onJobEvent(h.ctx, trainingCompleted(runId));
       assert.equal(runOf(h.bucket, runId)?.state, 'failed');
-      assert.match(runOf(h.bucket, runId)!.error!.message, /no complete model in runs\/.+\/final\/model\//);
+      assert.match(
+        runOf(h.bucket, runId)!.error!.message,
+        /no complete model in runs\/.+\/final\/model\//,
+      );
       assert.equal(h.messaging.published(TOPICS.modelCandidates).length, 0);
     });
 
@@ -228,7 +314,14 @@ describe('job-completed: onJobEvent', () => {
   });
 
   describe('Pub/Sub delivery', () => {
-    const deliver = (h: Harness, data: unknown) => deliverPubSub(h.ctx, 'job-completed', data, ['trial.completed', 'study.completed', 'training.completed'], (e) => onJobEvent(h.ctx, e));
+    const deliver = (h: Harness, data: unknown) =>
+      deliverPubSub(
+        h.ctx,
+        'job-completed',
+        data,
+        ['trial.completed', 'study.completed', 'training.completed'],
+        (e) => onJobEvent(h.ctx, e),
+      );
 
     it('a well-formed push reaches the stage', async () => {
       const h = harness();
@@ -248,7 +341,13 @@ describe('job-completed: onJobEvent', () => {
         { message: {} },
         pubsubPush('not json'),
         pubsubPush('[1,2]'),
-        pubsubPush({ type: 'study.exploded', runId, model: MODEL, jobId: `${runId}-study`, state: 'SUCCEEDED' }),
+        pubsubPush({
+          type: 'study.exploded',
+          runId,
+          model: MODEL,
+          jobId: `${runId}-study`,
+          state: 'SUCCEEDED',
+        }),
         pubsubPush({ type: 'study.completed', runId, model: MODEL, state: 'SUCCEEDED' }), // no jobId
         pubsubPush({ ...studyCompleted(runId), state: 'DONE' }),
         pubsubPush({ ...studyCompleted(runId), runId: 'not-a-run' }),
@@ -258,7 +357,9 @@ describe('job-completed: onJobEvent', () => {
       ];
       const before = snapshot(h.bucket);
       for (const data of bad) await deliver(h, data);
-      const dropped = h.logs.filter((l) => l.severity === 'ERROR' && /^dropped an invalid event/.test(l.message));
+      const dropped = h.logs.filter(
+        (l) => l.severity === 'ERROR' && /^dropped an invalid event/.test(l.message),
+      );
       assert.equal(dropped.length, bad.length, dropped.map((l) => l.message).join('\n'));
       assert.deepEqual(snapshot(h.bucket), before);
       assert.equal(h.training.submissionCount('training'), 0);

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { deserializeModel, Predictor } from '@bucketml/model';
-import { handlePredict, MAX_BODY_BYTES, MAX_INSTANCES, ModelServer, type PredictRequest } from '@bucketml/pipeline/serving';
+import {
+  handlePredict,
+  MAX_BODY_BYTES,
+  MAX_INSTANCES,
+  ModelServer,
+  type PredictRequest,
+} from '@bucketml/pipeline/serving';
 import { MemoryBucket } from '@bucketml/ports/testing';
 import { BABY, deployVersion, MODEL, paths, trainedModels, type ModelFiles } from './fixtures.ts';
 
@@ -37,18 +43,28 @@ describe('serving: handlePredict / ModelServer', () => {
     const bucket = new MemoryBucket();
     await deployVersion(bucket, V1, files);
     const loadErrors: { model: string; err: unknown }[] = [];
-    const server = new ModelServer(bucket, revalidateMs, (model, err) => loadErrors.push({ model, err }));
+    const server = new ModelServer(bucket, revalidateMs, (model, err) =>
+      loadErrors.push({ model, err }),
+    );
     return { bucket, server, loadErrors };
   }
 
-  const versionOf = async (server: ModelServer) => ((await handlePredict(server, post({ instances: [BABY] }))).body as { model?: { version: string } }).model?.version;
+  const versionOf = async (server: ModelServer) =>
+    (
+      (await handlePredict(server, post({ instances: [BABY] }))).body as {
+        model?: { version: string };
+      }
+    ).model?.version;
 
   it("POST predicts with the serving version, as the lean predictor computes on the model's own weights", async () => {
     const { server } = await served();
     const instances = [BABY, { ...BABY, key: 'k-1', is_male: 'False', gestation_weeks: 35 }];
     const res = await handlePredict(server, post({ instances }));
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    const body = res.body as { predictions: { key?: string; weight_pounds: number }[]; model: { name: string; version: string } };
+    const body = res.body as {
+      predictions: { key?: string; weight_pounds: number }[];
+      model: { name: string; version: string };
+    };
     assert.deepEqual(body.model, { name: MODEL, version: V1 });
     const reference = new Predictor(deserializeModel(good.modelJson, good.weightsBin));
     assert.equal(body.predictions.length, 2);
@@ -65,7 +81,12 @@ describe('serving: handlePredict / ModelServer', () => {
     const { server } = await served();
     const res = await handlePredict(server, { method: 'GET', path: `/${MODEL}/`, body: undefined });
     assert.equal(res.status, 200);
-    const body = res.body as { model: { name: string; version: string; metrics: { rmse: number } }; inputs: unknown[]; label: string; key: string };
+    const body = res.body as {
+      model: { name: string; version: string; metrics: { rmse: number } };
+      inputs: unknown[];
+      label: string;
+      key: string;
+    };
     assert.equal(body.model.version, V1);
     assert.equal(body.model.metrics.rmse, good.rmse);
     assert.equal(body.label, 'weight_pounds');
@@ -80,7 +101,11 @@ describe('serving: handlePredict / ModelServer', () => {
       [post({ instances: [BABY] }, { path: '/babyweight/x' }), 404, /use POST/],
       [post({ instances: [BABY] }, { path: '/../models' }), 404, /use POST/],
       [post({ instances: [BABY] }, { method: 'PUT' }), 405, /not allowed/],
-      [post({ instances: [BABY] }, { contentType: 'text/plain' }), 415, /Content-Type: application\/json/],
+      [
+        post({ instances: [BABY] }, { contentType: 'text/plain' }),
+        415,
+        /Content-Type: application\/json/,
+      ],
       [post({ instances: [BABY] }, { contentType: undefined }), 415, /JSON/],
       [post({ instances: [BABY] }, { bodyBytes: MAX_BODY_BYTES + 1 }), 413, /limit is 1500000/],
     ];
@@ -94,15 +119,33 @@ describe('serving: handlePredict / ModelServer', () => {
 
   it('rejects bad bodies and bad instances with 400, naming the instance', async () => {
     const { server } = await served();
-    for (const body of [null, {}, { instances: 'x' }, { instances: [] }, { instances: Array.from({ length: MAX_INSTANCES + 1 }, () => BABY) }]) {
+    for (const body of [
+      null,
+      {},
+      { instances: 'x' },
+      { instances: [] },
+      { instances: Array.from({ length: MAX_INSTANCES + 1 }, () => BABY) },
+    ]) {
       const res = await handlePredict(server, post(body));
       assert.equal(res.status, 400, JSON.stringify(body)?.slice(0, 80));
     }
-    const res = await handlePredict(server, post({ instances: [BABY, { ...BABY, key: 'bad', mother_age: 'old' }, 7] }));
+    const res = await handlePredict(
+      server,
+      post({ instances: [BABY, { ...BABY, key: 'bad', mother_age: 'old' }, 7] }),
+    );
     assert.equal(res.status, 400);
-    const body = res.body as { error: string; instances: { index: number; key?: string; error: string }[] };
+    const body = res.body as {
+      error: string;
+      instances: { index: number; key?: string; error: string }[];
+    };
     assert.match(body.error, /2 of 3 instance\(s\) are invalid/);
-    assert.deepEqual(body.instances.map((e) => [e.index, e.key]), [[1, 'bad'], [2, undefined]]);
+    assert.deepEqual(
+      body.instances.map((e) => [e.index, e.key]),
+      [
+        [1, 'bad'],
+        [2, undefined],
+      ],
+    );
     assert.match(body.instances[0].error, /mother_age/);
   });
 
@@ -125,15 +168,17 @@ describe('serving: handlePredict / ModelServer', () => {
     assert.deepEqual(errors, [MODEL]);
   });
 
-  it(
-    'concurrent first requests on a cold server all get predictions, from one load',
-    async () => {
-      const { bucket, server } = await served();
-      const responses = await Promise.all(Array.from({ length: 20 }, () => handlePredict(server, post({ instances: [BABY] }))));
-      assert.deepEqual(responses.map((r) => r.status), Array(20).fill(200));
-      assert.equal(bucket.readCount(`${paths.versionPrefix(V1)}model.json`), 1);
-    },
-  );
+  it('concurrent first requests on a cold server all get predictions, from one load', async () => {
+    const { bucket, server } = await served();
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => handlePredict(server, post({ instances: [BABY] }))),
+    );
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      Array(20).fill(200),
+    );
+    assert.equal(bucket.readCount(`${paths.versionPrefix(V1)}model.json`), 1);
+  });
 
   it('requests during preload wait for it instead of getting a 404', async () => {
     const { bucket, server } = await served();
@@ -147,7 +192,8 @@ describe('serving: handlePredict / ModelServer', () => {
 
   it('sequential first requests share one load', async () => {
     const { bucket, server } = await served();
-    for (let i = 0; i < 5; i++) assert.equal((await handlePredict(server, post({ instances: [BABY] }))).status, 200);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await handlePredict(server, post({ instances: [BABY] }))).status, 200);
     assert.equal(bucket.readCount(`${paths.versionPrefix(V1)}model.json`), 1);
   });
 
@@ -158,7 +204,10 @@ describe('serving: handlePredict / ModelServer', () => {
     await eventually(async () => (await versionOf(server)) === V2);
     const reference = new Predictor(deserializeModel(poor.modelJson, poor.weightsBin));
     const res = await handlePredict(server, post({ instances: [BABY] }));
-    assert.equal((res.body as { predictions: { weight_pounds: number }[] }).predictions[0].weight_pounds, reference.predictInstance(BABY).value);
+    assert.equal(
+      (res.body as { predictions: { weight_pounds: number }[] }).predictions[0].weight_pounds,
+      reference.predictInstance(BABY).value,
+    );
   });
 
   it('between revalidations the pointer is not re-read: the loaded version keeps serving', async () => {
@@ -173,7 +222,14 @@ describe('serving: handlePredict / ModelServer', () => {
     const { bucket, server, loadErrors } = await served(good, 0);
     assert.equal(await versionOf(server), V1);
     // A pointer to a version whose files are not (yet) there.
-    const pointer = { model: MODEL, version: V3, prefix: paths.versionPrefix(V3), rmse: 1, runId: V3, deployedAt: new Date().toISOString() };
+    const pointer = {
+      model: MODEL,
+      version: V3,
+      prefix: paths.versionPrefix(V3),
+      rmse: 1,
+      runId: V3,
+      deployedAt: new Date().toISOString(),
+    };
     await bucket.write(paths.pointer, JSON.stringify(pointer));
     await eventually(async () => (await versionOf(server), loadErrors.length > 0)); // requests drive revalidation
     assert.equal(loadErrors[0].model, MODEL);

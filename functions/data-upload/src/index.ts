@@ -3,11 +3,17 @@ import { onObjectFinalized, pipelineFromEnv, type StorageObjectData } from '@buc
 import { functionNamed } from '@bucketml/contracts';
 
 /** google.cloud.storage.object.v1.finalized (Eventarc; locally the bucket watcher) → stage 1. */
-cloudEvent<StorageObjectData>(functionNamed('data-upload').entryPoint, async (event: CloudEvent<StorageObjectData>) => {
-  const ctx = await pipelineFromEnv('data-upload');
-  if (!event.data?.name) {
-    ctx.log.event('ERROR', 'dropped a storage event without an object name', { stage: 'data-upload', eventId: event.id });
-    return;
-  }
-  await onObjectFinalized(ctx, event.data);
-});
+cloudEvent<StorageObjectData>(
+  functionNamed('data-upload').entryPoint,
+  async (event: CloudEvent<StorageObjectData>) => {
+    const ctx = await pipelineFromEnv('data-upload');
+    if (!event.data?.name) {
+      ctx.log.event('ERROR', 'dropped a storage event without an object name', {
+        stage: 'data-upload',
+        eventId: event.id,
+      });
+      return;
+    }
+    await onObjectFinalized(ctx, event.data);
+  },
+);

@@ -5,5 +5,7 @@ import { functionNamed } from '@bucketml/contracts';
 /** Pub/Sub push from the model-candidates topic → stage 3 (gate and deploy). */
 cloudEvent(functionNamed('deploy').entryPoint, async (event: CloudEvent<unknown>) => {
   const ctx = await pipelineFromEnv('deploy');
-  await deliverPubSub(ctx, 'deploy', event.data, ['model.candidate'], (e) => onModelCandidate(ctx, e));
+  await deliverPubSub(ctx, 'deploy', event.data, ['model.candidate'], (e) =>
+    onModelCandidate(ctx, e),
+  );
 });

@@ -5,7 +5,14 @@ import { functionNamed, numericSetting } from '@bucketml/contracts';
 // A load failure keeps the serving model; it is logged as Cloud Logging reads stdout JSON (no
 // logger import: this function's cold start is on the request path).
 const logLoadError = (model: string, err: unknown) =>
-  console.log(JSON.stringify({ severity: 'ERROR', message: `model ${model} could not be loaded: ${err instanceof Error ? err.message : String(err)}`, model, stage: 'predict' }));
+  console.log(
+    JSON.stringify({
+      severity: 'ERROR',
+      message: `model ${model} could not be loaded: ${err instanceof Error ? err.message : String(err)}`,
+      model,
+      stage: 'predict',
+    }),
+  );
 
 // One model server per instance, loading every deployed model while the framework starts.
 const server = storageFromEnv().then((storage) => {

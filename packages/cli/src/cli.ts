@@ -35,7 +35,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const verb = VERBS.find((v) => v.name === name);
   if (!verb) {
-    process.stderr.write(`bucketml: unknown command ${JSON.stringify(name)} (commands: ${VERBS.map((v) => v.name).join(', ')})\n`);
+    process.stderr.write(
+      `bucketml: unknown command ${JSON.stringify(name)} (commands: ${VERBS.map((v) => v.name).join(', ')})\n`,
+    );
     return 2;
   }
   try {

@@ -40,9 +40,21 @@ export interface Flag {
   readonly positional?: boolean;
 }
 
-type ScalarOf<T extends FlagType> = T extends 'boolean' ? boolean : T extends 'string' ? string : number;
-type ValueOf<F extends Flag> = F['multiple'] extends true ? ScalarOf<F['type']>[] : ScalarOf<F['type']>;
-type AlwaysSet<F extends Flag> = F['type'] extends 'boolean' ? true : F['required'] extends true ? true : F extends { default: unknown } ? true : false;
+type ScalarOf<T extends FlagType> = T extends 'boolean'
+  ? boolean
+  : T extends 'string'
+    ? string
+    : number;
+type ValueOf<F extends Flag> = F['multiple'] extends true
+  ? ScalarOf<F['type']>[]
+  : ScalarOf<F['type']>;
+type AlwaysSet<F extends Flag> = F['type'] extends 'boolean'
+  ? true
+  : F['required'] extends true
+    ? true
+    : F extends { default: unknown }
+      ? true
+      : false;
 
 /** The parsed values of a flag table, typed: a flag without default or `required` may be undefined. */
 export type FlagValues<T extends readonly Flag[]> = {
@@ -61,15 +73,30 @@ export function wantsHelp(argv: readonly string[]): boolean {
 /** `--batch_size=64` → `--batch-size=64`; values and everything after `--` are left alone. */
 function kebabNames(argv: readonly string[]): string[] {
   const end = argv.indexOf('--');
-  return argv.map((a, i) => ((end < 0 || i < end) && a.startsWith('--') ? a.replace(/^--([^=]*)/, (_, name: string) => `--${name.replace(/_/g, '-')}`) : a));
+  return argv.map((a, i) =>
+    (end < 0 || i < end) && a.startsWith('--')
+      ? a.replace(/^--([^=]*)/, (_, name: string) => `--${name.replace(/_/g, '-')}`)
+      : a,
+  );
 }
 
-export function parseFlags<const T extends readonly Flag[]>(argv: readonly string[], table: T): FlagValues<T> {
+export function parseFlags<const T extends readonly Flag[]>(
+  argv: readonly string[],
+  table: T,
+): FlagValues<T> {
   const byName = new Map<string, Flag>(table.map((f) => [f.name, f]));
-  const options: ParseArgsConfig['options'] = Object.fromEntries(table.map((f) => [f.name, { type: f.type === 'boolean' ? 'boolean' : 'string' }]));
+  const options: ParseArgsConfig['options'] = Object.fromEntries(
+    table.map((f) => [f.name, { type: f.type === 'boolean' ? 'boolean' : 'string' }]),
+  );
   // Not strict: the checks below name the flag in every message, and a list flag's further
   // values arrive as positionals right after it.
-  const { tokens } = parseArgs({ args: kebabNames(argv), options, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: kebabNames(argv),
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
 
   const raw = new Map<string, string[] | true>();
   let list: string[] | undefined; // the values of the list flag just seen, which positionals extend
@@ -81,7 +108,8 @@ export function parseFlags<const T extends readonly Flag[]>(argv: readonly strin
         const values = raw.get(positional.name);
         if (Array.isArray(values)) values.push(token.value);
         else raw.set(positional.name, [token.value]);
-      } else throw new UsageError(`unexpected argument ${JSON.stringify(token.value)} (see --help)`);
+      } else
+        throw new UsageError(`unexpected argument ${JSON.stringify(token.value)} (see --help)`);
       continue;
     }
     list = undefined;
@@ -89,12 +117,17 @@ export function parseFlags<const T extends readonly Flag[]>(argv: readonly strin
     const flag = byName.get(token.name);
     if (!flag) throw new UsageError(`unknown option ${token.rawName} (see --help)`);
     if (flag.type === 'boolean') {
-      if (token.inlineValue) throw new UsageError(`--${flag.name} takes no value (got "${token.value}")`);
+      if (token.inlineValue)
+        throw new UsageError(`--${flag.name} takes no value (got "${token.value}")`);
       raw.set(flag.name, true);
       continue;
     }
     // parseArgs takes the next argument as the value even when it is the next flag.
-    if (token.value === undefined || token.value === '' || (!token.inlineValue && token.value.startsWith('--'))) {
+    if (
+      token.value === undefined ||
+      token.value === '' ||
+      (!token.inlineValue && token.value.startsWith('--'))
+    ) {
       throw new UsageError(`--${flag.name} needs a value`);
     }
     const values = [token.value];
@@ -105,10 +138,13 @@ export function parseFlags<const T extends readonly Flag[]>(argv: readonly strin
   const out: Record<string, unknown> = {};
   for (const flag of table) {
     const given = raw.get(flag.name);
-    if (given === undefined) out[flag.name] = flag.type === 'boolean' ? (flag.default ?? false) : flag.default;
+    if (given === undefined)
+      out[flag.name] = flag.type === 'boolean' ? (flag.default ?? false) : flag.default;
     else out[flag.name] = given === true ? true : convert(flag, given);
   }
-  const missing = table.filter((f) => f.required && out[f.name] === undefined).map((f) => `--${f.name}`);
+  const missing = table
+    .filter((f) => f.required && out[f.name] === undefined)
+    .map((f) => `--${f.name}`);
   if (missing.length === 1) throw new UsageError(`${missing[0]} is required (see --help)`);
   if (missing.length > 1) throw new UsageError(`${missing.join(', ')} are required (see --help)`);
   return out as FlagValues<T>;
@@ -118,12 +154,21 @@ function convert(flag: Flag, values: string[]): Scalar | Scalar[] {
   const one = (v: string): Scalar => {
     if (flag.type === 'string') return v;
     const n = Number(v);
-    const ok = v.trim() !== '' && Number.isFinite(n) && (flag.type === 'number' || (Number.isInteger(n) && n > 0));
-    if (!ok) throw new UsageError(`--${flag.name} must be ${flag.type === 'number' ? 'a number' : 'a positive integer'} (got ${JSON.stringify(v)})`);
+    const ok =
+      v.trim() !== '' &&
+      Number.isFinite(n) &&
+      (flag.type === 'number' || (Number.isInteger(n) && n > 0));
+    if (!ok)
+      throw new UsageError(
+        `--${flag.name} must be ${flag.type === 'number' ? 'a number' : 'a positive integer'} (got ${JSON.stringify(v)})`,
+      );
     return n;
   };
   if (!flag.multiple) return one(values[0]);
-  const items = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const items = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (items.length === 0) throw new UsageError(`--${flag.name} needs a value`);
   return items.map(one);
 }
@@ -133,15 +178,29 @@ export function formatDefault(value: Scalar | readonly Scalar[]): string {
   return Array.isArray(value) ? value.join(' ') : String(value);
 }
 
-const PLACEHOLDER: Record<FlagType, string> = { string: '<value>', number: '<number>', 'positive-int': '<n>', boolean: '' };
+const PLACEHOLDER: Record<FlagType, string> = {
+  string: '<value>',
+  number: '<number>',
+  'positive-int': '<n>',
+  boolean: '',
+};
 
 /** A verb's --help: usage line, description, then one line per flag with its default. */
 export function formatHelp(verb: string, description: string, table: readonly Flag[]): string {
   const flags = [...table, HELP_FLAG];
-  const left = flags.map((f) => `--${f.name}${f.type === 'boolean' ? '' : ` ${PLACEHOLDER[f.type]}${f.multiple ? '…' : ''}`}`);
+  const left = flags.map(
+    (f) =>
+      `--${f.name}${f.type === 'boolean' ? '' : ` ${PLACEHOLDER[f.type]}${f.multiple ? '…' : ''}`}`,
+  );
   const width = Math.max(...left.map((l) => l.length));
   const lines = flags.map((f, i) => {
-    const note = f.required ? ' (required)' : f.default !== undefined ? ` (default: ${formatDefault(f.default)})` : f.type === 'boolean' && f !== HELP_FLAG ? ' (default: false)' : '';
+    const note = f.required
+      ? ' (required)'
+      : f.default !== undefined
+        ? ` (default: ${formatDefault(f.default)})`
+        : f.type === 'boolean' && f !== HELP_FLAG
+          ? ' (default: false)'
+          : '';
     return `  ${left[i].padEnd(width)}  ${f.help}${note}`;
   });
   const positional = table.find((f) => f.positional);

@@ -5,6 +5,14 @@
  */
 export { main, VERBS } from './cli.js';
 export { defineVerb, runVerb, type Verb } from './verb.js';
-export { formatDefault, formatHelp, parseFlags, UsageError, type Flag, type FlagType, type FlagValues } from './flags.js';
+export {
+  formatDefault,
+  formatHelp,
+  parseFlags,
+  UsageError,
+  type Flag,
+  type FlagType,
+  type FlagValues,
+} from './flags.js';
 export { deployPlan, formatPlan, type DeployOptions, type Step } from './cloud/plan.js';
 export { repoRoot, stageFunction } from './cloud/stage-functions.js';

@@ -22,7 +22,12 @@ export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
  * with a retry policy (exponential backoff, not redelivery every second) and a dead-letter
  * topic after 10 attempts, whose pull subscription keeps what landed there for inspection.
  */
-export const DELIVERY = { ackDeadlineSeconds: 120, minBackoffSeconds: 1, maxBackoffSeconds: 20, maxDeliveryAttempts: 10 } as const;
+export const DELIVERY = {
+  ackDeadlineSeconds: 120,
+  minBackoffSeconds: 1,
+  maxBackoffSeconds: 20,
+  maxDeliveryAttempts: 10,
+} as const;
 export const DEAD_LETTER_SUBSCRIPTION = 'bucketml-dead-letter-pull';
 
 export type Trigger =
@@ -43,7 +48,13 @@ export interface FunctionDefinition {
 }
 
 export const FUNCTIONS = [
-  { name: 'data-upload', entryPoint: 'dataUpload', signatureType: 'cloudevent', trigger: { kind: 'storage', prefix: 'data/' }, publishes: [TOPICS.runOutcomes] },
+  {
+    name: 'data-upload',
+    entryPoint: 'dataUpload',
+    signatureType: 'cloudevent',
+    trigger: { kind: 'storage', prefix: 'data/' },
+    publishes: [TOPICS.runOutcomes],
+  },
   {
     name: 'job-completed',
     entryPoint: 'jobCompleted',
@@ -66,7 +77,13 @@ export const FUNCTIONS = [
     publishes: [TOPICS.jobEvents],
     cloudOnly: true,
   },
-  { name: 'predict', entryPoint: 'predict', signatureType: 'http', trigger: { kind: 'http' }, publishes: [] },
+  {
+    name: 'predict',
+    entryPoint: 'predict',
+    signatureType: 'http',
+    trigger: { kind: 'http' },
+    publishes: [],
+  },
 ] as const satisfies readonly FunctionDefinition[];
 
 export type FunctionName = (typeof FUNCTIONS)[number]['name'];
@@ -76,7 +93,9 @@ export function functionNamed(name: FunctionName): FunctionDefinition {
 }
 
 /** The push subscriptions: one per Pub/Sub-triggered function. */
-export function pushSubscriptions(options: { includeCloudOnly: boolean }): { subscription: string; topic: TopicName; fn: FunctionName }[] {
+export function pushSubscriptions(options: {
+  includeCloudOnly: boolean;
+}): { subscription: string; topic: TopicName; fn: FunctionName }[] {
   return (FUNCTIONS as readonly FunctionDefinition[])
     .filter((f) => f.trigger.kind === 'pubsub' && (options.includeCloudOnly || !f.cloudOnly))
     .map((f) => {
@@ -95,4 +114,8 @@ export const VERTEX_LOG_FILTER =
   '(textPayload:"Job completed successfully" OR textPayload:"Job failed" OR textPayload:"Job was cancelled" OR severity>=ERROR)';
 
 /** The labels BucketML puts on Vertex AI jobs, which vertex-events reads back. */
-export const LABELS = { run: 'bucketml-run', job: 'bucketml-job', model: 'bucketml-model' } as const;
+export const LABELS = {
+  run: 'bucketml-run',
+  job: 'bucketml-job',
+  model: 'bucketml-model',
+} as const;

@@ -40,7 +40,8 @@ export const layout = {
   runsRoot: 'runs/',
   /** The study's output directory: trial n writes under trials/<n>/. */
   trialsDir: (runId: string) => `runs/${runId}/trials/`,
-  trialDir: (runId: string, trialId: string) => jobOutput.trialDir(`runs/${runId}/trials/`, trialId),
+  trialDir: (runId: string, trialId: string) =>
+    jobOutput.trialDir(`runs/${runId}/trials/`, trialId),
   finalDir: (runId: string) => `runs/${runId}/final/`,
   /** The spec the run trains with (snapshot of the config, or inferred from the drop). */
   runSpec: (runId: string) => `runs/${runId}/spec.json`,

@@ -5,10 +5,22 @@
  */
 import type { Goal, ParameterValue } from './jobs.js';
 
-export const RUN_STATES = ['received', 'tuning', 'final-training', 'gating', 'deployed', 'rejected', 'failed'] as const;
+export const RUN_STATES = [
+  'received',
+  'tuning',
+  'final-training',
+  'gating',
+  'deployed',
+  'rejected',
+  'failed',
+] as const;
 export type RunStateName = (typeof RUN_STATES)[number];
 /** Where a run ends; each ends with exactly one run.finished event. */
-export const TERMINAL_STATES = ['deployed', 'rejected', 'failed'] as const satisfies readonly RunStateName[];
+export const TERMINAL_STATES = [
+  'deployed',
+  'rejected',
+  'failed',
+] as const satisfies readonly RunStateName[];
 export type RunOutcome = (typeof TERMINAL_STATES)[number];
 
 export function isTerminal(state: RunStateName): state is RunOutcome {
@@ -30,11 +42,25 @@ export interface RunRecord {
   data: { version: string; train: string[]; eval: string[]; objects: DataObject[] };
   /** The spec object the trainer reads (config/<model>/schema.json); absent for built-in models. */
   specObject?: string;
-  study?: { jobId: string; maxTrials: number; maxParallelTrials: number; metricTag: string; goal: Goal; args: string[]; finalArgs: string[] };
+  study?: {
+    jobId: string;
+    maxTrials: number;
+    maxParallelTrials: number;
+    metricTag: string;
+    goal: Goal;
+    args: string[];
+    finalArgs: string[];
+  };
   best?: { trialId: string; objective: number; parameters: Record<string, ParameterValue> };
   /** The final training: its job and output directory (the model is at <outputDir>model/). */
   final?: { jobId: string; outputDir: string; rmse?: number };
-  decision?: { deployed: boolean; reason: string; candidateRmse: number; servingRmse?: number; servingVersion?: string };
+  decision?: {
+    deployed: boolean;
+    reason: string;
+    candidateRmse: number;
+    servingRmse?: number;
+    servingVersion?: string;
+  };
   version?: string;
   error?: { stage: string; message: string; file?: string; line?: number };
   /** Set once the run's run.finished event is published (a redelivery publishes it if missing). */

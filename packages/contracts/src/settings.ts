@@ -11,29 +11,66 @@ export interface SettingDefinition {
 
 export const SETTINGS = {
   BUCKETML_BUCKET: { doc: 'the bucket: a directory (the embedded default) or gs://<bucket>' },
-  BUCKETML_TRAINING_URL: { doc: 'the local training service; unset → Vertex AI (needs the BUCKETML_REGION / BUCKETML_TRAINER_* settings)' },
+  BUCKETML_TRAINING_URL: {
+    doc: 'the local training service; unset → Vertex AI (needs the BUCKETML_REGION / BUCKETML_TRAINER_* settings)',
+  },
   BUCKETML_REGION: { doc: 'Vertex AI region, e.g. us-central1' },
   BUCKETML_TRAINER_IMAGE: { doc: 'the trainer container image Vertex AI runs' },
   BUCKETML_TRAINER_SERVICE_ACCOUNT: { doc: 'service account Vertex AI jobs run as' },
-  BUCKETML_MACHINE_TYPE: { doc: 'Vertex AI machine type for trials and final trainings (default: from the study scale tier)' },
-  BUCKETML_SETTLE_MS: { default: '3000', doc: 'quiet time (ms) a drop folder must keep before it becomes one run' },
-  BUCKETML_SEED: { default: '42', doc: 'seed for studies and final trainings: a data version always trains the same way' },
-  BUCKETML_REVALIDATE_MS: { default: '1000', doc: 'predict: how often (ms, at most) the serving pointer is re-read' },
-  BUCKETML_LOG_LEVEL: { default: 'debug', doc: 'lowest severity logged: debug, info, notice, warning, error' },
-  BUCKETML_GCS_FUSE_ROOT: { default: '/gcs', doc: "trainer: where Vertex AI's Cloud Storage FUSE mount is (gs://B/x is read as <root>/B/x)" },
-  BUCKETML_TF_BACKEND: { doc: 'trainer: force a TensorFlow.js backend (tensorflow, wasm or cpu); default: the fastest that loads' },
-  BUCKETML_PUBSUB_EMULATOR: { doc: "local stack: path of the Pub/Sub emulator's cloud-pubsub-emulator script (default: the gcloud SDK's)" },
-  BUCKETML_CRASH_POINTS: { doc: 'tests only: comma-separated points at which a function SIGKILLs itself once (see docs/architecture.md)' },
-  BUCKETML_CRASH_DIR: { doc: 'tests only: where crash-point markers are kept (one crash per point per stack)' },
-  BUCKETML_DUPLICATE_PUBLISH: { default: '1', doc: 'tests only: publish every message this many times (at-least-once made visible)' },
-  BUCKETML_TEST_GCS_BUCKET: { doc: 'tests only: run the storage contract against this Cloud Storage bucket' },
-  BUCKETML_TEST_GCS_ENDPOINT: { doc: 'tests only: a JSON-API-compatible server for the GCS contract run (e.g. an emulator)' },
+  BUCKETML_MACHINE_TYPE: {
+    doc: 'Vertex AI machine type for trials and final trainings (default: from the study scale tier)',
+  },
+  BUCKETML_SETTLE_MS: {
+    default: '3000',
+    doc: 'quiet time (ms) a drop folder must keep before it becomes one run',
+  },
+  BUCKETML_SEED: {
+    default: '42',
+    doc: 'seed for studies and final trainings: a data version always trains the same way',
+  },
+  BUCKETML_REVALIDATE_MS: {
+    default: '1000',
+    doc: 'predict: how often (ms, at most) the serving pointer is re-read',
+  },
+  BUCKETML_LOG_LEVEL: {
+    default: 'debug',
+    doc: 'lowest severity logged: debug, info, notice, warning, error',
+  },
+  BUCKETML_GCS_FUSE_ROOT: {
+    default: '/gcs',
+    doc: "trainer: where Vertex AI's Cloud Storage FUSE mount is (gs://B/x is read as <root>/B/x)",
+  },
+  BUCKETML_TF_BACKEND: {
+    doc: 'trainer: force a TensorFlow.js backend (tensorflow, wasm or cpu); default: the fastest that loads',
+  },
+  BUCKETML_PUBSUB_EMULATOR: {
+    doc: "local stack: path of the Pub/Sub emulator's cloud-pubsub-emulator script (default: the gcloud SDK's)",
+  },
+  BUCKETML_CRASH_POINTS: {
+    doc: 'tests only: comma-separated points at which a function SIGKILLs itself once (see docs/architecture.md)',
+  },
+  BUCKETML_CRASH_DIR: {
+    doc: 'tests only: where crash-point markers are kept (one crash per point per stack)',
+  },
+  BUCKETML_DUPLICATE_PUBLISH: {
+    default: '1',
+    doc: 'tests only: publish every message this many times (at-least-once made visible)',
+  },
+  BUCKETML_TEST_GCS_BUCKET: {
+    doc: 'tests only: run the storage contract against this Cloud Storage bucket',
+  },
+  BUCKETML_TEST_GCS_ENDPOINT: {
+    doc: 'tests only: a JSON-API-compatible server for the GCS contract run (e.g. an emulator)',
+  },
 } as const satisfies Record<string, SettingDefinition>;
 
 export type SettingName = keyof typeof SETTINGS;
 
 /** The setting's value from `env`, else its default, else undefined. */
-export function setting(name: SettingName, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function setting(
+  name: SettingName,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const value = env[name];
   if (value !== undefined && value !== '') return value;
   return (SETTINGS[name] as SettingDefinition).default;
@@ -43,6 +80,7 @@ export function setting(name: SettingName, env: NodeJS.ProcessEnv = process.env)
 export function numericSetting(name: SettingName, env: NodeJS.ProcessEnv = process.env): number {
   const raw = setting(name, env);
   const n = Number(raw);
-  if (raw === undefined || !Number.isFinite(n)) throw new Error(`${name} must be a number (got ${JSON.stringify(raw)})`);
+  if (raw === undefined || !Number.isFinite(n))
+    throw new Error(`${name} must be a number (got ${JSON.stringify(raw)})`);
   return n;
 }

@@ -25,7 +25,9 @@ export function canonicalFlag(name: string): string {
 /** The backend flags a list of trainer args tries to set (a study's args must not). */
 export function reservedFlagsIn(args: string[]): string[] {
   const reserved = new Set<string>(BACKEND_FLAGS);
-  return [...new Set(args.filter((a) => a.startsWith('--')).map(canonicalFlag))].filter((f) => reserved.has(f));
+  return [...new Set(args.filter((a) => a.startsWith('--')).map(canonicalFlag))].filter((f) =>
+    reserved.has(f),
+  );
 }
 
 /** Tuned parameter values as trainer flags, as Vertex AI passes them: --name=value. */
@@ -51,9 +53,15 @@ export interface TrainerInvocation {
  * study arg could not win even if one slipped past the study parser (the trainer keeps the
  * last value of a flag).
  */
-export function trainerArgv(job: TrainerInvocation, location: (objectName: string) => string): string[] {
+export function trainerArgv(
+  job: TrainerInvocation,
+  location: (objectName: string) => string,
+): string[] {
   const reserved = reservedFlagsIn(job.args);
-  if (reserved.length) throw new Error(`trainer args may not set ${reserved.map((f) => `--${f}`).join(', ')}: the backend sets them`);
+  if (reserved.length)
+    throw new Error(
+      `trainer args may not set ${reserved.map((f) => `--${f}`).join(', ')}: the backend sets them`,
+    );
   return [
     TRAIN_COMMAND,
     ...job.args,

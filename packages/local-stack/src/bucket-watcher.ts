@@ -89,9 +89,18 @@ export class BucketWatcher {
       'ce-id': createHash('sha256').update(`${o.name}#${o.generation}`).digest('hex').slice(0, 16),
       'ce-time': time,
     };
-    for (let attempt = 0, delay = 500; attempt < 12 && !this.stopped; attempt++, delay = Math.min(delay * 2, 10_000)) {
+    for (
+      let attempt = 0, delay = 500;
+      attempt < 12 && !this.stopped;
+      attempt++, delay = Math.min(delay * 2, 10_000)
+    ) {
       try {
-        const res = await fetch(targetUrl, { method: 'POST', headers, body: JSON.stringify(data), signal: AbortSignal.timeout(300_000) });
+        const res = await fetch(targetUrl, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(data),
+          signal: AbortSignal.timeout(300_000),
+        });
         this.options.onDelivery?.(o.name, res.status);
         if (res.ok) return;
       } catch (err) {

@@ -52,8 +52,22 @@ export class FunctionProcess {
     const { spec } = this;
     const child = spawn(
       process.execPath,
-      [frameworkMain(spec.source), `--target=${spec.target}`, `--signature-type=${spec.signatureType}`, `--source=${spec.source}`, `--port=${spec.port}`],
-      { env: { NODE_ENV: 'production', ...this.env, FUNCTION_TARGET: spec.target, K_SERVICE: spec.name }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        frameworkMain(spec.source),
+        `--target=${spec.target}`,
+        `--signature-type=${spec.signatureType}`,
+        `--source=${spec.source}`,
+        `--port=${spec.port}`,
+      ],
+      {
+        env: {
+          NODE_ENV: 'production',
+          ...this.env,
+          FUNCTION_TARGET: spec.target,
+          K_SERVICE: spec.name,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) {

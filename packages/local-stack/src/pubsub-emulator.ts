@@ -14,7 +14,8 @@ const CANDIDATES = [
 export function findPubSubEmulator(env = process.env): string {
   const configured = env.BUCKETML_PUBSUB_EMULATOR;
   if (configured) {
-    if (!existsSync(configured)) throw new Error(`BUCKETML_PUBSUB_EMULATOR=${configured} does not exist`);
+    if (!existsSync(configured))
+      throw new Error(`BUCKETML_PUBSUB_EMULATOR=${configured} does not exist`);
     return configured;
   }
   const found = CANDIDATES.find((p) => existsSync(p));
@@ -32,9 +33,15 @@ export interface PubSubEmulator {
   stop(): Promise<void>;
 }
 
-export async function startPubSubEmulator(port: number, timeoutMs = 60_000): Promise<PubSubEmulator> {
+export async function startPubSubEmulator(
+  port: number,
+  timeoutMs = 60_000,
+): Promise<PubSubEmulator> {
   const bin = findPubSubEmulator();
-  const child: ChildProcess = spawn(bin, [`--host=127.0.0.1`, `--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child: ChildProcess = spawn(bin, [`--host=127.0.0.1`, `--port=${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
   child.stdout!.on('data', keep);
@@ -65,8 +72,12 @@ export async function startPubSubEmulator(port: number, timeoutMs = 60_000): Pro
   };
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`Pub/Sub emulator exited with ${child.exitCode}:\n${output}`);
-    const ok = await fetch(`http://${host}/`).then((r) => r.text(), () => '');
+    if (child.exitCode !== null)
+      throw new Error(`Pub/Sub emulator exited with ${child.exitCode}:\n${output}`);
+    const ok = await fetch(`http://${host}/`).then(
+      (r) => r.text(),
+      () => '',
+    );
     if (ok.trim() === 'Ok') return { host, stop };
     await new Promise((r) => setTimeout(r, 100));
   }

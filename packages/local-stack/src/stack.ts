@@ -5,7 +5,18 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { dataVersion, dropObjects, FUNCTIONS, functionNamed, isTerminal, layout, pushSubscriptions, runIdOf, type FunctionName, type RunRecord } from '@bucketml/contracts';
+import {
+  dataVersion,
+  dropObjects,
+  FUNCTIONS,
+  functionNamed,
+  isTerminal,
+  layout,
+  pushSubscriptions,
+  runIdOf,
+  type FunctionName,
+  type RunRecord,
+} from '@bucketml/contracts';
 import { createLogger, RunStore } from '@bucketml/pipeline';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { PubSubMessaging } from '@bucketml/ports/pubsub';
@@ -16,13 +27,21 @@ import { createTopology } from './topology.js';
 import { LocalTrainingService } from './training-service.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const TRAINER_BIN = join(dirname(createRequire(import.meta.url).resolve('@bucketml/cli')), '../bin/bucketml.js');
+const TRAINER_BIN = join(
+  dirname(createRequire(import.meta.url).resolve('@bucketml/cli')),
+  '../bin/bucketml.js',
+);
 
 export interface LogLine {
   source: string;
   raw: string;
   /** The parsed structured event, when the line is one. */
-  event?: Record<string, unknown> & { severity?: string; message?: string; runId?: string; stage?: string };
+  event?: Record<string, unknown> & {
+    severity?: string;
+    message?: string;
+    runId?: string;
+    stage?: string;
+  };
 }
 
 export interface LocalStackOptions {
@@ -38,7 +57,9 @@ export interface LocalStackOptions {
 
 /** The functions the local stack runs: every registered one that is not cloud-only. */
 export type LocalFunctionName = Exclude<FunctionName, 'vertex-events'>;
-const LOCAL_FUNCTIONS = FUNCTIONS.filter((f) => !('cloudOnly' in f && f.cloudOnly)).map((f) => f.name as LocalFunctionName);
+const LOCAL_FUNCTIONS = FUNCTIONS.filter((f) => !('cloudOnly' in f && f.cloudOnly)).map(
+  (f) => f.name as LocalFunctionName,
+);
 
 /**
  * The embedded default, assembled: the Pub/Sub emulator with topics and push subscriptions,
@@ -97,7 +118,13 @@ export class LocalStack extends EventEmitter {
     const fns = {} as Record<LocalFunctionName, FunctionProcess>;
     for (const name of LOCAL_FUNCTIONS) {
       const { entryPoint, signatureType } = functionNamed(name);
-      const spec: FunctionSpec = { name, source: join(ROOT, 'functions', name), target: entryPoint, signatureType, port: 0 };
+      const spec: FunctionSpec = {
+        name,
+        source: join(ROOT, 'functions', name),
+        target: entryPoint,
+        signatureType,
+        port: 0,
+      };
       spec.port = (name === 'predict' && o.predictPort) || (await freePort()); // 0 or unset: any free port
       fns[name] = new FunctionProcess(spec, env, (fn, line) => this.line(fn, line));
       fns[name].start();
@@ -107,7 +134,11 @@ export class LocalStack extends EventEmitter {
 
     await createTopology(
       projectId,
-      pushSubscriptions({ includeCloudOnly: false }).map((s) => ({ subscription: s.subscription, topic: s.topic, url: fns[s.fn as LocalFunctionName].url })),
+      pushSubscriptions({ includeCloudOnly: false }).map((s) => ({
+        subscription: s.subscription,
+        topic: s.topic,
+        url: fns[s.fn as LocalFunctionName].url,
+      })),
     );
     this.watcher = new BucketWatcher(this.bucket, {
       bucketName: basename(this.bucket.root),
@@ -115,7 +146,14 @@ export class LocalStack extends EventEmitter {
       targetUrl: fns['data-upload'].url,
       duplicate: o.duplicateStorageEvents ?? 1,
       onDelivery: (name, status) =>
-        this.line('eventarc', JSON.stringify({ severity: status === 200 || status === 204 ? 'DEBUG' : 'WARNING', component: 'eventarc', message: `storage event for ${name}: ${status}` })),
+        this.line(
+          'eventarc',
+          JSON.stringify({
+            severity: status === 200 || status === 204 ? 'DEBUG' : 'WARNING',
+            component: 'eventarc',
+            message: `storage event for ${name}: ${status}`,
+          }),
+        ),
     });
     await this.watcher.start();
   }
@@ -130,7 +168,10 @@ export class LocalStack extends EventEmitter {
 
   /** The run id the model's data folder maps to now (as data-upload derives it once it settles). */
   async runIdOfDrop(model: string): Promise<string> {
-    return runIdOf(model, dataVersion(dropObjects(model, await this.bucket.list(layout.dataPrefix(model)))));
+    return runIdOf(
+      model,
+      dataVersion(dropObjects(model, await this.bucket.list(layout.dataPrefix(model)))),
+    );
   }
 
   /**
@@ -143,13 +184,20 @@ export class LocalStack extends EventEmitter {
     for (;;) {
       const current = await runs.get(runId);
       if (current && isTerminal(current.run.state)) return current.run;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for run ${runId} to end (it is ${current?.run.state ?? 'not created yet'})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for run ${runId} to end (it is ${current?.run.state ?? 'not created yet'})`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
   /** Resolves with the first log line (past or future) that matches: for tests of log content. */
-  waitForLog(match: (e: NonNullable<LogLine['event']>) => boolean, timeoutMs: number, what = 'event'): Promise<NonNullable<LogLine['event']>> {
+  waitForLog(
+    match: (e: NonNullable<LogLine['event']>) => boolean,
+    timeoutMs: number,
+    what = 'event',
+  ): Promise<NonNullable<LogLine['event']>> {
     const seen = this.logs.find((l) => l.event && match(l.event));
     if (seen) return Promise.resolve(seen.event!);
     return new Promise((resolvePromise, reject) => {

@@ -45,8 +45,10 @@ process.on('SIGTERM', () => void shutdown(0));
 
 try {
   const port = Number(args.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got ${args.port})`);
-  if (port !== 0 && !(await portIsFree(port))) throw new Error(`port ${port} is in use (another npm start?): stop it or pass --port N`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a port number (got ${args.port})`);
+  if (port !== 0 && !(await portIsFree(port)))
+    throw new Error(`port ${port} is in use (another npm start?): stop it or pass --port N`);
   say(`BucketML local stack: bucket ${args.bucket}`);
   stack = await startLocalStack({
     bucketDir: args.bucket!,
@@ -57,12 +59,15 @@ try {
     },
   });
   const predictUrl = `${stack.predictUrl}/babyweight`;
-  say(`ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, 'data/<model>/')}; predictions at ${stack.predictUrl}/<model>`);
+  say(
+    `ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, 'data/<model>/')}; predictions at ${stack.predictUrl}/<model>`,
+  );
 
   if (!args['no-demo']) {
     const target = join(args.bucket!, 'data/babyweight');
     await mkdir(target, { recursive: true });
-    for (const file of ['train.csv', 'eval.csv']) await copyFile(join(ROOT, 'data/babyweight', file), join(target, file));
+    for (const file of ['train.csv', 'eval.csv'])
+      await copyFile(join(ROOT, 'data/babyweight', file), join(target, file));
     say(`demo: copied data/babyweight/train.csv and eval.csv into ${target}/`);
     const timeout = Number(args.timeout) * 1000;
     // The run id derives from the drop's names and generations, as data-upload derives it.
@@ -72,10 +77,18 @@ try {
       say(`run ${runId} failed: ${end.error?.message ?? 'unknown error'}`);
       await shutdown(1);
     }
-    const res = await fetch(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: DEMO_INSTANCES }) });
+    const res = await fetch(predictUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: DEMO_INSTANCES }),
+    });
     const body = await res.text();
-    say(`\nPOST ${predictUrl} ${JSON.stringify({ instances: DEMO_INSTANCES })}\n→ ${res.status} ${body}`);
-    say(`first prediction served ${elapsed()} after start (run ${runId}: ${end.state === 'deployed' ? 'deployed' : 'rejected; the previous model serves'})`);
+    say(
+      `\nPOST ${predictUrl} ${JSON.stringify({ instances: DEMO_INSTANCES })}\n→ ${res.status} ${body}`,
+    );
+    say(
+      `first prediction served ${elapsed()} after start (run ${runId}: ${end.state === 'deployed' ? 'deployed' : 'rejected; the previous model serves'})`,
+    );
     if (!res.ok) await shutdown(1);
     if (args.once) await shutdown(0);
   }

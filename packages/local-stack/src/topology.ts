@@ -17,17 +17,29 @@ export async function createTopology(projectId: string, targets: PushTarget[]): 
   const pubsub = new PubSub({ projectId });
   try {
     // Every topic a function publishes to, so publishing never fails for a missing topic.
-    for (const topic of new Set([...targets.map((t) => t.topic), ...FUNCTIONS.flatMap((f) => f.publishes), TOPICS.deadLetter])) {
+    for (const topic of new Set([
+      ...targets.map((t) => t.topic),
+      ...FUNCTIONS.flatMap((f) => f.publishes),
+      TOPICS.deadLetter,
+    ])) {
       await ignoreExists(pubsub.createTopic(topic));
     }
-    await ignoreExists(pubsub.topic(TOPICS.deadLetter).createSubscription(DEAD_LETTER_SUBSCRIPTION));
+    await ignoreExists(
+      pubsub.topic(TOPICS.deadLetter).createSubscription(DEAD_LETTER_SUBSCRIPTION),
+    );
     for (const t of targets) {
       await ignoreExists(
         pubsub.topic(t.topic).createSubscription(t.subscription, {
           pushConfig: { pushEndpoint: `${t.url}/projects/${projectId}/topics/${t.topic}` },
           ackDeadlineSeconds: DELIVERY.ackDeadlineSeconds,
-          retryPolicy: { minimumBackoff: { seconds: DELIVERY.minBackoffSeconds }, maximumBackoff: { seconds: DELIVERY.maxBackoffSeconds } },
-          deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${TOPICS.deadLetter}`, maxDeliveryAttempts: DELIVERY.maxDeliveryAttempts },
+          retryPolicy: {
+            minimumBackoff: { seconds: DELIVERY.minBackoffSeconds },
+            maximumBackoff: { seconds: DELIVERY.maxBackoffSeconds },
+          },
+          deadLetterPolicy: {
+            deadLetterTopic: `projects/${projectId}/topics/${TOPICS.deadLetter}`,
+            maxDeliveryAttempts: DELIVERY.maxDeliveryAttempts,
+          },
         }),
       );
     }

@@ -4,7 +4,14 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
-import { jobOutput, TOPICS, trainerArgv, trialCompletedEvent, type JobState, type Trial } from '@bucketml/contracts';
+import {
+  jobOutput,
+  TOPICS,
+  trainerArgv,
+  trialCompletedEvent,
+  type JobState,
+  type Trial,
+} from '@bucketml/contracts';
 import { Rng } from '@bucketml/model';
 import type { Logger } from '@bucketml/pipeline';
 import type { Messaging, StudyJob, StudyJobRequest, TrainingJobRequest } from '@bucketml/ports';
@@ -55,7 +62,9 @@ export class LocalTrainingService {
   async start(port = 0): Promise<string> {
     await mkdir(this.options.stateDir, { recursive: true });
     for (const file of (await readdir(this.options.stateDir)).filter((f) => f.endsWith('.json'))) {
-      const record = JSON.parse(await readFile(join(this.options.stateDir, file), 'utf8')) as JobRecord;
+      const record = JSON.parse(
+        await readFile(join(this.options.stateDir, file), 'utf8'),
+      ) as JobRecord;
       this.jobs.set(record.request.jobId, record);
       if (!record.completionPublished) this.launch(record);
     }
@@ -74,7 +83,9 @@ export class LocalTrainingService {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const child of this.children) child.kill('SIGKILL');
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
     await Promise.allSettled([...this.running]);
   }
 
@@ -88,7 +99,13 @@ export class LocalTrainingService {
     if (req.method === 'GET' && m) {
       const record = this.jobs.get(decodeURIComponent(m[1]));
       if (!record) return [404, { error: 'no such job' }];
-      const job: StudyJob = { jobId: record.request.jobId, runId: record.request.runId, state: record.state, trials: record.trials, error: record.error };
+      const job: StudyJob = {
+        jobId: record.request.jobId,
+        runId: record.request.runId,
+        state: record.state,
+        trials: record.trials,
+        error: record.error,
+      };
       return [200, job];
     }
     return [404, { error: `no route ${req.method} ${url.pathname}` }];
@@ -98,11 +115,21 @@ export class LocalTrainingService {
     this.stats.submissions++;
     if (!request.jobId || !request.runId) throw new Error('jobId and runId are required');
     if (this.jobs.has(request.jobId)) return { jobId: request.jobId, created: false };
-    const record: JobRecord = { kind, request, state: 'QUEUED', trials: [], completionPublished: false };
+    const record: JobRecord = {
+      kind,
+      request,
+      state: 'QUEUED',
+      trials: [],
+      completionPublished: false,
+    };
     this.jobs.set(request.jobId, record);
     await this.persist(record);
     this.stats.created++;
-    this.options.log.event('INFO', `${kind} job ${request.jobId} queued`, { runId: request.runId, stage: 'training-backend', jobId: request.jobId });
+    this.options.log.event('INFO', `${kind} job ${request.jobId} queued`, {
+      runId: request.runId,
+      stage: 'training-backend',
+      jobId: request.jobId,
+    });
     this.launch(record);
     return { jobId: request.jobId, created: true };
   }
@@ -112,7 +139,10 @@ export class LocalTrainingService {
       .catch(async (err: Error) => {
         if (this.stopping) return;
         // A job whose runner failed ends FAILED, as a Vertex job would; the pipeline is told.
-        this.options.log.event('ERROR', `job ${record.request.jobId} crashed: ${err.message}`, { runId: record.request.runId, stage: 'training-backend' });
+        this.options.log.event('ERROR', `job ${record.request.jobId} crashed: ${err.message}`, {
+          runId: record.request.runId,
+          stage: 'training-backend',
+        });
         Object.assign(record, { state: 'FAILED', error: `training backend error: ${err.message}` });
         await this.persist(record);
         await this.publishCompletion(record);
@@ -125,8 +155,18 @@ export class LocalTrainingService {
   private async publishCompletion(record: JobRecord): Promise<void> {
     const request = record.request;
     const state = record.state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
-    const event = { type: record.kind === 'study' ? 'study.completed' : 'training.completed', runId: request.runId, model: request.model, jobId: request.jobId, state, error: record.error };
-    await this.options.messaging.publish(TOPICS.jobEvents, event, { runId: request.runId, type: event.type });
+    const event = {
+      type: record.kind === 'study' ? 'study.completed' : 'training.completed',
+      runId: request.runId,
+      model: request.model,
+      jobId: request.jobId,
+      state,
+      error: record.error,
+    };
+    await this.options.messaging.publish(TOPICS.jobEvents, event, {
+      runId: request.runId,
+      type: event.type,
+    });
     record.completionPublished = true;
     await this.persist(record);
   }
@@ -138,18 +178,34 @@ export class LocalTrainingService {
       // Trials that were running when the service stopped run again with the same parameters.
       const active = new Map<string, Promise<void>>();
       const { params } = request;
-      const failedTooMany = () => request.maxFailedTrials > 0 && record.trials.filter((t) => t.state === 'FAILED').length > request.maxFailedTrials;
+      const failedTooMany = () =>
+        request.maxFailedTrials > 0 &&
+        record.trials.filter((t) => t.state === 'FAILED').length > request.maxFailedTrials;
       const start = (trial: Trial) => {
         const p = this.runTrial(record, trial).finally(() => active.delete(trial.id));
         active.set(trial.id, p);
       };
       for (const t of record.trials.filter((t) => t.state === 'ACTIVE')) start(t);
       while (!this.stopping) {
-        while (active.size < request.maxParallelTrials && record.trials.length < request.maxTrials && !failedTooMany()) {
+        while (
+          active.size < request.maxParallelTrials &&
+          record.trials.length < request.maxTrials &&
+          !failedTooMany()
+        ) {
           const id = String(record.trials.length + 1);
           // The engine sees every trial so far, running ones included (the constant liar).
-          const parameters = suggestTrial({ params, goal: request.goal, algorithm: request.algorithm }, record.trials, new Rng(request.seed * 7919 + Number(id)));
-          const trial: Trial = { id, state: 'ACTIVE', parameters, modelPrefix: jobOutput.modelDir(jobOutput.trialDir(request.outputDir, id)), startTime: new Date().toISOString() };
+          const parameters = suggestTrial(
+            { params, goal: request.goal, algorithm: request.algorithm },
+            record.trials,
+            new Rng(request.seed * 7919 + Number(id)),
+          );
+          const trial: Trial = {
+            id,
+            state: 'ACTIVE',
+            parameters,
+            modelPrefix: jobOutput.modelDir(jobOutput.trialDir(request.outputDir, id)),
+            startTime: new Date().toISOString(),
+          };
           record.trials.push(trial);
           await this.persist(record);
           start(trial);
@@ -160,7 +216,10 @@ export class LocalTrainingService {
       if (this.stopping) return;
       const succeeded = record.trials.some((t) => t.state === 'SUCCEEDED');
       record.state = succeeded && !failedTooMany() ? 'SUCCEEDED' : 'FAILED';
-      if (record.state === 'FAILED') record.error = failedTooMany() ? `more than ${request.maxFailedTrials} trials failed` : 'no trial succeeded';
+      if (record.state === 'FAILED')
+        record.error = failedTooMany()
+          ? `more than ${request.maxFailedTrials} trials failed`
+          : 'no trial succeeded';
       await this.persist(record);
     }
     await this.publishCompletion(record);
@@ -175,13 +234,28 @@ export class LocalTrainingService {
       const metricFile = this.options.bucket.pathOf(jobOutput.metricFile(dir));
       const measurements = () => readMetrics(metricFile, request.metricTag);
       // Median rule against the trials already finished (succeeded or stopped).
-      const finished = () => record.trials.filter((t) => (t.state === 'SUCCEEDED' || t.state === 'STOPPED') && t.measurements).map((t) => t.measurements!);
-      const shouldStop = request.enableTrialEarlyStopping ? async () => shouldStopTrial(await measurements(), finished(), request.goal) : undefined;
-      const result = await this.train(request, trial.parameters, dir, { CLOUD_ML_HP_METRIC_FILE: metricFile, CLOUD_ML_TRIAL_ID: trial.id }, shouldStop);
+      const finished = () =>
+        record.trials
+          .filter((t) => (t.state === 'SUCCEEDED' || t.state === 'STOPPED') && t.measurements)
+          .map((t) => t.measurements!);
+      const shouldStop = request.enableTrialEarlyStopping
+        ? async () => shouldStopTrial(await measurements(), finished(), request.goal)
+        : undefined;
+      const result = await this.train(
+        request,
+        trial.parameters,
+        dir,
+        { CLOUD_ML_HP_METRIC_FILE: metricFile, CLOUD_ML_TRIAL_ID: trial.id },
+        shouldStop,
+      );
       trial.measurements = await measurements();
       const objective = trial.measurements.at(-1);
       if (result.ok || result.stopped) {
-        if (objective === undefined) Object.assign(trial, { state: 'FAILED', error: `no "${request.metricTag}" metric reported` });
+        if (objective === undefined)
+          Object.assign(trial, {
+            state: 'FAILED',
+            error: `no "${request.metricTag}" metric reported`,
+          });
         else Object.assign(trial, { state: result.ok ? 'SUCCEEDED' : 'STOPPED', objective });
       } else Object.assign(trial, { state: 'FAILED', error: result.error });
     } finally {
@@ -190,8 +264,14 @@ export class LocalTrainingService {
     if (this.stopping) return;
     trial.endTime = new Date().toISOString();
     await this.persist(record);
-    const event = trialCompletedEvent({ runId: request.runId, model: request.model, jobId: request.jobId }, trial);
-    await this.options.messaging.publish(TOPICS.jobEvents, event, { runId: request.runId, type: event.type });
+    const event = trialCompletedEvent(
+      { runId: request.runId, model: request.model, jobId: request.jobId },
+      trial,
+    );
+    await this.options.messaging.publish(TOPICS.jobEvents, event, {
+      runId: request.runId,
+      type: event.type,
+    });
   }
 
   private async runTraining(record: JobRecord): Promise<void> {
@@ -216,12 +296,18 @@ export class LocalTrainingService {
     shouldStop?: () => Promise<boolean>,
   ): Promise<{ ok: true; stopped?: false } | { ok: false; stopped: boolean; error: string }> {
     const { bucket } = this.options;
-    const args = [this.options.trainerBin, ...trainerArgv({ ...request, parameters }, (name) => bucket.pathOf(name))];
+    const args = [
+      this.options.trainerBin,
+      ...trainerArgv({ ...request, parameters }, (name) => bucket.pathOf(name)),
+    ];
     env = { ...env, AIP_MODEL_DIR: bucket.pathOf(jobOutput.modelDir(dir).slice(0, -1)) };
     const logPath = bucket.pathOf(jobOutput.trainLog(dir));
     await mkdir(join(logPath, '..'), { recursive: true });
     const logFile = createWriteStream(logPath);
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...this.options.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...this.options.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.children.add(child);
     let tail = '';
     for (const s of [child.stdout!, child.stderr!]) {
@@ -233,12 +319,15 @@ export class LocalTrainingService {
     let stopped = false;
     const poll = shouldStop
       ? setInterval(() => {
-          void shouldStop().then((stop) => {
-            if (stop && !stopped && child.exitCode === null) {
-              stopped = true;
-              child.kill('SIGTERM');
-            }
-          }, () => undefined);
+          void shouldStop().then(
+            (stop) => {
+              if (stop && !stopped && child.exitCode === null) {
+                stopped = true;
+                child.kill('SIGTERM');
+              }
+            },
+            () => undefined,
+          );
         }, 200)
       : undefined;
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
@@ -247,7 +336,12 @@ export class LocalTrainingService {
     logFile.end();
     if (stopped) return { ok: false, stopped: true, error: 'stopped early (median rule)' };
     if (code === 0) return { ok: true };
-    const lastLine = tail.trim().split('\n').filter((l) => !l.startsWith('training')).at(-1) ?? '';
+    const lastLine =
+      tail
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('training'))
+        .at(-1) ?? '';
     return { ok: false, stopped: false, error: `bucketml train exited with ${code}: ${lastLine}` };
   }
 
@@ -260,7 +354,10 @@ export class LocalTrainingService {
       await writeFile(tmp, JSON.stringify(record));
       await rename(tmp, path);
     });
-    this.writes.set(path, next.catch(() => undefined));
+    this.writes.set(
+      path,
+      next.catch(() => undefined),
+    );
     return next;
   }
 }

@@ -18,13 +18,20 @@ export function deepInputSize(layout: FeatureLayout, nembeds: number): number {
   return layout.dense.length + layout.embed.length * nembeds;
 }
 
-export function weightSpecs(layout: FeatureLayout, hp: Pick<Hyperparameters, 'nnsize' | 'nembeds'>): WeightSpec[] {
+export function weightSpecs(
+  layout: FeatureLayout,
+  hp: Pick<Hyperparameters, 'nnsize' | 'nembeds'>,
+): WeightSpec[] {
   const specs: WeightSpec[] = [];
   if (layout.wide.length > 0) specs.push({ name: 'wide', shape: [layout.wideTableSize, 1] });
-  if (layout.embed.length > 0) specs.push({ name: 'embed', shape: [layout.embedTableSize, hp.nembeds] });
+  if (layout.embed.length > 0)
+    specs.push({ name: 'embed', shape: [layout.embedTableSize, hp.nembeds] });
   let width = deepInputSize(layout, hp.nembeds);
   hp.nnsize.forEach((units, i) => {
-    specs.push({ name: `hidden_${i}/kernel`, shape: [width, units] }, { name: `hidden_${i}/bias`, shape: [units] });
+    specs.push(
+      { name: `hidden_${i}/kernel`, shape: [width, units] },
+      { name: `hidden_${i}/bias`, shape: [units] },
+    );
     width = units;
   });
   specs.push({ name: 'output/kernel', shape: [width, 1] }, { name: 'output/bias', shape: [1] });

@@ -7,7 +7,8 @@ import { parseSpec, type ModelSpec } from './spec.js';
  */
 const babyweight = {
   name: 'babyweight',
-  description: 'Birth weight in pounds from what is known before birth (course: babyweight, wide & deep).',
+  description:
+    'Birth weight in pounds from what is known before birth (course: babyweight, wide & deep).',
   columns: ['weight_pounds', 'is_male', 'mother_age', 'plurality', 'gestation_weeks', 'key'],
   label: { name: 'weight_pounds', min: 0.1, max: 25 },
   key: 'key',
@@ -19,17 +20,40 @@ const babyweight = {
     { name: 'is_male', vocabulary: ['True', 'False', 'Unknown'] },
     {
       name: 'plurality',
-      vocabulary: ['Single(1)', 'Twins(2)', 'Triplets(3)', 'Quadruplets(4)', 'Quintuplets(5)', 'Multiple(2+)'],
+      vocabulary: [
+        'Single(1)',
+        'Twins(2)',
+        'Triplets(3)',
+        'Quadruplets(4)',
+        'Quintuplets(5)',
+        'Multiple(2+)',
+      ],
     },
   ],
   bucketized: [
     { name: 'age_buckets', source: 'mother_age', boundaries: { start: 15, stop: 45, step: 1 } },
-    { name: 'gestation_buckets', source: 'gestation_weeks', boundaries: { start: 17, stop: 47, step: 1 } },
+    {
+      name: 'gestation_buckets',
+      source: 'gestation_weeks',
+      boundaries: { start: 17, stop: 47, step: 1 },
+    },
   ],
-  crosses: [{ name: 'wide_cross', columns: ['is_male', 'plurality', 'age_buckets', 'gestation_buckets'], hashBuckets: 20000 }],
+  crosses: [
+    {
+      name: 'wide_cross',
+      columns: ['is_male', 'plurality', 'age_buckets', 'gestation_buckets'],
+      hashBuckets: 20000,
+    },
+  ],
   wide: ['is_male', 'plurality', 'age_buckets', 'gestation_buckets'],
   deep: ['mother_age', 'gestation_weeks', 'wide_cross'],
-  hyperparameters: { batchSize: 512, nnsize: [64, 32], nembeds: 3, learningRate: 0.01, trainExamples: 100_000 },
+  hyperparameters: {
+    batchSize: 512,
+    nnsize: [64, 32],
+    nembeds: 3,
+    learningRate: 0.01,
+    trainExamples: 100_000,
+  },
 };
 
 /**
@@ -41,8 +65,17 @@ const nycLat = { start: 40.6, stop: 40.9, step: 0.025 };
 const nycLon = { start: -74.1, stop: -73.7, step: 0.025 };
 const taxifare = {
   name: 'taxifare',
-  description: 'NYC taxi fare in US dollars from pickup/dropoff coordinates and passenger count (course: taxifare).',
-  columns: ['fare_amount', 'pickuplon', 'pickuplat', 'dropofflon', 'dropofflat', 'passengers', 'key'],
+  description:
+    'NYC taxi fare in US dollars from pickup/dropoff coordinates and passenger count (course: taxifare).',
+  columns: [
+    'fare_amount',
+    'pickuplon',
+    'pickuplat',
+    'dropofflon',
+    'dropofflat',
+    'passengers',
+    'key',
+  ],
   label: { name: 'fare_amount', min: 0, max: 500 },
   key: 'key',
   numeric: [
@@ -56,8 +89,16 @@ const taxifare = {
   derived: [
     { name: 'latdiff', op: 'difference', inputs: ['dropofflat', 'pickuplat'] },
     { name: 'londiff', op: 'difference', inputs: ['dropofflon', 'pickuplon'] },
-    { name: 'euclidean', op: 'euclidean', inputs: ['pickuplon', 'pickuplat', 'dropofflon', 'dropofflat'] },
-    { name: 'distance_km', op: 'haversine_km', inputs: ['pickuplon', 'pickuplat', 'dropofflon', 'dropofflat'] },
+    {
+      name: 'euclidean',
+      op: 'euclidean',
+      inputs: ['pickuplon', 'pickuplat', 'dropofflon', 'dropofflat'],
+    },
+    {
+      name: 'distance_km',
+      op: 'haversine_km',
+      inputs: ['pickuplon', 'pickuplat', 'dropofflon', 'dropofflat'],
+    },
   ],
   bucketized: [
     { name: 'pickup_lat_bucket', source: 'pickuplat', boundaries: nycLat },
@@ -70,8 +111,26 @@ const taxifare = {
     { name: 'dropoff_cell', columns: ['dropoff_lat_bucket', 'dropoff_lon_bucket'] },
   ],
   wide: ['pickup_cell', 'dropoff_cell'],
-  deep: ['pickuplon', 'pickuplat', 'dropofflon', 'dropofflat', 'passengers', 'latdiff', 'londiff', 'euclidean', 'distance_km', 'pickup_cell', 'dropoff_cell'],
-  hyperparameters: { batchSize: 256, nnsize: [64, 32], nembeds: 4, learningRate: 0.005, trainExamples: 50_000 },
+  deep: [
+    'pickuplon',
+    'pickuplat',
+    'dropofflon',
+    'dropofflat',
+    'passengers',
+    'latdiff',
+    'londiff',
+    'euclidean',
+    'distance_km',
+    'pickup_cell',
+    'dropoff_cell',
+  ],
+  hyperparameters: {
+    batchSize: 256,
+    nnsize: [64, 32],
+    nembeds: 4,
+    learningRate: 0.005,
+    trainExamples: 50_000,
+  },
 };
 
 export const BUILTIN_SPECS: Readonly<Record<string, ModelSpec>> = {

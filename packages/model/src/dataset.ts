@@ -76,13 +76,23 @@ export interface ReadOptions {
 
 const BAD_ROW_SAMPLES = 20;
 
-export async function readDataset(sources: DataSource[], encoder: FeatureEncoder, options: ReadOptions = {}): Promise<Dataset> {
+export async function readDataset(
+  sources: DataSource[],
+  encoder: FeatureEncoder,
+  options: ReadOptions = {},
+): Promise<Dataset> {
   if (sources.length === 0) throw new DataError('no data files given');
   const maxBadFraction = options.maxBadFraction ?? 0.05;
   const sampleLimit = options.sampleBadRows ?? BAD_ROW_SAMPLES;
   const { layout } = encoder;
   const rows = new GrowableRows(layout.dense.length, layout.wide.length, layout.embed.length);
-  const ds = { files: [] as DataFileInfo[], rowsRead: 0, badRows: 0, badRowSamples: [] as BadRow[], badRowReasons: {} as Record<string, number> };
+  const ds = {
+    files: [] as DataFileInfo[],
+    rowsRead: 0,
+    badRows: 0,
+    badRowSamples: [] as BadRow[],
+    badRowReasons: {} as Record<string, number>,
+  };
   const keyName = encoder.spec.key;
 
   for (const source of sources) {
@@ -94,14 +104,23 @@ export async function readDataset(sources: DataSource[], encoder: FeatureEncoder
       info.bytes += chunk.length;
     });
     const parser = input.pipe(
-      parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, info: true }),
+      parse({
+        bom: true,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        trim: true,
+        info: true,
+      }),
     );
     input.on('error', (err) => parser.destroy(err));
 
     let columnIndex: Map<string, number> | null = null;
     let first = true;
     try {
-      for await (const { record, info: rec } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      for await (const { record, info: rec } of parser as AsyncIterable<{
+        record: string[];
+        info: { lines: number };
+      }>) {
         const line = rec.lines;
         if (first) {
           first = false;
@@ -121,13 +140,23 @@ export async function readDataset(sources: DataSource[], encoder: FeatureEncoder
         }
         info.rows++;
         ds.rowsRead++;
-        const reason = readRow(record, columnIndex!, encoder, rows, keyName, encoder.spec.columns.length, encoder.spec.header === true);
+        const reason = readRow(
+          record,
+          columnIndex!,
+          encoder,
+          rows,
+          keyName,
+          encoder.spec.columns.length,
+          encoder.spec.header === true,
+        );
         if (reason !== null) {
           info.badRows++;
           ds.badRows++;
           const kind = reasonKind(reason);
-          if (kind in ds.badRowReasons || Object.keys(ds.badRowReasons).length < MAX_REASON_KINDS) ds.badRowReasons[kind] = (ds.badRowReasons[kind] ?? 0) + 1;
-          if (ds.badRowSamples.length < sampleLimit) ds.badRowSamples.push({ file: source.name, line, reason: bounded(reason) });
+          if (kind in ds.badRowReasons || Object.keys(ds.badRowReasons).length < MAX_REASON_KINDS)
+            ds.badRowReasons[kind] = (ds.badRowReasons[kind] ?? 0) + 1;
+          if (ds.badRowSamples.length < sampleLimit)
+            ds.badRowSamples.push({ file: source.name, line, reason: bounded(reason) });
         }
         if (options.onProgress && ds.rowsRead % 10_000 === 0) options.onProgress(ds.rowsRead);
       }
@@ -135,17 +164,25 @@ export async function readDataset(sources: DataSource[], encoder: FeatureEncoder
       if (err instanceof DataError) throw err;
       const e = err as { message?: string; lines?: number; code?: string };
       if (e.code === 'ENOENT') throw new DataError(`${source.name}: file not found`, source.name);
-      throw new DataError(`${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${bounded(e.message ?? '')}`, source.name, e.lines);
+      throw new DataError(
+        `${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${bounded(e.message ?? '')}`,
+        source.name,
+        e.lines,
+      );
     }
     if (info.bytes === 0) throw new DataError(`${source.name}: file is empty`, source.name);
-    if (info.rows === 0) throw new DataError(`${source.name}: no data rows (only a header)`, source.name);
+    if (info.rows === 0)
+      throw new DataError(`${source.name}: no data rows (only a header)`, source.name);
     info.sha256 = hash.digest('hex');
     ds.files.push(info);
   }
 
   if (ds.badRows > maxBadFraction * ds.rowsRead) {
     const pct = ((100 * ds.badRows) / ds.rowsRead).toFixed(1);
-    const examples = ds.badRowSamples.slice(0, 5).map((b) => `\n  ${b.file}:${b.line}: ${b.reason}`).join('');
+    const examples = ds.badRowSamples
+      .slice(0, 5)
+      .map((b) => `\n  ${b.file}:${b.line}: ${b.reason}`)
+      .join('');
     const first = ds.badRowSamples[0];
     throw new DataError(
       `${ds.badRows} of ${ds.rowsRead} rows (${pct}%) are invalid, above the ${(maxBadFraction * 100).toFixed(1)}% limit; first ones:${examples}`,
@@ -162,7 +199,9 @@ const MAX_REASON_CHARS = 300;
 
 /** A reason cut to a size fit for logs and events (a CSV field can be megabytes). */
 function bounded(text: string): string {
-  return text.length <= MAX_REASON_CHARS ? text : `${text.slice(0, MAX_REASON_CHARS)}… (${text.length - MAX_REASON_CHARS} more characters)`;
+  return text.length <= MAX_REASON_CHARS
+    ? text
+    : `${text.slice(0, MAX_REASON_CHARS)}… (${text.length - MAX_REASON_CHARS} more characters)`;
 }
 
 /** A reason without its values: "mother_age: 7 is below the minimum 10" → "mother_age: is below the minimum". */
@@ -185,10 +224,15 @@ function headerOrPositions(first: string[], spec: ModelSpec, file: string): Map<
   const columns = spec.columns;
   if (spec.header) {
     const missing = rawColumns(spec).filter((c) => !names.includes(c));
-    if (missing.length > 0) throw new DataError(`${file}: header lacks column(s) ${missing.join(', ')}`, file, 1);
+    if (missing.length > 0)
+      throw new DataError(`${file}: header lacks column(s) ${missing.join(', ')}`, file, 1);
     return new Map();
   }
-  if (names.length === columns.length && names.every((n, i) => n.toLowerCase() === columns[i].toLowerCase())) return new Map();
+  if (
+    names.length === columns.length &&
+    names.every((n, i) => n.toLowerCase() === columns[i].toLowerCase())
+  )
+    return new Map();
   return new Map(columns.map((c, i) => [c, i]));
 }
 
@@ -201,7 +245,8 @@ function readRow(
   expected: number,
   byHeader: boolean,
 ): string | null {
-  if (!byHeader && record.length !== expected) return `expected ${expected} columns, found ${record.length}`;
+  if (!byHeader && record.length !== expected)
+    return `expected ${expected} columns, found ${record.length}`;
   const read = (name: string) => {
     const i = columnIndex.get(name);
     return i === undefined ? undefined : record[i];

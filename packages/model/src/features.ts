@@ -10,7 +10,14 @@
  * vocabulary go to its OOV bucket where it has one, and are counted.
  */
 import { parseDate } from './dates.js';
-import { datePartName, missingIndicator, sparseCardinalities, type DerivedOp, type ModelSpec, type RangeLimits } from './spec.js';
+import {
+  datePartName,
+  missingIndicator,
+  sparseCardinalities,
+  type DerivedOp,
+  type ModelSpec,
+  type RangeLimits,
+} from './spec.js';
 
 export interface SparseSlot {
   name: string;
@@ -104,19 +111,33 @@ export class FeatureEncoder {
       const s = slotOf(col.name);
       const ids = new Map(col.vocabulary.map((word, i) => [word, i]));
       const oov = col.oov ? col.vocabulary.length : -1;
-      const allowed = col.vocabulary.length > 20 ? `${col.vocabulary.slice(0, 20).join(', ')}, … (${col.vocabulary.length} values)` : col.vocabulary.join(', ');
+      const allowed =
+        col.vocabulary.length > 20
+          ? `${col.vocabulary.slice(0, 20).join(', ')}, … (${col.vocabulary.length} values)`
+          : col.vocabulary.join(', ');
       this.steps.push((v, read) => {
         const raw = read(col.name);
-        if (raw !== undefined && raw !== null && typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+        if (
+          raw !== undefined &&
+          raw !== null &&
+          typeof raw !== 'string' &&
+          typeof raw !== 'number' &&
+          typeof raw !== 'boolean'
+        ) {
           return `${col.name}: expected a string, got ${Array.isArray(raw) ? 'an array' : typeof raw}`;
         }
         const missing = isMissing(raw);
-        const id = missing ? undefined : ids.get(typeof raw === 'string' ? raw.trim() : String(raw));
+        const id = missing
+          ? undefined
+          : ids.get(typeof raw === 'string' ? raw.trim() : String(raw));
         if (id !== undefined) v[s] = id;
         else if (oov >= 0) {
           v[s] = oov;
           this.oovCounts.set(col.name, (this.oovCounts.get(col.name) ?? 0) + 1);
-        } else return missing ? `${col.name}: missing` : `${col.name}: ${JSON.stringify(raw)} is not one of ${allowed}`;
+        } else
+          return missing
+            ? `${col.name}: missing`
+            : `${col.name}: ${JSON.stringify(raw)} is not one of ${allowed}`;
         return null;
       });
     }
@@ -133,7 +154,8 @@ export class FeatureEncoder {
           return null;
         }
         const date = typeof raw === 'string' ? parseDate(raw) : null;
-        if (!date) return `${d.name}: ${JSON.stringify(raw)?.slice(0, 60)} is not a date (YYYY-MM-DD, optionally with a time)`;
+        if (!date)
+          return `${d.name}: ${JSON.stringify(raw)?.slice(0, 60)} is not a date (YYYY-MM-DD, optionally with a time)`;
         for (const p of parts) v[p.slot] = date[p.part];
         return null;
       });
@@ -181,9 +203,12 @@ export class FeatureEncoder {
       if (problem !== null) return problem;
     }
     const { dense, wide, embed } = this.layout;
-    for (let i = 0; i < this.denseSlots.length; i++) out.dense[row * dense.length + i] = v[this.denseSlots[i]];
-    for (let i = 0; i < this.wideSlots.length; i++) out.wide[row * wide.length + i] = wide[i].offset + v[this.wideSlots[i]];
-    for (let i = 0; i < this.embedSlots.length; i++) out.embed[row * embed.length + i] = embed[i].offset + v[this.embedSlots[i]];
+    for (let i = 0; i < this.denseSlots.length; i++)
+      out.dense[row * dense.length + i] = v[this.denseSlots[i]];
+    for (let i = 0; i < this.wideSlots.length; i++)
+      out.wide[row * wide.length + i] = wide[i].offset + v[this.wideSlots[i]];
+    for (let i = 0; i < this.embedSlots.length; i++)
+      out.embed[row * embed.length + i] = embed[i].offset + v[this.embedSlots[i]];
     return null;
   }
 
@@ -196,12 +221,34 @@ export class FeatureEncoder {
   }
 
   /** The raw input columns an instance must provide, for schemas and error messages. */
-  inputColumns(): { name: string; type: 'number' | 'string' | 'date'; values?: string[]; min?: number; max?: number; optional?: boolean }[] {
+  inputColumns(): {
+    name: string;
+    type: 'number' | 'string' | 'date';
+    values?: string[];
+    min?: number;
+    max?: number;
+    optional?: boolean;
+  }[] {
     const optional = (yes: boolean | undefined) => (yes ? { optional: true } : {});
     return [
-      ...this.spec.numeric.map((c) => ({ name: c.name, type: 'number' as const, min: c.min, max: c.max, ...optional(c.impute !== undefined) })),
-      ...this.spec.categorical.map((c) => ({ name: c.name, type: 'string' as const, values: c.vocabulary, ...optional(c.oov) })),
-      ...this.spec.dates.map((d) => ({ name: d.name, type: 'date' as const, ...optional(d.allowMissing) })),
+      ...this.spec.numeric.map((c) => ({
+        name: c.name,
+        type: 'number' as const,
+        min: c.min,
+        max: c.max,
+        ...optional(c.impute !== undefined),
+      })),
+      ...this.spec.categorical.map((c) => ({
+        name: c.name,
+        type: 'string' as const,
+        values: c.vocabulary,
+        ...optional(c.oov),
+      })),
+      ...this.spec.dates.map((d) => ({
+        name: d.name,
+        type: 'date' as const,
+        ...optional(d.allowMissing),
+      })),
     ];
   }
 }
@@ -213,16 +260,20 @@ export function isMissing(raw: unknown): boolean {
 
 /** Strict number parsing: CSV strings and JSON numbers; '' and non-finite values are errors. */
 export function parseNumber(raw: unknown, name: string): number | string {
-  if (typeof raw === 'number') return Number.isFinite(raw) ? raw : `${name}: ${raw} is not a finite number`;
-  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return `${name}: missing`;
+  if (typeof raw === 'number')
+    return Number.isFinite(raw) ? raw : `${name}: ${raw} is not a finite number`;
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === ''))
+    return `${name}: missing`;
   if (typeof raw !== 'string') return `${name}: ${JSON.stringify(raw)} is not a number`;
   const n = Number(raw);
   return Number.isFinite(n) ? n : `${name}: ${JSON.stringify(raw)} is not a number`;
 }
 
 function checkRange(x: number, limits: RangeLimits, name: string): string | null {
-  if (limits.min !== undefined && x < limits.min) return `${name}: ${x} is below the minimum ${limits.min}`;
-  if (limits.max !== undefined && x > limits.max) return `${name}: ${x} is above the maximum ${limits.max}`;
+  if (limits.min !== undefined && x < limits.min)
+    return `${name}: ${x} is below the minimum ${limits.min}`;
+  if (limits.max !== undefined && x > limits.max)
+    return `${name}: ${x} is above the maximum ${limits.max}`;
   return null;
 }
 
@@ -269,7 +320,9 @@ const DERIVED: Record<DerivedOp, (x: number[]) => number> = {
   euclidean: ([x1, y1, x2, y2]) => Math.hypot(x2 - x1, y2 - y1),
   // inputs: lon1, lat1, lon2, lat2 (degrees)
   haversine_km: ([lon1, lat1, lon2, lat2]) => {
-    const a = Math.sin(rad(lat2 - lat1) / 2) ** 2 + Math.cos(rad(lat1)) * Math.cos(rad(lat2)) * Math.sin(rad(lon2 - lon1) / 2) ** 2;
+    const a =
+      Math.sin(rad(lat2 - lat1) / 2) ** 2 +
+      Math.cos(rad(lat1)) * Math.cos(rad(lat2)) * Math.sin(rad(lon2 - lon1) / 2) ** 2;
     return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)));
   },
 };

@@ -1,11 +1,45 @@
 export * from './spec.js';
 export { BUILTIN_SPECS } from './builtin-specs.js';
 export { builtinSpec, specFromDocument, BUILTIN_MODEL_NAMES } from './spec-document.js';
-export { FeatureEncoder, featureLayout, bucketIndex, parseNumber, isMissing, type FeatureLayout, type EncodedRows, type SparseSlot, type ValueReader } from './features.js';
-export { readDataset, fileSource, reasonKind, DataError, type DataSource, type Dataset, type DataFileInfo, type BadRow, type ReadOptions } from './dataset.js';
-export { computePreprocessing, normalizeDense, fitLabelTransform, encodeLabel, decodeLabel, type Preprocessing, type DenseStats, type LabelTransform } from './preprocessing.js';
+export {
+  FeatureEncoder,
+  featureLayout,
+  bucketIndex,
+  parseNumber,
+  isMissing,
+  type FeatureLayout,
+  type EncodedRows,
+  type SparseSlot,
+  type ValueReader,
+} from './features.js';
+export {
+  readDataset,
+  fileSource,
+  reasonKind,
+  DataError,
+  type DataSource,
+  type Dataset,
+  type DataFileInfo,
+  type BadRow,
+  type ReadOptions,
+} from './dataset.js';
+export {
+  computePreprocessing,
+  normalizeDense,
+  fitLabelTransform,
+  encodeLabel,
+  decodeLabel,
+  type Preprocessing,
+  type DenseStats,
+  type LabelTransform,
+} from './preprocessing.js';
 export { parseDate, type DateParts } from './dates.js';
-export { inferSpec, parseInferenceConfig, defaultHyperparameters, type InferOptions } from './infer.js';
+export {
+  inferSpec,
+  parseInferenceConfig,
+  defaultHyperparameters,
+  type InferOptions,
+} from './infer.js';
 export { weightSpecs, deepInputSize, elementCount, type WeightSpec } from './architecture.js';
 export {
   serializeModel,

@@ -117,7 +117,10 @@ class ColumnProfile {
 
   quantiles(): number[] {
     const s = [...this.sample].sort((a, b) => a - b);
-    return Array.from({ length: 11 }, (_, i) => s[Math.min(s.length - 1, Math.round((i / 10) * (s.length - 1)))]);
+    return Array.from(
+      { length: 11 },
+      (_, i) => s[Math.min(s.length - 1, Math.round((i / 10) * (s.length - 1)))],
+    );
   }
 
   median(): number {
@@ -134,12 +137,16 @@ class ColumnProfile {
   }
 
   topValues(): [string, number][] {
-    return [...this.values.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP_VALUES);
+    return [...this.values.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, TOP_VALUES);
   }
 }
 
 /** Reads the sources' header rows and cells; every source must have the same header. */
-async function profile(sources: DataSource[]): Promise<{ header: string[]; profiles: ColumnProfile[]; rows: number }> {
+async function profile(
+  sources: DataSource[],
+): Promise<{ header: string[]; profiles: ColumnProfile[]; rows: number }> {
   if (sources.length === 0) throw new DataError('no data files given');
   let header: string[] | null = null;
   let profiles: ColumnProfile[] = [];
@@ -147,7 +154,9 @@ async function profile(sources: DataSource[]): Promise<{ header: string[]; profi
   const rng = new Rng(7);
   for (const source of sources) {
     const input = await source.open();
-    const parser = input.pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true }));
+    const parser = input.pipe(
+      parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true }),
+    );
     input.on('error', (err) => parser.destroy(err));
     let first = true;
     try {
@@ -158,11 +167,25 @@ async function profile(sources: DataSource[]): Promise<{ header: string[]; profi
           if (!header) {
             header = names;
             const dup = names.find((n, i) => names.indexOf(n) !== i);
-            if (dup) throw new DataError(`${source.name}: the header names column "${dup}" twice`, source.name, 1);
-            if (names.every((n) => NUMBER.test(n))) throw new DataError(`${source.name}: the first row is all numbers, not a header: schema inference needs a header row`, source.name, 1);
+            if (dup)
+              throw new DataError(
+                `${source.name}: the header names column "${dup}" twice`,
+                source.name,
+                1,
+              );
+            if (names.every((n) => NUMBER.test(n)))
+              throw new DataError(
+                `${source.name}: the first row is all numbers, not a header: schema inference needs a header row`,
+                source.name,
+                1,
+              );
             profiles = names.map((n) => new ColumnProfile(n, rng));
           } else if (names.join('\u0000') !== header.join('\u0000')) {
-            throw new DataError(`${source.name}: its header differs from ${sources[0].name}'s`, source.name, 1);
+            throw new DataError(
+              `${source.name}: its header differs from ${sources[0].name}'s`,
+              source.name,
+              1,
+            );
           }
           continue;
         }
@@ -174,11 +197,16 @@ async function profile(sources: DataSource[]): Promise<{ header: string[]; profi
       if (err instanceof DataError) throw err;
       const e = err as { message?: string; lines?: number; code?: string };
       if (e.code === 'ENOENT') throw new DataError(`${source.name}: file not found`, source.name);
-      throw new DataError(`${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${String(e.message).slice(0, 300)}`, source.name, e.lines);
+      throw new DataError(
+        `${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${String(e.message).slice(0, 300)}`,
+        source.name,
+        e.lines,
+      );
     }
     if (first) throw new DataError(`${source.name}: file is empty`, source.name);
   }
-  if (rows === 0) throw new DataError(`${sources[0].name}: no data rows (only a header)`, sources[0].name);
+  if (rows === 0)
+    throw new DataError(`${sources[0].name}: no data rows (only a header)`, sources[0].name);
   return { header: header!, profiles, rows };
 }
 
@@ -186,15 +214,32 @@ async function profile(sources: DataSource[]): Promise<{ header: string[]; profi
  * The whole config a user needs for a table: `{"label": "price"}`, optionally with `key`,
  * `exclude` and `maxVocabulary` (config/<model>/schema.json, or `bucketml train --label`).
  */
-export function parseInferenceConfig(document: unknown, source: string): Omit<InferOptions, 'name'> {
+export function parseInferenceConfig(
+  document: unknown,
+  source: string,
+): Omit<InferOptions, 'name'> {
   const problems: string[] = [];
   const d = document as Record<string, unknown>;
   const allowed = ['label', 'key', 'exclude', 'maxVocabulary'];
-  for (const k of Object.keys(d)) if (!allowed.includes(k)) problems.push(`${source}: unknown field ${k} (an inference config takes ${allowed.join(', ')}; a full spec has "label": {"name": …})`);
-  if (typeof d.label !== 'string' || d.label === '') problems.push(`${source}: label must name a column`);
-  if (d.key !== undefined && typeof d.key !== 'string') problems.push(`${source}: key must name a column`);
-  if (d.exclude !== undefined && !(Array.isArray(d.exclude) && d.exclude.every((x) => typeof x === 'string'))) problems.push(`${source}: exclude must list column names`);
-  if (d.maxVocabulary !== undefined && !(Number.isInteger(d.maxVocabulary) && (d.maxVocabulary as number) > 0)) problems.push(`${source}: maxVocabulary must be a positive integer`);
+  for (const k of Object.keys(d))
+    if (!allowed.includes(k))
+      problems.push(
+        `${source}: unknown field ${k} (an inference config takes ${allowed.join(', ')}; a full spec has "label": {"name": …})`,
+      );
+  if (typeof d.label !== 'string' || d.label === '')
+    problems.push(`${source}: label must name a column`);
+  if (d.key !== undefined && typeof d.key !== 'string')
+    problems.push(`${source}: key must name a column`);
+  if (
+    d.exclude !== undefined &&
+    !(Array.isArray(d.exclude) && d.exclude.every((x) => typeof x === 'string'))
+  )
+    problems.push(`${source}: exclude must list column names`);
+  if (
+    d.maxVocabulary !== undefined &&
+    !(Number.isInteger(d.maxVocabulary) && (d.maxVocabulary as number) > 0)
+  )
+    problems.push(`${source}: maxVocabulary must be a positive integer`);
   if (problems.length) throw new SpecError(problems);
   return {
     label: d.label as string,
@@ -209,7 +254,10 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
   const { header, profiles, rows } = await profile(sources);
   const byName = new Map(profiles.map((p) => [p.name, p]));
   const label = byName.get(options.label);
-  if (!label) throw new SpecError([`label column "${options.label}" is not in the header (columns: ${header.join(', ')})`]);
+  if (!label)
+    throw new SpecError([
+      `label column "${options.label}" is not in the header (columns: ${header.join(', ')})`,
+    ]);
   if (label.present === 0) throw new SpecError([`label column "${options.label}" is empty`]);
   if (label.numeric < label.present) {
     const example = [...label.values.keys()].find((v) => !NUMBER.test(v));
@@ -218,7 +266,8 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
     ]);
   }
   for (const c of [options.key, ...(options.exclude ?? [])]) {
-    if (c !== undefined && !byName.has(c)) throw new SpecError([`column "${c}" is not in the header (columns: ${header.join(', ')})`]);
+    if (c !== undefined && !byName.has(c))
+      throw new SpecError([`column "${c}" is not in the header (columns: ${header.join(', ')})`]);
   }
 
   const maxVocabulary = options.maxVocabulary ?? 1000;
@@ -233,13 +282,33 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
   let key = options.key;
 
   for (const p of profiles) {
-    const base: ColumnStatistics = { name: p.name, role: 'dropped', count: p.count, missing: p.missing, missingRate: round(p.missing / p.count, 4), distinct: p.distinct };
+    const base: ColumnStatistics = {
+      name: p.name,
+      role: 'dropped',
+      count: p.count,
+      missing: p.missing,
+      missingRate: round(p.missing / p.count, 4),
+      distinct: p.distinct,
+    };
     const numericStats = () => {
       const m = p.moments();
-      return { min: p.min, max: p.max, mean: round(m.mean, 6), std: round(m.std, 6), quantiles: p.quantiles() };
+      return {
+        min: p.min,
+        max: p.max,
+        mean: round(m.mean, 6),
+        std: round(m.std, 6),
+        quantiles: p.quantiles(),
+      };
     };
     const drop = (reason: string) => {
-      stats.push({ ...base, role: 'dropped', reason, ...(p.numeric === p.present && p.present > 0 ? numericStats() : { topValues: p.topValues().slice(0, 5) }) });
+      stats.push({
+        ...base,
+        role: 'dropped',
+        reason,
+        ...(p.numeric === p.present && p.present > 0
+          ? numericStats()
+          : { topValues: p.topValues().slice(0, 5) }),
+      });
       notes.push(`${p.name}: left out (${reason})`);
     };
     if (p.name === options.label) {
@@ -292,7 +361,14 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
     }
     if (p.dates >= 0.98 * present && p.numeric === 0) {
       const years = new Set([...p.values.keys()].map((v) => v.slice(0, 4)));
-      const parts: DatePart[] = [...(years.size > 1 ? (['year'] as const) : []), 'month', 'day', 'dayofweek', 'dayofyear', ...(p.hasTime ? (['hour'] as const) : [])];
+      const parts: DatePart[] = [
+        ...(years.size > 1 ? (['year'] as const) : []),
+        'month',
+        'day',
+        'dayofweek',
+        'dayofyear',
+        ...(p.hasTime ? (['hour'] as const) : []),
+      ];
       const col: DateColumnSpec = { name: p.name, parts };
       if (p.missing > 0 || p.dates < present) col.allowMissing = true;
       dates.push(col);
@@ -306,15 +382,27 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
       ];
       for (const [part, boundaries] of cycles) {
         if (!parts.includes(part)) continue;
-        bucketized.push({ name: `${datePartName(p.name, part)}_bucket`, source: datePartName(p.name, part), boundaries });
+        bucketized.push({
+          name: `${datePartName(p.name, part)}_bucket`,
+          source: datePartName(p.name, part),
+          boundaries,
+        });
         wide.push(`${datePartName(p.name, part)}_bucket`);
       }
       stats.push({ ...base, role: 'date', topValues: p.topValues().slice(0, 5) });
-      notes.push(`${p.name}: a date${p.hasTime ? ' with time' : ''}, expanded into ${parts.join(', ')}`);
+      notes.push(
+        `${p.name}: a date${p.hasTime ? ' with time' : ''}, expanded into ${parts.join(', ')}`,
+      );
       continue;
     }
-    if (p.overflow || (p.distinct > maxVocabulary && uniqueness > 0.5) || (uniqueness > 0.9 && present > 50)) {
-      drop(`free text or an identifier: ${p.overflow ? `more than ${MAX_TRACKED_VALUES}` : p.distinct} distinct values`);
+    if (
+      p.overflow ||
+      (p.distinct > maxVocabulary && uniqueness > 0.5) ||
+      (uniqueness > 0.9 && present > 50)
+    ) {
+      drop(
+        `free text or an identifier: ${p.overflow ? `more than ${MAX_TRACKED_VALUES}` : p.distinct} distinct values`,
+      );
       continue;
     }
     // Rare values (seen once, in a large vocabulary) would each get an untrained row: OOV instead.
@@ -332,15 +420,23 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
     wide.push(p.name);
     deep.push(p.name);
     stats.push({ ...base, role: 'categorical', topValues: p.topValues() });
-    if (vocabulary.length < p.distinct) notes.push(`${p.name}: ${p.distinct - vocabulary.length} rare values share the out-of-vocabulary bucket`);
+    if (vocabulary.length < p.distinct)
+      notes.push(
+        `${p.name}: ${p.distinct - vocabulary.length} rare values share the out-of-vocabulary bucket`,
+      );
   }
-  if (deep.length === 0) throw new SpecError([`no usable feature column besides the label "${options.label}": ${notes.join('; ')}`]);
+  if (deep.length === 0)
+    throw new SpecError([
+      `no usable feature column besides the label "${options.label}": ${notes.join('; ')}`,
+    ]);
 
   const labelStats = label.moments();
   const labelSpec: ModelSpec['label'] = { name: options.label, standardize: true };
   if (label.min >= 0 && labelStats.skew > 1) {
     labelSpec.transform = 'log1p';
-    notes.push(`${options.label}: positive and right-skewed (skewness ${labelStats.skew.toFixed(2)}): the model learns log(1 + ${options.label})`);
+    notes.push(
+      `${options.label}: positive and right-skewed (skewness ${labelStats.skew.toFixed(2)}): the model learns log(1 + ${options.label})`,
+    );
   }
   const used = label.present;
   const spec = parseSpec({
@@ -366,8 +462,14 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
  * (about 3,000 steps, at least 10 and at most 200 epochs, at most 600,000 examples), and
  * patience-based stopping on the eval RMSE (the best weights are kept).
  */
-export function defaultHyperparameters(rows: number, categorical: CategoricalColumnSpec[] = []): Hyperparameters {
-  const batchSize = Math.min(512, Math.max(16, 2 ** Math.round(Math.log2(Math.max(1, rows) / 150))));
+export function defaultHyperparameters(
+  rows: number,
+  categorical: CategoricalColumnSpec[] = [],
+): Hyperparameters {
+  const batchSize = Math.min(
+    512,
+    Math.max(16, 2 ** Math.round(Math.log2(Math.max(1, rows) / 150))),
+  );
   const epochs = Math.min(200, Math.max(10, Math.round((3000 * batchSize) / Math.max(1, rows))));
   const trainExamples = Math.min(600_000, Math.max(batchSize, epochs * rows));
   const largest = Math.max(0, ...categorical.map((c) => c.vocabulary.length + 1));

@@ -9,7 +9,9 @@ import type { TrainedModel } from './saved-model.js';
 
 /** An answer's key: the key column's value under its name, or the caller's own `key` field. */
 export type AnswerKey = Record<string, string | number>;
-export type Prediction = { key: AnswerKey } & ({ value: number; error?: undefined } | { value?: undefined; error: string });
+export type Prediction = { key: AnswerKey } & (
+  { value: number; error?: undefined } | { value?: undefined; error: string }
+);
 
 const MAX_KEY_CHARS = 256;
 
@@ -22,7 +24,12 @@ export class Predictor {
   readonly encoder: FeatureEncoder;
   readonly labelName: string;
   readonly keyName: string | undefined;
-  private readonly layers: { kernel: Float32Array; bias: Float32Array; inputs: number; units: number }[];
+  private readonly layers: {
+    kernel: Float32Array;
+    bias: Float32Array;
+    inputs: number;
+    units: number;
+  }[];
   private readonly wide?: Float32Array;
   private readonly embed?: Float32Array;
   private readonly nembeds: number;

@@ -1,7 +1,9 @@
 /** Root mean squared error of predictions against labels. */
 export function rmse(predictions: ArrayLike<number>, labels: ArrayLike<number>): number {
   if (predictions.length !== labels.length || labels.length === 0) {
-    throw new Error(`rmse needs equal, non-empty inputs (got ${predictions.length} and ${labels.length})`);
+    throw new Error(
+      `rmse needs equal, non-empty inputs (got ${predictions.length} and ${labels.length})`,
+    );
   }
   let se = 0;
   for (let i = 0; i < labels.length; i++) se += (predictions[i] - labels[i]) ** 2;

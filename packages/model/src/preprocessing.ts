@@ -25,7 +25,10 @@ export interface Preprocessing {
 }
 
 /** The label transform a spec asks for, fitted on the training labels (undefined: none). */
-export function fitLabelTransform(label: LabelSpec, labels: Float32Array): LabelTransform | undefined {
+export function fitLabelTransform(
+  label: LabelSpec,
+  labels: Float32Array,
+): LabelTransform | undefined {
   if (!label.transform && !label.standardize) return undefined;
   const t = label.transform === 'log1p' ? Math.log1p : (y: number) => y;
   let sum = 0;
@@ -54,7 +57,11 @@ export function decodeLabel(lt: LabelTransform | undefined, z: number): number {
   return lt.transform === 'log1p' ? Math.expm1(t) : t;
 }
 
-export function computePreprocessing(names: string[], dense: Float32Array, size: number): Preprocessing {
+export function computePreprocessing(
+  names: string[],
+  dense: Float32Array,
+  size: number,
+): Preprocessing {
   const k = names.length;
   const sum = new Float64Array(k);
   const sumSq = new Float64Array(k);

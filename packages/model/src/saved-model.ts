@@ -102,19 +102,27 @@ export function deserializeModel(modelJson: Buffer | string, weightsBin: Buffer)
   } catch (err) {
     throw new ModelFormatError(`${MODEL_FILE} is not JSON: ${(err as Error).message}`);
   }
-  if (meta?.format !== MODEL_FORMAT) throw new ModelFormatError(`${MODEL_FILE}: unknown format ${JSON.stringify(meta?.format)}`);
-  if (weightsBin.length !== meta.weightsFile.bytes || sha256(weightsBin) !== meta.weightsFile.sha256) {
-    throw new ModelFormatError(`${WEIGHTS_FILE} does not match the checksum in ${MODEL_FILE} (incomplete or altered)`);
+  if (meta?.format !== MODEL_FORMAT)
+    throw new ModelFormatError(`${MODEL_FILE}: unknown format ${JSON.stringify(meta?.format)}`);
+  if (
+    weightsBin.length !== meta.weightsFile.bytes ||
+    sha256(weightsBin) !== meta.weightsFile.sha256
+  ) {
+    throw new ModelFormatError(
+      `${WEIGHTS_FILE} does not match the checksum in ${MODEL_FILE} (incomplete or altered)`,
+    );
   }
   meta.spec = parseSpec(meta.spec);
   // Copy into an aligned buffer: a Buffer's byteOffset need not be a multiple of 4.
   const all = new Float32Array(new Uint8Array(weightsBin).buffer);
   const weights = new Map<string, Float32Array>();
-  for (const w of meta.weights) weights.set(w.name, all.subarray(w.offset, w.offset + elementCount(w.shape)));
+  for (const w of meta.weights)
+    weights.set(w.name, all.subarray(w.offset, w.offset + elementCount(w.shape)));
   const expected = weightSpecs(featureLayout(meta.spec), meta.hyperparameters);
   for (const s of expected) {
     const w = meta.weights.find((x) => x.name === s.name);
-    if (!w || w.shape.join() !== s.shape.join()) throw new ModelFormatError(`weight ${s.name} missing or not of shape [${s.shape}]`);
+    if (!w || w.shape.join() !== s.shape.join())
+      throw new ModelFormatError(`weight ${s.name} missing or not of shape [${s.shape}]`);
   }
   return { meta, weights };
 }
@@ -123,7 +131,10 @@ export function deserializeModel(modelJson: Buffer | string, weightsBin: Buffer)
  * Writes the model into `dir` (created if needed). Each file goes to a temporary name and is
  * renamed into place, weights first and model.json last.
  */
-export async function writeModelDir(dir: string, files: { modelJson: Buffer; weightsBin: Buffer }): Promise<void> {
+export async function writeModelDir(
+  dir: string,
+  files: { modelJson: Buffer; weightsBin: Buffer },
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const tag = randomBytes(4).toString('hex');
   for (const [name, data] of [
@@ -144,7 +155,9 @@ export async function writeModelDir(dir: string, files: { modelJson: Buffer; wei
 export async function readModelDir(dir: string): Promise<SavedModel> {
   const read = (name: string) =>
     readFile(join(dir, name)).catch((err: NodeJS.ErrnoException) => {
-      throw new ModelFormatError(err.code === 'ENOENT' ? `${join(dir, name)} not found: not a model directory` : err.message);
+      throw new ModelFormatError(
+        err.code === 'ENOENT' ? `${join(dir, name)} not found: not a model directory` : err.message,
+      );
     });
   const modelJson = await read(MODEL_FILE);
   return deserializeModel(modelJson, await read(WEIGHTS_FILE));

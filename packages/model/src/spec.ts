@@ -6,7 +6,14 @@
  * spec passes, and it names unknown fields as such.
  */
 
-export const DERIVED_OPS = ['difference', 'ratio', 'abs', 'log1p', 'euclidean', 'haversine_km'] as const;
+export const DERIVED_OPS = [
+  'difference',
+  'ratio',
+  'abs',
+  'log1p',
+  'euclidean',
+  'haversine_km',
+] as const;
 export type DerivedOp = (typeof DERIVED_OPS)[number];
 
 /** Number of inputs each derived op takes. */
@@ -189,18 +196,20 @@ export function parseSpec(input: unknown): ModelSpec {
     const col = rangeColumn(c, `numeric[${i}]`, fail, ['impute']);
     const impute = isObject(c) ? c.impute : undefined;
     if (impute !== undefined) {
-      if (typeof impute !== 'number' || !Number.isFinite(impute)) fail(`numeric[${i}].impute must be a finite number`);
+      if (typeof impute !== 'number' || !Number.isFinite(impute))
+        fail(`numeric[${i}].impute must be a finite number`);
       else col.impute = impute;
     }
     return col;
   });
   const categorical = list(input, 'categorical', fail).map((c, i) => {
     const at = `categorical[${i}]`;
-    if (!isObject(c)) return fail(`${at} must be an object`), { name: '', vocabulary: [] };
+    if (!isObject(c)) return (fail(`${at} must be an object`), { name: '', vocabulary: [] });
     knownFields(c, ['name', 'vocabulary', 'oov'], at, fail);
     const vocabulary = strList(c, 'vocabulary', fail, at);
     if (vocabulary.length === 0) fail(`${at}.vocabulary must list at least one value`);
-    if (new Set(vocabulary).size !== vocabulary.length) fail(`${at}.vocabulary has duplicate values`);
+    if (new Set(vocabulary).size !== vocabulary.length)
+      fail(`${at}.vocabulary has duplicate values`);
     const col: CategoricalColumnSpec = { name: str(c, 'name', fail, at), vocabulary };
     if (c.oov !== undefined) {
       if (typeof c.oov !== 'boolean') fail(`${at}.oov must be true or false`);
@@ -210,19 +219,23 @@ export function parseSpec(input: unknown): ModelSpec {
   });
   const dates = list(input, 'dates', fail).map((d, i) => {
     const at = `dates[${i}]`;
-    if (!isObject(d)) return fail(`${at} must be an object`), { name: '', parts: [] };
+    if (!isObject(d)) return (fail(`${at} must be an object`), { name: '', parts: [] });
     knownFields(d, ['name', 'parts', 'allowMissing'], at, fail);
     const parts = d.parts === undefined ? [...DATE_PARTS] : strList(d, 'parts', fail, at);
-    for (const p of parts) if (!DATE_PARTS.includes(p as DatePart)) fail(`${at}.parts: ${JSON.stringify(p)} is not one of ${DATE_PARTS.join(', ')}`);
+    for (const p of parts)
+      if (!DATE_PARTS.includes(p as DatePart))
+        fail(`${at}.parts: ${JSON.stringify(p)} is not one of ${DATE_PARTS.join(', ')}`);
     const col: DateColumnSpec = { name: str(d, 'name', fail, at), parts: parts as DatePart[] };
     if (d.allowMissing === true) col.allowMissing = true;
     return col;
   });
   const derived = list(input, 'derived', fail).map((d, i) => {
     const at = `derived[${i}]`;
-    if (!isObject(d)) return fail(`${at} must be an object`), { name: '', op: 'abs' as DerivedOp, inputs: [] };
+    if (!isObject(d))
+      return (fail(`${at} must be an object`), { name: '', op: 'abs' as DerivedOp, inputs: [] });
     const op = d.op as DerivedOp;
-    if (!DERIVED_OPS.includes(op)) fail(`${at}.op must be one of ${DERIVED_OPS.join(', ')} (got ${JSON.stringify(d.op)})`);
+    if (!DERIVED_OPS.includes(op))
+      fail(`${at}.op must be one of ${DERIVED_OPS.join(', ')} (got ${JSON.stringify(d.op)})`);
     const inputs = strList(d, 'inputs', fail, at);
     if (DERIVED_OPS.includes(op) && inputs.length !== DERIVED_ARITY[op]) {
       fail(`${at}.inputs: ${op} takes ${DERIVED_ARITY[op]} inputs, got ${inputs.length}`);
@@ -231,13 +244,18 @@ export function parseSpec(input: unknown): ModelSpec {
   });
   const bucketized = list(input, 'bucketized', fail).map((b, i) => {
     const at = `bucketized[${i}]`;
-    if (!isObject(b)) return fail(`${at} must be an object`), { name: '', source: '', boundaries: [] };
+    if (!isObject(b))
+      return (fail(`${at} must be an object`), { name: '', source: '', boundaries: [] });
     knownFields(b, ['name', 'source', 'boundaries'], at, fail);
-    return { name: str(b, 'name', fail, at), source: str(b, 'source', fail, at), boundaries: boundaries(b.boundaries, `${at}.boundaries`, fail) };
+    return {
+      name: str(b, 'name', fail, at),
+      source: str(b, 'source', fail, at),
+      boundaries: boundaries(b.boundaries, `${at}.boundaries`, fail),
+    };
   });
   const crosses = list(input, 'crosses', fail).map((c, i) => {
     const at = `crosses[${i}]`;
-    if (!isObject(c)) return fail(`${at} must be an object`), { name: '', columns: [] };
+    if (!isObject(c)) return (fail(`${at} must be an object`), { name: '', columns: [] });
     knownFields(c, ['name', 'columns', 'hashBuckets'], at, fail);
     const cols = strList(c, 'columns', fail, at);
     if (cols.length < 2) fail(`${at}.columns must name at least two features`);
@@ -283,15 +301,21 @@ function checkReferences(spec: ModelSpec, fail: (m: string) => void): void {
   const rawInputs = rawColumns(spec);
   const seen = new Set<string>();
   for (const n of rawInputs) {
-    if (seen.has(n)) fail(`column "${n}" is used twice (label, key, numeric, categorical and dates name distinct columns)`);
+    if (seen.has(n))
+      fail(
+        `column "${n}" is used twice (label, key, numeric, categorical and dates name distinct columns)`,
+      );
     seen.add(n);
   }
   // With a header, columns are found by name: `columns` (when given) need not list them all.
-  if (!spec.header || spec.columns.length > 0) for (const n of rawInputs) if (!columnSet.has(n)) fail(`"${n}" is used but not listed in columns`);
+  if (!spec.header || spec.columns.length > 0)
+    for (const n of rawInputs)
+      if (!columnSet.has(n)) fail(`"${n}" is used but not listed in columns`);
 
   const kinds = new Map<string, 'numeric' | 'sparse'>();
   const declare = (n: string, kind: 'numeric' | 'sparse', at: string) => {
-    if (kinds.has(n) || n === spec.label.name || n === spec.key) fail(`${at}: the name "${n}" is already used`);
+    if (kinds.has(n) || n === spec.label.name || n === spec.key)
+      fail(`${at}: the name "${n}" is already used`);
     kinds.set(n, kind);
   };
   spec.numeric.forEach((c, i) => {
@@ -305,22 +329,28 @@ function checkReferences(spec: ModelSpec, fail: (m: string) => void): void {
   });
   spec.derived.forEach((d, i) => {
     for (const input of d.inputs) {
-      if (kinds.get(input) !== 'numeric') fail(`derived[${i}].inputs: "${input}" is not a numeric feature declared before it`);
+      if (kinds.get(input) !== 'numeric')
+        fail(`derived[${i}].inputs: "${input}" is not a numeric feature declared before it`);
     }
     declare(d.name, 'numeric', `derived[${i}]`);
   });
   spec.bucketized.forEach((b, i) => {
-    if (kinds.get(b.source) !== 'numeric') fail(`bucketized[${i}].source: "${b.source}" is not a numeric feature`);
+    if (kinds.get(b.source) !== 'numeric')
+      fail(`bucketized[${i}].source: "${b.source}" is not a numeric feature`);
     declare(b.name, 'sparse', `bucketized[${i}]`);
   });
   spec.crosses.forEach((c, i) => {
     for (const col of c.columns) {
-      if (kinds.get(col) !== 'sparse') fail(`crosses[${i}].columns: "${col}" is not a categorical, bucketized or earlier cross feature`);
+      if (kinds.get(col) !== 'sparse')
+        fail(
+          `crosses[${i}].columns: "${col}" is not a categorical, bucketized or earlier cross feature`,
+        );
     }
     declare(c.name, 'sparse', `crosses[${i}]`);
   });
   spec.wide.forEach((w, i) => {
-    if (kinds.get(w) !== 'sparse') fail(`wide[${i}]: "${w}" is not a categorical, bucketized or cross feature`);
+    if (kinds.get(w) !== 'sparse')
+      fail(`wide[${i}]: "${w}" is not a categorical, bucketized or cross feature`);
   });
   spec.deep.forEach((d, i) => {
     if (!kinds.has(d)) fail(`deep[${i}]: "${d}" is not a declared feature`);
@@ -328,7 +358,11 @@ function checkReferences(spec: ModelSpec, fail: (m: string) => void): void {
   if (spec.deep.length === 0) fail('deep must list at least one feature');
 }
 
-export function parseHyperparameters(input: unknown, fail: (m: string) => void, base = DEFAULT_HYPERPARAMETERS): Hyperparameters {
+export function parseHyperparameters(
+  input: unknown,
+  fail: (m: string) => void,
+  base = DEFAULT_HYPERPARAMETERS,
+): Hyperparameters {
   const hp = { ...base, nnsize: [...base.nnsize] };
   if (!isObject(input)) {
     fail('hyperparameters must be an object');
@@ -347,11 +381,13 @@ export function parseHyperparameters(input: unknown, fail: (m: string) => void, 
         else hp.patience = v;
         break;
       case 'learningRate':
-        if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) fail('hyperparameters.learningRate must be a positive number');
+        if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+          fail('hyperparameters.learningRate must be a positive number');
         else hp.learningRate = v;
         break;
       case 'nnsize':
-        if (!Array.isArray(v) || !v.every(isPositiveInt)) fail('hyperparameters.nnsize must be a list of positive integers');
+        if (!Array.isArray(v) || !v.every(isPositiveInt))
+          fail('hyperparameters.nnsize must be a list of positive integers');
         else hp.nnsize = v as number[];
         break;
       default:
@@ -372,7 +408,9 @@ export function sparseCardinalities(spec: ModelSpec): Map<string, number> {
 
 export function crossCardinality(cross: CrossFeatureSpec, card: Map<string, number>): number {
   const product = cross.columns.reduce((p, c) => p * (card.get(c) ?? 1), 1);
-  return cross.hashBuckets !== undefined && product > cross.hashBuckets ? cross.hashBuckets : product;
+  return cross.hashBuckets !== undefined && product > cross.hashBuckets
+    ? cross.hashBuckets
+    : product;
 }
 
 function boundaries(v: unknown, at: string, fail: (m: string) => void): number[] {
@@ -380,7 +418,12 @@ function boundaries(v: unknown, at: string, fail: (m: string) => void): number[]
   if (isObject(v)) {
     // {start, stop, step}: like numpy.arange(start, stop, step), as the course writes them.
     const { start, stop, step } = v;
-    if (typeof start !== 'number' || typeof stop !== 'number' || typeof step !== 'number' || !(step > 0)) {
+    if (
+      typeof start !== 'number' ||
+      typeof stop !== 'number' ||
+      typeof step !== 'number' ||
+      !(step > 0)
+    ) {
       fail(`${at} must be a sorted number list or {start, stop, step} with step > 0`);
       return [];
     }
@@ -404,24 +447,60 @@ function boundaries(v: unknown, at: string, fail: (m: string) => void): number[]
 
 /** The raw CSV columns a spec reads (label, key, features), in a stable order. */
 export function rawColumns(spec: ModelSpec): string[] {
-  return [spec.label.name, ...(spec.key ? [spec.key] : []), ...spec.numeric.map((c) => c.name), ...spec.categorical.map((c) => c.name), ...spec.dates.map((d) => d.name)];
+  return [
+    spec.label.name,
+    ...(spec.key ? [spec.key] : []),
+    ...spec.numeric.map((c) => c.name),
+    ...spec.categorical.map((c) => c.name),
+    ...spec.dates.map((d) => d.name),
+  ];
 }
 
 /** The dense 0/1 feature that says a numeric or date column's cell was missing. */
 export const missingIndicator = (column: string) => `${column}_is_missing`;
 export const datePartName = (column: string, part: DatePart) => `${column}_${part}`;
 
-const SPEC_FIELDS = ['name', 'description', 'columns', 'header', 'label', 'key', 'numeric', 'categorical', 'dates', 'derived', 'bucketized', 'crosses', 'wide', 'deep', 'hyperparameters', 'inferred'];
-const HYPERPARAMETER_FIELDS = ['batchSize', 'nnsize', 'nembeds', 'learningRate', 'trainExamples', 'patience'];
+const SPEC_FIELDS = [
+  'name',
+  'description',
+  'columns',
+  'header',
+  'label',
+  'key',
+  'numeric',
+  'categorical',
+  'dates',
+  'derived',
+  'bucketized',
+  'crosses',
+  'wide',
+  'deep',
+  'hyperparameters',
+  'inferred',
+];
+const HYPERPARAMETER_FIELDS = [
+  'batchSize',
+  'nnsize',
+  'nembeds',
+  'learningRate',
+  'trainExamples',
+  'patience',
+];
 
 /** Reports every field of `o` not in `allowed`, with the closest allowed name as a suggestion. */
 function knownFields(o: Json, allowed: string[], at: string, fail: (m: string) => void): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(unknownField(at ? `${at}.${k}` : k, k, allowed));
+  for (const k of Object.keys(o))
+    if (!allowed.includes(k)) fail(unknownField(at ? `${at}.${k}` : k, k, allowed));
 }
 
 function unknownField(path: string, key: string, allowed: string[]): string {
-  const best = allowed.map((a) => [a, editDistance(a.toLowerCase(), key.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
-  const hint = best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` — did you mean ${best[0]}?` : ` (known fields: ${allowed.join(', ')})`;
+  const best = allowed
+    .map((a) => [a, editDistance(a.toLowerCase(), key.toLowerCase())] as const)
+    .sort((a, b) => a[1] - b[1])[0];
+  const hint =
+    best && best[1] <= Math.max(2, Math.floor(key.length / 3))
+      ? ` — did you mean ${best[0]}?`
+      : ` (known fields: ${allowed.join(', ')})`;
   return `unknown field ${path}${hint}`;
 }
 
@@ -429,7 +508,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length];
@@ -439,7 +519,8 @@ function labelSpec(v: unknown, fail: (m: string) => void): LabelSpec {
   const label: LabelSpec = rangeColumn(v, 'label', fail, ['transform', 'standardize']);
   if (!isObject(v)) return label;
   if (v.transform !== undefined) {
-    if (v.transform !== 'log1p') fail(`label.transform must be "log1p" (got ${JSON.stringify(v.transform)})`);
+    if (v.transform !== 'log1p')
+      fail(`label.transform must be "log1p" (got ${JSON.stringify(v.transform)})`);
     else label.transform = 'log1p';
   }
   if (v.standardize !== undefined) {
@@ -449,7 +530,12 @@ function labelSpec(v: unknown, fail: (m: string) => void): LabelSpec {
   return label;
 }
 
-function rangeColumn(v: unknown, at: string, fail: (m: string) => void, extraFields: string[] = []): NumericColumnSpec {
+function rangeColumn(
+  v: unknown,
+  at: string,
+  fail: (m: string) => void,
+  extraFields: string[] = [],
+): NumericColumnSpec {
   if (!isObject(v)) {
     fail(`${at} must be an object with a name`);
     return { name: '' };
@@ -458,10 +544,12 @@ function rangeColumn(v: unknown, at: string, fail: (m: string) => void, extraFie
   const col: NumericColumnSpec = { name: str(v, 'name', fail, at) };
   for (const k of ['min', 'max'] as const) {
     if (v[k] === undefined) continue;
-    if (typeof v[k] !== 'number' || !Number.isFinite(v[k])) fail(`${at}.${k} must be a finite number`);
+    if (typeof v[k] !== 'number' || !Number.isFinite(v[k]))
+      fail(`${at}.${k} must be a finite number`);
     else col[k] = v[k] as number;
   }
-  if (col.min !== undefined && col.max !== undefined && col.min > col.max) fail(`${at}: min (${col.min}) > max (${col.max})`);
+  if (col.min !== undefined && col.max !== undefined && col.min > col.max)
+    fail(`${at}: min (${col.min}) > max (${col.max})`);
   return col;
 }
 
@@ -492,7 +580,13 @@ function list(o: Json, key: string, fail: (m: string) => void): unknown[] {
   return v;
 }
 
-function strList(o: Json, key: string, fail: (m: string) => void, at = '', optional = false): string[] {
+function strList(
+  o: Json,
+  key: string,
+  fail: (m: string) => void,
+  at = '',
+  optional = false,
+): string[] {
   const v = o[key];
   const where = `${at ? at + '.' : ''}${key}`;
   if (v === undefined && optional) return [];

@@ -7,8 +7,26 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { boundedText, layout, setting, TOPICS, type RunFinishedEvent, type RunOutcome, type RunRecord, type RunStateName } from '@bucketml/contracts';
-import { BUILTIN_MODEL_NAMES, builtinSpec, inferSpec, parseInferenceConfig, SpecError, specFromDocument, type DataSource, type ModelSpec } from '@bucketml/model';
+import {
+  boundedText,
+  layout,
+  setting,
+  TOPICS,
+  type RunFinishedEvent,
+  type RunOutcome,
+  type RunRecord,
+  type RunStateName,
+} from '@bucketml/contracts';
+import {
+  BUILTIN_MODEL_NAMES,
+  builtinSpec,
+  inferSpec,
+  parseInferenceConfig,
+  SpecError,
+  specFromDocument,
+  type DataSource,
+  type ModelSpec,
+} from '@bucketml/model';
 import type { Messaging, Storage, TrainingBackend } from '@bucketml/ports';
 import type { Logger } from './logger.js';
 import type { RunStore } from './run-store.js';
@@ -53,7 +71,12 @@ export function crashPointsFromEnv(env = process.env): (point: string) => void {
  * spec is saved as runs/<runId>/spec.json, and trials read that snapshot: an edit of the
  * config during the run cannot change what it trains.
  */
-export async function resolveModelSpec(ctx: PipelineContext, model: string, runId: string, trainFiles: string[]): Promise<{ spec: ModelSpec; specObject?: string }> {
+export async function resolveModelSpec(
+  ctx: PipelineContext,
+  model: string,
+  runId: string,
+  trainFiles: string[],
+): Promise<{ spec: ModelSpec; specObject?: string }> {
   const builtin = builtinSpec(model);
   if (builtin) return { spec: builtin };
   const name = layout.schemaConfig(model);
@@ -70,14 +93,18 @@ export async function resolveModelSpec(ctx: PipelineContext, model: string, runI
   } catch (err) {
     throw new SpecError([`${name} is not valid JSON: ${(err as Error).message}`]);
   }
-  const isConfig = typeof document === 'object' && document !== null && typeof (document as { label?: unknown }).label === 'string';
+  const isConfig =
+    typeof document === 'object' &&
+    document !== null &&
+    typeof (document as { label?: unknown }).label === 'string';
   const spec = isConfig
     ? await inferSpec(
         trainFiles.map((n) => storageSource(ctx.storage, n)),
         { name: model, ...parseInferenceConfig(document, name) },
       )
     : specFromDocument(obj.data.toString('utf8'), name);
-  if (spec.name !== model) throw new SpecError([`${name}: name is "${spec.name}" but the folder is "${model}"`]);
+  if (spec.name !== model)
+    throw new SpecError([`${name}: name is "${spec.name}" but the folder is "${model}"`]);
   const specObject = layout.runSpec(runId);
   await ctx.storage.write(specObject, JSON.stringify(spec, null, 2));
   return { spec, specObject };
@@ -94,8 +121,13 @@ async function headerOf(storage: Storage, name: string | undefined): Promise<str
     if (head.includes('\n') || head.length > 64_000) break;
   }
   stream.destroy();
-  const cells = head.split(/\r?\n/)[0].split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
-  return cells.length > 1 && cells.every((c) => c !== '' && !/^[-+.\d]+$/.test(c)) ? cells.slice(0, 50).map((c) => c.slice(0, 60)) : null;
+  const cells = head
+    .split(/\r?\n/)[0]
+    .split(',')
+    .map((c) => c.trim().replace(/^"|"$/g, ''));
+  return cells.length > 1 && cells.every((c) => c !== '' && !/^[-+.\d]+$/.test(c))
+    ? cells.slice(0, 50).map((c) => c.slice(0, 60))
+    : null;
 }
 
 /** A bucket object as a CSV source for the dataset reader. */
@@ -108,7 +140,13 @@ export function storageSource(storage: Storage, name: string): DataSource {
  * step the run has already left (a redelivery, or a duplicate) is acknowledged and ignored.
  * A run found ended whose run.finished was never published (a crash in between) publishes it.
  */
-export async function runAwaiting(ctx: PipelineContext, runId: string, states: RunStateName[], log: Logger, what: string): Promise<RunRecord | null> {
+export async function runAwaiting(
+  ctx: PipelineContext,
+  runId: string,
+  states: RunStateName[],
+  log: Logger,
+  what: string,
+): Promise<RunRecord | null> {
   const current = await ctx.runs.get(runId);
   if (current && states.includes(current.run.state)) return current.run;
   if (current) await publishRunFinished(ctx, current.run);
@@ -136,7 +174,11 @@ export async function finishRun(
 
 /** Publishes the run's run.finished once it has ended, unless that was done already. */
 export async function publishRunFinished(ctx: PipelineContext, run: RunRecord): Promise<void> {
-  if (run.finishedPublished || (run.state !== 'deployed' && run.state !== 'rejected' && run.state !== 'failed')) return;
+  if (
+    run.finishedPublished ||
+    (run.state !== 'deployed' && run.state !== 'rejected' && run.state !== 'failed')
+  )
+    return;
   const event: RunFinishedEvent = {
     type: 'run.finished',
     runId: run.runId,
@@ -144,7 +186,9 @@ export async function publishRunFinished(ctx: PipelineContext, run: RunRecord): 
     outcome: run.state,
     reason: boundedText(run.decision?.reason ?? run.error?.message ?? run.state),
     ...(run.version ? { version: run.version } : {}),
-    ...(run.decision?.candidateRmse !== undefined ? { candidateRmse: run.decision.candidateRmse } : {}),
+    ...(run.decision?.candidateRmse !== undefined
+      ? { candidateRmse: run.decision.candidateRmse }
+      : {}),
     ...(run.decision?.servingRmse !== undefined ? { servingRmse: run.decision.servingRmse } : {}),
   };
   await ctx.messaging.publish(TOPICS.runOutcomes, event, { runId: run.runId, type: event.type });

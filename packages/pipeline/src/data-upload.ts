@@ -2,11 +2,32 @@
  * @module data-upload
  * Stage 1, on every finalized object: a drop of CSVs under data/<model>/ becomes one run.
  */
-import { boundedText, dataVersion, dropObjects, isEvalFile, jobIdOf, layout, parseDropName, runIdOf, type StudySpec } from '@bucketml/contracts';
+import {
+  boundedText,
+  dataVersion,
+  dropObjects,
+  isEvalFile,
+  jobIdOf,
+  layout,
+  parseDropName,
+  runIdOf,
+  type StudySpec,
+} from '@bucketml/contracts';
 import { builtinSpec, DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
 import type { ObjectInfo } from '@bucketml/ports';
-import { COURSE_HYPERPARAM_YAML, defaultStudyFor, parseStudyDocument, StudySpecError } from '@bucketml/tuning';
-import { finishRun, publishRunFinished, resolveModelSpec, storageSource, type PipelineContext } from './context.js';
+import {
+  COURSE_HYPERPARAM_YAML,
+  defaultStudyFor,
+  parseStudyDocument,
+  StudySpecError,
+} from '@bucketml/tuning';
+import {
+  finishRun,
+  publishRunFinished,
+  resolveModelSpec,
+  storageSource,
+  type PipelineContext,
+} from './context.js';
 
 /** The fields of Eventarc's google.cloud.storage.object.v1.finalized data that we use. */
 export interface StorageObjectData {
@@ -23,10 +44,15 @@ const MAX_SETTLE_WAIT_MS = 120_000;
  * events of one drop (and every redelivery of them) thus compute the same run id, and
  * create-if-absent on run.json lets exactly one of them start it.
  */
-export async function onObjectFinalized(ctx: PipelineContext, object: StorageObjectData): Promise<void> {
+export async function onObjectFinalized(
+  ctx: PipelineContext,
+  object: StorageObjectData,
+): Promise<void> {
   const drop = parseDropName(object.name ?? '');
   if (!drop) {
-    ctx.log.event('DEBUG', `ignored ${object.name}: not a CSV under data/<model>/`, { stage: 'data-upload' });
+    ctx.log.event('DEBUG', `ignored ${object.name}: not a CSV under data/<model>/`, {
+      stage: 'data-upload',
+    });
     return;
   }
   const { model } = drop;
@@ -35,10 +61,14 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
   const evalFiles = objects.filter((o) => isEvalFile(o.name)).map((o) => o.name);
   const log = ctx.log.child({ model, stage: 'data-upload' });
   if (train.length === 0 || evalFiles.length === 0) {
-    log.event('INFO', `waiting for data: a run needs training and evaluation CSVs in data/${model}/ (evaluation files have eval or valid in their name)`, {
-      trainFiles: train.length,
-      evalFiles: evalFiles.length,
-    });
+    log.event(
+      'INFO',
+      `waiting for data: a run needs training and evaluation CSVs in data/${model}/ (evaluation files have eval or valid in their name)`,
+      {
+        trainFiles: train.length,
+        evalFiles: evalFiles.length,
+      },
+    );
     return;
   }
   const version = dataVersion(objects);
@@ -46,15 +76,27 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
   const { run, created } = await ctx.runs.create({
     runId,
     model,
-    data: { version, train, eval: evalFiles, objects: objects.map((o) => ({ name: o.name, generation: o.generation, size: o.size })) },
+    data: {
+      version,
+      train,
+      eval: evalFiles,
+      objects: objects.map((o) => ({ name: o.name, generation: o.generation, size: o.size })),
+    },
   });
   const runLog = log.child({ runId });
   if (run.state !== 'received') {
-    runLog.event('DEBUG', `duplicate delivery: run is already ${run.state}`, { object: object.name });
+    runLog.event('DEBUG', `duplicate delivery: run is already ${run.state}`, {
+      object: object.name,
+    });
     await publishRunFinished(ctx, run); // a crash after the run ended may have lost its run.finished
     return;
   }
-  if (created) runLog.event('INFO', `run created for ${objects.length} file(s) in data/${model}/`, { train, eval: evalFiles, bytes: sum(objects.map((o) => o.size)) });
+  if (created)
+    runLog.event('INFO', `run created for ${objects.length} file(s) in data/${model}/`, {
+      train,
+      eval: evalFiles,
+      bytes: sum(objects.map((o) => o.size)),
+    });
   ctx.crashPoint('data-upload:after-run-created');
 
   let study: StudySpec;
@@ -64,31 +106,49 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
     specObject = resolved.specObject;
     const { inferred } = resolved.spec;
     if (inferred) {
-      const roles = (role: string) => inferred.columns.filter((c) => c.role === role).map((c) => c.name);
-      runLog.event('INFO', `schema inferred from ${inferred.rows} rows: ${roles('numeric').length} numeric, ${roles('categorical').length} categorical, ${roles('date').length} date column(s)`, {
-        spec: specObject,
-        numeric: roles('numeric'),
-        categorical: roles('categorical'),
-        dates: roles('date'),
-        key: resolved.spec.key,
-        dropped: roles('dropped'),
-        notes: inferred.notes.slice(0, 20),
-      });
+      const roles = (role: string) =>
+        inferred.columns.filter((c) => c.role === role).map((c) => c.name);
+      runLog.event(
+        'INFO',
+        `schema inferred from ${inferred.rows} rows: ${roles('numeric').length} numeric, ${roles('categorical').length} categorical, ${roles('date').length} date column(s)`,
+        {
+          spec: specObject,
+          numeric: roles('numeric'),
+          categorical: roles('categorical'),
+          dates: roles('date'),
+          key: resolved.spec.key,
+          dropped: roles('dropped'),
+          notes: inferred.notes.slice(0, 20),
+        },
+      );
     }
     const encoder = new FeatureEncoder(resolved.spec);
-    const read = (names: string[]) => readDataset(names.map((n) => storageSource(ctx.storage, n)), encoder);
+    const read = (names: string[]) =>
+      readDataset(
+        names.map((n) => storageSource(ctx.storage, n)),
+        encoder,
+      );
     const [trainData, evalData] = [await read(train), await read(evalFiles)];
     const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
-    for (const [k, n] of Object.entries(evalData.badRowReasons)) badRowReasons[k] = (badRowReasons[k] ?? 0) + n;
-    runLog.event('INFO', `data validated: ${trainData.size} training and ${evalData.size} evaluation rows${trainData.badRows + evalData.badRows ? `, ${trainData.badRows + evalData.badRows} unusable` : ''}`, {
-      trainRows: trainData.size,
-      evalRows: evalData.size,
-      badRows: trainData.badRows + evalData.badRows,
-      badRowReasons,
-      badRowSamples: [...trainData.badRowSamples, ...evalData.badRowSamples].slice(0, 5),
-    });
+    for (const [k, n] of Object.entries(evalData.badRowReasons))
+      badRowReasons[k] = (badRowReasons[k] ?? 0) + n;
+    runLog.event(
+      'INFO',
+      `data validated: ${trainData.size} training and ${evalData.size} evaluation rows${trainData.badRows + evalData.badRows ? `, ${trainData.badRows + evalData.badRows} unusable` : ''}`,
+      {
+        trainRows: trainData.size,
+        evalRows: evalData.size,
+        badRows: trainData.badRows + evalData.badRows,
+        badRowReasons,
+        badRowSamples: [...trainData.badRowSamples, ...evalData.badRowSamples].slice(0, 5),
+      },
+    );
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
-    study = config ? parseStudyDocument(config.data.toString('utf8')) : builtinSpec(model) ? parseStudyDocument(COURSE_HYPERPARAM_YAML) : defaultStudyFor(resolved.spec.hyperparameters);
+    study = config
+      ? parseStudyDocument(config.data.toString('utf8'))
+      : builtinSpec(model)
+        ? parseStudyDocument(COURSE_HYPERPARAM_YAML)
+        : defaultStudyFor(resolved.spec.hyperparameters);
   } catch (err) {
     if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
       const message = boundedText(err.message);
@@ -97,8 +157,18 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
         runId,
         ['received'],
         'failed',
-        { error: { stage: 'data-upload', message, ...(err instanceof DataError ? { file: err.file, line: err.line } : {}) } },
-        () => runLog.event('ERROR', `run failed: ${message}`, { file: err instanceof DataError ? err.file : undefined, reason: message }),
+        {
+          error: {
+            stage: 'data-upload',
+            message,
+            ...(err instanceof DataError ? { file: err.file, line: err.line } : {}),
+          },
+        },
+        () =>
+          runLog.event('ERROR', `run failed: ${message}`, {
+            file: err instanceof DataError ? err.file : undefined,
+            reason: message,
+          }),
       );
       return;
     }
@@ -128,16 +198,28 @@ export async function onObjectFinalized(ctx: PipelineContext, object: StorageObj
   ctx.crashPoint('data-upload:after-submit');
   const moved = await ctx.runs.advance(runId, ['received'], 'tuning', {
     ...(specObject ? { specObject } : {}),
-    study: { jobId, maxTrials: study.maxTrials, maxParallelTrials: study.maxParallelTrials, metricTag: study.metricTag, goal: study.goal, args: study.args, finalArgs: study.finalArgs },
+    study: {
+      jobId,
+      maxTrials: study.maxTrials,
+      maxParallelTrials: study.maxParallelTrials,
+      metricTag: study.metricTag,
+      goal: study.goal,
+      args: study.args,
+      finalArgs: study.finalArgs,
+    },
   });
   if (moved) {
-    runLog.event('INFO', `tuning started: ${study.maxTrials} trials, ${study.maxParallelTrials} in parallel`, {
-      jobId,
-      newJob: submitted.created,
-      params: study.params.map((p) => p.name),
-      goal: study.goal,
-      metricTag: study.metricTag,
-    });
+    runLog.event(
+      'INFO',
+      `tuning started: ${study.maxTrials} trials, ${study.maxParallelTrials} in parallel`,
+      {
+        jobId,
+        newJob: submitted.created,
+        params: study.params.map((p) => p.name),
+        goal: study.goal,
+        metricTag: study.metricTag,
+      },
+    );
   }
 }
 

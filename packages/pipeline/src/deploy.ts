@@ -7,13 +7,21 @@
  * comparison: a concurrent deployment makes the swap fail and the retry compares again.
  * The candidate is always the run's own final model (from run state), never a path in the event.
  */
-import { jobOutput, layout, type ModelCandidateEvent, type ServingPointer } from '@bucketml/contracts';
+import {
+  jobOutput,
+  layout,
+  type ModelCandidateEvent,
+  type ServingPointer,
+} from '@bucketml/contracts';
 import { DataError, ModelFormatError } from '@bucketml/model';
 import { finishRun, runAwaiting, type PipelineContext } from './context.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
 import { readServingPointer } from './serving-pointer.js';
 
-export async function onModelCandidate(ctx: PipelineContext, event: ModelCandidateEvent): Promise<void> {
+export async function onModelCandidate(
+  ctx: PipelineContext,
+  event: ModelCandidateEvent,
+): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'deploy' });
   // final-training too: the candidate may be published before the run records it.
   const run = await runAwaiting(ctx, event.runId, ['gating', 'final-training'], log, 'candidate');
@@ -25,7 +33,9 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
     // A previous delivery switched the pointer and stopped before recording it: the serving
     // figure is measured again (the same models on the same data give the same number).
     const previous = serving.pointer.previousVersion;
-    const servingRmse = previous ? await versionRmse(ctx, run.model, previous, run.data.eval).catch(() => undefined) : undefined;
+    const servingRmse = previous
+      ? await versionRmse(ctx, run.model, previous, run.data.eval).catch(() => undefined)
+      : undefined;
     await finish(ctx, run.runId, serving.pointer, previous, servingRmse);
     return;
   }
@@ -37,14 +47,23 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
   if (serving) {
     try {
       const servingModel = await readModelObjects(ctx.storage, serving.pointer.prefix);
-      if (servingModel) servingRmse = (await evaluateOn(ctx.storage, servingModel, run.data.eval)).rmse;
+      if (servingModel)
+        servingRmse = (await evaluateOn(ctx.storage, servingModel, run.data.eval)).rmse;
     } catch (err) {
       // The serving model cannot read this data (e.g. its spec changed): it cannot compete.
       if (!(err instanceof DataError || err instanceof ModelFormatError)) throw err;
-      log.event('WARNING', `serving version ${serving.pointer.version} cannot be evaluated on this run's data: ${err.message}`);
+      log.event(
+        'WARNING',
+        `serving version ${serving.pointer.version} cannot be evaluated on this run's data: ${err.message}`,
+      );
     }
   }
-  const figures = { candidateRmse: candidateEval.rmse, servingRmse, servingVersion: serving?.pointer.version, evalRows: candidateEval.rows };
+  const figures = {
+    candidateRmse: candidateEval.rmse,
+    servingRmse,
+    servingVersion: serving?.pointer.version,
+    evalRows: candidateEval.rows,
+  };
   if (servingRmse !== undefined && candidateEval.rmse > servingRmse) {
     const reason = `candidate rmse ${candidateEval.rmse.toFixed(4)} is worse than serving version ${serving!.pointer.version}'s ${servingRmse.toFixed(4)} on this run's eval data`;
     await finishRun(
@@ -52,8 +71,17 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
       run.runId,
       ['gating', 'final-training'],
       'rejected',
-      { decision: { deployed: false, reason, candidateRmse: candidateEval.rmse, servingRmse, servingVersion: serving!.pointer.version } },
-      () => log.event('WARNING', `candidate rejected: ${reason}`, { decision: 'rejected', ...figures }),
+      {
+        decision: {
+          deployed: false,
+          reason,
+          candidateRmse: candidateEval.rmse,
+          servingRmse,
+          servingVersion: serving!.pointer.version,
+        },
+      },
+      () =>
+        log.event('WARNING', `candidate rejected: ${reason}`, { decision: 'rejected', ...figures }),
     );
     return;
   }
@@ -71,24 +99,48 @@ export async function onModelCandidate(ctx: PipelineContext, event: ModelCandida
     ...(serving ? { previousVersion: serving.pointer.version } : {}),
   };
   // Throws PreconditionFailedError if another deployment won the race: redelivery re-gates.
-  await ctx.storage.write(layout.servingPointer(run.model), JSON.stringify(pointer, null, 2), { ifGenerationMatch: serving?.generation ?? '0' });
+  await ctx.storage.write(layout.servingPointer(run.model), JSON.stringify(pointer, null, 2), {
+    ifGenerationMatch: serving?.generation ?? '0',
+  });
   ctx.crashPoint('deploy:after-swap');
   await finish(ctx, run.runId, pointer, serving?.pointer.version, servingRmse);
 }
 
-async function versionRmse(ctx: PipelineContext, model: string, version: string, evalFiles: string[]): Promise<number | undefined> {
+async function versionRmse(
+  ctx: PipelineContext,
+  model: string,
+  version: string,
+  evalFiles: string[],
+): Promise<number | undefined> {
   const saved = await readModelObjects(ctx.storage, layout.modelVersionPrefix(model, version));
   return saved ? (await evaluateOn(ctx.storage, saved, evalFiles)).rmse : undefined;
 }
 
-async function finish(ctx: PipelineContext, runId: string, pointer: ServingPointer, previous?: string, servingRmse?: number): Promise<void> {
-  const reason = previous ? `rmse ${pointer.rmse.toFixed(4)} is not worse than version ${previous}'s ${servingRmse?.toFixed(4) ?? '?'}` : 'no model was serving';
+async function finish(
+  ctx: PipelineContext,
+  runId: string,
+  pointer: ServingPointer,
+  previous?: string,
+  servingRmse?: number,
+): Promise<void> {
+  const reason = previous
+    ? `rmse ${pointer.rmse.toFixed(4)} is not worse than version ${previous}'s ${servingRmse?.toFixed(4) ?? '?'}`
+    : 'no model was serving';
   await finishRun(
     ctx,
     runId,
     ['gating', 'final-training'],
     'deployed',
-    { version: pointer.version, decision: { deployed: true, reason, candidateRmse: pointer.rmse, servingRmse, servingVersion: previous } },
+    {
+      version: pointer.version,
+      decision: {
+        deployed: true,
+        reason,
+        candidateRmse: pointer.rmse,
+        servingRmse,
+        servingVersion: previous,
+      },
+    },
     () =>
       ctx.log.event('NOTICE', `deployed version ${pointer.version}: ${reason}`, {
         runId,

@@ -8,7 +8,16 @@
  * Each step checks the run's state first and does nothing if the run has moved on; the job it
  * acts on is the one run state names, whatever the event says.
  */
-import { jobIdOf, jobOutput, layout, TOPICS, type JobEvent, type ModelCandidateEvent, type StudyCompletedEvent, type TrainingCompletedEvent } from '@bucketml/contracts';
+import {
+  jobIdOf,
+  jobOutput,
+  layout,
+  TOPICS,
+  type JobEvent,
+  type ModelCandidateEvent,
+  type StudyCompletedEvent,
+  type TrainingCompletedEvent,
+} from '@bucketml/contracts';
 import { analyzeTrials, formatReport } from '@bucketml/tuning';
 import { finishRun, runAwaiting, type PipelineContext } from './context.js';
 import { readModelObjects } from './model-store.js';
@@ -17,15 +26,19 @@ export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise
   const log = ctx.log.child({ runId: event.runId, model: event.model });
   switch (event.type) {
     case 'trial.completed':
-      log.event(event.state === 'FAILED' ? 'WARNING' : 'INFO', `trial ${event.trialId} ${event.state.toLowerCase()}${event.objective !== undefined ? `: rmse ${event.objective.toFixed(4)}` : ''}`, {
-        stage: 'trial',
-        trialId: event.trialId,
-        state: event.state,
-        parameters: event.parameters,
-        objective: event.objective,
-        seconds: event.seconds,
-        error: event.error,
-      });
+      log.event(
+        event.state === 'FAILED' ? 'WARNING' : 'INFO',
+        `trial ${event.trialId} ${event.state.toLowerCase()}${event.objective !== undefined ? `: rmse ${event.objective.toFixed(4)}` : ''}`,
+        {
+          stage: 'trial',
+          trialId: event.trialId,
+          state: event.state,
+          parameters: event.parameters,
+          objective: event.objective,
+          seconds: event.seconds,
+          error: event.error,
+        },
+      );
       return;
     case 'study.completed':
       return onStudyCompleted(ctx, event);
@@ -39,14 +52,20 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
   const run = await runAwaiting(ctx, event.runId, ['tuning'], log, 'study event');
   if (!run?.study) return;
   if (event.jobId !== run.study.jobId) {
-    log.event('WARNING', `study event for job ${event.jobId} ignored: the run's study is ${run.study.jobId}`);
+    log.event(
+      'WARNING',
+      `study event for job ${event.jobId} ignored: the run's study is ${run.study.jobId}`,
+    );
     return;
   }
   // The backend's word on the study, not the event's: a forged "finished" cannot end a study.
   const study = await ctx.training.getStudy(run.study.jobId);
   if (!study) throw new Error(`study ${run.study.jobId} not found on the training backend`); // transient: retry
   if (study.state !== 'SUCCEEDED' && study.state !== 'FAILED' && study.state !== 'CANCELLED') {
-    log.event('WARNING', `study event ignored: the training backend reports study ${study.jobId} ${study.state}`);
+    log.event(
+      'WARNING',
+      `study event ignored: the training backend reports study ${study.jobId} ${study.state}`,
+    );
     return;
   }
   const report = analyzeTrials(study.trials, run.study.goal, run.study.metricTag);
@@ -54,9 +73,20 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
   await ctx.storage.write(layout.reportText(run.runId), formatReport(report));
   ctx.crashPoint('job-completed:after-report');
   if (!report.best || study.state !== 'SUCCEEDED') {
-    const reason = report.best ? `study failed: ${study.error ?? 'unknown error'}` : `no trial succeeded (${report.failed} failed)${study.error ? `: ${study.error}` : ''}`;
-    await finishRun(ctx, run.runId, ['tuning'], 'failed', { error: { stage: 'analysis', message: reason } }, () =>
-      log.event('ERROR', `run failed: ${reason}`, { succeeded: report.succeeded, failed: report.failed }),
+    const reason = report.best
+      ? `study failed: ${study.error ?? 'unknown error'}`
+      : `no trial succeeded (${report.failed} failed)${study.error ? `: ${study.error}` : ''}`;
+    await finishRun(
+      ctx,
+      run.runId,
+      ['tuning'],
+      'failed',
+      { error: { stage: 'analysis', message: reason } },
+      () =>
+        log.event('ERROR', `run failed: ${reason}`, {
+          succeeded: report.succeeded,
+          failed: report.failed,
+        }),
     );
     return;
   }
@@ -80,41 +110,84 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
     final: { jobId, outputDir },
   });
   if (moved) {
-    log.event('INFO', `trials analysed: best trial ${best.id} (${report.metricTag} ${best.objective.toFixed(4)}); final training submitted`, {
-      best: { trialId: best.id, objective: best.objective, parameters: best.parameters },
-      succeeded: report.succeeded,
-      failed: report.failed,
-      stopped: report.stopped,
-      report: layout.report(run.runId),
-      ranking: report.trials.slice(0, 5).map((t) => ({ trialId: t.id, objective: t.objective, parameters: t.parameters })),
-    });
+    log.event(
+      'INFO',
+      `trials analysed: best trial ${best.id} (${report.metricTag} ${best.objective.toFixed(4)}); final training submitted`,
+      {
+        best: { trialId: best.id, objective: best.objective, parameters: best.parameters },
+        succeeded: report.succeeded,
+        failed: report.failed,
+        stopped: report.stopped,
+        report: layout.report(run.runId),
+        ranking: report.trials
+          .slice(0, 5)
+          .map((t) => ({ trialId: t.id, objective: t.objective, parameters: t.parameters })),
+      },
+    );
   }
 }
 
-async function onTrainingCompleted(ctx: PipelineContext, event: TrainingCompletedEvent): Promise<void> {
+async function onTrainingCompleted(
+  ctx: PipelineContext,
+  event: TrainingCompletedEvent,
+): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'final-training' });
   const run = await runAwaiting(ctx, event.runId, ['final-training'], log, 'training event');
   if (!run?.final) return;
   if (event.jobId !== run.final.jobId) {
-    log.event('WARNING', `training event for job ${event.jobId} ignored: the run's final training is ${run.final.jobId}`);
+    log.event(
+      'WARNING',
+      `training event for job ${event.jobId} ignored: the run's final training is ${run.final.jobId}`,
+    );
     return;
   }
   // The model's own metrics are the figure, whichever backend trained it (Vertex reports none).
   const modelDir = jobOutput.modelDir(run.final.outputDir);
-  const trained = event.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, modelDir) : null;
+  const trained =
+    event.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, modelDir) : null;
   if (!trained) {
     const reason = `final training failed: ${event.error ?? `no complete model in ${modelDir}`}`;
-    await finishRun(ctx, run.runId, ['final-training'], 'failed', { error: { stage: 'final-training', message: reason } }, () => log.event('ERROR', `run failed: ${reason}`));
+    await finishRun(
+      ctx,
+      run.runId,
+      ['final-training'],
+      'failed',
+      { error: { stage: 'final-training', message: reason } },
+      () => log.event('ERROR', `run failed: ${reason}`),
+    );
     return;
   }
   const rmse = trained.meta.metrics.rmse;
-  const candidate: ModelCandidateEvent = { type: 'model.candidate', runId: run.runId, model: run.model, rmse };
-  await ctx.messaging.publish(TOPICS.modelCandidates, candidate, { runId: event.runId, type: candidate.type });
-  const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', { final: { ...run.final!, rmse } });
+  const candidate: ModelCandidateEvent = {
+    type: 'model.candidate',
+    runId: run.runId,
+    model: run.model,
+    rmse,
+  };
+  await ctx.messaging.publish(TOPICS.modelCandidates, candidate, {
+    runId: event.runId,
+    type: candidate.type,
+  });
+  const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', {
+    final: { ...run.final!, rmse },
+  });
   if (moved) {
-    log.event('INFO', `final training done: eval rmse ${rmse.toFixed(4)}; candidate sent to the validation gate`, { rmse, modelDir, examples: trained.meta.training.examples, stopReason: trained.meta.training.stopReason });
+    log.event(
+      'INFO',
+      `final training done: eval rmse ${rmse.toFixed(4)}; candidate sent to the validation gate`,
+      {
+        rmse,
+        modelDir,
+        examples: trained.meta.training.examples,
+        stopReason: trained.meta.training.stopReason,
+      },
+    );
     if (trained.meta.training.stillImproving) {
-      log.event('WARNING', `the final model's eval rmse was still improving when its budget ran out: a larger --train_examples in the study's args would probably give a better model`, { rmse, examples: trained.meta.training.examples });
+      log.event(
+        'WARNING',
+        `the final model's eval rmse was still improving when its budget ran out: a larger --train_examples in the study's args would probably give a better model`,
+        { rmse, examples: trained.meta.training.examples },
+      );
     }
   }
 }

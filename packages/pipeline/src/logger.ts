@@ -28,7 +28,9 @@ export function createLogger(component: string, destination?: NodeJS.WritableStr
       messageKey: 'message',
       base: { component },
       customLevels: { notice: 35, warning: 40 },
-      formatters: { level: (label) => ({ severity: label === 'warn' ? 'WARNING' : label.toUpperCase() }) },
+      formatters: {
+        level: (label) => ({ severity: label === 'warn' ? 'WARNING' : label.toUpperCase() }),
+      },
       timestamp: () => `,"time":"${new Date().toISOString()}"`,
     },
     destination ?? pinoDestination({ dest: 1, sync: true }),

@@ -3,12 +3,24 @@
  * Model directories in the bucket: read whole or not at all, copied so a reader never sees half
  * a model, and evaluated with the predictor that serves them.
  */
-import { deserializeModel, MODEL_FILE, normalizeDense, Predictor, readDataset, rmse, WEIGHTS_FILE, type SavedModel } from '@bucketml/model';
+import {
+  deserializeModel,
+  MODEL_FILE,
+  normalizeDense,
+  Predictor,
+  readDataset,
+  rmse,
+  WEIGHTS_FILE,
+  type SavedModel,
+} from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
 import { storageSource } from './context.js';
 
 /** Reads a model directory written by `bucketml train`; null if incomplete. */
-export async function readModelObjects(storage: Storage, prefix: string): Promise<SavedModel | null> {
+export async function readModelObjects(
+  storage: Storage,
+  prefix: string,
+): Promise<SavedModel | null> {
   const modelJson = await storage.read(prefix + MODEL_FILE);
   if (!modelJson) return null;
   const weights = await storage.read(prefix + WEIGHTS_FILE);
@@ -26,9 +38,16 @@ export async function copyModelObjects(storage: Storage, from: string, to: strin
 }
 
 /** RMSE of a model on CSV objects, through the same lean predictor that serves it. */
-export async function evaluateOn(storage: Storage, model: SavedModel, objects: string[]): Promise<{ rmse: number; rows: number }> {
+export async function evaluateOn(
+  storage: Storage,
+  model: SavedModel,
+  objects: string[],
+): Promise<{ rmse: number; rows: number }> {
   const predictor = new Predictor(model);
-  const data = await readDataset(objects.map((o) => storageSource(storage, o)), predictor.encoder);
+  const data = await readDataset(
+    objects.map((o) => storageSource(storage, o)),
+    predictor.encoder,
+  );
   normalizeDense(model.meta.preprocessing, data.dense);
   return { rmse: rmse(predictor.predictEncoded(data, data.size), data.labels), rows: data.size };
 }

@@ -17,7 +17,8 @@ export async function deliverPubSub<T extends PipelineEvent['type']>(
   let event: PipelineEvent;
   try {
     event = decodePubSubCloudEvent(data).event;
-    if (!types.includes(event.type as T)) throw new InvalidEventError(`${stage} does not handle ${event.type} events`);
+    if (!types.includes(event.type as T))
+      throw new InvalidEventError(`${stage} does not handle ${event.type} events`);
   } catch (err) {
     if (!(err instanceof InvalidEventError)) throw err;
     ctx.log.event('ERROR', `dropped an invalid event: ${err.message}`, { stage });

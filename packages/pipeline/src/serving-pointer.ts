@@ -6,7 +6,15 @@
 import { layout, type ServingPointer } from '@bucketml/contracts';
 import type { Storage } from '@bucketml/ports';
 
-export async function readServingPointer(storage: Storage, model: string): Promise<{ pointer: ServingPointer; generation: string } | null> {
+export async function readServingPointer(
+  storage: Storage,
+  model: string,
+): Promise<{ pointer: ServingPointer; generation: string } | null> {
   const obj = await storage.read(layout.servingPointer(model));
-  return obj ? { pointer: JSON.parse(obj.data.toString('utf8')) as ServingPointer, generation: obj.generation } : null;
+  return obj
+    ? {
+        pointer: JSON.parse(obj.data.toString('utf8')) as ServingPointer,
+        generation: obj.generation,
+      }
+    : null;
 }

@@ -65,7 +65,8 @@ export class ModelServer {
     // Only the first load is awaited (by every request that arrives during it, preload's too);
     // later swaps happen behind the serving model.
     if (!entry.loaded && entry.refreshing) await entry.refreshing;
-    if (!entry.loaded && entry.failure) throw new ModelUnavailableError(`model ${model} cannot be loaded: ${entry.failure}`);
+    if (!entry.loaded && entry.failure)
+      throw new ModelUnavailableError(`model ${model} cannot be loaded: ${entry.failure}`);
     return entry.loaded;
   }
 
@@ -74,7 +75,9 @@ export class ModelServer {
    * its model ready instead of paying for the read.
    */
   async preload(): Promise<string[]> {
-    const models = (await this.storage.list(layout.modelsRoot)).map((o) => parseServingPointerName(o.name)).filter((m) => m !== null);
+    const models = (await this.storage.list(layout.modelsRoot))
+      .map((o) => parseServingPointerName(o.name))
+      .filter((m) => m !== null);
     await Promise.all(models.map((m) => this.get(m).catch(() => null)));
     return models;
   }
@@ -86,7 +89,12 @@ export class ModelServer {
     if (!current) return;
     const saved = await readModelObjects(this.storage, current.pointer.prefix);
     if (!saved) throw new Error(`${current.pointer.prefix} is incomplete`);
-    entry.loaded = { version: current.pointer.version, generation: current.generation, predictor: new Predictor(saved), meta: saved.meta };
+    entry.loaded = {
+      version: current.pointer.version,
+      generation: current.generation,
+      predictor: new Predictor(saved),
+      meta: saved.meta,
+    };
   }
 }
 
@@ -114,14 +122,32 @@ const MODEL_IN_PATH = /^\/([^/]+)\/?$/;
  * GET /<model> → the serving model's name, version, metrics and input schema.
  * Bad requests get 4xx with reasons; a bad instance gets a 400 naming its index and field.
  */
-export async function handlePredict(server: ModelServer, req: PredictRequest): Promise<PredictResponse> {
+export async function handlePredict(
+  server: ModelServer,
+  req: PredictRequest,
+): Promise<PredictResponse> {
   const m = MODEL_IN_PATH.exec(req.path);
-  if (!m || !isModelName(m[1])) return { status: 404, body: { error: 'use POST /<model> with {"instances": [...]}, e.g. POST /babyweight' } };
-  if (req.method !== 'POST' && req.method !== 'GET') return { status: 405, body: { error: `method ${req.method} not allowed: use POST (predict) or GET (model info)` } };
+  if (!m || !isModelName(m[1]))
+    return {
+      status: 404,
+      body: { error: 'use POST /<model> with {"instances": [...]}, e.g. POST /babyweight' },
+    };
+  if (req.method !== 'POST' && req.method !== 'GET')
+    return {
+      status: 405,
+      body: { error: `method ${req.method} not allowed: use POST (predict) or GET (model info)` },
+    };
   // Cheap checks first: a bad request costs no model lookup.
   if (req.method === 'POST') {
-    if (!/^application\/json\b/i.test(req.contentType ?? '')) return { status: 415, body: { error: 'send JSON: Content-Type: application/json' } };
-    if ((req.bodyBytes ?? 0) > MAX_BODY_BYTES) return { status: 413, body: { error: `the body is ${req.bodyBytes} bytes; the limit is ${MAX_BODY_BYTES}: send fewer instances per request` } };
+    if (!/^application\/json\b/i.test(req.contentType ?? ''))
+      return { status: 415, body: { error: 'send JSON: Content-Type: application/json' } };
+    if ((req.bodyBytes ?? 0) > MAX_BODY_BYTES)
+      return {
+        status: 413,
+        body: {
+          error: `the body is ${req.bodyBytes} bytes; the limit is ${MAX_BODY_BYTES}: send fewer instances per request`,
+        },
+      };
   }
   let loaded: Loaded | null;
   try {
@@ -135,12 +161,32 @@ export async function handlePredict(server: ModelServer, req: PredictRequest): P
   if (req.method === 'GET') {
     return {
       status: 200,
-      body: { model: { ...model, metrics: loaded.meta.metrics, createdAt: loaded.meta.createdAt, trainedWith: loaded.meta.training.backend }, inputs: loaded.predictor.encoder.inputColumns(), label: loaded.predictor.labelName, key: loaded.predictor.keyName },
+      body: {
+        model: {
+          ...model,
+          metrics: loaded.meta.metrics,
+          createdAt: loaded.meta.createdAt,
+          trainedWith: loaded.meta.training.backend,
+        },
+        inputs: loaded.predictor.encoder.inputColumns(),
+        label: loaded.predictor.labelName,
+        key: loaded.predictor.keyName,
+      },
     };
   }
   const instances = (req.body as { instances?: unknown } | null)?.instances;
-  if (!Array.isArray(instances)) return { status: 400, body: { error: 'the body must be a JSON object with an "instances" array' } };
-  if (instances.length === 0 || instances.length > MAX_INSTANCES) return { status: 400, body: { error: `"instances" must hold 1 to ${MAX_INSTANCES} instances; it holds ${instances.length}` } };
+  if (!Array.isArray(instances))
+    return {
+      status: 400,
+      body: { error: 'the body must be a JSON object with an "instances" array' },
+    };
+  if (instances.length === 0 || instances.length > MAX_INSTANCES)
+    return {
+      status: 400,
+      body: {
+        error: `"instances" must hold 1 to ${MAX_INSTANCES} instances; it holds ${instances.length}`,
+      },
+    };
   const label = loaded.predictor.labelName;
   const predictions: object[] = [];
   const errors: object[] = [];
@@ -150,7 +196,14 @@ export async function handlePredict(server: ModelServer, req: PredictRequest): P
     else predictions.push({ ...p.key, [label]: p.value });
   });
   if (errors.length > 0) {
-    return { status: 400, body: { error: `${errors.length} of ${instances.length} instance(s) are invalid`, instances: errors, model } };
+    return {
+      status: 400,
+      body: {
+        error: `${errors.length} of ${instances.length} instance(s) are invalid`,
+        instances: errors,
+        model,
+      },
+    };
   }
   return { status: 200, body: { predictions, model } };
 }

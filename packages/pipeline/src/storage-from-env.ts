@@ -10,7 +10,8 @@ export async function storageFromEnv(env = process.env): Promise<Storage> {
   if (!bucket) throw new Error('BUCKETML_BUCKET is not set');
   if (bucket.startsWith('gs://')) {
     const name = bucket.slice('gs://'.length).replace(/\/$/, '');
-    if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(name)) throw new Error(`BUCKETML_BUCKET=${bucket}: expected gs://<bucket name>, without a path`);
+    if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(name))
+      throw new Error(`BUCKETML_BUCKET=${bucket}: expected gs://<bucket name>, without a path`);
     const { GcsBucket } = await import('@bucketml/ports/gcs-bucket');
     return new GcsBucket(name);
   }

@@ -9,9 +9,21 @@
  * BucketML's labels and jobs not yet finished are ignored (the sink's filter: VERTEX_LOG_FILTER). Redelivery republishes the same
  * events, which the job-completed stage handles idempotently.
  */
-import { boundedText, LABELS, parseJobId, TOPICS, trialCompletedEvent, type JobEvent } from '@bucketml/contracts';
+import {
+  boundedText,
+  LABELS,
+  parseJobId,
+  TOPICS,
+  trialCompletedEvent,
+  type JobEvent,
+} from '@bucketml/contracts';
 import type { Messaging } from '@bucketml/ports';
-import { jobState, studyFromVertex, type VertexJob, type VertexJobService } from '@bucketml/ports/vertex-training';
+import {
+  jobState,
+  studyFromVertex,
+  type VertexJob,
+  type VertexJobService,
+} from '@bucketml/ports/vertex-training';
 import { createLogger, type Logger } from './logger.js';
 
 export interface VertexEventsContext {
@@ -24,13 +36,18 @@ export interface VertexEventsContext {
 
 /** The Vertex job id a sink's LogEntry (resource type ml_job) is about, or null. */
 export function jobIdOfLogEntry(entry: unknown): string | null {
-  const resource = (entry as { resource?: { type?: unknown; labels?: Record<string, unknown> } } | null)?.resource;
+  const resource = (
+    entry as { resource?: { type?: unknown; labels?: Record<string, unknown> } } | null
+  )?.resource;
   const id = resource?.type === 'ml_job' ? resource.labels?.job_id : undefined;
   return typeof id === 'string' && /^\d+$/.test(id) ? id : null;
 }
 
 /** The run a job belongs to, when the job is one of ours of the expected kind. */
-function identity(jobId: string, kind: 'study' | 'training'): { runId: string; model: string } | null {
+function identity(
+  jobId: string,
+  kind: 'study' | 'training',
+): { runId: string; model: string } | null {
   const parsed = parseJobId(jobId);
   if (!parsed || parsed.kind !== (kind === 'study' ? 'study' : 'final')) return null;
   return { runId: parsed.runId, model: parsed.model };
@@ -38,15 +55,28 @@ function identity(jobId: string, kind: 'study' | 'training'): { runId: string; m
 
 const isNotFound = (err: unknown) => (err as { code?: unknown }).code === 5;
 
-async function fetchJob(ctx: VertexEventsContext, id: string): Promise<{ kind: 'study' | 'training'; job: VertexJob } | null> {
+async function fetchJob(
+  ctx: VertexEventsContext,
+  id: string,
+): Promise<{ kind: 'study' | 'training'; job: VertexJob } | null> {
   const parent = `projects/${ctx.project}/locations/${ctx.region}`;
   try {
-    return { kind: 'study', job: (await ctx.jobs.getHyperparameterTuningJob({ name: `${parent}/hyperparameterTuningJobs/${id}` }))[0] };
+    return {
+      kind: 'study',
+      job: (
+        await ctx.jobs.getHyperparameterTuningJob({
+          name: `${parent}/hyperparameterTuningJobs/${id}`,
+        })
+      )[0],
+    };
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
   try {
-    return { kind: 'training', job: (await ctx.jobs.getCustomJob({ name: `${parent}/customJobs/${id}` }))[0] };
+    return {
+      kind: 'training',
+      job: (await ctx.jobs.getCustomJob({ name: `${parent}/customJobs/${id}` }))[0],
+    };
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
@@ -60,24 +90,48 @@ export function jobEventsOf(kind: 'study' | 'training', job: VertexJob): JobEven
   const state = jobState(job.state);
   if (!who || !state || state === 'QUEUED' || state === 'RUNNING') return [];
   const outcome = state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
-  const error = outcome === 'FAILED' ? boundedText(job.error?.message ?? `job ${state.toLowerCase()}`) : undefined;
-  if (kind === 'training') return [{ type: 'training.completed', ...who, jobId, state: outcome, ...(error ? { error } : {}) }];
+  const error =
+    outcome === 'FAILED'
+      ? boundedText(job.error?.message ?? `job ${state.toLowerCase()}`)
+      : undefined;
+  if (kind === 'training')
+    return [
+      { type: 'training.completed', ...who, jobId, state: outcome, ...(error ? { error } : {}) },
+    ];
   const study = studyFromVertex(job);
-  const trials = study.trials.filter((t) => t.state !== 'ACTIVE').map((t) => trialCompletedEvent({ ...who, jobId }, t));
-  return [...trials, { type: 'study.completed', ...who, jobId, state: outcome, ...(error ? { error } : {}) }];
+  const trials = study.trials
+    .filter((t) => t.state !== 'ACTIVE')
+    .map((t) => trialCompletedEvent({ ...who, jobId }, t));
+  return [
+    ...trials,
+    { type: 'study.completed', ...who, jobId, state: outcome, ...(error ? { error } : {}) },
+  ];
 }
 
-export async function onVertexLogEntry(ctx: VertexEventsContext, entry: unknown): Promise<JobEvent[]> {
+export async function onVertexLogEntry(
+  ctx: VertexEventsContext,
+  entry: unknown,
+): Promise<JobEvent[]> {
   const id = jobIdOfLogEntry(entry);
   if (!id) {
-    ctx.log.event('WARNING', 'ignored a log entry that names no Vertex AI job (check the sink filter)', { stage: 'vertex-events' });
+    ctx.log.event(
+      'WARNING',
+      'ignored a log entry that names no Vertex AI job (check the sink filter)',
+      { stage: 'vertex-events' },
+    );
     return [];
   }
   const found = await fetchJob(ctx, id);
   const events = found ? jobEventsOf(found.kind, found.job) : [];
-  for (const event of events) await ctx.messaging.publish(TOPICS.jobEvents, event, { runId: event.runId, type: event.type });
+  for (const event of events)
+    await ctx.messaging.publish(TOPICS.jobEvents, event, { runId: event.runId, type: event.type });
   const last = events.at(-1);
-  if (last) ctx.log.event(last.state === 'SUCCEEDED' ? 'INFO' : 'ERROR', `Vertex AI job ${id} (${last.jobId}) finished: ${last.state}`, { runId: last.runId, model: last.model, stage: 'vertex-events', events: events.length });
+  if (last)
+    ctx.log.event(
+      last.state === 'SUCCEEDED' ? 'INFO' : 'ERROR',
+      `Vertex AI job ${id} (${last.jobId}) finished: ${last.state}`,
+      { runId: last.runId, model: last.model, stage: 'vertex-events', events: events.length },
+    );
   return events;
 }
 
@@ -96,9 +150,18 @@ let cached: Promise<VertexEventsContext> | undefined;
 
 export function vertexEventsFromEnv(env = process.env): Promise<VertexEventsContext> {
   cached ??= (async () => {
-    const [{ vertexFromEnv }, { PubSubMessaging }] = await Promise.all([import('./vertex-runtime.js'), import('@bucketml/ports/pubsub')]);
+    const [{ vertexFromEnv }, { PubSubMessaging }] = await Promise.all([
+      import('./vertex-runtime.js'),
+      import('@bucketml/ports/pubsub'),
+    ]);
     const { jobs, project, region } = await vertexFromEnv(env);
-    return { jobs, project, region, messaging: new PubSubMessaging(project), log: createLogger('vertex-events') };
+    return {
+      jobs,
+      project,
+      region,
+      messaging: new PubSubMessaging(project),
+      log: createLogger('vertex-events'),
+    };
   })();
   cached.catch(() => (cached = undefined));
   return cached;

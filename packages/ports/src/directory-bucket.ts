@@ -1,9 +1,26 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkObjectName, PreconditionFailedError, type ObjectInfo, type Storage, type StoredObject, type WriteOptions } from './storage.js';
+import {
+  checkObjectName,
+  PreconditionFailedError,
+  type ObjectInfo,
+  type Storage,
+  type StoredObject,
+  type WriteOptions,
+} from './storage.js';
 
 /**
  * A bucket that is a directory: the embedded default. Files copied in with `cp` are objects.
@@ -30,7 +47,8 @@ export class DirectoryBucket implements Storage {
   /** The file behind an object name; the name is checked so it cannot escape the root. */
   pathOf(name: string): string {
     const path = resolve(this.root, checkObjectName(name));
-    if (!path.startsWith(this.root + sep)) throw new Error(`object name escapes the bucket: ${name}`);
+    if (!path.startsWith(this.root + sep))
+      throw new Error(`object name escapes the bucket: ${name}`);
     return path;
   }
 
@@ -41,7 +59,12 @@ export class DirectoryBucket implements Storage {
   async stat(name: string): Promise<ObjectInfo | null> {
     const info = await stat(this.pathOf(name), { bigint: true }).catch(() => null);
     if (!info || !info.isFile()) return null;
-    return { name, generation: String(info.mtimeNs / 1000n), size: Number(info.size), updated: new Date(Number(info.mtimeMs)) };
+    return {
+      name,
+      generation: String(info.mtimeNs / 1000n),
+      size: Number(info.size),
+      updated: new Date(Number(info.mtimeMs)),
+    };
   }
 
   async read(name: string): Promise<StoredObject | null> {
@@ -73,7 +96,9 @@ export class DirectoryBucket implements Storage {
         throw new PreconditionFailedError(name, expected, current?.generation ?? null);
       }
       const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-      const generation = BigInt(Math.max(Date.now() * 1000, current ? Number(current.generation) + 1 : 0));
+      const generation = BigInt(
+        Math.max(Date.now() * 1000, current ? Number(current.generation) + 1 : 0),
+      );
       try {
         await writeFile(tmp, data);
         // + 0.5 µs so float rounding of the seconds value cannot land on the previous microsecond.
@@ -125,7 +150,8 @@ export class DirectoryBucket implements Storage {
         // Judge staleness by the lock file's own age: a holder killed at any instant leaves it.
         const held = await stat(lockPath).catch(() => null);
         if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) await rm(lockPath, { force: true });
-        else if (Date.now() > deadline) throw new Error(`${path} is locked by another writer for more than ${LOCK_WAIT_MS} ms`);
+        else if (Date.now() > deadline)
+          throw new Error(`${path} is locked by another writer for more than ${LOCK_WAIT_MS} ms`);
         else await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt)));
       }
     }

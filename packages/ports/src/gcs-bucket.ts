@@ -1,5 +1,12 @@
 import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
-import { checkObjectName, PreconditionFailedError, type ObjectInfo, type Storage, type StoredObject, type WriteOptions } from './storage.js';
+import {
+  checkObjectName,
+  PreconditionFailedError,
+  type ObjectInfo,
+  type Storage,
+  type StoredObject,
+  type WriteOptions,
+} from './storage.js';
 
 /**
  * A Cloud Storage bucket behind the storage port. Generations are Cloud Storage's own object
@@ -28,7 +35,10 @@ export class GcsBucket implements Storage {
   }
 
   private file(name: string, generation?: string): File {
-    return this.bucket.file(this.root + checkObjectName(name), generation ? { generation: Number(generation) } : {});
+    return this.bucket.file(
+      this.root + checkObjectName(name),
+      generation ? { generation: Number(generation) } : {},
+    );
   }
 
   async stat(name: string): Promise<ObjectInfo | null> {
@@ -63,14 +73,22 @@ export class GcsBucket implements Storage {
       await file.save(typeof data === 'string' ? Buffer.from(data) : data, {
         resumable: false,
         contentType: options.contentType,
-        ...(options.ifGenerationMatch !== undefined ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } } : {}),
+        ...(options.ifGenerationMatch !== undefined
+          ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
+          : {}),
       });
     } catch (err) {
-      if (status(err) === 412) throw new PreconditionFailedError(name, options.ifGenerationMatch!, (await this.stat(name))?.generation ?? null);
+      if (status(err) === 412)
+        throw new PreconditionFailedError(
+          name,
+          options.ifGenerationMatch!,
+          (await this.stat(name))?.generation ?? null,
+        );
       throw err;
     }
     const generation = file.metadata.generation;
-    if (generation === undefined) throw new Error(`Cloud Storage returned no generation for ${name}`);
+    if (generation === undefined)
+      throw new Error(`Cloud Storage returned no generation for ${name}`);
     return String(generation);
   }
 
@@ -87,8 +105,16 @@ export class GcsBucket implements Storage {
   }
 }
 
-function info(name: string, metadata: { generation?: string | number; size?: string | number; updated?: string }): ObjectInfo {
-  return { name, generation: String(metadata.generation), size: Number(metadata.size ?? 0), updated: new Date(metadata.updated ?? 0) };
+function info(
+  name: string,
+  metadata: { generation?: string | number; size?: string | number; updated?: string },
+): ObjectInfo {
+  return {
+    name,
+    generation: String(metadata.generation),
+    size: Number(metadata.size ?? 0),
+    updated: new Date(metadata.updated ?? 0),
+  };
 }
 
 function status(err: unknown): number | undefined {

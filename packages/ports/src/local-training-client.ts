@@ -1,4 +1,9 @@
-import type { StudyJob, StudyJobRequest, TrainingBackend, TrainingJobRequest } from './training-backend.js';
+import type {
+  StudyJob,
+  StudyJobRequest,
+  TrainingBackend,
+  TrainingJobRequest,
+} from './training-backend.js';
 
 /**
  * The training backend of the embedded default: an HTTP client of the local training service
@@ -27,7 +32,10 @@ export class LocalTrainingClient implements TrainingBackend {
       body: body ? JSON.stringify(body) : undefined,
     });
     if (res.status === 404 && method === 'GET') return null as T;
-    if (!res.ok) throw new Error(`local training service: ${method} ${path} → ${res.status} ${await res.text()}`);
+    if (!res.ok)
+      throw new Error(
+        `local training service: ${method} ${path} → ${res.status} ${await res.text()}`,
+      );
     return (await res.json()) as T;
   }
 }

@@ -9,11 +9,18 @@ export class PubSubMessaging implements Messaging {
   private readonly client: PubSub;
   private readonly topics = new Map<string, Topic>();
 
-  constructor(projectId: string, private readonly duplicate = 1) {
+  constructor(
+    projectId: string,
+    private readonly duplicate = 1,
+  ) {
     this.client = new PubSub({ projectId });
   }
 
-  async publish(topic: string, event: object, attributes: Record<string, string> = {}): Promise<string> {
+  async publish(
+    topic: string,
+    event: object,
+    attributes: Record<string, string> = {},
+  ): Promise<string> {
     let t = this.topics.get(topic);
     if (!t) {
       // Publish immediately: events are few and a step should not wait for a batch to fill.

@@ -42,7 +42,9 @@ export class PreconditionFailedError extends Error {
     readonly expected: string,
     readonly actual: string | null,
   ) {
-    super(`precondition failed for ${object}: expected generation ${expected}, found ${actual ?? 'none'}`);
+    super(
+      `precondition failed for ${object}: expected generation ${expected}, found ${actual ?? 'none'}`,
+    );
   }
 }
 
@@ -55,13 +57,19 @@ export class InvalidObjectNameError extends Error {
  * backslashes or control characters — so a name can never escape a directory bucket.
  */
 export function checkObjectName(name: string): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 1024) throw new InvalidObjectNameError(`invalid object name ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name.length === 0 || name.length > 1024)
+    throw new InvalidObjectNameError(`invalid object name ${JSON.stringify(name)}`);
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (name.startsWith('/') || name.includes('\\') || /[\x00-\x1f\x7f]/.test(name)) {
-    throw new InvalidObjectNameError(`invalid object name ${JSON.stringify(name)}: must be a relative path without backslashes or control characters`);
+    throw new InvalidObjectNameError(
+      `invalid object name ${JSON.stringify(name)}: must be a relative path without backslashes or control characters`,
+    );
   }
   for (const segment of name.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') {
-      throw new InvalidObjectNameError(`invalid object name ${JSON.stringify(name)}: empty, '.' or '..' segment`);
+      throw new InvalidObjectNameError(
+        `invalid object name ${JSON.stringify(name)}: empty, '.' or '..' segment`,
+      );
     }
   }
   return name;

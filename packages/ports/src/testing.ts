@@ -8,8 +8,20 @@
  */
 import { Readable } from 'node:stream';
 import type { Messaging } from './messaging.js';
-import { checkObjectName, PreconditionFailedError, type ObjectInfo, type Storage, type StoredObject, type WriteOptions } from './storage.js';
-import type { StudyJob, StudyJobRequest, TrainingBackend, TrainingJobRequest } from './training-backend.js';
+import {
+  checkObjectName,
+  PreconditionFailedError,
+  type ObjectInfo,
+  type Storage,
+  type StoredObject,
+  type WriteOptions,
+} from './storage.js';
+import type {
+  StudyJob,
+  StudyJobRequest,
+  TrainingBackend,
+  TrainingJobRequest,
+} from './training-backend.js';
 
 interface MemoryObject {
   data: Buffer;
@@ -62,7 +74,8 @@ export class MemoryBucket implements Storage {
     checkObjectName(name);
     await tick();
     const o = this.objects.get(name);
-    if (!o) throw Object.assign(new Error(`${this.uri}${name}: no such object`), { code: 'ENOENT' });
+    if (!o)
+      throw Object.assign(new Error(`${this.uri}${name}: no such object`), { code: 'ENOENT' });
     count(this.readCounts, name);
     return Readable.from([Buffer.from(o.data)]);
   }
@@ -100,7 +113,9 @@ export class MemoryBucket implements Storage {
 
   /** Object names under prefix, sorted. */
   names(prefix = ''): string[] {
-    return [...this.objects.keys()].filter((n) => n.startsWith(prefix)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...this.objects.keys()]
+      .filter((n) => n.startsWith(prefix))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** A copy of an object's bytes, or undefined. */
@@ -144,7 +159,10 @@ export class MemoryBucket implements Storage {
   }
 
   /** Makes the next write of `name` fail with `error` (nothing is written). */
-  failNextWrite(name: string, error: Error = new Error(`injected fault: write of ${name} failed`)): void {
+  failNextWrite(
+    name: string,
+    error: Error = new Error(`injected fault: write of ${name} failed`),
+  ): void {
     this.beforeNextWrite(name, () => {
       throw error;
     });
@@ -172,7 +190,11 @@ export class MemoryMessaging implements Messaging {
   private failure: Error | undefined;
   closed = false;
 
-  async publish(topic: string, event: object, attributes: Record<string, string> = {}): Promise<string> {
+  async publish(
+    topic: string,
+    event: object,
+    attributes: Record<string, string> = {},
+  ): Promise<string> {
     await tick();
     if (this.failure) {
       const err = this.failure;
@@ -180,7 +202,12 @@ export class MemoryMessaging implements Messaging {
       throw err;
     }
     const id = String(this.messages.length + 1);
-    this.messages.push({ topic, event: JSON.parse(JSON.stringify(event)), attributes: { ...attributes }, id });
+    this.messages.push({
+      topic,
+      event: JSON.parse(JSON.stringify(event)),
+      attributes: { ...attributes },
+      id,
+    });
     return id;
   }
 
@@ -249,7 +276,9 @@ export class FakeTrainingBackend implements TrainingBackend {
   }
 
   /** Makes the next submission (of either kind) fail with `error`, creating nothing. */
-  failNextSubmit(error: Error = new Error('injected fault: the training backend is unavailable')): void {
+  failNextSubmit(
+    error: Error = new Error('injected fault: the training backend is unavailable'),
+  ): void {
     this.failure = error;
   }
 
@@ -258,7 +287,11 @@ export class FakeTrainingBackend implements TrainingBackend {
     return this.submissions.filter((s) => kind === undefined || s.kind === kind).length;
   }
 
-  private submit<R extends StudyJobRequest | TrainingJobRequest>(kind: Submission['kind'], jobs: Map<string, R>, request: R) {
+  private submit<R extends StudyJobRequest | TrainingJobRequest>(
+    kind: Submission['kind'],
+    jobs: Map<string, R>,
+    request: R,
+  ) {
     if (this.failure) {
       const err = this.failure;
       this.failure = undefined;

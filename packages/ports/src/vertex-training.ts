@@ -2,7 +2,15 @@ import { jobOutput, LABELS, parseGsUri, trainerArgv } from '@bucketml/contracts'
 
 export { LABELS, VERTEX_LOG_FILTER } from '@bucketml/contracts';
 import { DEFAULT_MACHINE_TYPE, toVertexTuningJob } from '@bucketml/tuning';
-import type { JobState, StudyJob, StudyJobRequest, Trial, TrainingBackend, TrainingJobRequest, TrialState } from './training-backend.js';
+import type {
+  JobState,
+  StudyJob,
+  StudyJobRequest,
+  Trial,
+  TrainingBackend,
+  TrainingJobRequest,
+  TrialState,
+} from './training-backend.js';
 
 /**
  * The cloud training backend: Vertex AI. A final training is a CustomJob, a study a
@@ -30,10 +38,19 @@ export interface VertexOptions {
 
 /** The calls of @google-cloud/aiplatform's v1 JobServiceClient this backend makes. */
 export interface VertexJobService {
-  createCustomJob(request: { parent: string; customJob: object }): Promise<[{ name?: string | null }, ...unknown[]]>;
-  createHyperparameterTuningJob(request: { parent: string; hyperparameterTuningJob: object }): Promise<[{ name?: string | null }, ...unknown[]]>;
+  createCustomJob(request: {
+    parent: string;
+    customJob: object;
+  }): Promise<[{ name?: string | null }, ...unknown[]]>;
+  createHyperparameterTuningJob(request: {
+    parent: string;
+    hyperparameterTuningJob: object;
+  }): Promise<[{ name?: string | null }, ...unknown[]]>;
   listCustomJobs(request: { parent: string; filter: string }): Promise<[VertexJob[], ...unknown[]]>;
-  listHyperparameterTuningJobs(request: { parent: string; filter: string }): Promise<[VertexJob[], ...unknown[]]>;
+  listHyperparameterTuningJobs(request: {
+    parent: string;
+    filter: string;
+  }): Promise<[VertexJob[], ...unknown[]]>;
   getCustomJob(request: { name: string }): Promise<[VertexJob, ...unknown[]]>;
   getHyperparameterTuningJob(request: { name: string }): Promise<[VertexJob, ...unknown[]]>;
 }
@@ -54,8 +71,11 @@ export interface VertexTrial {
   id?: string | null;
   state?: string | number | null;
   parameters?: { parameterId?: string | null; value?: unknown }[] | null;
-  finalMeasurement?: { metrics?: { metricId?: string | null; value?: number | null }[] | null } | null;
-  measurements?: { metrics?: { metricId?: string | null; value?: number | null }[] | null }[] | null;
+  finalMeasurement?: {
+    metrics?: { metricId?: string | null; value?: number | null }[] | null;
+  } | null;
+  measurements?:
+    { metrics?: { metricId?: string | null; value?: number | null }[] | null }[] | null;
   startTime?: { seconds?: number | string | null } | string | null;
   endTime?: { seconds?: number | string | null } | string | null;
   infeasibleReason?: string | null;
@@ -63,7 +83,10 @@ export interface VertexTrial {
 
 /** Label values: lowercase letters, digits, '_' and '-', at most 63 characters. */
 export function labelValue(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '_')
+    .slice(0, 63);
 }
 
 export class VertexTrainingBackend implements TrainingBackend {
@@ -81,11 +104,18 @@ export class VertexTrainingBackend implements TrainingBackend {
   }
 
   private labels(request: StudyJobRequest | TrainingJobRequest): Record<string, string> {
-    return { [LABELS.run]: labelValue(request.runId), [LABELS.job]: labelValue(request.jobId), [LABELS.model]: labelValue(request.model) };
+    return {
+      [LABELS.run]: labelValue(request.runId),
+      [LABELS.job]: labelValue(request.jobId),
+      [LABELS.model]: labelValue(request.model),
+    };
   }
 
   /** The trainer's argv (the one builder both backends use), with gs:// data. */
-  private trainerArgs(request: StudyJobRequest | TrainingJobRequest, parameters?: TrainingJobRequest['parameters']): string[] {
+  private trainerArgs(
+    request: StudyJobRequest | TrainingJobRequest,
+    parameters?: TrainingJobRequest['parameters'],
+  ): string[] {
     return trainerArgv({ ...request, parameters }, (name) => this.gs(name));
   }
 
@@ -108,7 +138,9 @@ export class VertexTrainingBackend implements TrainingBackend {
   /** CreateHyperparameterTuningJobRequest: trial t writes to <outputDir><t>/model/. */
   tuningJobRequest(request: StudyJobRequest) {
     // The converter gives the study spec and trial counts; the trial pool is this backend's.
-    const { studySpec, maxTrialCount, parallelTrialCount, maxFailedTrialCount } = toVertexTuningJob({ ...request, args: [], finalArgs: [] });
+    const { studySpec, maxTrialCount, parallelTrialCount, maxFailedTrialCount } = toVertexTuningJob(
+      { ...request, args: [], finalArgs: [] },
+    );
     return {
       parent: this.parent,
       hyperparameterTuningJob: {
@@ -158,7 +190,10 @@ export class VertexTrainingBackend implements TrainingBackend {
 
   private async find(kind: 'study' | 'training', jobId: string): Promise<VertexJob | undefined> {
     const request = { parent: this.parent, filter: `labels.${LABELS.job}="${labelValue(jobId)}"` };
-    const [jobs] = kind === 'study' ? await this.jobs.listHyperparameterTuningJobs(request) : await this.jobs.listCustomJobs(request);
+    const [jobs] =
+      kind === 'study'
+        ? await this.jobs.listHyperparameterTuningJobs(request)
+        : await this.jobs.listCustomJobs(request);
     return jobs.find((j) => j.displayName === jobId);
   }
 }
@@ -176,8 +211,28 @@ const JOB_STATES: Record<string, JobState> = {
   JOB_STATE_EXPIRED: 'FAILED',
   JOB_STATE_CANCELLED: 'CANCELLED',
 };
-const JOB_STATE_NAMES = ['JOB_STATE_UNSPECIFIED', 'JOB_STATE_QUEUED', 'JOB_STATE_PENDING', 'JOB_STATE_RUNNING', 'JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED', 'JOB_STATE_PAUSED', 'JOB_STATE_EXPIRED', 'JOB_STATE_UPDATING', 'JOB_STATE_PARTIALLY_SUCCEEDED'];
-const TRIAL_STATE_NAMES = ['STATE_UNSPECIFIED', 'REQUESTED', 'ACTIVE', 'STOPPING', 'SUCCEEDED', 'INFEASIBLE'];
+const JOB_STATE_NAMES = [
+  'JOB_STATE_UNSPECIFIED',
+  'JOB_STATE_QUEUED',
+  'JOB_STATE_PENDING',
+  'JOB_STATE_RUNNING',
+  'JOB_STATE_SUCCEEDED',
+  'JOB_STATE_FAILED',
+  'JOB_STATE_CANCELLING',
+  'JOB_STATE_CANCELLED',
+  'JOB_STATE_PAUSED',
+  'JOB_STATE_EXPIRED',
+  'JOB_STATE_UPDATING',
+  'JOB_STATE_PARTIALLY_SUCCEEDED',
+];
+const TRIAL_STATE_NAMES = [
+  'STATE_UNSPECIFIED',
+  'REQUESTED',
+  'ACTIVE',
+  'STOPPING',
+  'SUCCEEDED',
+  'INFEASIBLE',
+];
 
 /** The job's state in the port's terms (the client returns enums as names or numbers). */
 export function jobState(state: VertexJob['state']): JobState | undefined {
@@ -213,12 +268,16 @@ export function studyFromVertex(job: VertexJob): StudyJob {
   const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix ?? '';
   const prefix = (parseGsUri(base)?.name ?? '').replace(/\/?$/, '/');
   const trials: Trial[] = (job.trials ?? []).map((t) => {
-    const measurements = (t.measurements ?? []).map((m) => m.metrics?.[0]?.value).filter((v): v is number => typeof v === 'number');
+    const measurements = (t.measurements ?? [])
+      .map((m) => m.metrics?.[0]?.value)
+      .filter((v): v is number => typeof v === 'number');
     const final = t.finalMeasurement?.metrics?.[0]?.value ?? undefined;
     return {
       id: String(t.id),
       state: trialState(t.state),
-      parameters: Object.fromEntries((t.parameters ?? []).map((p) => [String(p.parameterId), parameterValue(p.value)])),
+      parameters: Object.fromEntries(
+        (t.parameters ?? []).map((p) => [String(p.parameterId), parameterValue(p.value)]),
+      ),
       ...(typeof final === 'number' ? { objective: final } : {}),
       measurements,
       modelPrefix: jobOutput.modelDir(jobOutput.trialDir(prefix, String(t.id))),
@@ -240,5 +299,7 @@ export function studyFromVertex(job: VertexJob): StudyJob {
 /** @google-cloud/aiplatform's JobServiceClient on the region's endpoint (Vertex AI is regional). */
 export async function vertexJobService(region: string): Promise<VertexJobService> {
   const { v1 } = await import('@google-cloud/aiplatform');
-  return new v1.JobServiceClient({ apiEndpoint: `${region}-aiplatform.googleapis.com` }) as unknown as VertexJobService;
+  return new v1.JobServiceClient({
+    apiEndpoint: `${region}-aiplatform.googleapis.com`,
+  }) as unknown as VertexJobService;
 }

@@ -25,8 +25,14 @@ export async function expandDataFiles(patterns: string[], flag: string): Promise
       files.push(pattern);
       continue;
     }
-    if (/[*?]/.test(dirname(pattern))) throw new DataError(`${flag} ${pattern}: wildcards are supported in the file name only`);
-    const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    if (/[*?]/.test(dirname(pattern)))
+      throw new DataError(`${flag} ${pattern}: wildcards are supported in the file name only`);
+    const re = new RegExp(
+      `^${name
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     const entries = await readdir(dirname(pattern)).catch(() => {
       throw new DataError(`${flag} ${pattern}: directory ${dirname(pattern)} not found`);
     });

@@ -13,6 +13,9 @@ export const GCS_FUSE_ROOT = process.env.BUCKETML_GCS_FUSE_ROOT ?? '/gcs';
 
 export function localPathOf(uri: string, flag: string): string {
   if (!uri.startsWith('gs://')) return uri;
-  if (!existsSync(GCS_FUSE_ROOT)) throw new Error(`${flag} ${uri}: gs:// paths are read through Cloud Storage FUSE at ${GCS_FUSE_ROOT}/ (as on Vertex AI), which is not mounted here; use a local path`);
+  if (!existsSync(GCS_FUSE_ROOT))
+    throw new Error(
+      `${flag} ${uri}: gs:// paths are read through Cloud Storage FUSE at ${GCS_FUSE_ROOT}/ (as on Vertex AI), which is not mounted here; use a local path`,
+    );
   return `${GCS_FUSE_ROOT}/${uri.slice('gs://'.length)}`;
 }

@@ -51,7 +51,8 @@ export function pythonFloatStr(x: number): string {
   const sign = x < 0 ? '-' : '';
   const [mantissa, expText] = Math.abs(x).toExponential().split('e');
   const exp = Number(expText);
-  if (exp < -4 || exp >= 16) return `${sign}${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  if (exp < -4 || exp >= 16)
+    return `${sign}${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   const digits = mantissa.replace('.', '');
   if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
   return `${sign}${digits.slice(0, exp + 1).padEnd(exp + 1, '0')}.${digits.slice(exp + 1) || '0'}`;

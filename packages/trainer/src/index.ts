@@ -5,7 +5,13 @@
  * data files or globs, gs:// paths through the FUSE mount). It knows nothing of the command
  * line (that is @bucketml/cli) and nothing of Google Cloud's client libraries.
  */
-export { trainModel, type TrainOptions, type TrainResult, type TrainProgress, type Evaluation } from './train.js';
+export {
+  trainModel,
+  type TrainOptions,
+  type TrainResult,
+  type TrainProgress,
+  type Evaluation,
+} from './train.js';
 export { loadTensorFlow, type TensorFlow, type BackendName } from './tf-backend.js';
 export { WideDeepNetwork } from './network.js';
 export { HypertuneReporter, pythonFloatStr } from './hypertune.js';

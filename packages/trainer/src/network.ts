@@ -4,7 +4,13 @@
  * network on every backend.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import { elementCount, weightSpecs, Rng, type FeatureLayout, type Hyperparameters } from '@bucketml/model';
+import {
+  elementCount,
+  weightSpecs,
+  Rng,
+  type FeatureLayout,
+  type Hyperparameters,
+} from '@bucketml/model';
 import type { Tf } from './tf-backend.js';
 
 /** One batch of encoded rows as tensors. */
@@ -55,15 +61,29 @@ export class WideDeepNetwork {
     const parts: tfTypes.Tensor2D[] = [];
     if (layout.dense.length > 0) parts.push(batch.dense);
     if (layout.embed.length > 0) {
-      parts.push(tf.reshape(tf.gather(v('embed'), batch.embed), [batch.size, layout.embed.length * hp.nembeds]));
+      parts.push(
+        tf.reshape(tf.gather(v('embed'), batch.embed), [
+          batch.size,
+          layout.embed.length * hp.nembeds,
+        ]),
+      );
     }
     let h = parts.length === 1 ? parts[0] : tf.concat(parts, 1);
     hp.nnsize.forEach((_, i) => {
-      h = tf.relu(tf.add(tf.matMul(h, v(`hidden_${i}/kernel`) as tfTypes.Tensor2D), v(`hidden_${i}/bias`))) as tfTypes.Tensor2D;
+      h = tf.relu(
+        tf.add(tf.matMul(h, v(`hidden_${i}/kernel`) as tfTypes.Tensor2D), v(`hidden_${i}/bias`)),
+      ) as tfTypes.Tensor2D;
     });
-    let out: tfTypes.Tensor2D = tf.add(tf.matMul(h, v('output/kernel') as tfTypes.Tensor2D), v('output/bias'));
+    let out: tfTypes.Tensor2D = tf.add(
+      tf.matMul(h, v('output/kernel') as tfTypes.Tensor2D),
+      v('output/bias'),
+    );
     if (layout.wide.length > 0) {
-      const linear = tf.sum(tf.reshape(tf.gather(v('wide'), batch.wide), [batch.size, layout.wide.length]), 1, true);
+      const linear = tf.sum(
+        tf.reshape(tf.gather(v('wide'), batch.wide), [batch.size, layout.wide.length]),
+        1,
+        true,
+      );
       out = tf.add(out, linear);
     }
     return out;
@@ -71,7 +91,8 @@ export class WideDeepNetwork {
 
   weights(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
-    for (const [name, variable] of this.variables) out.set(name, new Float32Array(variable.dataSync())); // a copy: cpu returns its live buffer
+    for (const [name, variable] of this.variables)
+      out.set(name, new Float32Array(variable.dataSync())); // a copy: cpu returns its live buffer
     return out;
   }
 

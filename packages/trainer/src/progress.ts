@@ -8,7 +8,9 @@ import type { TrainProgress } from './train.js';
  * Training progress for people: one redrawn line on a terminal, a line per evaluation when
  * stderr is a file or pipe (so logs stay readable).
  */
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (p: TrainProgress) => void {
+export function progressPrinter(
+  stream: NodeJS.WriteStream = process.stderr,
+): (p: TrainProgress) => void {
   const tty = stream.isTTY === true;
   let lastEval: number | undefined;
   return (p) => {

@@ -12,8 +12,13 @@ type Tf = typeof tfTypes;
  * the wasm backend has no kernel at all. This one touches each input element once.
  */
 export function registerScatterAddKernel(tf: Tf, backendName: 'cpu' | 'wasm'): void {
-  if (tf.getKernel('UnsortedSegmentSum', backendName)) tf.unregisterKernel('UnsortedSegmentSum', backendName);
-  tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName, kernelFunc: scatterAdd as tfTypes.KernelFunc });
+  if (tf.getKernel('UnsortedSegmentSum', backendName))
+    tf.unregisterKernel('UnsortedSegmentSum', backendName);
+  tf.registerKernel({
+    kernelName: 'UnsortedSegmentSum',
+    backendName,
+    kernelFunc: scatterAdd as tfTypes.KernelFunc,
+  });
 }
 
 interface Backend {
@@ -22,10 +27,22 @@ interface Backend {
   makeOutput?(shape: number[], dtype: string): tfTypes.TensorInfo;
   typedArrayFromHeap?(info: tfTypes.TensorInfo): Float32Array | Int32Array;
   // cpu
-  makeTensorInfo?(shape: number[], dtype: string, values: Float32Array | Int32Array): tfTypes.TensorInfo;
+  makeTensorInfo?(
+    shape: number[],
+    dtype: string,
+    values: Float32Array | Int32Array,
+  ): tfTypes.TensorInfo;
 }
 
-function scatterAdd({ inputs, backend, attrs }: { inputs: Record<string, tfTypes.TensorInfo>; backend: Backend; attrs: { numSegments: number } }) {
+function scatterAdd({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: Record<string, tfTypes.TensorInfo>;
+  backend: Backend;
+  attrs: { numSegments: number };
+}) {
   const { x, segmentIds } = inputs;
   const { numSegments } = attrs;
   const values = backend.readSync(x.dataId);
@@ -41,7 +58,10 @@ function scatterAdd({ inputs, backend, attrs }: { inputs: Record<string, tfTypes
     out = backend.typedArrayFromHeap!(info);
     out.fill(0); // heap memory is recycled, not zeroed
   } else {
-    out = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+    out =
+      x.dtype === 'int32'
+        ? new Int32Array(numSegments * inner)
+        : new Float32Array(numSegments * inner);
   }
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i];

@@ -24,7 +24,9 @@ let loaded: Promise<TensorFlow> | undefined;
  * wasm backend, then cpu — the last two with the scatter-add kernel for embedding gradients.
  * `BUCKETML_TF_BACKEND` forces one (tests and benchmarks use it).
  */
-export function loadTensorFlow(prefer = process.env.BUCKETML_TF_BACKEND as BackendName | undefined): Promise<TensorFlow> {
+export function loadTensorFlow(
+  prefer = process.env.BUCKETML_TF_BACKEND as BackendName | undefined,
+): Promise<TensorFlow> {
   loaded ??= load(prefer);
   return loaded;
 }

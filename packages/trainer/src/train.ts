@@ -51,7 +51,14 @@ export interface Evaluation {
 
 export type TrainProgress =
   | { phase: 'reading'; file: string; rows: number }
-  | { phase: 'training'; examples: number; totalExamples: number; examplesPerSecond: number; loss: number; evalRmse?: number }
+  | {
+      phase: 'training';
+      examples: number;
+      totalExamples: number;
+      examplesPerSecond: number;
+      loss: number;
+      evalRmse?: number;
+    }
   | { phase: 'done'; rmse: number; seconds: number };
 
 export interface TrainResult {
@@ -85,7 +92,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const labelTransform = fitLabelTransform(spec.label, train.labels);
   if (labelTransform) preprocessing.label = labelTransform;
   // The network learns the transformed label; eval RMSE is measured in the label's own units.
-  const targets = labelTransform ? train.labels.map((y) => encodeLabel(labelTransform, y)) : train.labels;
+  const targets = labelTransform
+    ? train.labels.map((y) => encodeLabel(labelTransform, y))
+    : train.labels;
 
   let targetSum = 0;
   for (let i = 0; i < train.size; i++) targetSum += targets[i];
@@ -96,7 +105,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const B = hp.batchSize;
   const steps = Math.max(1, Math.ceil(hp.trainExamples / B));
   const evaluations = Math.max(1, Math.min(options.evaluations ?? 10, steps));
-  const evalAt = new Set(Array.from({ length: evaluations }, (_, i) => Math.round(((i + 1) * steps) / evaluations)));
+  const evalAt = new Set(
+    Array.from({ length: evaluations }, (_, i) => Math.round(((i + 1) * steps) / evaluations)),
+  );
   const batch = new BatchBuffer({ ...train, labels: targets }, B, new Rng(seed ^ 0x5eed));
   const results: Evaluation[] = [];
   let best: { evaluation: Evaluation; weights: Map<string, Float32Array> } | undefined;
@@ -114,7 +125,15 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const cost = tf.tidy(() => {
       const tensors = batch.tensors(tf);
       const labels = tf.tensor2d(batch.labels, [B, 1]);
-      return optimizer.minimize(() => tf.losses.meanSquaredError(labels, network.forward(tensors)) as import('@tensorflow/tfjs').Scalar, true, trainable)!;
+      return optimizer.minimize(
+        () =>
+          tf.losses.meanSquaredError(
+            labels,
+            network.forward(tensors),
+          ) as import('@tensorflow/tfjs').Scalar,
+        true,
+        trainable,
+      )!;
     });
     lossSum += cost.dataSync()[0];
     lossCount++;
@@ -125,7 +144,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const evaluate = evalAt.has(step);
     let evaluation: Evaluation | undefined;
     if (evaluate) {
-      evaluation = { step, examples: step * B, rmse: evaluateRmse(tf, network, evalData, labelTransform) };
+      evaluation = {
+        step,
+        examples: step * B,
+        rmse: evaluateRmse(tf, network, evalData, labelTransform),
+      };
       results.push(evaluation);
       if (!best || evaluation.rmse < best.evaluation.rmse) {
         best = { evaluation, weights: network.weights() };
@@ -146,7 +169,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       lossCount = 0;
     }
     // Callers see the best RMSE so far: the model they would get if training stopped here.
-    if (evaluation && options.onEvaluation?.({ ...evaluation, rmse: best!.evaluation.rmse }) === true && step < steps) {
+    if (
+      evaluation &&
+      options.onEvaluation?.({ ...evaluation, rmse: best!.evaluation.rmse }) === true &&
+      step < steps
+    ) {
       stoppedEarly = true;
       stopReason = 'caller';
       break;
@@ -161,7 +188,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const final = best!.evaluation;
   options.onProgress?.({ phase: 'done', rmse: final.rmse, seconds });
   const n = results.length;
-  const stillImproving = !stoppedEarly && n >= 2 && results[n - 1].rmse < results[n - 2].rmse * 0.995;
+  const stillImproving =
+    !stoppedEarly && n >= 2 && results[n - 1].rmse < results[n - 2].rmse * 0.995;
 
   const weights = best!.weights;
   network.dispose();
@@ -198,7 +226,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   };
 }
 
-function evaluateRmse(tf: TensorFlow['tf'], network: WideDeepNetwork, data: Dataset, labelTransform: Preprocessing['label']): number {
+function evaluateRmse(
+  tf: TensorFlow['tf'],
+  network: WideDeepNetwork,
+  data: Dataset,
+  labelTransform: Preprocessing['label'],
+): number {
   const predictions = new Float32Array(data.size);
   const { dense, wide, embed } = widths(data);
   for (let start = 0; start < data.size; start += EVAL_CHUNK) {
@@ -216,12 +249,18 @@ function evaluateRmse(tf: TensorFlow['tf'], network: WideDeepNetwork, data: Data
     );
     predictions.set(out, start);
   }
-  if (labelTransform) for (let i = 0; i < predictions.length; i++) predictions[i] = decodeLabel(labelTransform, predictions[i]);
+  if (labelTransform)
+    for (let i = 0; i < predictions.length; i++)
+      predictions[i] = decodeLabel(labelTransform, predictions[i]);
   return rmse(predictions, data.labels);
 }
 
 function widths(data: Dataset) {
-  return { dense: data.dense.length / data.size, wide: data.wide.length / data.size, embed: data.embed.length / data.size };
+  return {
+    dense: data.dense.length / data.size,
+    wide: data.wide.length / data.size,
+    embed: data.embed.length / data.size,
+  };
 }
 
 /**
@@ -276,12 +315,24 @@ class BatchBuffer {
   }
 }
 
-function copyRow<T extends Float32Array | Int32Array>(src: T, dst: T, from: number, to: number, width: number): void {
+function copyRow<T extends Float32Array | Int32Array>(
+  src: T,
+  dst: T,
+  from: number,
+  to: number,
+  width: number,
+): void {
   for (let k = 0; k < width; k++) dst[to * width + k] = src[from * width + k];
 }
 
 function lineage(d: Dataset): DataLineage {
-  return { files: d.files, rowsRead: d.rowsRead, rowsUsed: d.size, badRows: d.badRows, badRowSamples: d.badRowSamples };
+  return {
+    files: d.files,
+    rowsRead: d.rowsRead,
+    rowsUsed: d.size,
+    badRows: d.badRows,
+    badRowSamples: d.badRowSamples,
+  };
 }
 
 function round(x: number, digits: number): number {

@@ -17,16 +17,20 @@ export function analyzeTrials(trials: Trial[], goal: Goal, metricTag: string): S
   const sign = goal === 'MINIMIZE' ? 1 : -1;
   const sorted = [...trials].sort((a, b) => {
     if (a.state !== b.state) return order[a.state] - order[b.state];
-    if (a.objective !== undefined && b.objective !== undefined && a.objective !== b.objective) return sign * (a.objective - b.objective);
+    if (a.objective !== undefined && b.objective !== undefined && a.objective !== b.objective)
+      return sign * (a.objective - b.objective);
     return Number(a.id) - Number(b.id);
   });
   let rank = 0;
   const withRank = sorted.map((t) => ({
     ...t,
     ...(t.state === 'SUCCEEDED' ? { rank: ++rank } : {}),
-    ...(t.startTime && t.endTime ? { durationSeconds: (Date.parse(t.endTime) - Date.parse(t.startTime)) / 1000 } : {}),
+    ...(t.startTime && t.endTime
+      ? { durationSeconds: (Date.parse(t.endTime) - Date.parse(t.startTime)) / 1000 }
+      : {}),
   }));
-  const best = sorted.find((t) => t.state === 'SUCCEEDED' && t.objective !== undefined) as StudyReport['best'] | undefined;
+  const best = sorted.find((t) => t.state === 'SUCCEEDED' && t.objective !== undefined) as
+    StudyReport['best'] | undefined;
   return {
     goal,
     metricTag,
@@ -51,8 +55,14 @@ export function formatReport(report: StudyReport): string {
     t.durationSeconds !== undefined ? t.durationSeconds.toFixed(1) : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  const best = report.best ? `best: trial ${report.best.id}, ${report.metricTag} ${report.best.objective.toFixed(5)}, ${JSON.stringify(report.best.parameters)}` : 'best: none (no trial succeeded)';
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  const best = report.best
+    ? `best: trial ${report.best.id}, ${report.metricTag} ${report.best.objective.toFixed(5)}, ${JSON.stringify(report.best.parameters)}`
+    : 'best: none (no trial succeeded)';
   return [
     `goal ${report.goal} ${report.metricTag}; ${report.succeeded} succeeded, ${report.stopped} stopped, ${report.failed} failed`,
     best,

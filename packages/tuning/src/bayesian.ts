@@ -34,7 +34,13 @@ export interface BayesianOptions {
   candidates?: number;
 }
 
-export function suggestBayesian(params: ParamSpec[], goal: Goal, history: Observation[], rng: Rng, options: BayesianOptions = {}): ParamValues {
+export function suggestBayesian(
+  params: ParamSpec[],
+  goal: Goal,
+  history: Observation[],
+  rng: Rng,
+  options: BayesianOptions = {},
+): ParamValues {
   const space = new UnitSpace(params);
   const completed = history.filter((h) => h.objective !== undefined && h.state === 'SUCCEEDED');
   const initial = options.initialTrials ?? Math.max(4, 2 * space.dims);
@@ -50,7 +56,8 @@ export function suggestBayesian(params: ParamSpec[], goal: Goal, history: Observ
   for (const h of history) {
     X.push(space.encode(h.parameters));
     if (h.objective !== undefined && h.state === 'SUCCEEDED') Y.push(sign * h.objective);
-    else if (h.state === 'ACTIVE' || h.state === 'STOPPED') Y.push(best); // constant liar
+    else if (h.state === 'ACTIVE' || h.state === 'STOPPED')
+      Y.push(best); // constant liar
     else Y.push(worst); // failed
   }
   const gp = fitGp(X, Y, rng);
@@ -64,7 +71,9 @@ export function suggestBayesian(params: ParamSpec[], goal: Goal, history: Observ
     const x = space.snap(Array.from({ length: space.dims }, () => rng.next()));
     pool.push({ x, v: ei(x) });
   }
-  const bestSeen = X.map((x, i) => ({ x, y: Y[i] })).sort((a, b) => a.y - b.y).slice(0, 5);
+  const bestSeen = X.map((x, i) => ({ x, y: Y[i] }))
+    .sort((a, b) => a.y - b.y)
+    .slice(0, 5);
   for (const b of bestSeen) pool.push({ x: b.x, v: ei(b.x) });
   pool.sort((a, b) => b.v - a.v);
   pool = pool.slice(0, 10);
@@ -137,8 +146,10 @@ function toUnit(p: ParamSpec, v: number): number {
   const min = p.min!;
   const max = p.max!;
   if (max === min) return 0.5;
-  if (p.scale === 'UNIT_LOG_SCALE') return (Math.log(v) - Math.log(min)) / (Math.log(max) - Math.log(min));
-  if (p.scale === 'UNIT_REVERSE_LOG_SCALE') return 1 - (Math.log(max + min - v) - Math.log(min)) / (Math.log(max) - Math.log(min));
+  if (p.scale === 'UNIT_LOG_SCALE')
+    return (Math.log(v) - Math.log(min)) / (Math.log(max) - Math.log(min));
+  if (p.scale === 'UNIT_REVERSE_LOG_SCALE')
+    return 1 - (Math.log(max + min - v) - Math.log(min)) / (Math.log(max) - Math.log(min));
   if (p.type === 'INTEGER') return (v - min + 0.5) / (max - min + 1);
   return (v - min) / (max - min);
 }
@@ -161,10 +172,14 @@ function fitGp(X: number[][], Yraw: number[], rng: Rng): Gp {
   let best: (Gp & { lml: number }) | null = null;
   // Seeded random search over log-lengthscales and noise; the first candidate is a sane default.
   for (let c = 0; c < 48; c++) {
-    const lengthscales = Array.from({ length: dims }, () => (c === 0 ? 0.3 : Math.exp(Math.log(0.03) + rng.next() * (Math.log(3) - Math.log(0.03)))));
-    const noise = c === 0 ? 1e-4 : Math.exp(Math.log(1e-6) + rng.next() * (Math.log(0.1) - Math.log(1e-6)));
+    const lengthscales = Array.from({ length: dims }, () =>
+      c === 0 ? 0.3 : Math.exp(Math.log(0.03) + rng.next() * (Math.log(3) - Math.log(0.03))),
+    );
+    const noise =
+      c === 0 ? 1e-4 : Math.exp(Math.log(1e-6) + rng.next() * (Math.log(0.1) - Math.log(1e-6)));
     const fit = factorize(X, Y, lengthscales, noise);
-    if (fit && (!best || fit.lml > best.lml)) best = { ...fit, X, lengthscales, noise, mean, scale: sd };
+    if (fit && (!best || fit.lml > best.lml))
+      best = { ...fit, X, lengthscales, noise, mean, scale: sd };
   }
   return best!;
 }
@@ -177,7 +192,12 @@ function kernel(a: number[], b: number[], ls: number[]): number {
 }
 
 /** Cholesky of K + noise·I, α = K⁻¹y and the log marginal likelihood; null if not positive definite. */
-function factorize(X: number[][], Y: number[], ls: number[], noise: number): { L: Float64Array; alpha: Float64Array; lml: number } | null {
+function factorize(
+  X: number[][],
+  Y: number[],
+  ls: number[],
+  noise: number,
+): { L: Float64Array; alpha: Float64Array; lml: number } | null {
   const n = X.length;
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -230,13 +250,15 @@ function expectedImprovement(gp: Gp, x: number[], incumbent: number): number {
   const sigma = Math.sqrt(Math.max(variance, 1e-12));
   const improvement = incumbent - mu - 0.01;
   const z = improvement / sigma;
-  return improvement * normalCdf(z) + sigma * Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+  return improvement * normalCdf(z) + (sigma * Math.exp(-0.5 * z * z)) / Math.sqrt(2 * Math.PI);
 }
 
 function normalCdf(z: number): number {
   // Abramowitz–Stegun 7.1.26 on erf; |error| < 1.5e-7.
   const t = 1 / (1 + (0.3275911 * Math.abs(z)) / Math.SQRT2);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const poly =
+    t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   const erf = 1 - poly * Math.exp(-(z * z) / 2);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }

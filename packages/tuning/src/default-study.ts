@@ -23,7 +23,13 @@ export function defaultStudyFor(hp: Hyperparameters): StudySpec {
     algorithm: 'ALGORITHM_UNSPECIFIED',
     params: [
       { name: 'learning_rate', type: 'DOUBLE', min: 0.0003, max: 0.03, scale: 'UNIT_LOG_SCALE' },
-      { name: 'batch_size', type: 'INTEGER', min: batchMin, max: batchMax, scale: 'UNIT_LOG_SCALE' },
+      {
+        name: 'batch_size',
+        type: 'INTEGER',
+        min: batchMin,
+        max: batchMax,
+        scale: 'UNIT_LOG_SCALE',
+      },
       { name: 'nnsize', type: 'INTEGER', min: 32, max: 512, scale: 'UNIT_LOG_SCALE' },
       { name: 'nembeds', type: 'INTEGER', min: 2, max: 16, scale: 'UNIT_LOG_SCALE' },
     ],

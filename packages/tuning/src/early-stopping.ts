@@ -26,7 +26,12 @@ export interface StoppingOptions {
   minMeasurements?: number;
 }
 
-export function shouldStopTrial(current: number[], completed: number[][], goal: Goal, options: StoppingOptions = {}): boolean {
+export function shouldStopTrial(
+  current: number[],
+  completed: number[][],
+  goal: Goal,
+  options: StoppingOptions = {},
+): boolean {
   const k = current.length;
   if (k < (options.minMeasurements ?? 2)) return false;
   const peers = completed.filter((m) => m.length >= k);
@@ -35,7 +40,10 @@ export function shouldStopTrial(current: number[], completed: number[][], goal: 
   const sign = goal === 'MINIMIZE' ? 1 : -1;
   const bestSoFar = (m: number[]) => Math.min(...m.slice(0, k).map((v) => sign * v));
   const improvement = (m: number[]) => sign * m[0] - bestSoFar(m);
-  return bestSoFar(current) > median(peers.map(bestSoFar)) && improvement(current) < median(peers.map(improvement));
+  return (
+    bestSoFar(current) > median(peers.map(bestSoFar)) &&
+    improvement(current) < median(peers.map(improvement))
+  );
 }
 
 function median(xs: number[]): number {

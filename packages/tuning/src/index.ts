@@ -1,7 +1,14 @@
 export * from './study-spec.js';
 export { sampleRandom, fromUnit, type ParamValues } from './random-search.js';
 export { analyzeTrials, formatReport, type StudyReport } from './analysis.js';
-export { toVertexTuningJob, fromVertexTuningJob, DEFAULT_MACHINE_TYPE, type VertexTuningJobSpec, type VertexStudySpec, type VertexParameterSpec } from './vertex-spec.js';
+export {
+  toVertexTuningJob,
+  fromVertexTuningJob,
+  DEFAULT_MACHINE_TYPE,
+  type VertexTuningJobSpec,
+  type VertexStudySpec,
+  type VertexParameterSpec,
+} from './vertex-spec.js';
 export { parseStudyDocument } from './study-document.js';
 export { suggestTrial, gridPoint, type SearchSpace } from './search.js';
 export { suggestBayesian, type Observation } from './bayesian.js';

@@ -38,6 +38,7 @@ export function gridPoint(params: ParamSpec[], k: number): ParamValues {
 function gridAxis(p: ParamSpec): (number | string)[] {
   if (p.type === 'CATEGORICAL') return p.categoricalValues!;
   if (p.type === 'DISCRETE') return [...p.discreteValues!].sort((a, b) => a - b);
-  if (p.type === 'INTEGER') return Array.from({ length: p.max! - p.min! + 1 }, (_, i) => p.min! + i);
+  if (p.type === 'INTEGER')
+    return Array.from({ length: p.max! - p.min! + 1 }, (_, i) => p.min! + i);
   throw new Error(`GRID_SEARCH cannot enumerate DOUBLE parameter ${p.name}`);
 }

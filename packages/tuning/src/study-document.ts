@@ -16,5 +16,7 @@ export function parseStudyDocument(text: string): StudySpec {
   }
   if (doc && typeof doc === 'object' && 'studySpec' in doc) return fromVertexTuningJob(doc);
   if (doc && typeof doc === 'object' && 'trainingInput' in doc) return parseCourseSpec(doc);
-  throw new StudySpecError(['expected the course form (trainingInput: …) or Vertex AI form (studySpec: …)']);
+  throw new StudySpecError([
+    'expected the course form (trainingInput: …) or Vertex AI form (studySpec: …)',
+  ]);
 }

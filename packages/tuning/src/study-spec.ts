@@ -20,9 +20,25 @@
  *         maxValue: 512
  *         scaleType: UNIT_LOG_SCALE
  */
-import { REPORTED_METRICS, METRIC_TAG, reservedFlagsIn, type Goal, type ParamSpec, type ParamType, type ScaleType, type StudySpec } from '@bucketml/contracts';
+import {
+  REPORTED_METRICS,
+  METRIC_TAG,
+  reservedFlagsIn,
+  type Goal,
+  type ParamSpec,
+  type ParamType,
+  type ScaleType,
+  type StudySpec,
+} from '@bucketml/contracts';
 
-export type { Goal, ParamSpec, ParamType, ScaleType, StudySettings, StudySpec } from '@bucketml/contracts';
+export type {
+  Goal,
+  ParamSpec,
+  ParamType,
+  ScaleType,
+  StudySettings,
+  StudySpec,
+} from '@bucketml/contracts';
 
 export class StudySpecError extends Error {
   override name = 'StudySpecError';
@@ -71,7 +87,8 @@ export function parseCourseSpec(doc: unknown): StudySpec {
   const hp = obj(input.hyperparameters, 'trainingInput.hyperparameters', fail);
   const at = 'trainingInput.hyperparameters';
   const rawParams = hp.params;
-  if (!Array.isArray(rawParams) || rawParams.length === 0) fail(`${at}.params must list at least one parameter`);
+  if (!Array.isArray(rawParams) || rawParams.length === 0)
+    fail(`${at}.params must list at least one parameter`);
   const spec = checkStudy(
     {
       goal: hp.goal,
@@ -81,7 +98,9 @@ export function parseCourseSpec(doc: unknown): StudySpec {
       maxFailedTrials: hp.maxFailedTrials ?? 0,
       enableTrialEarlyStopping: hp.enableTrialEarlyStopping ?? false,
       algorithm: hp.algorithm,
-      params: (Array.isArray(rawParams) ? rawParams : []).map((p, i) => parseParam(p, `${at}.params[${i}]`, fail)),
+      params: (Array.isArray(rawParams) ? rawParams : []).map((p, i) =>
+        parseParam(p, `${at}.params[${i}]`, fail),
+      ),
       args: input.args ?? [],
       finalArgs: input.finalArgs ?? input.args ?? [],
     },
@@ -105,37 +124,58 @@ export function parseCourseSpec(doc: unknown): StudySpec {
 }
 
 /** A study's fields as a document gives them, before checking. */
-export type RawStudy = { [K in keyof Omit<StudySpec, 'params' | 'scaleTier'>]: unknown } & { params: ParamSpec[] };
+export type RawStudy = { [K in keyof Omit<StudySpec, 'params' | 'scaleTier'>]: unknown } & {
+  params: ParamSpec[];
+};
 
 /**
  * The checks both study forms get (course and Vertex), with the document's own field names in
  * the messages. Absent metric tag and goal default to the trainer's metric and its goal: the
  * trainer reports only REPORTED_METRICS, so any other tag is refused here, not by every trial.
  */
-export function checkStudy(raw: RawStudy, field: Record<keyof RawStudy, string>, fail: (m: string) => void): StudySpec {
+export function checkStudy(
+  raw: RawStudy,
+  field: Record<keyof RawStudy, string>,
+  fail: (m: string) => void,
+): StudySpec {
   const metricTag = raw.metricTag ?? METRIC_TAG;
   const natural = typeof metricTag === 'string' ? REPORTED_METRICS[metricTag] : undefined;
   if (typeof metricTag !== 'string' || !natural) {
-    fail(`${field.metricTag}: the trainer reports ${Object.keys(REPORTED_METRICS).join(', ')}, not ${JSON.stringify(metricTag)}`);
+    fail(
+      `${field.metricTag}: the trainer reports ${Object.keys(REPORTED_METRICS).join(', ')}, not ${JSON.stringify(metricTag)}`,
+    );
   }
   const goal = raw.goal ?? natural ?? 'MINIMIZE';
-  if (goal !== 'MINIMIZE' && goal !== 'MAXIMIZE') fail(`${field.goal} must be MAXIMIZE or MINIMIZE (got ${JSON.stringify(goal)})`);
-  else if (natural && goal !== natural) fail(`${field.goal} is ${goal}, but ${metricTag} is better when ${natural === 'MINIMIZE' ? 'lower' : 'higher'}: use ${natural}`);
+  if (goal !== 'MINIMIZE' && goal !== 'MAXIMIZE')
+    fail(`${field.goal} must be MAXIMIZE or MINIMIZE (got ${JSON.stringify(goal)})`);
+  else if (natural && goal !== natural)
+    fail(
+      `${field.goal} is ${goal}, but ${metricTag} is better when ${natural === 'MINIMIZE' ? 'lower' : 'higher'}: use ${natural}`,
+    );
   const maxTrials = posInt(raw.maxTrials, field.maxTrials, fail);
   const maxParallelTrials = posInt(raw.maxParallelTrials, field.maxParallelTrials, fail);
-  if (maxParallelTrials > maxTrials) fail(`${field.maxParallelTrials} (${maxParallelTrials}) > ${field.maxTrials.split('.').at(-1)} (${maxTrials})`);
+  if (maxParallelTrials > maxTrials)
+    fail(
+      `${field.maxParallelTrials} (${maxParallelTrials}) > ${field.maxTrials.split('.').at(-1)} (${maxTrials})`,
+    );
   const maxFailedTrials = nonNegInt(raw.maxFailedTrials, field.maxFailedTrials, fail);
   const early = raw.enableTrialEarlyStopping;
   if (typeof early !== 'boolean') fail(`${field.enableTrialEarlyStopping} must be true or false`);
   const algorithm = raw.algorithm ?? 'ALGORITHM_UNSPECIFIED';
-  if (!ALGORITHMS.includes(algorithm as string)) fail(`${field.algorithm} must be one of ${ALGORITHMS.join(', ')} (got ${JSON.stringify(algorithm)})`);
+  if (!ALGORITHMS.includes(algorithm as string))
+    fail(
+      `${field.algorithm} must be one of ${ALGORITHMS.join(', ')} (got ${JSON.stringify(algorithm)})`,
+    );
   const names = raw.params.map((p) => p.name);
   names.forEach((n, i) => {
     if (names.indexOf(n) !== i) fail(`${field.params}[${i}]: parameter name "${n}" is repeated`);
   });
   if (algorithm === 'GRID_SEARCH') {
     raw.params.forEach((p, i) => {
-      if (p.type === 'DOUBLE') fail(`${field.params}[${i}]: GRID_SEARCH needs INTEGER, CATEGORICAL or DISCRETE parameters (${p.name} is DOUBLE)`);
+      if (p.type === 'DOUBLE')
+        fail(
+          `${field.params}[${i}]: GRID_SEARCH needs INTEGER, CATEGORICAL or DISCRETE parameters (${p.name} is DOUBLE)`,
+        );
     });
   }
   const flagList = (v: unknown, at: string): string[] => {
@@ -144,7 +184,10 @@ export function checkStudy(raw: RawStudy, field: Record<keyof RawStudy, string>,
       return [];
     }
     const reserved = reservedFlagsIn(v);
-    if (reserved.length) fail(`${at} may not set ${reserved.map((f) => `--${f}`).join(', ')}: the training backend sets it for every job`);
+    if (reserved.length)
+      fail(
+        `${at} may not set ${reserved.map((f) => `--${f}`).join(', ')}: the training backend sets it for every job`,
+      );
     return v;
   };
   return {
@@ -165,7 +208,8 @@ export function checkStudy(raw: RawStudy, field: Record<keyof RawStudy, string>,
 export function parseParam(p: unknown, at: string, fail: (m: string) => void): ParamSpec {
   const o = obj(p, at, fail);
   const name = o.parameterName;
-  if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) fail(`${at}.parameterName must be a flag name such as batch_size`);
+  if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name))
+    fail(`${at}.parameterName must be a flag name such as batch_size`);
   const type = o.type as ParamType;
   if (!PARAM_TYPES.includes(type)) {
     fail(`${at}.type must be one of ${PARAM_TYPES.join(', ')} (got ${JSON.stringify(o.type)})`);
@@ -179,30 +223,44 @@ export function parseParam(p: unknown, at: string, fail: (m: string) => void): P
     if (typeof max !== 'number' || !Number.isFinite(max)) fail(`${at}.maxValue must be a number`);
     if (typeof min === 'number' && typeof max === 'number') {
       if (min > max) fail(`${at}: minValue (${min}) > maxValue (${max})`);
-      if (type === 'INTEGER' && (!Number.isInteger(min) || !Number.isInteger(max))) fail(`${at}: INTEGER bounds must be integers`);
+      if (type === 'INTEGER' && (!Number.isInteger(min) || !Number.isInteger(max)))
+        fail(`${at}: INTEGER bounds must be integers`);
       spec.min = min;
       spec.max = max;
     }
   } else if (type === 'CATEGORICAL') {
     const values = o.categoricalValues;
-    if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string')) {
+    if (
+      !Array.isArray(values) ||
+      values.length === 0 ||
+      !values.every((v) => typeof v === 'string')
+    ) {
       fail(`${at}.categoricalValues must list at least one string`);
     } else spec.categoricalValues = values as string[];
   } else {
     const values = o.discreteValues;
-    if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    if (
+      !Array.isArray(values) ||
+      values.length === 0 ||
+      !values.every((v) => typeof v === 'number' && Number.isFinite(v))
+    ) {
       fail(`${at}.discreteValues must list at least one number`);
     } else {
       const sorted = [...(values as number[])].sort((a, b) => a - b);
-      if (sorted.some((v, i) => i > 0 && v === sorted[i - 1])) fail(`${at}.discreteValues has duplicates`);
+      if (sorted.some((v, i) => i > 0 && v === sorted[i - 1]))
+        fail(`${at}.discreteValues has duplicates`);
       spec.discreteValues = values as number[];
       spec.min = sorted[0];
       spec.max = sorted.at(-1);
     }
   }
   if (o.scaleType !== undefined) {
-    if (!SCALES.includes(o.scaleType as ScaleType)) fail(`${at}.scaleType must be one of ${SCALES.join(', ')} (got ${JSON.stringify(o.scaleType)})`);
-    else if (type === 'CATEGORICAL') fail(`${at}.scaleType does not apply to CATEGORICAL parameters`);
+    if (!SCALES.includes(o.scaleType as ScaleType))
+      fail(
+        `${at}.scaleType must be one of ${SCALES.join(', ')} (got ${JSON.stringify(o.scaleType)})`,
+      );
+    else if (type === 'CATEGORICAL')
+      fail(`${at}.scaleType does not apply to CATEGORICAL parameters`);
     else {
       spec.scale = o.scaleType as ScaleType;
       if (spec.scale !== 'UNIT_LINEAR_SCALE' && spec.min !== undefined && spec.min <= 0) {

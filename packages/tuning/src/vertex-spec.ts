@@ -1,4 +1,12 @@
-import { checkStudy, parseParam, StudySpecError, type Goal, type ParamSpec, type ScaleType, type StudySpec } from './study-spec.js';
+import {
+  checkStudy,
+  parseParam,
+  StudySpecError,
+  type Goal,
+  type ParamSpec,
+  type ScaleType,
+  type StudySpec,
+} from './study-spec.js';
 
 /**
  * Vertex AI's form of a study: a HyperparameterTuningJob's studySpec, trial counts and trial
@@ -47,20 +55,34 @@ const SCALE_TIER_MACHINES: Record<string, string> = {
 };
 export const DEFAULT_MACHINE_TYPE = 'n1-standard-4';
 
-export function toVertexTuningJob(spec: StudySpec, imageUri = 'TRAINER_IMAGE'): VertexTuningJobSpec {
+export function toVertexTuningJob(
+  spec: StudySpec,
+  imageUri = 'TRAINER_IMAGE',
+): VertexTuningJobSpec {
   const studySpec: VertexStudySpec = {
     metrics: [{ metricId: spec.metricTag, goal: spec.goal }],
     parameters: spec.params.map(toVertexParameter),
     algorithm: spec.algorithm,
   };
-  if (spec.enableTrialEarlyStopping) studySpec.medianAutomatedStoppingSpec = { useElapsedDuration: false };
-  const machineType = spec.scaleTier ? SCALE_TIER_MACHINES[spec.scaleTier] ?? DEFAULT_MACHINE_TYPE : DEFAULT_MACHINE_TYPE;
+  if (spec.enableTrialEarlyStopping)
+    studySpec.medianAutomatedStoppingSpec = { useElapsedDuration: false };
+  const machineType = spec.scaleTier
+    ? (SCALE_TIER_MACHINES[spec.scaleTier] ?? DEFAULT_MACHINE_TYPE)
+    : DEFAULT_MACHINE_TYPE;
   return {
     studySpec,
     maxTrialCount: spec.maxTrials,
     parallelTrialCount: spec.maxParallelTrials,
     maxFailedTrialCount: spec.maxFailedTrials,
-    trialJobSpec: { workerPoolSpecs: [{ machineSpec: { machineType }, replicaCount: 1, containerSpec: { imageUri, args: spec.args } }] },
+    trialJobSpec: {
+      workerPoolSpecs: [
+        {
+          machineSpec: { machineType },
+          replicaCount: 1,
+          containerSpec: { imageUri, args: spec.args },
+        },
+      ],
+    },
   };
 }
 
@@ -72,7 +94,9 @@ export function fromVertexTuningJob(job: unknown): StudySpec {
   if (!j.studySpec) fail('studySpec is required');
   if ((study.metrics?.length ?? 0) > 1) fail('studySpec.metrics: only one metric is supported');
   const metric = study.metrics?.[0];
-  const params = (Array.isArray(study.parameters) ? study.parameters : []).map((p, i) => fromVertexParameter(p, `studySpec.parameters[${i}]`, fail));
+  const params = (Array.isArray(study.parameters) ? study.parameters : []).map((p, i) =>
+    fromVertexParameter(p, `studySpec.parameters[${i}]`, fail),
+  );
   if (params.length === 0) fail('studySpec.parameters must list at least one parameter');
   const pool = j.trialJobSpec?.workerPoolSpecs?.[0];
   const args = pool?.containerSpec?.args ?? [];
@@ -121,14 +145,35 @@ function toVertexParameter(p: ParamSpec): VertexParameterSpec {
 }
 
 /** Vertex's parameter form, checked by the course form's rules (one set of rules for both). */
-function fromVertexParameter(p: VertexParameterSpec, at: string, fail: (m: string) => void): ParamSpec {
-  const specs = ['doubleValueSpec', 'integerValueSpec', 'categoricalValueSpec', 'discreteValueSpec'].filter((k) => (p as unknown as Record<string, unknown>)[k] !== undefined);
-  if (specs.length !== 1) fail(`${at} needs exactly one of doubleValueSpec, integerValueSpec, categoricalValueSpec, discreteValueSpec`);
+function fromVertexParameter(
+  p: VertexParameterSpec,
+  at: string,
+  fail: (m: string) => void,
+): ParamSpec {
+  const specs = [
+    'doubleValueSpec',
+    'integerValueSpec',
+    'categoricalValueSpec',
+    'discreteValueSpec',
+  ].filter((k) => (p as unknown as Record<string, unknown>)[k] !== undefined);
+  if (specs.length !== 1)
+    fail(
+      `${at} needs exactly one of doubleValueSpec, integerValueSpec, categoricalValueSpec, discreteValueSpec`,
+    );
   const course: Record<string, unknown> = { parameterName: p.parameterId, scaleType: p.scaleType };
-  const bounds = (s: { minValue: unknown; maxValue: unknown }) => ({ minValue: Number(s.minValue), maxValue: Number(s.maxValue) });
+  const bounds = (s: { minValue: unknown; maxValue: unknown }) => ({
+    minValue: Number(s.minValue),
+    maxValue: Number(s.maxValue),
+  });
   if (p.integerValueSpec) Object.assign(course, { type: 'INTEGER', ...bounds(p.integerValueSpec) });
-  else if (p.doubleValueSpec) Object.assign(course, { type: 'DOUBLE', ...bounds(p.doubleValueSpec) });
-  else if (p.categoricalValueSpec) Object.assign(course, { type: 'CATEGORICAL', categoricalValues: p.categoricalValueSpec.values });
-  else if (p.discreteValueSpec) Object.assign(course, { type: 'DISCRETE', discreteValues: p.discreteValueSpec.values });
+  else if (p.doubleValueSpec)
+    Object.assign(course, { type: 'DOUBLE', ...bounds(p.doubleValueSpec) });
+  else if (p.categoricalValueSpec)
+    Object.assign(course, {
+      type: 'CATEGORICAL',
+      categoricalValues: p.categoricalValueSpec.values,
+    });
+  else if (p.discreteValueSpec)
+    Object.assign(course, { type: 'DISCRETE', discreteValues: p.discreteValueSpec.values });
   return parseParam(course, at, fail);
 }

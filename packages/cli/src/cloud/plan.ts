@@ -5,7 +5,15 @@
  * the same state, and nothing is ever deleted. `bucketml deploy` runs them; `--dry-run` prints
  * exactly these commands (formatPlan).
  */
-import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, FUNCTIONS, pushSubscriptions, TOPICS, VERTEX_LOG_FILTER, type FunctionName } from '@bucketml/contracts';
+import {
+  DEAD_LETTER_SUBSCRIPTION,
+  DELIVERY,
+  FUNCTIONS,
+  pushSubscriptions,
+  TOPICS,
+  VERTEX_LOG_FILTER,
+  type FunctionName,
+} from '@bucketml/contracts';
 
 export interface DeployOptions {
   project: string;
@@ -25,7 +33,18 @@ export interface Step {
   command: string;
 }
 
-const APIS = ['aiplatform', 'artifactregistry', 'cloudbuild', 'cloudfunctions', 'eventarc', 'iam', 'logging', 'pubsub', 'run', 'storage'];
+const APIS = [
+  'aiplatform',
+  'artifactregistry',
+  'cloudbuild',
+  'cloudfunctions',
+  'eventarc',
+  'iam',
+  'logging',
+  'pubsub',
+  'run',
+  'storage',
+];
 
 /** Each function runs as its own service account, granted only what its stage touches. */
 const ROLES: Record<FunctionName | 'trainer', { bucket: string; project: string[] }> = {
@@ -37,14 +56,21 @@ const ROLES: Record<FunctionName | 'trainer', { bucket: string; project: string[
   trainer: { bucket: 'roles/storage.objectUser', project: [] },
 };
 /** Who publishes to which topic: the function registry's own list. */
-const PUBLISHERS: [FunctionName, string][] = FUNCTIONS.flatMap((f) => f.publishes.map((t): [FunctionName, string] => [f.name, t]));
+const PUBLISHERS: [FunctionName, string][] = FUNCTIONS.flatMap((f) =>
+  f.publishes.map((t): [FunctionName, string] => [f.name, t]),
+);
 const SINK = 'bucketml-vertex-jobs';
 const INVOKER = 'bucketml-invoker';
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Prints the plan as a bash script: exactly what a real deploy would run, in order. */
 export function formatPlan(steps: Step[]): string {
-  const lines = ['#!/usr/bin/env bash', '# bucketml deploy --dry-run: every step is idempotent; nothing is deleted.', 'set -euo pipefail', ''];
+  const lines = [
+    '#!/usr/bin/env bash',
+    '# bucketml deploy --dry-run: every step is idempotent; nothing is deleted.',
+    'set -euo pipefail',
+    '',
+  ];
   steps.forEach((s, i) => lines.push(`# ${i + 1}/${steps.length}: ${s.title}`, s.command, ''));
   return lines.join('\n');
 }
@@ -63,47 +89,114 @@ export function deployPlan(o: DeployOptions): Step[] {
   const steps: Step[] = [];
   const add = (title: string, command: string) => steps.push({ title, command });
 
-  add('enable the APIs', `gcloud services enable ${APIS.map((a) => `${a}.googleapis.com`).join(' ')} ${p}`);
-  add('the bucket', ensure(`gcloud storage buckets describe gs://${o.bucket} ${p}`, `gcloud storage buckets create gs://${o.bucket} ${p} --location=${o.region} --uniform-bucket-level-access`));
+  add(
+    'enable the APIs',
+    `gcloud services enable ${APIS.map((a) => `${a}.googleapis.com`).join(' ')} ${p}`,
+  );
+  add(
+    'the bucket',
+    ensure(
+      `gcloud storage buckets describe gs://${o.bucket} ${p}`,
+      `gcloud storage buckets create gs://${o.bucket} ${p} --location=${o.region} --uniform-bucket-level-access`,
+    ),
+  );
   add(
     'the trainer image repository',
-    ensure(`gcloud artifacts repositories describe bucketml --location=${o.region} ${p}`, `gcloud artifacts repositories create bucketml --repository-format=docker --location=${o.region} ${p}`),
+    ensure(
+      `gcloud artifacts repositories describe bucketml --location=${o.region} ${p}`,
+      `gcloud artifacts repositories create bucketml --repository-format=docker --location=${o.region} ${p}`,
+    ),
   );
-  add('the trainer image (Dockerfile, tfjs-node inside)', `gcloud builds submit . --config=cloudbuild.yaml --substitutions=_IMAGE=${image} ${region} ${p}`);
+  add(
+    'the trainer image (Dockerfile, tfjs-node inside)',
+    `gcloud builds submit . --config=cloudbuild.yaml --substitutions=_IMAGE=${image} ${region} ${p}`,
+  );
 
   for (const name of [...FUNCTIONS.map((f) => f.name), 'trainer']) {
-    add(`service account for ${name}`, ensure(`gcloud iam service-accounts describe ${sa(name)} ${p}`, `gcloud iam service-accounts create bucketml-${name} --display-name=${q(`BucketML ${name}`)} ${p}`));
+    add(
+      `service account for ${name}`,
+      ensure(
+        `gcloud iam service-accounts describe ${sa(name)} ${p}`,
+        `gcloud iam service-accounts create bucketml-${name} --display-name=${q(`BucketML ${name}`)} ${p}`,
+      ),
+    );
   }
-  add('service account that delivers events to functions', ensure(`gcloud iam service-accounts describe ${invoker} ${p}`, `gcloud iam service-accounts create ${INVOKER} --display-name=${q('BucketML event delivery')} ${p}`));
+  add(
+    'service account that delivers events to functions',
+    ensure(
+      `gcloud iam service-accounts describe ${invoker} ${p}`,
+      `gcloud iam service-accounts create ${INVOKER} --display-name=${q('BucketML event delivery')} ${p}`,
+    ),
+  );
 
   for (const topic of Object.values(TOPICS)) {
-    add(`topic ${topic}`, ensure(`gcloud pubsub topics describe ${topic} ${p}`, `gcloud pubsub topics create ${topic} ${p}`));
+    add(
+      `topic ${topic}`,
+      ensure(
+        `gcloud pubsub topics describe ${topic} ${p}`,
+        `gcloud pubsub topics create ${topic} ${p}`,
+      ),
+    );
   }
   add(
     'dead letters kept for inspection',
-    ensure(`gcloud pubsub subscriptions describe ${DEAD_LETTER_SUBSCRIPTION} ${p}`, `gcloud pubsub subscriptions create ${DEAD_LETTER_SUBSCRIPTION} --topic=${TOPICS.deadLetter} --message-retention-duration=7d ${p}`),
+    ensure(
+      `gcloud pubsub subscriptions describe ${DEAD_LETTER_SUBSCRIPTION} ${p}`,
+      `gcloud pubsub subscriptions create ${DEAD_LETTER_SUBSCRIPTION} --topic=${TOPICS.deadLetter} --message-retention-duration=7d ${p}`,
+    ),
   );
 
   for (const [name, roles] of Object.entries(ROLES)) {
-    add(`${name}: ${roles.bucket} on the bucket`, `gcloud storage buckets add-iam-policy-binding gs://${o.bucket} ${member(name)} --role=${roles.bucket} ${p}`);
-    for (const role of roles.project) add(`${name}: ${role}`, `gcloud projects add-iam-policy-binding ${o.project} ${member(name)} --role=${role} --condition=None`);
+    add(
+      `${name}: ${roles.bucket} on the bucket`,
+      `gcloud storage buckets add-iam-policy-binding gs://${o.bucket} ${member(name)} --role=${roles.bucket} ${p}`,
+    );
+    for (const role of roles.project)
+      add(
+        `${name}: ${role}`,
+        `gcloud projects add-iam-policy-binding ${o.project} ${member(name)} --role=${role} --condition=None`,
+      );
   }
   for (const name of ['data-upload', 'job-completed']) {
-    add(`${name} may start Vertex AI jobs that run as the trainer`, `gcloud iam service-accounts add-iam-policy-binding ${sa('trainer')} ${member(name)} --role=roles/iam.serviceAccountUser ${p}`);
+    add(
+      `${name} may start Vertex AI jobs that run as the trainer`,
+      `gcloud iam service-accounts add-iam-policy-binding ${sa('trainer')} ${member(name)} --role=roles/iam.serviceAccountUser ${p}`,
+    );
   }
   for (const [name, topic] of PUBLISHERS) {
-    add(`${name} publishes to ${topic}`, `gcloud pubsub topics add-iam-policy-binding ${topic} ${member(name)} --role=roles/pubsub.publisher ${p}`);
+    add(
+      `${name} publishes to ${topic}`,
+      `gcloud pubsub topics add-iam-policy-binding ${topic} ${member(name)} --role=roles/pubsub.publisher ${p}`,
+    );
   }
-  add('the event delivery account receives Eventarc events', `gcloud projects add-iam-policy-binding ${o.project} --member=serviceAccount:${invoker} --role=roles/eventarc.eventReceiver --condition=None`);
+  add(
+    'the event delivery account receives Eventarc events',
+    `gcloud projects add-iam-policy-binding ${o.project} --member=serviceAccount:${invoker} --role=roles/eventarc.eventReceiver --condition=None`,
+  );
   add(
     'Cloud Storage may publish the storage events Eventarc delivers',
     `gcloud projects add-iam-policy-binding ${o.project} --member=serviceAccount:$(gcloud storage service-agent ${p}) --role=roles/pubsub.publisher --condition=None`,
   );
-  add('Pub/Sub may mint the identity tokens of authenticated pushes', `gcloud projects add-iam-policy-binding ${o.project} --member=${pubsubAgent} --role=roles/iam.serviceAccountTokenCreator --condition=None`);
-  add('Pub/Sub may forward undeliverable events to the dead-letter topic', `gcloud pubsub topics add-iam-policy-binding ${TOPICS.deadLetter} --member=${pubsubAgent} --role=roles/pubsub.publisher ${p}`);
+  add(
+    'Pub/Sub may mint the identity tokens of authenticated pushes',
+    `gcloud projects add-iam-policy-binding ${o.project} --member=${pubsubAgent} --role=roles/iam.serviceAccountTokenCreator --condition=None`,
+  );
+  add(
+    'Pub/Sub may forward undeliverable events to the dead-letter topic',
+    `gcloud pubsub topics add-iam-policy-binding ${TOPICS.deadLetter} --member=${pubsubAgent} --role=roles/pubsub.publisher ${p}`,
+  );
 
-  add('stage each function as a self-contained source folder', `npx bucketml stage-functions --out=${staging}`);
-  const env = [`BUCKETML_BUCKET=gs://${o.bucket}`, `GOOGLE_CLOUD_PROJECT=${o.project}`, `BUCKETML_REGION=${o.region}`, `BUCKETML_TRAINER_IMAGE=${image}`, `BUCKETML_TRAINER_SERVICE_ACCOUNT=${sa('trainer')}`].join(',');
+  add(
+    'stage each function as a self-contained source folder',
+    `npx bucketml stage-functions --out=${staging}`,
+  );
+  const env = [
+    `BUCKETML_BUCKET=gs://${o.bucket}`,
+    `GOOGLE_CLOUD_PROJECT=${o.project}`,
+    `BUCKETML_REGION=${o.region}`,
+    `BUCKETML_TRAINER_IMAGE=${image}`,
+    `BUCKETML_TRAINER_SERVICE_ACCOUNT=${sa('trainer')}`,
+  ].join(',');
   for (const fn of FUNCTIONS) {
     const common = `gcloud functions deploy ${fn.name} --gen2 --runtime=nodejs20 ${region} --source=${staging}/${fn.name} --entry-point=${fn.entryPoint} --service-account=${sa(fn.name)} --set-env-vars=${env} ${p}`;
     if (fn.trigger.kind === 'storage') {
@@ -112,13 +205,22 @@ export function deployPlan(o: DeployOptions): Step[] {
         `${common} --trigger-event-filters=type=google.cloud.storage.object.v1.finalized --trigger-event-filters=bucket=${o.bucket} --trigger-location=${o.region} --trigger-service-account=${invoker} --retry --timeout=540s`,
       );
     } else if (fn.trigger.kind === 'pubsub') {
-      add(`function ${fn.name}: private HTTP endpoint for its push subscription`, `${common} --trigger-http --no-allow-unauthenticated --timeout=540s`);
+      add(
+        `function ${fn.name}: private HTTP endpoint for its push subscription`,
+        `${common} --trigger-http --no-allow-unauthenticated --timeout=540s`,
+      );
     } else {
-      add(`function ${fn.name}: HTTP, ${o.public ? 'public' : 'callers need an identity token'}`, `${common} --trigger-http ${o.public ? '--allow-unauthenticated' : '--no-allow-unauthenticated'} --memory=512Mi --timeout=60s`);
+      add(
+        `function ${fn.name}: HTTP, ${o.public ? 'public' : 'callers need an identity token'}`,
+        `${common} --trigger-http ${o.public ? '--allow-unauthenticated' : '--no-allow-unauthenticated'} --memory=512Mi --timeout=60s`,
+      );
     }
   }
   for (const fn of FUNCTIONS.filter((f) => f.trigger.kind !== 'http')) {
-    add(`the event delivery account may invoke ${fn.name}`, `gcloud functions add-invoker-policy-binding ${fn.name} ${region} --member=serviceAccount:${invoker} ${p}`);
+    add(
+      `the event delivery account may invoke ${fn.name}`,
+      `gcloud functions add-invoker-policy-binding ${fn.name} ${region} --member=serviceAccount:${invoker} ${p}`,
+    );
   }
 
   for (const s of pushSubscriptions({ includeCloudOnly: true })) {
@@ -132,17 +234,26 @@ export function deployPlan(o: DeployOptions): Step[] {
           `--max-retry-delay=${DELIVERY.maxBackoffSeconds}s --dead-letter-topic=${TOPICS.deadLetter} --max-delivery-attempts=${DELIVERY.maxDeliveryAttempts} ${p}`,
       ),
     );
-    add(`Pub/Sub may acknowledge dead-lettered messages of ${s.subscription}`, `gcloud pubsub subscriptions add-iam-policy-binding ${s.subscription} --member=${pubsubAgent} --role=roles/pubsub.subscriber ${p}`);
+    add(
+      `Pub/Sub may acknowledge dead-lettered messages of ${s.subscription}`,
+      `gcloud pubsub subscriptions add-iam-policy-binding ${s.subscription} --member=${pubsubAgent} --role=roles/pubsub.subscriber ${p}`,
+    );
   }
 
   add(
     'log sink: Vertex AI job state changes → the vertex-logs topic',
-    ensure(`gcloud logging sinks describe ${SINK} ${p}`, `gcloud logging sinks create ${SINK} pubsub.googleapis.com/projects/${o.project}/topics/${TOPICS.vertexLogs} --log-filter=${q(VERTEX_LOG_FILTER)} ${p}`),
+    ensure(
+      `gcloud logging sinks describe ${SINK} ${p}`,
+      `gcloud logging sinks create ${SINK} pubsub.googleapis.com/projects/${o.project}/topics/${TOPICS.vertexLogs} --log-filter=${q(VERTEX_LOG_FILTER)} ${p}`,
+    ),
   );
   add(
     "the sink's writer identity may publish to the topic",
     `gcloud pubsub topics add-iam-policy-binding ${TOPICS.vertexLogs} --member=$(gcloud logging sinks describe ${SINK} --format='value(writerIdentity)' ${p}) --role=roles/pubsub.publisher ${p}`,
   );
-  add('the predict URL', `gcloud functions describe predict --gen2 ${region} --format='value(serviceConfig.uri)' ${p}`);
+  add(
+    'the predict URL',
+    `gcloud functions describe predict --gen2 ${region} --format='value(serviceConfig.uri)' ${p}`,
+  );
   return steps;
 }

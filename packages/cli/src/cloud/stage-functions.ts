@@ -42,18 +42,39 @@ async function workspacePackages(root: string): Promise<Map<string, string>> {
 export function repoRoot(from = import.meta.dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && 'workspaces' in (JSON.parse(readFileSync(manifest, 'utf8')) as object)) return dir;
-    if (dirname(dir) === dir) throw new Error(`no workspace root above ${from}: stage-functions runs from the BucketML repository`);
+    if (
+      existsSync(manifest) &&
+      'workspaces' in (JSON.parse(readFileSync(manifest, 'utf8')) as object)
+    )
+      return dir;
+    if (dirname(dir) === dir)
+      throw new Error(
+        `no workspace root above ${from}: stage-functions runs from the BucketML repository`,
+      );
   }
 }
 
-const internalDeps = (pkg: PackageJson) => Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith(INTERNAL));
+const internalDeps = (pkg: PackageJson) =>
+  Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith(INTERNAL));
 const vendorName = (name: string) => name.slice(INTERNAL.length);
 
 /** Rewrites a manifest for the staged tree: internal dependencies become file: paths. */
 function stagedManifest(pkg: PackageJson, fileDep: (name: string) => string): PackageJson {
-  const dependencies = Object.fromEntries(Object.entries(pkg.dependencies ?? {}).map(([d, v]) => [d, d.startsWith(INTERNAL) ? fileDep(d) : v]));
-  return { name: pkg.name, version: pkg.version ?? '0.0.0', type: pkg.type, main: pkg.main, exports: pkg.exports, dependencies, optionalDependencies: pkg.optionalDependencies };
+  const dependencies = Object.fromEntries(
+    Object.entries(pkg.dependencies ?? {}).map(([d, v]) => [
+      d,
+      d.startsWith(INTERNAL) ? fileDep(d) : v,
+    ]),
+  );
+  return {
+    name: pkg.name,
+    version: pkg.version ?? '0.0.0',
+    type: pkg.type,
+    main: pkg.main,
+    exports: pkg.exports,
+    dependencies,
+    optionalDependencies: pkg.optionalDependencies,
+  };
 }
 
 export async function stageFunction(root: string, fnName: string, outDir: string): Promise<string> {
@@ -69,7 +90,8 @@ export async function stageFunction(root: string, fnName: string, outDir: string
   const visit = async (pkg: PackageJson) => {
     for (const dep of internalDeps(pkg)) {
       if (reached.has(dep)) continue;
-      if (!packages.has(dep)) throw new Error(`${pkg.name} depends on ${dep}, which is not a workspace package`);
+      if (!packages.has(dep))
+        throw new Error(`${pkg.name} depends on ${dep}, which is not a workspace package`);
       reached.add(dep);
       await visit(await readPackage(packages.get(dep)!));
     }
@@ -79,14 +101,32 @@ export async function stageFunction(root: string, fnName: string, outDir: string
   for (const dep of reached) {
     const dir = packages.get(dep)!;
     const vendored = join(target, 'vendor', vendorName(dep));
-    await cp(join(dir, 'dist'), join(vendored, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.tsbuildinfo') });
-    await writeFile(join(vendored, 'package.json'), JSON.stringify(stagedManifest(await readPackage(dir), (d) => `file:../${vendorName(d)}`), null, 2) + '\n');
+    await cp(join(dir, 'dist'), join(vendored, 'dist'), {
+      recursive: true,
+      filter: (src) => !src.endsWith('.tsbuildinfo'),
+    });
+    await writeFile(
+      join(vendored, 'package.json'),
+      JSON.stringify(
+        stagedManifest(await readPackage(dir), (d) => `file:../${vendorName(d)}`),
+        null,
+        2,
+      ) + '\n',
+    );
   }
-  await cp(join(fnDir, 'dist'), join(target, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.tsbuildinfo') });
+  await cp(join(fnDir, 'dist'), join(target, 'dist'), {
+    recursive: true,
+    filter: (src) => !src.endsWith('.tsbuildinfo'),
+  });
   // npm installs file: dependencies of file: dependencies only if the top level lists them too.
   const manifest = stagedManifest(fn, (d) => `file:vendor/${vendorName(d)}`);
   for (const dep of reached) manifest.dependencies![dep] = `file:vendor/${vendorName(dep)}`;
-  manifest.dependencies = Object.fromEntries(Object.entries(manifest.dependencies!).sort(([a], [b]) => a.localeCompare(b)));
-  await writeFile(join(target, 'package.json'), JSON.stringify({ ...manifest, engines: { node: '20' } }, null, 2) + '\n');
+  manifest.dependencies = Object.fromEntries(
+    Object.entries(manifest.dependencies!).sort(([a], [b]) => a.localeCompare(b)),
+  );
+  await writeFile(
+    join(target, 'package.json'),
+    JSON.stringify({ ...manifest, engines: { node: '20' } }, null, 2) + '\n',
+  );
   return target;
 }

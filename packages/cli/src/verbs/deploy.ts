@@ -17,30 +17,71 @@ dead-letter topics, one service account per function, the functions (gen2, nodej
 Vertex AI log sink. Every step is safe to repeat; nothing is deleted.`,
   flags: [
     { name: 'project', type: 'string', required: true, help: 'Google Cloud project id' },
-    { name: 'region', type: 'string', required: true, help: 'region of the functions and Vertex AI jobs, e.g. us-central1' },
-    { name: 'bucket', type: 'string', required: true, help: 'bucket name (created if absent); drop CSVs into gs://<bucket>/data/<model>/' },
-    { name: 'image', type: 'string', help: 'trainer image (default: <region>-docker.pkg.dev/<project>/bucketml/trainer:latest)' },
-    { name: 'public', type: 'boolean', help: 'let anyone call predict; otherwise callers need an identity token' },
-    { name: 'dry-run', type: 'boolean', help: 'print the ordered gcloud commands as a script, run nothing' },
+    {
+      name: 'region',
+      type: 'string',
+      required: true,
+      help: 'region of the functions and Vertex AI jobs, e.g. us-central1',
+    },
+    {
+      name: 'bucket',
+      type: 'string',
+      required: true,
+      help: 'bucket name (created if absent); drop CSVs into gs://<bucket>/data/<model>/',
+    },
+    {
+      name: 'image',
+      type: 'string',
+      help: 'trainer image (default: <region>-docker.pkg.dev/<project>/bucketml/trainer:latest)',
+    },
+    {
+      name: 'public',
+      type: 'boolean',
+      help: 'let anyone call predict; otherwise callers need an identity token',
+    },
+    {
+      name: 'dry-run',
+      type: 'boolean',
+      help: 'print the ordered gcloud commands as a script, run nothing',
+    },
   ],
   async run(flags) {
-    if (!/^[a-z][a-z0-9-]*$/.test(flags.project)) throw new UsageError(`--project must be a project id (got ${JSON.stringify(flags.project)})`);
-    if (!/^[a-z]+-[a-z]+\d+$/.test(flags.region)) throw new UsageError(`--region must be a region, e.g. us-central1 (got ${JSON.stringify(flags.region)})`);
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(flags.bucket)) throw new UsageError(`--bucket must be a bucket name, not a gs:// URI (got ${JSON.stringify(flags.bucket)})`);
-    const steps = deployPlan({ project: flags.project, region: flags.region, bucket: flags.bucket, public: flags.public, image: flags.image });
+    if (!/^[a-z][a-z0-9-]*$/.test(flags.project))
+      throw new UsageError(`--project must be a project id (got ${JSON.stringify(flags.project)})`);
+    if (!/^[a-z]+-[a-z]+\d+$/.test(flags.region))
+      throw new UsageError(
+        `--region must be a region, e.g. us-central1 (got ${JSON.stringify(flags.region)})`,
+      );
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(flags.bucket))
+      throw new UsageError(
+        `--bucket must be a bucket name, not a gs:// URI (got ${JSON.stringify(flags.bucket)})`,
+      );
+    const steps = deployPlan({
+      project: flags.project,
+      region: flags.region,
+      bucket: flags.bucket,
+      public: flags.public,
+      image: flags.image,
+    });
     if (flags['dry-run']) {
       process.stdout.write(formatPlan(steps));
       return 0;
     }
     for (const [i, step] of steps.entries()) {
       process.stderr.write(`[${i + 1}/${steps.length}] ${step.title}\n`);
-      const r = spawnSync('bash', ['-c', `set -euo pipefail; ${step.command}`], { stdio: 'inherit' });
+      const r = spawnSync('bash', ['-c', `set -euo pipefail; ${step.command}`], {
+        stdio: 'inherit',
+      });
       if (r.status !== 0) {
-        process.stderr.write(`\nbucketml deploy: step ${i + 1} failed (${step.title}).\nFix the cause and run the same command again: every step is safe to repeat.\n`);
+        process.stderr.write(
+          `\nbucketml deploy: step ${i + 1} failed (${step.title}).\nFix the cause and run the same command again: every step is safe to repeat.\n`,
+        );
         return 1;
       }
     }
-    process.stderr.write(`BucketML is deployed. Drop CSVs into gs://${flags.bucket}/data/<model>/.\n`);
+    process.stderr.write(
+      `BucketML is deployed. Drop CSVs into gs://${flags.bucket}/data/<model>/.\n`,
+    );
     return 0;
   },
 });

@@ -19,15 +19,40 @@ statistics of the data. Save it as a spec file to edit it, or let \`bucketml tra
 a bucket config of {"label": "<column>"} infer it for you.`,
   flags: [
     { name: 'label', type: 'string', required: true, help: 'the column to predict' },
-    { name: 'data', type: 'string', multiple: true, positional: true, required: true, help: 'CSV files or globs with a header row (also as bare arguments)' },
-    { name: 'name', type: 'string', help: 'the model name in the spec (default: the first file name without .csv)' },
-    { name: 'key', type: 'string', help: 'a column to pass through to predictions (default: one named like an id)' },
+    {
+      name: 'data',
+      type: 'string',
+      multiple: true,
+      positional: true,
+      required: true,
+      help: 'CSV files or globs with a header row (also as bare arguments)',
+    },
+    {
+      name: 'name',
+      type: 'string',
+      help: 'the model name in the spec (default: the first file name without .csv)',
+    },
+    {
+      name: 'key',
+      type: 'string',
+      help: 'a column to pass through to predictions (default: one named like an id)',
+    },
     { name: 'exclude', type: 'string', multiple: true, help: 'columns to leave out' },
   ],
   async run(flags) {
     const sources = await expandDataFiles(flags.data, '--data');
-    const name = flags.name ?? (basename(sources[0].name).replace(/\.csv$/i, '').replace(/[^A-Za-z0-9_-]/g, '_') || 'model');
-    const spec = await inferSpec(sources, { name, label: flags.label, ...(flags.key ? { key: flags.key } : {}), ...(flags.exclude ? { exclude: flags.exclude } : {}) });
+    const name =
+      flags.name ??
+      (basename(sources[0].name)
+        .replace(/\.csv$/i, '')
+        .replace(/[^A-Za-z0-9_-]/g, '_') ||
+        'model');
+    const spec = await inferSpec(sources, {
+      name,
+      label: flags.label,
+      ...(flags.key ? { key: flags.key } : {}),
+      ...(flags.exclude ? { exclude: flags.exclude } : {}),
+    });
     for (const note of spec.inferred?.notes ?? []) process.stderr.write(`${note}\n`);
     process.stdout.write(JSON.stringify(spec, null, 2) + '\n');
     return 0;

@@ -21,20 +21,35 @@ Prints one JSON object per instance, in order: {"<key>": …, "<label>": value},
 {"<key>": …, "error": "<reason>"} for an invalid instance, where <key> is the model's key column
 or else the instance's own "key" field; exits 1 if any instance was invalid.`,
   flags: [
-    { name: 'model-dir', type: 'string', required: true, help: 'a model directory written by `bucketml train`' },
-    { name: 'json-instances', type: 'string', help: 'file with one JSON instance per line (- for stdin)' },
-    { name: 'csv-instances', type: 'string', help: 'a CSV file with a header row: one instance per row (- for stdin)' },
+    {
+      name: 'model-dir',
+      type: 'string',
+      required: true,
+      help: 'a model directory written by `bucketml train`',
+    },
+    {
+      name: 'json-instances',
+      type: 'string',
+      help: 'file with one JSON instance per line (- for stdin)',
+    },
+    {
+      name: 'csv-instances',
+      type: 'string',
+      help: 'a CSV file with a header row: one instance per row (- for stdin)',
+    },
   ],
   async run(flags) {
     const modelDir = flags['model-dir'];
     const csv = flags['csv-instances'];
     const json = flags['json-instances'];
-    if ((csv === undefined) === (json === undefined)) throw new UsageError('give one of --json-instances and --csv-instances');
+    if ((csv === undefined) === (json === undefined))
+      throw new UsageError('give one of --json-instances and --csv-instances');
     const file = (csv ?? json)!;
     const flag = csv !== undefined ? '--csv-instances' : '--json-instances';
-    if (file !== '-') await access(file).catch(() => {
-      throw new UsageError(`${flag} ${file}: file not found`);
-    });
+    if (file !== '-')
+      await access(file).catch(() => {
+        throw new UsageError(`${flag} ${file}: file not found`);
+      });
     const predictor = new Predictor(await readModelDir(modelDir));
     const input = file === '-' ? process.stdin : createReadStream(file);
     let failures = 0;
@@ -52,7 +67,10 @@ or else the instance's own "key" field; exits 1 if any instance was invalid.`,
         process.stdout.write(JSON.stringify({ ...p.key, error: p.error }) + '\n');
       } else {
         // float32 carries ~7 significant digits; more would be noise.
-        process.stdout.write(JSON.stringify({ ...p.key, [predictor.labelName]: Number(p.value.toPrecision(7)) }) + '\n');
+        process.stdout.write(
+          JSON.stringify({ ...p.key, [predictor.labelName]: Number(p.value.toPrecision(7)) }) +
+            '\n',
+        );
       }
     }
     if (failures > 0) process.stderr.write(`${failures} invalid instance(s)\n`);
@@ -78,11 +96,25 @@ async function* jsonInstances(input: Readable): AsyncGenerator<Item> {
 
 /** The rows of a CSV with a header as instances (cells are strings; an empty cell is missing). */
 async function* csvInstances(input: Readable): AsyncGenerator<Item> {
-  const parser = input.pipe(parse({ bom: true, columns: true, relax_column_count: true, skip_empty_lines: true, trim: true, info: true }));
+  const parser = input.pipe(
+    parse({
+      bom: true,
+      columns: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+      info: true,
+    }),
+  );
   input.on('error', (err) => parser.destroy(err));
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; invalid_field_length?: number } }>) {
-      yield Object.keys(record).length === 0 ? { error: `line ${info.lines}: empty row` } : { instance: record };
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number; invalid_field_length?: number };
+    }>) {
+      yield Object.keys(record).length === 0
+        ? { error: `line ${info.lines}: empty row` }
+        : { instance: record };
     }
   } catch (err) {
     yield { error: `cannot parse the CSV: ${String((err as Error).message).slice(0, 300)}` };

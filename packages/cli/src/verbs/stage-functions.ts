@@ -14,7 +14,14 @@ export const stageFunctions = defineVerb({
   description: `Copies each function's built code, with every internal package it reaches vendored as a file:
 dependency, into <out>/<function>/, from the repository this command was built in. Run
 \`npm run build\` first: only dist/ is copied.`,
-  flags: [{ name: 'out', type: 'string', default: '.bucketml/functions', help: 'the folder to stage into (one sub-folder per function)' }],
+  flags: [
+    {
+      name: 'out',
+      type: 'string',
+      default: '.bucketml/functions',
+      help: 'the folder to stage into (one sub-folder per function)',
+    },
+  ],
   async run(flags) {
     const root = repoRoot();
     for (const fn of FUNCTIONS) {

@@ -7,8 +7,24 @@
  */
 import { resolve } from 'node:path';
 import { METRIC_TAG } from '@bucketml/contracts';
-import { inferSpec, parseHyperparameters, serializeModel, SpecError, writeModelDir, type Hyperparameters, type ModelSpec } from '@bucketml/model';
-import { expandDataFiles, HypertuneReporter, loadTensorFlow, localPathOf, progressPrinter, resolveSpec, trainModel } from '@bucketml/trainer';
+import {
+  inferSpec,
+  parseHyperparameters,
+  serializeModel,
+  SpecError,
+  writeModelDir,
+  type Hyperparameters,
+  type ModelSpec,
+} from '@bucketml/model';
+import {
+  expandDataFiles,
+  HypertuneReporter,
+  loadTensorFlow,
+  localPathOf,
+  progressPrinter,
+  resolveSpec,
+  trainModel,
+} from '@bucketml/trainer';
 import { UsageError } from '../flags.js';
 import { defineVerb } from '../verb.js';
 
@@ -24,21 +40,84 @@ Hyperparameters left out take the model's defaults. Without --model, --label nam
 predict and the spec is inferred from the training files' header and data (see infer-spec); the
 inferred spec and the data's statistics are saved inside the model.`,
   flags: [
-    { name: 'model', type: 'string', help: 'babyweight, taxifare, or the path of a model spec JSON file (or give --label)' },
-    { name: 'label', type: 'string', help: 'without --model: the column to predict; the spec is inferred from the training data' },
-    { name: 'key', type: 'string', help: 'with --label: a column to pass through to predictions (default: one named like an id)' },
-    { name: 'train-data', type: 'string', multiple: true, required: true, help: 'training CSV files or globs (e.g. data/train-*.csv)' },
-    { name: 'eval-data', type: 'string', multiple: true, required: true, help: 'evaluation CSV files or globs' },
-    { name: 'output-dir', type: 'string', help: 'where to write the model, a path or gs:// URI (default: $AIP_MODEL_DIR)' },
-    { name: 'batch-size', type: 'positive-int', help: "examples per gradient step (default: the model's)" },
-    { name: 'nnsize', type: 'positive-int', multiple: true, help: "DNN hidden layer sizes, e.g. 64 32 (default: the model's)" },
-    { name: 'nembeds', type: 'positive-int', help: "embedding dimension of sparse deep features (default: the model's)" },
+    {
+      name: 'model',
+      type: 'string',
+      help: 'babyweight, taxifare, or the path of a model spec JSON file (or give --label)',
+    },
+    {
+      name: 'label',
+      type: 'string',
+      help: 'without --model: the column to predict; the spec is inferred from the training data',
+    },
+    {
+      name: 'key',
+      type: 'string',
+      help: 'with --label: a column to pass through to predictions (default: one named like an id)',
+    },
+    {
+      name: 'train-data',
+      type: 'string',
+      multiple: true,
+      required: true,
+      help: 'training CSV files or globs (e.g. data/train-*.csv)',
+    },
+    {
+      name: 'eval-data',
+      type: 'string',
+      multiple: true,
+      required: true,
+      help: 'evaluation CSV files or globs',
+    },
+    {
+      name: 'output-dir',
+      type: 'string',
+      help: 'where to write the model, a path or gs:// URI (default: $AIP_MODEL_DIR)',
+    },
+    {
+      name: 'batch-size',
+      type: 'positive-int',
+      help: "examples per gradient step (default: the model's)",
+    },
+    {
+      name: 'nnsize',
+      type: 'positive-int',
+      multiple: true,
+      help: "DNN hidden layer sizes, e.g. 64 32 (default: the model's)",
+    },
+    {
+      name: 'nembeds',
+      type: 'positive-int',
+      help: "embedding dimension of sparse deep features (default: the model's)",
+    },
     { name: 'learning-rate', type: 'number', help: "Adam learning rate (default: the model's)" },
-    { name: 'train-examples', type: 'positive-int', help: "examples to train on, cycling through the data (default: the model's)" },
-    { name: 'seed', type: 'positive-int', default: 42, help: 'seed for shuffling and initialisation' },
-    { name: 'max-bad-rows', type: 'number', default: 0.05, help: 'fail when more than this fraction of rows is invalid' },
-    { name: 'patience', type: 'positive-int', help: "stop after this many evaluations without improvement (default: the model's; inferred specs: 5)" },
-    { name: 'evaluations', type: 'positive-int', help: 'eval RMSE measurements during training, the hypertune intermediate values (default: 20 with patience, else 10)' },
+    {
+      name: 'train-examples',
+      type: 'positive-int',
+      help: "examples to train on, cycling through the data (default: the model's)",
+    },
+    {
+      name: 'seed',
+      type: 'positive-int',
+      default: 42,
+      help: 'seed for shuffling and initialisation',
+    },
+    {
+      name: 'max-bad-rows',
+      type: 'number',
+      default: 0.05,
+      help: 'fail when more than this fraction of rows is invalid',
+    },
+    {
+      name: 'patience',
+      type: 'positive-int',
+      help: "stop after this many evaluations without improvement (default: the model's; inferred specs: 5)",
+    },
+    {
+      name: 'evaluations',
+      type: 'positive-int',
+      help: 'eval RMSE measurements during training, the hypertune intermediate values (default: 20 with patience, else 10)',
+    },
   ],
   async run(flags) {
     const outputUri = flags['output-dir'] ?? process.env.AIP_MODEL_DIR;
@@ -50,24 +129,38 @@ inferred spec and the data's statistics are saved inside the model.`,
       throw new UsageError((err as Error).message);
     }
     const maxBad = flags['max-bad-rows'];
-    if (!(maxBad >= 0 && maxBad <= 1)) throw new UsageError(`--max-bad-rows must be a fraction between 0 and 1 (got ${maxBad})`);
+    if (!(maxBad >= 0 && maxBad <= 1))
+      throw new UsageError(`--max-bad-rows must be a fraction between 0 and 1 (got ${maxBad})`);
 
-    if (flags.model && flags.label) throw new UsageError('--label infers a spec: give either --model or --label, not both');
-    if (!flags.model && !flags.label) throw new UsageError('--model or --label is required (a built-in model, a spec file, or the column to predict)');
+    if (flags.model && flags.label)
+      throw new UsageError('--label infers a spec: give either --model or --label, not both');
+    if (!flags.model && !flags.label)
+      throw new UsageError(
+        '--model or --label is required (a built-in model, a spec file, or the column to predict)',
+      );
     const trainData = await expandDataFiles(flags['train-data'], '--train-data');
     const evalData = await expandDataFiles(flags['eval-data'], '--eval-data');
     const say = (line: string) => process.stderr.write(line + '\n');
     let spec: ModelSpec;
     if (flags.model) spec = await resolveSpec(flags.model);
     else {
-      spec = await inferSpec(trainData, { name: modelNameFrom(outputDir), label: flags.label!, ...(flags.key ? { key: flags.key } : {}) });
-      const roles = (role: string) => spec.inferred!.columns.filter((c) => c.role === role).map((c) => c.name);
-      say(`inferred from ${spec.inferred!.rows} rows: numeric ${roles('numeric').join(', ') || '-'}; categorical ${roles('categorical').join(', ') || '-'}; dates ${roles('date').join(', ') || '-'}; left out ${roles('dropped').join(', ') || '-'}`);
+      spec = await inferSpec(trainData, {
+        name: modelNameFrom(outputDir),
+        label: flags.label!,
+        ...(flags.key ? { key: flags.key } : {}),
+      });
+      const roles = (role: string) =>
+        spec.inferred!.columns.filter((c) => c.role === role).map((c) => c.name);
+      say(
+        `inferred from ${spec.inferred!.rows} rows: numeric ${roles('numeric').join(', ') || '-'}; categorical ${roles('categorical').join(', ') || '-'}; dates ${roles('date').join(', ') || '-'}; left out ${roles('dropped').join(', ') || '-'}`,
+      );
       for (const note of spec.inferred!.notes) say(`  ${note}`);
     }
     const hyperparameters = hyperparametersFrom(spec, flags);
     const tensorflow = await loadTensorFlow();
-    say(`bucketml train: model ${spec.name}, backend ${tensorflow.backend}${tensorflow.notes.length ? ` (${tensorflow.notes.join('; ')})` : ''}`);
+    say(
+      `bucketml train: model ${spec.name}, backend ${tensorflow.backend}${tensorflow.notes.length ? ` (${tensorflow.notes.join('; ')})` : ''}`,
+    );
     say(`hyperparameters: ${JSON.stringify(hyperparameters)}, seed ${flags.seed}`);
 
     const hypertune = HypertuneReporter.fromEnv();
@@ -84,7 +177,10 @@ inferred spec and the data's statistics are saved inside the model.`,
       onEvaluation: (e) => hypertune?.report(METRIC_TAG, e.rmse, e.step),
     });
     const { meta } = result.model;
-    for (const [which, d] of [['train', meta.data.train], ['eval', meta.data.eval]] as const) {
+    for (const [which, d] of [
+      ['train', meta.data.train],
+      ['eval', meta.data.eval],
+    ] as const) {
       if (d.badRows === 0) continue;
       say(`skipped ${d.badRows} invalid ${which} row(s) of ${d.rowsRead}:`);
       for (const b of d.badRowSamples.slice(0, 5)) say(`  ${b.file}:${b.line}: ${b.reason}`);
@@ -92,11 +188,21 @@ inferred spec and the data's statistics are saved inside the model.`,
     const dir = resolve(outputDir);
     await writeModelDir(dir, serializeModel(result.model));
     const t = meta.training;
-    say(`trained on ${t.examples.toLocaleString('en-US')} examples in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toLocaleString('en-US')} ex/s, ${t.backend} backend)`);
+    say(
+      `trained on ${t.examples.toLocaleString('en-US')} examples in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toLocaleString('en-US')} ex/s, ${t.backend} backend)`,
+    );
     say(`model written to ${dir}`);
-    if (t.stopReason === 'converged') say(`stopped at ${t.examples.toLocaleString('en-US')} examples: eval rmse had not improved for ${hyperparameters.patience} evaluations (the best weights are kept)`);
-    if (result.stillImproving) say(`warning: eval rmse was still improving when the budget ran out: more --train-examples would probably give a better model`);
-    process.stdout.write(`eval rmse: ${meta.metrics.rmse.toFixed(4)} (${meta.metrics.evalRows} rows)\n`);
+    if (t.stopReason === 'converged')
+      say(
+        `stopped at ${t.examples.toLocaleString('en-US')} examples: eval rmse had not improved for ${hyperparameters.patience} evaluations (the best weights are kept)`,
+      );
+    if (result.stillImproving)
+      say(
+        `warning: eval rmse was still improving when the budget ran out: more --train-examples would probably give a better model`,
+      );
+    process.stdout.write(
+      `eval rmse: ${meta.metrics.rmse.toFixed(4)} (${meta.metrics.evalRows} rows)\n`,
+    );
     return 0;
   },
 });
@@ -111,7 +217,8 @@ function hyperparametersFrom(spec: ModelSpec, flags: Record<string, unknown>): H
     'train-examples': 'trainExamples',
     patience: 'patience',
   };
-  for (const [flag, key] of Object.entries(map)) if (flags[flag] !== undefined) overrides[key] = flags[flag];
+  for (const [flag, key] of Object.entries(map))
+    if (flags[flag] !== undefined) overrides[key] = flags[flag];
   const problems: string[] = [];
   const hp = parseHyperparameters(overrides, (m) => problems.push(m), spec.hyperparameters);
   if (problems.length) throw new SpecError(problems);
