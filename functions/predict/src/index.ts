@@ -1,3 +1,8 @@
+/**
+ * @module @bucketml/fn-predict
+ * The predict Cloud Function: serves every deployed model over HTTP. Each instance loads them all
+ * as it starts and follows their serving pointers, so a deployment is served without a redeploy.
+ */
 import { http } from '@google-cloud/functions-framework';
 import { handlePredict, ModelServer, storageFromEnv } from '@bucketml/pipeline/serving';
 import { functionNamed, numericSetting } from '@bucketml/contracts';

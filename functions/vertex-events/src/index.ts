@@ -1,3 +1,8 @@
+/**
+ * @module @bucketml/fn-vertex-events
+ * The vertex-events Cloud Function (cloud runtime only): Vertex AI's job log entries, routed by a
+ * log sink to a topic, turned into the job events the local training service publishes itself.
+ */
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
 import {
   decodeLogSinkMessage,

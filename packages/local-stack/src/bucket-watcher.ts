@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
-import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
-import type { ObjectInfo } from '@bucketml/ports';
-
 /**
+ * @module bucket-watcher
  * Watches the bucket directory and sends the storage trigger exactly what Eventarc sends for
  * a finalized object: a binary-mode CloudEvent of type google.cloud.storage.object.v1.finalized
  * with the object's metadata as data. A file copied in with `cp` counts as finalized once its
  * size and generation have stayed the same for one poll. Deliveries that fail are retried with
  * backoff, like Eventarc; `duplicate` > 1 (tests) delivers every event several times.
  */
+import { createHash } from 'node:crypto';
+import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
+import type { ObjectInfo } from '@bucketml/ports';
+
 export interface WatcherOptions {
   bucketName: string;
   prefix: string;
@@ -18,6 +19,7 @@ export interface WatcherOptions {
   onDelivery?: (name: string, status: number | string) => void;
 }
 
+/** Eventarc for a directory bucket: `start` begins polling; `stop` awaits deliveries in flight. */
 export class BucketWatcher {
   private readonly delivered = new Map<string, string>();
   private readonly pending = new Map<string, string>();

@@ -1,3 +1,8 @@
+/**
+ * @module function-process
+ * Runs each function as Cloud Functions does: in its own functions-framework process, started again
+ * when it dies, with its log lines collected.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';

@@ -1,3 +1,10 @@
+/**
+ * @module @bucketml/local-stack
+ * The embedded default: the whole pipeline on one machine, with the Pub/Sub emulator, the
+ * functions as functions-framework processes, a bucket directory standing in for Cloud Storage and
+ * Eventarc, and a local training service standing in for Vertex AI. Used by `npm start`, the
+ * tests and the benchmarks.
+ */
 export {
   startLocalStack,
   LocalStack,

@@ -1,3 +1,7 @@
+/**
+ * @module log-renderer
+ * How `npm start` shows the stack's structured log events to a person at a terminal.
+ */
 import type { LogLine } from './stack.js';
 
 const COLORS: Record<string, string> = {

@@ -1,10 +1,11 @@
+/**
+ * @module pubsub-emulator
+ * The Pub/Sub emulator, found and started directly (not through `gcloud beta emulators`, whose
+ * wrapper leaves the Java child behind when stopped).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-/**
- * The Pub/Sub emulator, started directly (not through `gcloud beta emulators`, whose wrapper
- * leaves the Java child behind when stopped). Ready when GET / answers "Ok".
- */
 const CANDIDATES = [
   '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator',
   '/usr/share/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator',
@@ -33,6 +34,7 @@ export interface PubSubEmulator {
   stop(): Promise<void>;
 }
 
+/** Starts the emulator on 127.0.0.1:`port`; ready when GET / answers "Ok". */
 export async function startPubSubEmulator(
   port: number,
   timeoutMs = 60_000,

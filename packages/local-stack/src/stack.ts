@@ -1,3 +1,8 @@
+/**
+ * @module stack
+ * The local stack as one object: starts and stops every part of the embedded default in order, and
+ * lets tests and tools follow a run to its end or wait for a log event.
+ */
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';

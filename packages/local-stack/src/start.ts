@@ -1,4 +1,11 @@
 #!/usr/bin/env node
+/**
+ * @module start
+ * `npm start`: the embedded default. Starts the local stack, then (unless --no-demo) drops the
+ * babyweight sample into the bucket exactly as a user would with `cp`, follows the run, and
+ * sends a prediction once a model serves. Keeps serving until Ctrl-C; --once exits right
+ * after that first served prediction (non-zero if the run fails).
+ */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,12 +14,6 @@ import { createServer } from 'node:net';
 import { renderLogLine } from './log-renderer.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 
-/**
- * `npm start`: the embedded default. Starts the local stack, then (unless --no-demo) drops the
- * babyweight sample into the bucket exactly as a user would with `cp`, follows the run, and
- * sends a prediction once a model serves. Keeps serving until Ctrl-C; --once exits right
- * after that first served prediction (non-zero if the run fails).
- */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const DEMO_INSTANCES = [
   { key: 'b1', is_male: 'True', mother_age: 26, plurality: 'Single(1)', gestation_weeks: 39 },

@@ -1,11 +1,14 @@
+/**
+ * @module topology
+ * Topics and push subscriptions on the emulator, created idempotently, with the delivery settings
+ * (retry policy, dead-letter topic) the cloud deploy gives them. The push endpoint path
+ * /projects/P/topics/T is what functions-framework recognises as a Pub/Sub push and turns into a
+ * messagePublished CloudEvent.
+ */
 import { PubSub } from '@google-cloud/pubsub';
 import { DEAD_LETTER_SUBSCRIPTION, DELIVERY, FUNCTIONS, TOPICS } from '@bucketml/contracts';
 
-/**
- * Topics and push subscriptions on the emulator, created idempotently, with the delivery
- * settings (retry policy, dead-letter topic) the cloud deploy gives them. The push endpoint path /projects/P/topics/T is what functions-framework recognises as a
- * Pub/Sub push and turns into a messagePublished CloudEvent.
- */
+/** A push subscription to create: `topic` pushed to the function at `url`. */
 export interface PushTarget {
   subscription: string;
   topic: string;

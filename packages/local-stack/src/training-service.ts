@@ -1,3 +1,13 @@
+/**
+ * @module training-service
+ * The embedded default's training backend: a small HTTP service that accepts study and
+ * training jobs (idempotently, by job id), runs each trial as a `bucketml train` process with
+ * Vertex AI's environment contract (AIP_MODEL_DIR, CLOUD_ML_HP_METRIC_FILE, CLOUD_ML_TRIAL_ID),
+ * at most maxParallelTrials at once, with parameters from the tuning engine (Bayesian unless the
+ * study asks for grid or random search), and publishes trial/study/training completion events.
+ * Job records are persisted, so a restarted service resumes unfinished jobs and republishes
+ * completions it had not yet sent.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -18,16 +28,7 @@ import type { Messaging, StudyJob, StudyJobRequest, TrainingJobRequest } from '@
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { shouldStopTrial, suggestTrial } from '@bucketml/tuning';
 
-/**
- * @module training-service
- * The embedded default's training backend: a small HTTP service that accepts study and
- * training jobs (idempotently, by job id), runs each trial as a `bucketml train` process with
- * Vertex AI's environment contract (AIP_MODEL_DIR, CLOUD_ML_HP_METRIC_FILE, CLOUD_ML_TRIAL_ID),
- * at most maxParallelTrials at once, with parameters from the tuning engine (Bayesian unless the
- * study asks for grid or random search), and publishes trial/study/training completion events.
- * Job records are persisted, so a restarted service resumes unfinished jobs and republishes
- * completions it had not yet sent.
- */
+/** A job as persisted in stateDir/<jobId>.json. */
 interface JobRecord {
   kind: 'study' | 'training';
   request: StudyJobRequest | TrainingJobRequest;
@@ -46,6 +47,7 @@ export interface TrainingServiceOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The local training service; `start` returns the base URL LocalTrainingClient talks to. */
 export class LocalTrainingService {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly children = new Set<ChildProcess>();

@@ -1,7 +1,5 @@
-import type { FeatureLayout } from './features.js';
-import type { Hyperparameters } from './spec.js';
-
 /**
+ * @module architecture
  * The wide & deep network's weights, by name and shape. The trainer (TensorFlow.js) and the lean
  * predictor (plain loops) both follow this contract:
  *   wide    = Σ_j wide[wideId_j]                          (linear part over sparse ids)
@@ -9,6 +7,10 @@ import type { Hyperparameters } from './spec.js';
  *   h_i+1   = relu(h_i · hidden_i/kernel + hidden_i/bias)
  *   output  = h_L · output/kernel + output/bias + wide
  */
+import type { FeatureLayout } from './features.js';
+import type { Hyperparameters } from './spec.js';
+
+/** One weight tensor of the network: its name in the saved model and its shape. */
 export interface WeightSpec {
   name: string;
   shape: number[];
@@ -18,6 +20,7 @@ export function deepInputSize(layout: FeatureLayout, nembeds: number): number {
   return layout.dense.length + layout.embed.length * nembeds;
 }
 
+/** The network's weights for a feature layout and hyperparameters, in saved order. */
 export function weightSpecs(
   layout: FeatureLayout,
   hp: Pick<Hyperparameters, 'nnsize' | 'nembeds'>,

@@ -1,3 +1,8 @@
+/**
+ * @module builtin-specs
+ * The course's two models, babyweight and taxifare, as built-in specs: a drop under
+ * data/babyweight/ or data/taxifare/ needs no config/<model>/schema.json.
+ */
 import { parseSpec, type ModelSpec } from './spec.js';
 
 /**
@@ -56,13 +61,14 @@ const babyweight = {
   },
 };
 
+const nycLat = { start: 40.6, stop: 40.9, step: 0.025 };
+const nycLon = { start: -74.1, stop: -73.7, step: 0.025 };
+
 /**
  * NYC taxi fare. The course shows raw coordinates make a poor model, so the spec adds trip
  * geometry (coordinate differences, euclidean and great-circle distance) and pickup/dropoff
  * grid cells (bucketized lat/lon crossed) that capture fixed-fare zones such as airports.
  */
-const nycLat = { start: 40.6, stop: 40.9, step: 0.025 };
-const nycLon = { start: -74.1, stop: -73.7, step: 0.025 };
 const taxifare = {
   name: 'taxifare',
   description:

@@ -1,3 +1,9 @@
+/**
+ * @module dataset
+ * CSV training and eval data read into encoded rows. Bad rows are counted, sampled with file and
+ * line for the person who dropped them, and fail the read above a limit; each file's size and
+ * checksum are kept for the model's lineage.
+ */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';

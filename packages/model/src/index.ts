@@ -1,3 +1,9 @@
+/**
+ * @module @bucketml/model
+ * The model without a runtime: specs (built in, from a document, or inferred from the data),
+ * feature encoding, CSV datasets, preprocessing, the saved-model format and the lean predictor that
+ * serves it. No TensorFlow.js here: training is @bucketml/trainer's.
+ */
 export * from './spec.js';
 export { BUILTIN_SPECS } from './builtin-specs.js';
 export { builtinSpec, specFromDocument, BUILTIN_MODEL_NAMES } from './spec-document.js';

@@ -1,3 +1,7 @@
+/**
+ * @module metrics
+ * The metric models are judged by: what training reports and the deploy gate compares.
+ */
 /** Root mean squared error of predictions against labels. */
 export function rmse(predictions: ArrayLike<number>, labels: ArrayLike<number>): number {
   if (predictions.length !== labels.length || labels.length === 0) {

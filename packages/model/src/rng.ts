@@ -1,7 +1,9 @@
 /**
+ * @module rng
  * Seeded randomness for shuffling and weight initialisation. Implemented here rather than taken
  * from the tensor backend so a seed gives the same model on every backend and platform.
  */
+/** A seeded generator: uniform and normal draws, and shuffles. */
 export class Rng {
   private state: number;
   private spare: number | null = null;

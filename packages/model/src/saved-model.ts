@@ -1,3 +1,10 @@
+/**
+ * @module saved-model
+ * The exported model directory: `model.json` (everything but the weights) and `weights.bin`
+ * (little-endian float32, laid out as `weights` says). It is self-contained: serving needs
+ * neither the training data nor TensorFlow.js. `model.json` is written last and names the
+ * checksum of `weights.bin`, so a reader never accepts a half-written model.
+ */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,12 +14,7 @@ import { featureLayout } from './features.js';
 import type { Preprocessing } from './preprocessing.js';
 import { parseSpec, type Hyperparameters, type ModelSpec } from './spec.js';
 
-/**
- * The exported model directory: `model.json` (everything but the weights) and `weights.bin`
- * (little-endian float32, laid out as `weights` says). It is self-contained: serving needs
- * neither the training data nor TensorFlow.js. `model.json` is written last and names the
- * checksum of `weights.bin`, so a reader never accepts a half-written model.
- */
+/** The format tag in model.json; a reader refuses any other. */
 export const MODEL_FORMAT = 'bucketml.saved-model/1';
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';

@@ -172,6 +172,23 @@ export async function finishRun(
   await publishRunFinished(ctx, ended);
 }
 
+/**
+ * Fails a run for a reason a retry will not fix: the ERROR event (`run failed: …`, with
+ * `fields`) and the run's run.finished, once.
+ */
+export async function failRun(
+  ctx: PipelineContext,
+  runId: string,
+  from: RunStateName[],
+  error: NonNullable<RunRecord['error']>,
+  log: Logger,
+  fields: Record<string, unknown> = {},
+): Promise<void> {
+  await finishRun(ctx, runId, from, 'failed', { error }, () =>
+    log.event('ERROR', `run failed: ${error.message}`, { ...fields, reason: error.message }),
+  );
+}
+
 /** Publishes the run's run.finished once it has ended, unless that was done already. */
 export async function publishRunFinished(ctx: PipelineContext, run: RunRecord): Promise<void> {
   if (

@@ -13,7 +13,7 @@ import {
   runIdOf,
   type StudySpec,
 } from '@bucketml/contracts';
-import { builtinSpec, DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
+import { DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
 import type { ObjectInfo } from '@bucketml/ports';
 import {
   COURSE_HYPERPARAM_YAML,
@@ -22,7 +22,7 @@ import {
   StudySpecError,
 } from '@bucketml/tuning';
 import {
-  finishRun,
+  failRun,
   publishRunFinished,
   resolveModelSpec,
   storageSource,
@@ -144,32 +144,20 @@ export async function onObjectFinalized(
       },
     );
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
+    // The course's study is babyweight's (its flags and ranges); every other model gets one
+    // sized to its own spec.
     study = config
       ? parseStudyDocument(config.data.toString('utf8'))
-      : builtinSpec(model)
+      : model === 'babyweight'
         ? parseStudyDocument(COURSE_HYPERPARAM_YAML)
         : defaultStudyFor(resolved.spec.hyperparameters);
   } catch (err) {
     if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
       const message = boundedText(err.message);
-      await finishRun(
-        ctx,
-        runId,
-        ['received'],
-        'failed',
-        {
-          error: {
-            stage: 'data-upload',
-            message,
-            ...(err instanceof DataError ? { file: err.file, line: err.line } : {}),
-          },
-        },
-        () =>
-          runLog.event('ERROR', `run failed: ${message}`, {
-            file: err instanceof DataError ? err.file : undefined,
-            reason: message,
-          }),
-      );
+      const at = err instanceof DataError ? { file: err.file, line: err.line } : {};
+      await failRun(ctx, runId, ['received'], { stage: 'data-upload', message, ...at }, runLog, {
+        file: at.file,
+      });
       return;
     }
     throw err;

@@ -15,11 +15,14 @@ import {
   TOPICS,
   type JobEvent,
   type ModelCandidateEvent,
+  type RunRecord,
+  type RunStateName,
   type StudyCompletedEvent,
   type TrainingCompletedEvent,
 } from '@bucketml/contracts';
 import { analyzeTrials, formatReport } from '@bucketml/tuning';
-import { finishRun, runAwaiting, type PipelineContext } from './context.js';
+import { failRun, runAwaiting, type PipelineContext } from './context.js';
+import type { Logger } from './logger.js';
 import { readModelObjects } from './model-store.js';
 
 export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise<void> {
@@ -47,17 +50,34 @@ export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise
   }
 }
 
-async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent): Promise<void> {
-  const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'analysis' });
-  const run = await runAwaiting(ctx, event.runId, ['tuning'], log, 'study event');
-  if (!run?.study) return;
-  if (event.jobId !== run.study.jobId) {
-    log.event(
-      'WARNING',
-      `study event for job ${event.jobId} ignored: the run's study is ${run.study.jobId}`,
-    );
-    return;
+/**
+ * The run a job event is for, when the run awaits it (`state`) and the event's job is the one
+ * run state names; otherwise null, after a log line.
+ */
+async function runOfJob(
+  ctx: PipelineContext,
+  event: StudyCompletedEvent | TrainingCompletedEvent,
+  state: RunStateName,
+  stage: string,
+  jobOf: (run: RunRecord) => string | undefined,
+): Promise<{ run: RunRecord; log: Logger } | null> {
+  const log = ctx.log.child({ runId: event.runId, model: event.model, stage });
+  const what = event.type === 'study.completed' ? 'study event' : 'training event';
+  const run = await runAwaiting(ctx, event.runId, [state], log, what);
+  const expected = run ? jobOf(run) : undefined;
+  if (!run || !expected) return null;
+  if (event.jobId !== expected) {
+    log.event('WARNING', `${what} for job ${event.jobId} ignored: the run's job is ${expected}`);
+    return null;
   }
+  return { run, log };
+}
+
+async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent): Promise<void> {
+  const found = await runOfJob(ctx, event, 'tuning', 'analysis', (r) => r.study?.jobId);
+  if (!found) return;
+  const { run, log } = found;
+  if (!run.study) return;
   // The backend's word on the study, not the event's: a forged "finished" cannot end a study.
   const study = await ctx.training.getStudy(run.study.jobId);
   if (!study) throw new Error(`study ${run.study.jobId} not found on the training backend`); // transient: retry
@@ -76,18 +96,10 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
     const reason = report.best
       ? `study failed: ${study.error ?? 'unknown error'}`
       : `no trial succeeded (${report.failed} failed)${study.error ? `: ${study.error}` : ''}`;
-    await finishRun(
-      ctx,
-      run.runId,
-      ['tuning'],
-      'failed',
-      { error: { stage: 'analysis', message: reason } },
-      () =>
-        log.event('ERROR', `run failed: ${reason}`, {
-          succeeded: report.succeeded,
-          failed: report.failed,
-        }),
-    );
+    await failRun(ctx, run.runId, ['tuning'], { stage: 'analysis', message: reason }, log, {
+      succeeded: report.succeeded,
+      failed: report.failed,
+    });
     return;
   }
   const best = report.best;
@@ -131,29 +143,28 @@ async function onTrainingCompleted(
   ctx: PipelineContext,
   event: TrainingCompletedEvent,
 ): Promise<void> {
-  const log = ctx.log.child({ runId: event.runId, model: event.model, stage: 'final-training' });
-  const run = await runAwaiting(ctx, event.runId, ['final-training'], log, 'training event');
-  if (!run?.final) return;
-  if (event.jobId !== run.final.jobId) {
-    log.event(
-      'WARNING',
-      `training event for job ${event.jobId} ignored: the run's final training is ${run.final.jobId}`,
-    );
-    return;
-  }
+  const found = await runOfJob(
+    ctx,
+    event,
+    'final-training',
+    'final-training',
+    (r) => r.final?.jobId,
+  );
+  if (!found?.run.final) return;
+  const { run, log } = found;
+  const final = found.run.final;
   // The model's own metrics are the figure, whichever backend trained it (Vertex reports none).
-  const modelDir = jobOutput.modelDir(run.final.outputDir);
+  const modelDir = jobOutput.modelDir(final.outputDir);
   const trained =
     event.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, modelDir) : null;
   if (!trained) {
     const reason = `final training failed: ${event.error ?? `no complete model in ${modelDir}`}`;
-    await finishRun(
+    await failRun(
       ctx,
       run.runId,
       ['final-training'],
-      'failed',
-      { error: { stage: 'final-training', message: reason } },
-      () => log.event('ERROR', `run failed: ${reason}`),
+      { stage: 'final-training', message: reason },
+      log,
     );
     return;
   }
@@ -169,7 +180,7 @@ async function onTrainingCompleted(
     type: candidate.type,
   });
   const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', {
-    final: { ...run.final!, rmse },
+    final: { ...final, rmse },
   });
   if (moved) {
     log.event(

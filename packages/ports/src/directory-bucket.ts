@@ -1,3 +1,14 @@
+/**
+ * @module directory-bucket
+ * A bucket that is a directory: the embedded default. Files copied in with `cp` are objects.
+ *
+ * Generations are modification times in microseconds, like Cloud Storage's. Our own writes go
+ * to a temporary file whose mtime is set to max(now, previous + 1 µs) before it is renamed into
+ * place, so every write yields a new, larger generation even on filesystems with coarse clocks.
+ * Conditional writes hold an exclusive lock file (O_EXCL, safe across processes) around
+ * check-then-rename; a lock left by a killed process is broken once it is LOCK_STALE_MS old.
+ * Names starting with '.' are internal (locks, temporaries) and never listed.
+ */
 import { createReadStream } from 'node:fs';
 import {
   mkdir,
@@ -13,28 +24,13 @@ import {
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  checkObjectName,
-  PreconditionFailedError,
-  type ObjectInfo,
-  type Storage,
-  type StoredObject,
-  type WriteOptions,
-} from './storage.js';
+import { checkObjectName, PreconditionFailedError } from './storage.js';
+import type { ObjectInfo, Storage, StoredObject, WriteOptions } from './storage.js';
 
-/**
- * A bucket that is a directory: the embedded default. Files copied in with `cp` are objects.
- *
- * Generations are modification times in microseconds, like Cloud Storage's. Our own writes go
- * to a temporary file whose mtime is set to max(now, previous + 1 µs) before it is renamed into
- * place, so every write yields a new, larger generation even on filesystems with coarse clocks.
- * Conditional writes hold an exclusive lock file (O_EXCL, safe across processes) around
- * check-then-rename; a lock left by a killed process is broken once it is LOCK_STALE_MS old.
- * Names starting with '.' are internal (locks, temporaries) and never listed.
- */
 const LOCK_STALE_MS = 10_000;
 const LOCK_WAIT_MS = 30_000;
 
+/** A bucket that is a directory: the storage port of the embedded default. */
 export class DirectoryBucket implements Storage {
   readonly root: string;
   readonly uri: string;

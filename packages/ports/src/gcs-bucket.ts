@@ -1,12 +1,10 @@
+/**
+ * @module gcs-bucket
+ * The storage port on Cloud Storage: the bucket of the cloud runtime.
+ */
 import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
-import {
-  checkObjectName,
-  PreconditionFailedError,
-  type ObjectInfo,
-  type Storage,
-  type StoredObject,
-  type WriteOptions,
-} from './storage.js';
+import { checkObjectName, PreconditionFailedError } from './storage.js';
+import type { ObjectInfo, Storage, StoredObject, WriteOptions } from './storage.js';
 
 /**
  * A Cloud Storage bucket behind the storage port. Generations are Cloud Storage's own object

@@ -1,3 +1,7 @@
+/**
+ * @module local-training-client
+ * The training port of the embedded default, as the pipeline's stages reach it: over HTTP.
+ */
 import type {
   StudyJob,
   StudyJobRequest,

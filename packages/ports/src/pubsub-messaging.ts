@@ -1,3 +1,7 @@
+/**
+ * @module pubsub-messaging
+ * The messaging port on Pub/Sub, for both runtimes: locally it talks to the emulator.
+ */
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import type { Messaging } from './messaging.js';
 

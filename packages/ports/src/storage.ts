@@ -1,8 +1,11 @@
 /**
- * The bucket. Object names are relative ("data/babyweight/train.csv"); generations are opaque
- * strings that change on every write, as in Cloud Storage. Conditional writes implement
- * create-if-absent (`ifGenerationMatch: '0'`) and compare-and-swap (`ifGenerationMatch: g`).
+ * @module storage
+ * The storage port: the bucket. Object names are relative ("data/babyweight/train.csv");
+ * generations are opaque strings that change on every write, as in Cloud Storage. Conditional
+ * writes implement create-if-absent (`ifGenerationMatch: '0'`) and compare-and-swap
+ * (`ifGenerationMatch: g`).
  */
+/** What a stat or listing tells of an object. */
 export interface ObjectInfo {
   name: string;
   generation: string;
@@ -20,6 +23,7 @@ export interface WriteOptions {
   contentType?: string;
 }
 
+/** The bucket, as DirectoryBucket, GcsBucket and the testing fake implement it. */
 export interface Storage {
   /** A URI naming the bucket, for people and lineage: file:///… or gs://… */
   readonly uri: string;

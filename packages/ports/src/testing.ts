@@ -8,14 +8,8 @@
  */
 import { Readable } from 'node:stream';
 import type { Messaging } from './messaging.js';
-import {
-  checkObjectName,
-  PreconditionFailedError,
-  type ObjectInfo,
-  type Storage,
-  type StoredObject,
-  type WriteOptions,
-} from './storage.js';
+import { checkObjectName, PreconditionFailedError } from './storage.js';
+import type { ObjectInfo, Storage, StoredObject, WriteOptions } from './storage.js';
 import type {
   StudyJob,
   StudyJobRequest,

@@ -1,4 +1,5 @@
 /**
+ * @module training-backend
  * Where training runs: locally, `bucketml train` processes on this machine; in the cloud,
  * Vertex AI custom and hyperparameter-tuning jobs. Jobs are named by the caller from the run
  * id, and submitting a job that exists returns it instead of starting another: handlers retry.
@@ -45,6 +46,7 @@ export interface StudyJob {
   error?: string;
 }
 
+/** The training port. Submitting a job id that exists returns it (`created: false`). */
 export interface TrainingBackend {
   submitStudy(request: StudyJobRequest): Promise<{ jobId: string; created: boolean }>;
   submitTraining(request: TrainingJobRequest): Promise<{ jobId: string; created: boolean }>;

@@ -1,3 +1,16 @@
+/**
+ * @module vertex-training
+ * The cloud training backend: Vertex AI. A final training is a CustomJob, a study a
+ * HyperparameterTuningJob built by the tuning engine's course → Vertex converter. Both run the
+ * trainer's container image with the same contract as the local backend: `bucketml train`
+ * flags (data as gs:// URIs, read through Cloud Storage FUSE), AIP_MODEL_DIR set by Vertex from
+ * the job's base output directory, the hypertune metric file for trials.
+ *
+ * Vertex chooses job ids, so BucketML's job id travels as a label and as the display name;
+ * submitting looks the label up first, which makes a redelivered submission find its job.
+ * (Two deliveries racing within the same second could still both create one; the pipeline's
+ * run state makes the second job's completion a no-op.)
+ */
 import { jobOutput, LABELS, parseGsUri, trainerArgv } from '@bucketml/contracts';
 
 export { LABELS, VERTEX_LOG_FILTER } from '@bucketml/contracts';
@@ -12,18 +25,7 @@ import type {
   TrialState,
 } from './training-backend.js';
 
-/**
- * The cloud training backend: Vertex AI. A final training is a CustomJob, a study a
- * HyperparameterTuningJob built by the tuning engine's course → Vertex converter. Both run the
- * trainer's container image with the same contract as the local backend: `bucketml train`
- * flags (data as gs:// URIs, read through Cloud Storage FUSE), AIP_MODEL_DIR set by Vertex from
- * the job's base output directory, the hypertune metric file for trials.
- *
- * Vertex chooses job ids, so BucketML's job id travels as a label and as the display name;
- * submitting looks the label up first, which makes a redelivered submission find its job.
- * (Two deliveries racing within the same second could still both create one; the pipeline's
- * run state makes the second job's completion a no-op.)
- */
+/** Where the Vertex AI jobs run, on what, and as whom. */
 export interface VertexOptions {
   project: string;
   region: string;
@@ -89,6 +91,7 @@ export function labelValue(value: string): string {
     .slice(0, 63);
 }
 
+/** The training port on Vertex AI's job service. */
 export class VertexTrainingBackend implements TrainingBackend {
   private readonly parent: string;
 

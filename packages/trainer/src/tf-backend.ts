@@ -4,6 +4,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { registerScatterAddKernel } from './scatter-add-kernel.js';
+import { setting } from '@bucketml/contracts';
 
 export type Tf = typeof tfTypes;
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -25,7 +26,7 @@ let loaded: Promise<TensorFlow> | undefined;
  * `BUCKETML_TF_BACKEND` forces one (tests and benchmarks use it).
  */
 export function loadTensorFlow(
-  prefer = process.env.BUCKETML_TF_BACKEND as BackendName | undefined,
+  prefer = setting('BUCKETML_TF_BACKEND') as BackendName | undefined,
 ): Promise<TensorFlow> {
   loaded ??= load(prefer);
   return loaded;

@@ -1,3 +1,7 @@
+/**
+ * @module analysis
+ * A study's result: its trials ranked by objective, as report.json and the report.txt people read.
+ */
 import type { Goal, Trial } from '@bucketml/contracts';
 
 export interface StudyReport {

@@ -1,8 +1,5 @@
-import type { Rng } from '@bucketml/model';
-import { fromUnit, sampleRandom, type ParamValues } from './random-search.js';
-import type { Goal, ParamSpec } from './study-spec.js';
-
 /**
+ * @module bayesian
  * Bayesian optimisation: a Gaussian process over the parameters' unit cube with expected
  * improvement. Chosen over TPE because with the few dozen trials a study runs, a GP's
  * calibrated uncertainty spends trials better, and its cost (a Cholesky of ≤ a few hundred
@@ -22,6 +19,11 @@ import type { Goal, ParamSpec } from './study-spec.js';
  *   suffered more for the same examples saved.
  * - Failed trials enter with the worst objective seen, steering the search away from them.
  */
+import type { Rng } from '@bucketml/model';
+import { fromUnit, sampleRandom, type ParamValues } from './random-search.js';
+import type { Goal, ParamSpec } from './study-spec.js';
+
+/** A trial as the search sees it: parameters, state and, once it has one, objective. */
 export interface Observation {
   parameters: ParamValues;
   state: 'SUCCEEDED' | 'FAILED' | 'STOPPED' | 'ACTIVE';
@@ -34,6 +36,7 @@ export interface BayesianOptions {
   candidates?: number;
 }
 
+/** The next parameters: random until enough trials succeeded, then the point of highest EI. */
 export function suggestBayesian(
   params: ParamSpec[],
   goal: Goal,

@@ -1,6 +1,5 @@
-import type { Goal } from './study-spec.js';
-
 /**
+ * @module early-stopping
  * Early stopping: a median rule on the intermediate measurements (Vizier's, which Vertex's
  * medianAutomatedStoppingSpec names), made aware of how fast a trial is improving.
  *
@@ -19,6 +18,8 @@ import type { Goal } from './study-spec.js';
  * Measurements are compared by index, not by global step: trials with different batch sizes
  * take different numbers of steps, but each reports at the same fractions of its budget.
  */
+import type { Goal } from './study-spec.js';
+
 export interface StoppingOptions {
   /** Finished trials needed before any trial is stopped (default 4). */
   minCompleted?: number;
@@ -26,6 +27,7 @@ export interface StoppingOptions {
   minMeasurements?: number;
 }
 
+/** Whether a trial with measurements `current` should stop, against the finished trials'. */
 export function shouldStopTrial(
   current: number[],
   completed: number[][],

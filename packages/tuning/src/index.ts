@@ -1,3 +1,9 @@
+/**
+ * @module @bucketml/tuning
+ * The tuning engine: study specs in the course's and Vertex AI's forms, the search algorithms
+ * (Bayesian, random, grid), early stopping, and the analysis of a study's trials. The local
+ * training service runs studies with it; Vertex AI runs them from the converted spec.
+ */
 export * from './study-spec.js';
 export { sampleRandom, fromUnit, type ParamValues } from './random-search.js';
 export { analyzeTrials, formatReport, type StudyReport } from './analysis.js';

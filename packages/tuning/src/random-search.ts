@@ -1,3 +1,8 @@
+/**
+ * @module random-search
+ * Random search, and the map from the unit interval to a parameter's values that the other
+ * algorithms share.
+ */
 import { Rng } from '@bucketml/model';
 import type { ParamSpec } from './study-spec.js';
 

@@ -1,3 +1,8 @@
+/**
+ * @module search
+ * The one place a study's algorithm is chosen: Bayesian by default (Vertex's
+ * ALGORITHM_UNSPECIFIED), random or grid search on request.
+ */
 import type { Rng } from '@bucketml/model';
 import { suggestBayesian, type Observation } from './bayesian.js';
 import { sampleRandom, type ParamValues } from './random-search.js';

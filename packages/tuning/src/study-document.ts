@@ -1,3 +1,7 @@
+/**
+ * @module study-document
+ * config/<model>/hyperparam.yaml as a study spec, whichever form it is written in.
+ */
 import { parse as parseYaml } from 'yaml';
 import { parseCourseSpec, StudySpecError, type StudySpec } from './study-spec.js';
 import { fromVertexTuningJob } from './vertex-spec.js';

@@ -1,4 +1,5 @@
 /**
+ * @module study-spec
  * A hyperparameter study, parsed from the course's `hyperparam.yaml` (Cloud ML Engine's
  * TrainingInput):
  *
@@ -80,6 +81,7 @@ export const COURSE_HYPERPARAM_YAML = `trainingInput:
       scaleType: UNIT_LOG_SCALE
 `;
 
+/** A study document in the course's form (`trainingInput: …`), checked. */
 export function parseCourseSpec(doc: unknown): StudySpec {
   const problems: string[] = [];
   const fail = (m: string) => problems.push(m);

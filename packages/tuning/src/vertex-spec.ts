@@ -1,3 +1,11 @@
+/**
+ * @module vertex-spec
+ * Vertex AI's form of a study: a HyperparameterTuningJob's studySpec, trial counts and trial
+ * job spec (aiplatform v1). `toVertexTuningJob` and `fromVertexTuningJob` convert both ways
+ * without loss: the course's scaleTier maps to a machine type (one table, both directions) and
+ * its args travel as the trial container's args; enableTrialEarlyStopping is Vertex's median
+ * automated stopping. (BucketML's finalArgs belong to the final training, a separate CustomJob.)
+ */
 import {
   checkStudy,
   parseParam,
@@ -8,13 +16,7 @@ import {
   type StudySpec,
 } from './study-spec.js';
 
-/**
- * Vertex AI's form of a study: a HyperparameterTuningJob's studySpec, trial counts and trial
- * job spec (aiplatform v1). `toVertexTuningJob` and `fromVertexTuningJob` convert both ways
- * without loss: the course's scaleTier maps to a machine type (one table, both directions) and
- * its args travel as the trial container's args; enableTrialEarlyStopping is Vertex's median
- * automated stopping. (BucketML's finalArgs belong to the final training, a separate CustomJob.)
- */
+/** One parameter of a Vertex studySpec. */
 export interface VertexParameterSpec {
   parameterId: string;
   doubleValueSpec?: { minValue: number; maxValue: number };

@@ -12,6 +12,7 @@ import {
   pushSubscriptions,
   TOPICS,
   VERTEX_LOG_FILTER,
+  type SettingName,
   type FunctionName,
 } from '@bucketml/contracts';
 
@@ -190,12 +191,15 @@ export function deployPlan(o: DeployOptions): Step[] {
     'stage each function as a self-contained source folder',
     `npx bucketml stage-functions --out=${staging}`,
   );
+  const settings: Partial<Record<SettingName, string>> = {
+    BUCKETML_BUCKET: `gs://${o.bucket}`,
+    BUCKETML_REGION: o.region,
+    BUCKETML_TRAINER_IMAGE: image,
+    BUCKETML_TRAINER_SERVICE_ACCOUNT: sa('trainer'),
+  };
   const env = [
-    `BUCKETML_BUCKET=gs://${o.bucket}`,
     `GOOGLE_CLOUD_PROJECT=${o.project}`,
-    `BUCKETML_REGION=${o.region}`,
-    `BUCKETML_TRAINER_IMAGE=${image}`,
-    `BUCKETML_TRAINER_SERVICE_ACCOUNT=${sa('trainer')}`,
+    ...Object.entries(settings).map(([k, v]) => `${k}=${v}`),
   ].join(',');
   for (const fn of FUNCTIONS) {
     const common = `gcloud functions deploy ${fn.name} --gen2 --runtime=nodejs20 ${region} --source=${staging}/${fn.name} --entry-point=${fn.entryPoint} --service-account=${sa(fn.name)} --set-env-vars=${env} ${p}`;
