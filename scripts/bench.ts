@@ -1,7 +1,9 @@
 /**
+ * @module bench
  * `npm run bench -- <name>`: runs one benchmark, prints its figures as it goes and, as the last
  * line, one JSON object with them. Results and the commands are recorded in docs/benchmarks.md.
  */
+/** The benchmarks by name, each module loaded only when it runs. */
 const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   training: () => import('./bench/training.ts'),
   tuning: () => import('./bench/tuning.ts'),

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { HypertuneReporter, pythonFloatStr } from '@bucketml/trainer';
-import { tempDir } from './helpers.ts';
+import { ROOT, tempDir } from './helpers.ts';
 
 describe('hypertune metric reporting', () => {
   it("formats floats as Python's str() does", () => {
@@ -34,5 +36,28 @@ describe('hypertune metric reporting', () => {
     assert.equal(last.rmse, '1.105');
     assert.equal(last.trial, '7');
     assert.equal(JSON.parse(lines[0]).global_step, '60');
+  });
+
+  it('a SIGTERM at any moment (early stopping, preemption) never leaves a truncated metric file', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'output.metrics');
+    // A trainer stand-in that reports as fast as it can until it is killed.
+    const module = pathToFileURL(join(ROOT, 'packages/trainer/dist/hypertune.js')).href;
+    const script = `import { HypertuneReporter } from ${JSON.stringify(module)};
+      const r = new HypertuneReporter(${JSON.stringify(file)}, '1');
+      for (let i = 1; ; i++) r.report('rmse', 1 + 1 / i, i);`;
+    for (let kill = 0; kill < 30; kill++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: 'ignore',
+      });
+      await new Promise((r) => setTimeout(r, 120 + Math.random() * 120));
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+      const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+      assert.ok(
+        lines.length >= 1 && lines.every((l) => Number.isFinite(Number(JSON.parse(l).rmse))),
+        `kill ${kill}: ${lines.length} lines`,
+      );
+    }
   });
 });

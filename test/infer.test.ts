@@ -153,6 +153,69 @@ describe('schema inference', () => {
     assert.deepEqual(predictor.predictInstance({ ...base, key: 'k-1' }).key, { key: 'k-1' });
   });
 
+  it('training keeps the best evaluation (never the last step of a diverging run) and patience stops a converged one', async () => {
+    const { train, eval: evalFile } = await stormsSample(800);
+    const spec = await inferSpec([fileSource(train)], { name: 'storms', label: 'pressure' });
+    const diverging = await trainModel({
+      spec,
+      train: [fileSource(train)],
+      eval: [fileSource(evalFile)],
+      hyperparameters: {
+        ...spec.hyperparameters,
+        learningRate: 0.3,
+        trainExamples: 8000,
+        patience: undefined,
+      },
+      seed: 3,
+      evaluations: 8,
+    });
+    const measured = diverging.evaluations.map((e) => e.rmse);
+    assert.equal(
+      diverging.model.meta.metrics.rmse,
+      Math.min(...measured),
+      `kept the best of ${measured}`,
+    );
+    const predictor = new Predictor(diverging.model);
+    assert.ok(
+      Number.isFinite(
+        predictor.predictInstance({
+          time: '2010-09-01 12:00:00',
+          name: 'Earl',
+          lat: 25,
+          long: -70,
+          status: 'hurricane',
+          category: 3,
+          wind: 100,
+          tropicalstorm_force_diameter: 300,
+          hurricane_force_diameter: 100,
+        }).value,
+      ),
+    );
+    const patient = await trainModel({
+      spec,
+      train: [fileSource(train)],
+      eval: [fileSource(evalFile)],
+      hyperparameters: {
+        ...spec.hyperparameters,
+        learningRate: 0.3,
+        trainExamples: 40_000,
+        patience: 2,
+      },
+      seed: 3,
+      evaluations: 20,
+    });
+    if (patient.stopReason === 'converged') {
+      assert.ok(patient.evaluations.length < 20);
+      const n = patient.evaluations.length;
+      const best = Math.min(...patient.evaluations.map((e) => e.rmse));
+      assert.ok(
+        patient.evaluations.slice(n - 2).every((e) => e.rmse >= best),
+        'stopped after 2 evaluations without improvement',
+      );
+      assert.equal(patient.model.meta.training.stopReason, 'converged');
+    } else assert.equal(patient.evaluations.length, 20);
+  });
+
   it('parses ISO dates and timestamps, and refuses impossible ones', () => {
     assert.deepEqual(parseDate('2018-02-07 01:26:13'), {
       year: 2018,

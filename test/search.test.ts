@@ -105,6 +105,19 @@ describe('search algorithms', () => {
     assert.equal(new Set(points.slice(0, 6).map((p) => JSON.stringify(p))).size, 6);
     assert.deepEqual(points[6], points[0]);
   });
+
+  it('grid search computes each point of a huge INTEGER range without materialising it', () => {
+    const params: ParamSpec[] = [
+      { name: 'n', type: 'INTEGER', min: 1, max: 500_000_000 },
+      { name: 'm', type: 'INTEGER', min: 1, max: 50_000_000 },
+    ];
+    const started = performance.now();
+    const heap = process.memoryUsage().heapUsed;
+    for (let k = 0; k < 1000; k++) gridPoint(params, k);
+    assert.deepEqual(gridPoint(params, 50_000_001), { n: 2, m: 2 });
+    assert.ok(performance.now() - started < 100, `${performance.now() - started} ms`);
+    assert.ok(process.memoryUsage().heapUsed - heap < 50e6);
+  });
 });
 
 describe('median stopping rule', () => {

@@ -1,3 +1,21 @@
+/**
+ * @module bench/quality
+ * Model quality against peers measured in the same run: "our default path" (a drop into the local
+ * stack: inferred spec or built-in model, default study, no hand tuning) against a tuned XGBoost
+ * and scikit-learn's HistGradientBoosting (and, for classification, logistic regression on one-hot
+ * features), on the course data (babyweight, taxifare) and real public tables (data/tables/, see
+ * its README).
+ * Protocol (scripts/bench/quality/peers.py prints it in full): every system trains on the table's
+ * train.csv; eval.csv is split by a fixed seed into a tune half and a score half; peers tune on the
+ * tune half only; every system is scored once on the score half (the same rows, written as CSV
+ * files the trainer reads): RMSE for regression, log loss (+ accuracy, AUC or macro-F1) for
+ * classification. Ours is tuned by its default study on the tune half. Reported: the metric per
+ * table per system and ours / best peer (below 1: ours is better).
+ * Needs Debian's python3-xgboost, python3-sklearn, python3-pandas (installed with apt-get when
+ * missing and running as root). BENCH_TABLES=a,b limits the tables; BENCH_OURS=0 skips ours;
+ * BENCH_PYTHON picks the interpreter (default /usr/bin/python3, Debian's: the packages above
+ * are installed for it); BENCH_XGB_TRIALS, BENCH_HGB_TRIALS, BENCH_THREADS go to peers.py.
+ */
 import { execFile, spawn } from 'node:child_process';
 import {
   copyFileSync,
@@ -22,23 +40,6 @@ import {
   rmse,
 } from '@bucketml/model';
 
-/**
- * @module bench/quality
- * Model quality against peers measured in the same run: "our default path" (a drop into the
- * local stack: inferred spec or built-in model, default study, no hand tuning) against a tuned XGBoost and scikit-learn's
- * HistGradientBoosting (and, for classification, logistic regression on one-hot features), on
- * the course data (babyweight, taxifare) and real public tables (data/tables/, see its README).
- * Protocol (scripts/bench/quality/peers.py prints it in full): every system trains on the
- * table's train.csv; eval.csv is split by a fixed seed into a tune half and a score half; peers
- * tune on the tune half only; every system is scored once on the score half (the same rows,
- * written as CSV files the trainer reads): RMSE for regression, log loss (+ accuracy, AUC or
- * macro-F1) for classification. Ours is tuned by its default study on the tune half. Reported: the metric per table per system
- * and ours / best peer (below 1: ours is better).
- * Needs Debian's python3-xgboost, python3-sklearn, python3-pandas (installed with apt-get when
- * missing and running as root). BENCH_TABLES=a,b limits the tables; BENCH_OURS=0 skips ours;
- * BENCH_PYTHON picks the interpreter (default /usr/bin/python3, Debian's: the packages above
- * are installed for it); BENCH_XGB_TRIALS, BENCH_HGB_TRIALS, BENCH_THREADS go to peers.py.
- */
 const run_ = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
 const PEERS_PY = join(import.meta.dirname, 'quality/peers.py');

@@ -1,3 +1,12 @@
+/**
+ * @module bench/serving
+ * The predict function against the floor: a no-op functions-framework HTTP function, both as
+ * real processes on loopback, driven by autocannon from this process. Scenarios are interleaved
+ * and repeated (medians reported). Then: cold start (spawn → first served prediction), model
+ * time per instance (lean predictor vs the TensorFlow.js forward pass), and a soak at
+ * concurrency 64 with a model swap halfway, watching errors and the function's RSS.
+ * The load generator shares this machine's cores with the functions, for both alike.
+ */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -9,14 +18,6 @@ import { ROOT, tempDir } from '../../test/helpers.ts';
 import { BABY, deployVersion, trainSmallModel } from '../../test/serving-fixture.ts';
 import { median } from './stats.ts';
 
-/**
- * The predict function against the floor: a no-op functions-framework HTTP function, both as
- * real processes on loopback, driven by autocannon from this process. Scenarios are interleaved
- * and repeated (medians reported). Then: cold start (spawn → first served prediction), model
- * time per instance (lean predictor vs the TensorFlow.js forward pass), and a soak at
- * concurrency 64 with a model swap halfway, watching errors and the function's RSS.
- * The load generator shares this machine's cores with the functions, for both alike.
- */
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);

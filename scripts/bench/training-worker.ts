@@ -1,3 +1,9 @@
+/**
+ * @module bench/training-worker
+ * One measurement of the training benchmark (training.ts) in a fresh process, which has one
+ * backend and one kernel registry: argv[2] is ours-wasm, ours-cpu or stock-cpu; prints
+ * {examplesPerSecond, examples, backend}.
+ */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -9,7 +15,6 @@ import {
   readDataset,
 } from '@bucketml/model';
 
-/** One measurement in a fresh process; prints {examplesPerSecond, examples, backend}. */
 const mode = process.argv[2];
 const DATA = join(import.meta.dirname, '../../data/babyweight');
 const spec = BUILTIN_SPECS.babyweight;

@@ -1,15 +1,16 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { median } from './stats.ts';
-
 /**
+ * @module bench/training
  * Training throughput on babyweight, batch 512: our trainer (custom loop, scatter-add kernel)
  * on the wasm and cpu backends, and the stock tfjs baseline (the same model with
  * tf.layers.embedding + model.fit on cpu, stock kernels). Each configuration runs in its own
  * process (a process has one backend and one kernel registry); repeats are interleaved so
  * machine noise hits all of them alike; medians and ratios are reported.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { median } from './stats.ts';
+
 const run_ = promisify(execFile);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 

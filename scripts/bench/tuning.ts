@@ -1,3 +1,16 @@
+/**
+ * @module bench/tuning
+ * Trials needed to reach a target, Bayesian (GP + EI) against random search, both through the
+ * same `suggestTrial` the pipeline uses, averaged over seeds.
+ * (a) Branin on [-5, 10] × [0, 15]: global minimum 0.397887; target: within 1%.
+ * (b) babyweight, the course's study (batch_size, nembeds, nnsize), each trial trained in this
+ *     process on a reduced budget with a fixed seed (deterministic): best eval RMSE of
+ *     Bayesian after 20 trials vs random after 20 and after 60.
+ * (c) the Bayesian 20-trial study again with early stopping (`shouldStopTrial`): examples
+ *     trained and best RMSE, against (b) without it.
+ * Trials are suggested in batches of maxParallelTrials (5) with the constant liar and trained
+ * one after another; so early stopping sees a little more history than a parallel run would.
+ */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_SPECS, fileSource, Rng } from '@bucketml/model';
@@ -12,18 +25,6 @@ import {
   type ParamValues,
 } from '@bucketml/tuning';
 
-/**
- * Trials needed to reach a target, Bayesian (GP + EI) against random search, both through the
- * same `suggestTrial` the pipeline uses, averaged over seeds.
- * (a) Branin on [-5, 10] × [0, 15]: global minimum 0.397887; target: within 1%.
- * (b) babyweight, the course's study (batch_size, nembeds, nnsize), each trial trained in this
- *     process on a reduced budget with a fixed seed (deterministic): best eval RMSE of
- *     Bayesian after 20 trials vs random after 20 and after 60.
- * (c) the Bayesian 20-trial study again with early stopping (`shouldStopTrial`): examples
- *     trained and best RMSE, against (b) without it.
- * Trials are suggested in batches of maxParallelTrials (5) with the constant liar and trained
- * one after another; so early stopping sees a little more history than a parallel run would.
- */
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 5);
 /** Seeds FIRST_SEED … FIRST_SEED + SEEDS - 1 (another range checks a result on seeds it was not tuned on). */
 const FIRST_SEED = Number(process.env.BENCH_FIRST_SEED ?? 1);

@@ -3,6 +3,7 @@
  * The one Trial and the one study type, shared by the tuning engine, both training backends,
  * job events and reports.
  */
+/** A tuned parameter's value (INTEGER, DOUBLE and DISCRETE are numbers; CATEGORICAL strings). */
 export type ParameterValue = number | string;
 export type JobState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 export const TRIAL_STATES = ['SUCCEEDED', 'FAILED', 'STOPPED', 'ACTIVE'] as const;

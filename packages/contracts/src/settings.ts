@@ -4,6 +4,7 @@
  * registry. Code reads settings through `setting()`, so a name or default is written once; the
  * README's table is this list.
  */
+/** One setting: its default (when it has one) and what it is for. */
 export interface SettingDefinition {
   default?: string;
   doc: string;

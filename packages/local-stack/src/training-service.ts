@@ -234,7 +234,13 @@ export class LocalTrainingService {
     try {
       const dir = jobOutput.trialDir(request.outputDir, trial.id);
       const metricFile = this.options.bucket.pathOf(jobOutput.metricFile(dir));
-      const measurements = () => readMetrics(metricFile, request.metricTag);
+      // The reader never loses values it has seen (a file caught mid-replace reads shorter).
+      let seen: number[] = [];
+      const measurements = async () => {
+        const values = await readMetrics(metricFile, request.metricTag);
+        if (values.length >= seen.length) seen = values;
+        return seen;
+      };
       // Median rule against the trials already finished (succeeded or stopped).
       const finished = () =>
         record.trials

@@ -4,6 +4,7 @@
  * optional time (T or space, hh:mm[:ss[.fff]], optional Z or ±hh:mm offset, which is ignored:
  * the wall-clock hour is the feature). Parsed by hand, in UTC, so every machine agrees.
  */
+/** The calendar parts of a date, the features a date column expands into. */
 export interface DateParts {
   year: number;
   month: number;

@@ -6,6 +6,7 @@
  * spec passes, and it names unknown fields as such.
  */
 
+/** The operations a derived numeric feature may apply. */
 export const DERIVED_OPS = [
   'difference',
   'ratio',

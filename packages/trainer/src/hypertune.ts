@@ -2,7 +2,7 @@
  * @module hypertune
  * Reports tuning metrics to `CLOUD_ML_HP_METRIC_FILE` exactly as Google's hypertune library does.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The metric file Vertex AI's hypertune library writes and Vertex reads for tuning trials. */
@@ -40,7 +40,11 @@ export class HypertuneReporter {
     this.entries.push(`{${sorted.join(', ')}}`);
     if (this.entries.length > MAX_ENTRIES) this.entries.shift();
     mkdirSync(dirname(this.metricFile), { recursive: true });
-    writeFileSync(this.metricFile, this.entries.map((e) => e + '\n').join(''));
+    // Written aside and renamed into place: a reader, or a SIGTERM from early stopping or
+    // preemption at any instant, sees the previous file or the new one, never a truncated one.
+    const tmp = `${this.metricFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, this.entries.map((e) => e + '\n').join(''));
+    renameSync(tmp, this.metricFile);
   }
 }
 

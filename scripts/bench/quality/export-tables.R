@@ -122,3 +122,13 @@ birdstrikes <- data.frame(
   stringsAsFactors = FALSE
 )
 export("birdstrikes", birdstrikes)
+
+# flights (regression, label delay: arrival delay in minutes): US domestic flights of 2001 as
+# shipped in vega-datasets' flights-200k.json (delay, distance in miles, time = hour of
+# departure as a decimal). A seeded sample of 62,500 of the 200,000 rows (50,000 train, 12,500
+# eval), so the bench has a table of the size the time budget is stated for.
+f <- fromJSON(file.path(vega, "data", "flights-200k.json"))
+set.seed(SEED)
+f <- f[sort(sample.int(nrow(f), 62500)), c("time", "distance", "delay")]
+names(f)[names(f) == "time"] <- "hour"
+export("flights", f)
