@@ -7,40 +7,38 @@ import { DATA, runCli, sampleCsv, tempDir } from './helpers.ts';
 
 const evalRmse = (stdout: string) => Number(/eval rmse: ([0-9.]+)/.exec(stdout)?.[1]);
 
+/** The arguments of `bucketml train` for a model (built-in or spec file), its data and output. */
+const trainArgs = (
+  model: string,
+  trainData: string,
+  evalData: string,
+  outputDir: string,
+  ...more: string[]
+) => [
+  'train',
+  ...['--model', model, '--train-data', trainData, '--eval-data', evalData],
+  ...['--output-dir', outputDir, ...more],
+];
+
+/** Trains a built-in model on its full sample data (data/<model>/) into a fresh folder. */
+async function trainOnSample(model: string, trainFile: string, evalFile: string) {
+  const out = await tempDir();
+  const sample = (file: string) => join(DATA, model, file);
+  const r = await runCli(trainArgs(model, sample(trainFile), sample(evalFile), out));
+  assert.equal(r.code, 0, r.stderr);
+  return { out, r };
+}
+
 describe('bucketml train', () => {
   it('babyweight, full sample data, default hyperparameters: eval RMSE <= 1.07', async () => {
-    const out = await tempDir();
-    const r = await runCli([
-      'train',
-      '--model',
-      'babyweight',
-      '--train-data',
-      join(DATA, 'babyweight/train.csv'),
-      '--eval-data',
-      join(DATA, 'babyweight/eval.csv'),
-      '--output-dir',
-      out,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    const { out, r } = await trainOnSample('babyweight', 'train.csv', 'eval.csv');
     assert.ok(evalRmse(r.stdout) <= 1.07, r.stdout);
     const meta = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
     assert.equal(meta.metrics.rmse.toFixed(4), evalRmse(r.stdout).toFixed(4));
   });
 
   it('taxifare, full sample data, default hyperparameters: valid RMSE <= $5.00', async () => {
-    const out = await tempDir();
-    const r = await runCli([
-      'train',
-      '--model',
-      'taxifare',
-      '--train-data',
-      join(DATA, 'taxifare/taxi-train.csv'),
-      '--eval-data',
-      join(DATA, 'taxifare/taxi-valid.csv'),
-      '--output-dir',
-      out,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    const { r } = await trainOnSample('taxifare', 'taxi-train.csv', 'taxi-valid.csv');
     assert.ok(evalRmse(r.stdout) <= 5.0, r.stdout);
   });
 
@@ -136,22 +134,8 @@ describe('bucketml train', () => {
     const dir = await tempDir();
     const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 1000);
     const r = await runCli(
-      [
-        'train',
-        '--model',
-        'babyweight',
-        '--train-data',
-        train,
-        '--eval-data',
-        train,
-        '--train-examples',
-        '2048',
-        '--output-dir',
-        join(dir, 'm'),
-      ],
-      {
-        BUCKETML_TF_BACKEND: 'cpu',
-      },
+      trainArgs('babyweight', train, train, join(dir, 'm'), '--train-examples', '2048'),
+      { BUCKETML_TF_BACKEND: 'cpu' },
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /backend cpu/);
@@ -164,66 +148,38 @@ describe('bucketml train', () => {
   it('reports usage and data errors clearly with distinct exit codes', async () => {
     const dir = await tempDir();
     const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 100);
-    const missingModel = await runCli(['train', '--train-data', train, '--eval-data', train]);
-    assert.equal(missingModel.code, 2);
-    assert.match(missingModel.stderr, /--model is required/);
-    const missingTwo = await runCli(['train', '--train-data', train]);
-    assert.equal(missingTwo.code, 2);
-    assert.match(missingTwo.stderr, /--model, --eval-data are required/);
-    const unknownFlag = await runCli(['train', '--model', 'babyweight', '--epochs', '3']);
-    assert.equal(unknownFlag.code, 2);
-    assert.match(unknownFlag.stderr, /unknown option --epochs/);
-    const noOutput = await runCli(
-      ['train', '--model', 'babyweight', '--train-data', train, '--eval-data', train],
-      { AIP_MODEL_DIR: '' },
-    );
+    const data = (trainData: string) => ['--train-data', trainData, '--eval-data', train];
+    const cases: [string[], number, RegExp][] = [
+      [data(train), 2, /--model or --label is required/],
+      [['--train-data', train], 2, /--eval-data is required/],
+      [['--model', 'babyweight', '--epochs', '3'], 2, /unknown option --epochs/],
+      [['--model', 'm', '--label', 'y', ...data(train)], 2, /give either --model or --label/],
+      [
+        ['--model', 'housing', ...data(train), '--output-dir', dir],
+        1,
+        /"housing" is neither a built-in model \(babyweight, taxifare\) nor a readable spec file/,
+      ],
+      [
+        ['--model', 'taxifare', ...data(train), '--output-dir', dir],
+        1,
+        /train\.csv: expected 7 columns \(fare_amount, .*\), found 6 on line 1/,
+      ],
+      [
+        ['--model', 'babyweight', ...data(join(dir, 'x-*.csv')), '--output-dir', dir],
+        1,
+        /x-\*\.csv: no file matches/,
+      ],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await runCli(['train', ...args]);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    const noOutput = await runCli(['train', '--model', 'babyweight', ...data(train)], {
+      AIP_MODEL_DIR: '',
+    });
     assert.equal(noOutput.code, 2);
     assert.match(noOutput.stderr, /--output-dir is required when AIP_MODEL_DIR is not set/);
-    const unknownModel = await runCli([
-      'train',
-      '--model',
-      'housing',
-      '--train-data',
-      train,
-      '--eval-data',
-      train,
-      '--output-dir',
-      dir,
-    ]);
-    assert.equal(unknownModel.code, 1);
-    assert.match(
-      unknownModel.stderr,
-      /"housing" is neither a built-in model \(babyweight, taxifare\) nor a readable spec file/,
-    );
-    const wrongData = await runCli([
-      'train',
-      '--model',
-      'taxifare',
-      '--train-data',
-      train,
-      '--eval-data',
-      train,
-      '--output-dir',
-      dir,
-    ]);
-    assert.equal(wrongData.code, 1);
-    assert.match(
-      wrongData.stderr,
-      /train\.csv: expected 7 columns \(fare_amount, .*\), found 6 on line 1/,
-    );
-    const noMatch = await runCli([
-      'train',
-      '--model',
-      'babyweight',
-      '--train-data',
-      join(dir, 'x-*.csv'),
-      '--eval-data',
-      train,
-      '--output-dir',
-      dir,
-    ]);
-    assert.equal(noMatch.code, 1);
-    assert.match(noMatch.stderr, /x-\*\.csv: no file matches/);
   });
 
   it('trains a user-supplied spec file for another tabular CSV', async () => {
@@ -256,17 +212,8 @@ describe('bucketml train', () => {
         hyperparameters: { trainExamples: 60000, batchSize: 128, learningRate: 0.01, nnsize: [16] },
       }),
     );
-    const r = await runCli([
-      'train',
-      '--model',
-      join(dir, 'houses.json'),
-      '--train-data',
-      join(dir, 'houses.csv'),
-      '--eval-data',
-      join(dir, 'houses.csv'),
-      '--output-dir',
-      join(dir, 'm'),
-    ]);
+    const houses = join(dir, 'houses.csv');
+    const r = await runCli(trainArgs(join(dir, 'houses.json'), houses, houses, join(dir, 'm')));
     assert.equal(r.code, 0, r.stderr);
     // Label std is ~90; the noise floor is ~2.9.
     assert.ok(evalRmse(r.stdout) < 8, r.stdout);
@@ -379,19 +326,9 @@ describe('bucketml predict', () => {
     dir = await tempDir();
     const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 3000);
     modelDir = join(dir, 'model');
-    const r = await runCli([
-      'train',
-      '--model',
-      'babyweight',
-      '--train-data',
-      train,
-      '--eval-data',
-      train,
-      '--train-examples',
-      '10240',
-      '--output-dir',
-      modelDir,
-    ]);
+    const r = await runCli(
+      trainArgs('babyweight', train, train, modelDir, '--train-examples', '10240'),
+    );
     assert.equal(r.code, 0, r.stderr);
   });
 
@@ -447,7 +384,7 @@ describe('bucketml predict', () => {
       key: 'k2',
       error: 'is_male: "Maybe" is not one of True, False, Unknown',
     });
-    assert.equal(out[2].key, null);
+    assert.equal(out[2].key, undefined, 'a line that is not JSON has no key to echo');
     assert.match(out[2].error, /^line 3: not valid JSON/);
     assert.deepEqual(out[3], { error: 'instance must be a JSON object' });
     assert.deepEqual(out[4], { key: 'k5', error: 'mother_age: missing' });
@@ -536,16 +473,7 @@ describe('every bucketml verb', () => {
   }
 
   it("names the flag in the message of each verb's own checks", async () => {
-    const deployArgs = [
-      'deploy',
-      '--dry-run',
-      '--project',
-      'p',
-      '--region',
-      'us-central1',
-      '--bucket',
-      'b',
-    ];
+    const deployArgs = 'deploy --dry-run --project p --region us-central1 --bucket b'.split(' ');
     const cases: [string[], string, string | RegExp][] = [
       [
         ['train', '--model', 'babyweight', '--batch-size', 'x'],
@@ -558,19 +486,7 @@ describe('every bucketml verb', () => {
         'bucketml train: --nnsize must be a positive integer (got "x")',
       ],
       [
-        [
-          'train',
-          '--model',
-          'babyweight',
-          '--train-data',
-          'a.csv',
-          '--eval-data',
-          'b.csv',
-          '--output-dir',
-          '/tmp/m',
-          '--max-bad-rows',
-          '2',
-        ],
+        trainArgs('babyweight', 'a.csv', 'b.csv', '/tmp/m', '--max-bad-rows', '2'),
         'max-bad-rows',
         /between 0 and 1/,
       ],

@@ -162,16 +162,9 @@ describe('bucketml deploy --dry-run', () => {
     const r = await runCli(['deploy', '--dry-run', '--project', 'p']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--region, --bucket are required/);
-    const bad = await runCli([
-      'deploy',
-      '--dry-run',
-      '--project',
-      'p',
-      '--region',
-      'us-central1',
-      '--bucket',
-      'gs://b',
-    ]);
+    const bad = await runCli(
+      'deploy --dry-run --project p --region us-central1 --bucket gs://b'.split(' '),
+    );
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--bucket must be a bucket name, not a gs:\/\/ URI/);
   });

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileSource, inferSpec, parseDate, parseSpec, Predictor, SpecError } from '@bucketml/model';
+import {
+  fileSource,
+  inferSpec,
+  parseDate,
+  parseSpec,
+  Predictor,
+  SpecError,
+  type Hyperparameters,
+} from '@bucketml/model';
 import { trainModel } from '@bucketml/trainer';
 import { DATA, tempDir } from './helpers.ts';
 
@@ -11,6 +19,19 @@ import { DATA, tempDir } from './helpers.ts';
  * storms (dates, a categorical status and storm name, numerics with empty cells) and vega's
  * earthquakes (timestamps with a time, mostly-empty columns).
  */
+
+/** One storm observation, as a caller would send it (hurricane Earl, 2010). */
+const EARL = {
+  time: '2010-09-01 12:00:00',
+  name: 'Earl',
+  lat: 25,
+  long: -70,
+  status: 'hurricane',
+  category: 3,
+  wind: 100,
+  tropicalstorm_force_diameter: 300,
+  hurricane_force_diameter: 100,
+};
 
 /** The newest rows of storms: the force diameters exist from 2004 on (empty cells before). */
 async function stormsSample(rows = 1500) {
@@ -102,17 +123,7 @@ describe('schema inference', () => {
     assert.ok(result.model.meta.preprocessing.label, 'the label transform is saved with the model');
     assert.ok(result.model.meta.spec.inferred, 'the statistics are saved inside the model');
     const predictor = new Predictor(result.model);
-    const base = {
-      time: '2010-09-01 12:00:00',
-      name: 'Earl',
-      lat: 25,
-      long: -70,
-      status: 'hurricane',
-      category: 3,
-      wind: 100,
-      tropicalstorm_force_diameter: 300,
-      hurricane_force_diameter: 100,
-    };
+    const base = EARL;
     const known = predictor.predictInstance(base);
     assert.equal(known.error, undefined);
     assert.ok(known.value! > 850 && known.value! < 1050, `a pressure in hPa: ${known.value}`);
@@ -156,19 +167,16 @@ describe('schema inference', () => {
   it('training keeps the best evaluation (never the last step of a diverging run) and patience stops a converged one', async () => {
     const { train, eval: evalFile } = await stormsSample(800);
     const spec = await inferSpec([fileSource(train)], { name: 'storms', label: 'pressure' });
-    const diverging = await trainModel({
-      spec,
-      train: [fileSource(train)],
-      eval: [fileSource(evalFile)],
-      hyperparameters: {
-        ...spec.hyperparameters,
-        learningRate: 0.3,
-        trainExamples: 8000,
-        patience: undefined,
-      },
-      seed: 3,
-      evaluations: 8,
-    });
+    const fast = (budget: Partial<Hyperparameters>, evaluations: number) =>
+      trainModel({
+        spec,
+        train: [fileSource(train)],
+        eval: [fileSource(evalFile)],
+        hyperparameters: { ...spec.hyperparameters, learningRate: 0.3, ...budget },
+        seed: 3,
+        evaluations,
+      });
+    const diverging = await fast({ trainExamples: 8000, patience: undefined }, 8);
     const measured = diverging.evaluations.map((e) => e.rmse);
     assert.equal(
       diverging.model.meta.metrics.rmse,
@@ -176,34 +184,8 @@ describe('schema inference', () => {
       `kept the best of ${measured}`,
     );
     const predictor = new Predictor(diverging.model);
-    assert.ok(
-      Number.isFinite(
-        predictor.predictInstance({
-          time: '2010-09-01 12:00:00',
-          name: 'Earl',
-          lat: 25,
-          long: -70,
-          status: 'hurricane',
-          category: 3,
-          wind: 100,
-          tropicalstorm_force_diameter: 300,
-          hurricane_force_diameter: 100,
-        }).value,
-      ),
-    );
-    const patient = await trainModel({
-      spec,
-      train: [fileSource(train)],
-      eval: [fileSource(evalFile)],
-      hyperparameters: {
-        ...spec.hyperparameters,
-        learningRate: 0.3,
-        trainExamples: 40_000,
-        patience: 2,
-      },
-      seed: 3,
-      evaluations: 20,
-    });
+    assert.ok(Number.isFinite(predictor.predictInstance(EARL).value));
+    const patient = await fast({ trainExamples: 40_000, patience: 2 }, 20);
     if (patient.stopReason === 'converged') {
       assert.ok(patient.evaluations.length < 20);
       const n = patient.evaluations.length;

@@ -59,9 +59,14 @@ async function dropBabyweight(
   }
 }
 
-/** The run a drop maps to (as data-upload derives it), followed through run.json to its end. */
-const runEnded = async (stack: LocalStack, runId: string) => {
+/**
+ * The run the latest drop of `model` maps to (as data-upload derives it), followed through
+ * run.json to its end, which must be `state`.
+ */
+async function dropEnded(stack: LocalStack, model: string, state: string) {
+  const runId = await stack.runIdOfDrop(model);
   const run = await stack.waitForRun(runId, 180_000);
+  assert.equal(run.state, state, JSON.stringify(run.error));
   // The run's last step event (its ERROR, or the gate's verdict), for the checks on what it says.
   const last = stack.logs
     .filter(
@@ -70,8 +75,8 @@ const runEnded = async (stack: LocalStack, runId: string) => {
         (l.event.decision !== undefined || l.event.severity === 'ERROR'),
     )
     .at(-1)?.event;
-  return { run, event: last ?? {} };
-};
+  return { runId, run, event: last ?? {} };
+}
 
 const eventsOf = (stack: LocalStack, runId: string, match: (e: Event) => boolean) =>
   stack.logs.filter((l) => l.event?.runId === runId && match(l.event)).length;
@@ -111,9 +116,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
 
   it('a drop of two files becomes exactly one run, one study, one final training and one deployment', async () => {
     await dropBabyweight(stack, 3000, 800, SMALL_STUDY(['--train_examples=6000']));
-    firstRun = await stack.runIdOfDrop('babyweight');
-    const { run: ended } = await runEnded(stack, firstRun);
-    assert.equal(ended.state, 'deployed', JSON.stringify(ended.error));
+    firstRun = (await dropEnded(stack, 'babyweight', 'deployed')).runId;
 
     const bucket = stack.bucket.root;
     assert.deepEqual(await entries(join(bucket, 'runs')), [firstRun]);
@@ -209,9 +212,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
       join(DATA, 'taxifare/taxi-valid.csv'),
       join(stack.bucket.root, 'data/babyweight/more-train.csv'),
     );
-    const runId = await stack.runIdOfDrop('babyweight');
-    const { run: ended, event: end } = await runEnded(stack, runId);
-    assert.equal(ended.state, 'failed');
+    const { runId, event: end } = await dropEnded(stack, 'babyweight', 'failed');
     assert.equal(end.severity, 'ERROR');
     assert.equal(end.file, 'data/babyweight/more-train.csv');
     assert.match(
@@ -244,9 +245,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
         'type: DISCRETE\n      discreteValues: [512]',
       ),
     );
-    const runId = await stack.runIdOfDrop('babyweight');
-    const { run: ended, event: end } = await runEnded(stack, runId);
-    assert.equal(ended.state, 'rejected');
+    const { event: end } = await dropEnded(stack, 'babyweight', 'rejected');
     assert.equal(end.decision, 'rejected');
     assert.equal(end.severity, 'WARNING');
     assert.match(
@@ -271,9 +270,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     await mkdir(join(bucket, 'data/quakes'), { recursive: true });
     for (const f of ['train.csv', 'eval.csv'])
       await copyFile(join(DATA, 'tables/earthquakes', f), join(bucket, 'data/quakes', f));
-    const runId = await stack.runIdOfDrop('quakes');
-    const { run: ended, event: end } = await runEnded(stack, runId);
-    assert.equal(ended.state, 'failed');
+    const { event: end } = await dropEnded(stack, 'quakes', 'failed');
     assert.match(
       String(end.message),
       /write config\/quakes\/schema\.json containing \{"label": "<the column to predict>"\} \(the columns of data\/quakes\/train\.csv: time, tz, felt/,
@@ -291,9 +288,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     // A new generation of the drop: a new data version, so a new run.
     for (const f of ['train.csv', 'eval.csv'])
       await copyFile(join(DATA, 'tables/earthquakes', f), join(bucket, 'data/quakes', f));
-    const runId = await stack.runIdOfDrop('quakes');
-    const { run: ended } = await runEnded(stack, runId);
-    assert.equal(ended.state, 'deployed', JSON.stringify(ended.error));
+    const { runId, run: ended } = await dropEnded(stack, 'quakes', 'deployed');
     assert.equal(ended.specObject, `runs/${runId}/spec.json`);
     const spec = JSON.parse(await readFile(join(bucket, ended.specObject!), 'utf8'));
     assert.equal(spec.label.name, 'mag');
@@ -356,9 +351,7 @@ describe('pipeline on the local stack, each function killed mid-step once', () =
 
   it('redelivery completes the run with one deployment and a whole model', async () => {
     await dropBabyweight(stack, 3000, 800, SMALL_STUDY(['--train_examples=6000']));
-    const runId = await stack.runIdOfDrop('babyweight');
-    const { run: ended } = await runEnded(stack, runId);
-    assert.equal(ended.state, 'deployed', JSON.stringify(ended.error));
+    const { runId } = await dropEnded(stack, 'babyweight', 'deployed');
     for (const fn of ['data-upload', 'job-completed', 'deploy'] as const) {
       assert.ok(stack.functions[fn].restarts >= 1, `${fn} was killed and restarted`);
     }

@@ -14,7 +14,22 @@ import {
   SimulatedCrash,
   snapshot,
   TRAIN_CSV,
+  type Harness,
 } from './fixtures.ts';
+
+/** One job was created, and the bucket holds its one run: tuning, moved there once from received. */
+function assertOneTuningRun(h: Harness, message?: string): void {
+  const study = onlyStudy(h.training);
+  assert.equal(h.training.submissions.filter((s) => s.created).length, 1, 'one job');
+  assert.deepEqual(h.bucket.names('runs/'), [paths.run(study.runId)]);
+  const run = runOf(h.bucket, study.runId)!;
+  assert.equal(run.state, 'tuning');
+  assert.deepEqual(
+    run.history.map((s) => s.state),
+    ['received', 'tuning'],
+    message,
+  );
+}
 
 /** Stage 1: a drop under data/<model>/ becomes one run and one study job. */
 describe('data-upload: onObjectFinalized', () => {
@@ -80,16 +95,7 @@ describe('data-upload: onObjectFinalized', () => {
   it('the files of one drop, delivered concurrently, start one run and one job', async () => {
     const h = harness();
     await Promise.all(drop(h.bucket).map((e) => onObjectFinalized(h.ctx, e)));
-    const study = onlyStudy(h.training);
-    assert.equal(h.training.submissions.filter((s) => s.created).length, 1);
-    assert.deepEqual(h.bucket.names('runs/'), [paths.run(study.runId)]);
-    const run = runOf(h.bucket, study.runId)!;
-    assert.equal(run.state, 'tuning');
-    assert.deepEqual(
-      run.history.map((s) => s.state),
-      ['received', 'tuning'],
-      'of the two deliveries one moved the run on',
-    );
+    assertOneTuningRun(h, 'of the two deliveries one moved the run on');
     assert.equal(h.logs.filter((l) => /^run created/.test(l.message)).length, 1);
     assert.equal(h.logs.filter((l) => /^tuning started/.test(l.message)).length, 1);
   });
@@ -313,15 +319,7 @@ describe('data-upload: onObjectFinalized', () => {
       assert.equal(h.training.studies.size, point === 'data-upload:after-submit' ? 1 : 0);
 
       await onObjectFinalized(h.ctx, train); // the redelivery, in a fresh instance
-      const study = onlyStudy(h.training);
-      assert.equal(h.training.submissions.filter((s) => s.created).length, 1, 'one job');
-      assert.deepEqual(h.bucket.names('runs/'), [paths.run(study.runId)]);
-      const run = runOf(h.bucket, study.runId)!;
-      assert.equal(run.state, 'tuning');
-      assert.deepEqual(
-        run.history.map((s) => s.state),
-        ['received', 'tuning'],
-      );
+      assertOneTuningRun(h);
       const started = h.logs.filter((l) => /^tuning started/.test(l.message));
       assert.equal(started.length, 1);
       assert.equal(

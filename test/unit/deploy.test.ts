@@ -36,6 +36,10 @@ describe('deploy: onModelCandidate', () => {
 
   const pointerOf = (h: Harness) => h.bucket.json<ServingPointer>(paths.pointer);
 
+  /** Delivers the candidate to a deploy that "dies" (throws SimulatedCrash) at `point`. */
+  const crashAt = (h: Harness, point: string, event: Parameters<typeof onModelCandidate>[1]) =>
+    assert.rejects(onModelCandidate(crashing(h.ctx, point), event), SimulatedCrash);
+
   /** The run's version is deployed exactly once: its files are the candidate's, the pointer names it. */
   function assertDeployed(h: Harness, runId: string, candidate: ModelFiles, others: string[] = []) {
     const prefix = paths.versionPrefix(runId);
@@ -175,10 +179,7 @@ describe('deploy: onModelCandidate', () => {
     const h = harness();
     await deployVersion(h.bucket, OLD, poor);
     const { runId, event } = await toGating(h, good);
-    await assert.rejects(
-      onModelCandidate(crashing(h.ctx, 'deploy:after-copy'), event),
-      SimulatedCrash,
-    );
+    await crashAt(h, 'deploy:after-copy', event);
     assert.equal(pointerOf(h)?.version, OLD, 'the pointer has not moved');
     assert.equal(h.bucket.names(paths.versionPrefix(runId)).length, 2, 'the files were copied');
     assert.equal(runOf(h.bucket, runId)?.state, 'gating');
@@ -191,10 +192,7 @@ describe('deploy: onModelCandidate', () => {
   it('a crash at deploy:after-swap, then redelivery: the pointer already names the version; the outcome is recorded, nothing rewritten', async () => {
     const h = harness();
     const { runId, event } = await toGating(h, good);
-    await assert.rejects(
-      onModelCandidate(crashing(h.ctx, 'deploy:after-swap'), event),
-      SimulatedCrash,
-    );
+    await crashAt(h, 'deploy:after-swap', event);
     assert.equal(pointerOf(h)?.version, runId, 'the swap happened');
     assert.equal(runOf(h.bucket, runId)?.state, 'gating', 'but was not recorded');
     assert.equal(finished(h, runId).length, 0);
@@ -220,10 +218,7 @@ describe('deploy: onModelCandidate', () => {
     const h = harness();
     await deployVersion(h.bucket, OLD, poor);
     const { runId, event } = await toGating(h, good);
-    await assert.rejects(
-      onModelCandidate(crashing(h.ctx, 'deploy:after-swap'), event),
-      SimulatedCrash,
-    );
+    await crashAt(h, 'deploy:after-swap', event);
     await onModelCandidate(h.ctx, event);
     const run = assertDeployed(h, runId, good, [OLD]).run;
     assert.equal(run.decision?.servingVersion, OLD);

@@ -2,45 +2,33 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { ModelCandidateEvent } from '@bucketml/contracts';
 import { deliverPubSub, onJobEvent } from '@bucketml/pipeline';
-import {
-  crashing,
-  finished,
-  finishStudy,
-  harness,
-  MODEL,
-  modelDirOf,
-  onlyTraining,
-  paths,
-  pubsubPush,
-  runOf,
-  SimulatedCrash,
-  snapshot,
-  studyCompleted,
-  toFinalTraining,
-  TOPICS,
-  toTuning,
-  trainedModels,
-  trainingCompleted,
-  TRIALS,
-  writeModel,
-  type Harness,
-  type ModelFiles,
-} from './fixtures.ts';
+import * as fx from './fixtures.ts';
+
+/** The run failed with `reason`, and said so in exactly one run.finished. */
+function assertFailedOnce(h: fx.Harness, runId: string, reason: RegExp): void {
+  const run = fx.runOf(h.bucket, runId)!;
+  assert.equal(run.state, 'failed');
+  assert.match(run.error!.message, reason);
+  assert.deepEqual(
+    fx.finished(h, runId).map((e) => e.outcome),
+    ['failed'],
+  );
+}
 
 /** Stage 2: trial and study completion → report and final training; training completion → candidate. */
 describe('job-completed: onJobEvent', () => {
-  let good: ModelFiles;
-  before(async () => void ({ good } = await trainedModels()));
+  let good: fx.ModelFiles;
+  before(async () => void ({ good } = await fx.trainedModels()));
 
   describe('trial.completed', () => {
     it('logs one event per trial (WARNING when it failed) and changes nothing', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
-      const before = snapshot(h.bucket);
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      const before = fx.snapshot(h.bucket);
       const base = {
         type: 'trial.completed' as const,
         runId,
-        model: MODEL,
+        model: fx.MODEL,
         jobId: `${runId}-study`,
       };
       await onJobEvent(h.ctx, {
@@ -67,17 +55,17 @@ describe('job-completed: onJobEvent', () => {
         ],
       );
       assert.equal(trials[1].error, 'trainer exited with code 1');
-      assert.deepEqual(snapshot(h.bucket), before);
-      assert.equal(runOf(h.bucket, runId)?.state, 'tuning');
+      assert.deepEqual(fx.snapshot(h.bucket), before);
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'tuning');
     });
   });
 
   describe('study.completed', () => {
     it('writes the sorted report and submits one final training with the best trial parameters', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
-      finishStudy(h, runId);
-      await onJobEvent(h.ctx, studyCompleted(runId));
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      fx.finishStudy(h, runId);
+      await onJobEvent(h.ctx, fx.studyCompleted(runId));
 
       const report = h.bucket.json<{
         best: { id: string; objective: number };
@@ -85,7 +73,7 @@ describe('job-completed: onJobEvent', () => {
         succeeded: number;
         failed: number;
         stopped: number;
-      }>(paths.report(runId))!;
+      }>(fx.paths.report(runId))!;
       assert.deepEqual(
         report.trials.map((t) => t.id),
         ['2', '1', '4', '3'],
@@ -97,29 +85,29 @@ describe('job-completed: onJobEvent', () => {
       );
       assert.deepEqual([report.best.id, report.best.objective], ['2', 1.08]);
       assert.deepEqual([report.succeeded, report.stopped, report.failed], [2, 1, 1]);
-      assert.match(h.bucket.text(paths.reportText(runId))!, /best: trial 2, rmse 1\.08000/);
+      assert.match(h.bucket.text(fx.paths.reportText(runId))!, /best: trial 2, rmse 1\.08000/);
 
-      const final = onlyTraining(h.training);
+      const final = fx.onlyTraining(h.training);
       assert.equal(final.jobId, `${runId}-final`);
       assert.equal(final.runId, runId);
-      assert.equal(final.model, MODEL);
-      assert.deepEqual(final.parameters, TRIALS[1].parameters);
+      assert.equal(final.model, fx.MODEL);
+      assert.deepEqual(final.parameters, fx.TRIALS[1].parameters);
       assert.equal(final.outputDir, `runs/${runId}/final/`);
       assert.deepEqual(
         final.args,
         ['--train_examples=25000'],
         "the study's finalArgs (default: its args)",
       );
-      assert.deepEqual(final.trainData, [paths.train]);
-      assert.deepEqual(final.evalData, [paths.eval]);
+      assert.deepEqual(final.trainData, [fx.paths.train]);
+      assert.deepEqual(final.evalData, [fx.paths.eval]);
       assert.equal(final.seed, 42);
 
-      const run = runOf(h.bucket, runId)!;
+      const run = fx.runOf(h.bucket, runId)!;
       assert.equal(run.state, 'final-training');
       assert.deepEqual(run.best, {
         trialId: '2',
         objective: 1.08,
-        parameters: TRIALS[1].parameters,
+        parameters: fx.TRIALS[1].parameters,
       });
       assert.equal(run.final?.jobId, `${runId}-final`);
       assert.ok(
@@ -135,13 +123,13 @@ describe('job-completed: onJobEvent', () => {
     });
 
     it('redelivery acts once: no second training, no rewrite', async () => {
-      const h = harness();
-      const runId = await toFinalTraining(h);
-      const before = snapshot(h.bucket);
-      await onJobEvent(h.ctx, studyCompleted(runId));
-      await onJobEvent(h.ctx, studyCompleted(runId));
+      const h = fx.harness();
+      const runId = await fx.toFinalTraining(h);
+      const before = fx.snapshot(h.bucket);
+      await onJobEvent(h.ctx, fx.studyCompleted(runId));
+      await onJobEvent(h.ctx, fx.studyCompleted(runId));
       assert.equal(h.training.submissionCount('training'), 1);
-      assert.deepEqual(snapshot(h.bucket), before);
+      assert.deepEqual(fx.snapshot(h.bucket), before);
       assert.ok(
         h.logs.some(
           (l) =>
@@ -151,49 +139,47 @@ describe('job-completed: onJobEvent', () => {
     });
 
     it('a crash at job-completed:after-report, then redelivery: one final training, run final-training', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
-      finishStudy(h, runId);
-      const dying = crashing(h.ctx, 'job-completed:after-report');
-      await assert.rejects(onJobEvent(dying, studyCompleted(runId)), SimulatedCrash);
-      assert.ok(h.bucket.json(paths.report(runId)), 'the report was written');
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      fx.finishStudy(h, runId);
+      const dying = fx.crashing(h.ctx, 'job-completed:after-report');
+      await assert.rejects(onJobEvent(dying, fx.studyCompleted(runId)), fx.SimulatedCrash);
+      assert.ok(h.bucket.json(fx.paths.report(runId)), 'the report was written');
       assert.equal(h.training.submissionCount('training'), 0);
-      assert.equal(runOf(h.bucket, runId)?.state, 'tuning');
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'tuning');
 
-      await onJobEvent(h.ctx, studyCompleted(runId));
+      await onJobEvent(h.ctx, fx.studyCompleted(runId));
       assert.equal(h.training.trainings.size, 1);
       assert.equal(h.training.submissionCount('training'), 1);
-      assert.equal(runOf(h.bucket, runId)?.state, 'final-training');
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'final-training');
     });
 
     it('asks the backend, not the event: a study the backend reports running is not ended', async () => {
-      const h = harness();
-      const runId = await toTuning(h); // the fake backend reports the study RUNNING, without trials
-      await onJobEvent(h.ctx, studyCompleted(runId));
-      assert.equal(runOf(h.bucket, runId)?.state, 'tuning');
-      assert.equal(h.bucket.json(paths.report(runId)), undefined);
+      const h = fx.harness();
+      const runId = await fx.toTuning(h); // the fake backend reports the study RUNNING, without trials
+      await onJobEvent(h.ctx, fx.studyCompleted(runId));
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'tuning');
+      assert.equal(h.bucket.json(fx.paths.report(runId)), undefined);
       assert.equal(h.training.submissionCount('training'), 0);
       assert.ok(h.logs.some((l) => l.severity === 'WARNING' && /RUNNING/.test(l.message)));
     });
 
     it('a study event naming another job than the run’s study is ignored', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
-      finishStudy(h, runId);
-      await onJobEvent(h.ctx, { ...studyCompleted(runId), jobId: `${runId}-final` });
-      assert.equal(runOf(h.bucket, runId)?.state, 'tuning');
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      fx.finishStudy(h, runId);
+      await onJobEvent(h.ctx, { ...fx.studyCompleted(runId), jobId: `${runId}-final` });
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'tuning');
       assert.equal(h.training.submissionCount('training'), 0);
     });
 
     it('no successful trial fails the run with one ERROR and one run.finished', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
-      finishStudy(h, runId, [TRIALS[2]], 'FAILED');
-      await onJobEvent(h.ctx, studyCompleted(runId, 'FAILED'));
-      await onJobEvent(h.ctx, studyCompleted(runId, 'FAILED'));
-      const run = runOf(h.bucket, runId)!;
-      assert.equal(run.state, 'failed');
-      assert.match(run.error!.message, /no trial succeeded \(1 failed\)/);
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      fx.finishStudy(h, runId, [fx.TRIALS[2]], 'FAILED');
+      await onJobEvent(h.ctx, fx.studyCompleted(runId, 'FAILED'));
+      await onJobEvent(h.ctx, fx.studyCompleted(runId, 'FAILED'));
+      assertFailedOnce(h, runId, /no trial succeeded \(1 failed\)/);
       assert.equal(h.training.submissionCount('training'), 0);
       assert.equal(
         h.logs.filter(
@@ -201,120 +187,111 @@ describe('job-completed: onJobEvent', () => {
         ).length,
         1,
       );
-      assert.deepEqual(
-        finished(h, runId).map((e) => e.outcome),
-        ['failed'],
-      );
     });
 
     it('a study the backend does not know is a transient error (thrown, so it is redelivered)', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
       h.training.studies.clear();
       await assert.rejects(
-        onJobEvent(h.ctx, studyCompleted(runId)),
+        onJobEvent(h.ctx, fx.studyCompleted(runId)),
         /not found on the training backend/,
       );
-      assert.equal(runOf(h.bucket, runId)?.state, 'tuning');
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'tuning');
     });
   });
 
   describe('training.completed', () => {
-    async function trained(h: Harness) {
-      const runId = await toFinalTraining(h);
-      await writeModel(h.bucket, modelDirOf(onlyTraining(h.training)), good);
+    async function trained(h: fx.Harness) {
+      const runId = await fx.toFinalTraining(h);
+      await fx.writeModel(h.bucket, fx.modelDirOf(fx.onlyTraining(h.training)), good);
       return runId;
     }
 
     it("publishes the final model as a candidate with the model's own RMSE; the run is gating", async () => {
-      const h = harness();
+      const h = fx.harness();
       const runId = await trained(h);
-      await onJobEvent(h.ctx, trainingCompleted(runId));
+      await onJobEvent(h.ctx, fx.trainingCompleted(runId));
       const [message, ...more] = h.messaging.messages.filter(
-        (m) => m.topic === TOPICS.modelCandidates,
+        (m) => m.topic === fx.TOPICS.modelCandidates,
       );
       assert.equal(more.length, 0);
       assert.deepEqual(message.event as ModelCandidateEvent, {
         type: 'model.candidate',
         runId,
-        model: MODEL,
+        model: fx.MODEL,
         rmse: good.rmse,
       });
       assert.deepEqual(message.attributes, { runId, type: 'model.candidate' });
-      const run = runOf(h.bucket, runId)!;
+      const run = fx.runOf(h.bucket, runId)!;
       assert.equal(run.state, 'gating');
       assert.equal(run.final?.rmse, good.rmse);
     });
 
     it('redelivery acts once: no second candidate, run unchanged', async () => {
-      const h = harness();
+      const h = fx.harness();
       const runId = await trained(h);
-      await onJobEvent(h.ctx, trainingCompleted(runId));
-      const before = snapshot(h.bucket);
-      await onJobEvent(h.ctx, trainingCompleted(runId));
-      await onJobEvent(h.ctx, trainingCompleted(runId));
-      assert.equal(h.messaging.published(TOPICS.modelCandidates).length, 1);
-      assert.deepEqual(snapshot(h.bucket), before);
+      await onJobEvent(h.ctx, fx.trainingCompleted(runId));
+      const before = fx.snapshot(h.bucket);
+      await onJobEvent(h.ctx, fx.trainingCompleted(runId));
+      await onJobEvent(h.ctx, fx.trainingCompleted(runId));
+      assert.equal(h.messaging.published(fx.TOPICS.modelCandidates).length, 1);
+      assert.deepEqual(fx.snapshot(h.bucket), before);
     });
 
     it('a failed final training fails the run, once, with the reason', async () => {
-      const h = harness();
-      const runId = await toFinalTraining(h);
-      await onJobEvent(h.ctx, {
-        ...trainingCompleted(runId, 'FAILED'),
-        error: 'replica exited with 137',
-      });
-      await onJobEvent(h.ctx, {
-        ...trainingCompleted(runId, 'FAILED'),
-        error: 'replica exited with 137',
-      });
-      const run = runOf(h.bucket, runId)!;
-      assert.equal(run.state, 'failed');
-      assert.match(run.error!.message, /final training failed: replica exited with 137/);
-      assert.equal(h.messaging.published(TOPICS.modelCandidates).length, 0);
-      assert.deepEqual(
-        finished(h, runId).map((e) => e.outcome),
-        ['failed'],
-      );
+      const h = fx.harness();
+      const runId = await fx.toFinalTraining(h);
+      const failed = { ...fx.trainingCompleted(runId, 'FAILED'), error: 'replica exited with 137' };
+      await onJobEvent(h.ctx, failed);
+      await onJobEvent(h.ctx, failed); // the redelivery
+      assertFailedOnce(h, runId, /final training failed: replica exited with 137/);
+      assert.equal(h.messaging.published(fx.TOPICS.modelCandidates).length, 0);
     });
 
     it('a success without a complete model fails the run (no candidate)', async () => {
-      const h = harness();
-      const runId = await toFinalTraining(h);
-      await h.bucket.write(modelDirOf(onlyTraining(h.training)) + 'weights.bin', good.weightsBin); // model.json never came
-      await onJobEvent(h.ctx, trainingCompleted(runId));
-      assert.equal(runOf(h.bucket, runId)?.state, 'failed');
+      const h = fx.harness();
+      const runId = await fx.toFinalTraining(h);
+      await h.bucket.write(
+        fx.modelDirOf(fx.onlyTraining(h.training)) + 'weights.bin',
+        good.weightsBin,
+      ); // model.json never came
+      await onJobEvent(h.ctx, fx.trainingCompleted(runId));
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'failed');
       assert.match(
-        runOf(h.bucket, runId)!.error!.message,
+        fx.runOf(h.bucket, runId)!.error!.message,
         /no complete model in runs\/.+\/final\/model\//,
       );
-      assert.equal(h.messaging.published(TOPICS.modelCandidates).length, 0);
+      assert.equal(h.messaging.published(fx.TOPICS.modelCandidates).length, 0);
     });
 
     it('a training event before the run reached final training is ignored', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
-      const before = snapshot(h.bucket);
-      await onJobEvent(h.ctx, trainingCompleted(runId));
-      assert.deepEqual(snapshot(h.bucket), before);
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      const before = fx.snapshot(h.bucket);
+      await onJobEvent(h.ctx, fx.trainingCompleted(runId));
+      assert.deepEqual(fx.snapshot(h.bucket), before);
       assert.equal(h.messaging.messages.length, 0);
     });
 
     it('a run.finished lost to a failed publish is published by the redelivery, once', async () => {
-      const h = harness();
-      const runId = await toFinalTraining(h);
+      const h = fx.harness();
+      const runId = await fx.toFinalTraining(h);
       h.messaging.failNextPublish();
-      await assert.rejects(onJobEvent(h.ctx, trainingCompleted(runId, 'FAILED')), /publish failed/);
-      assert.equal(runOf(h.bucket, runId)?.state, 'failed');
-      assert.equal(finished(h, runId).length, 0);
-      await onJobEvent(h.ctx, trainingCompleted(runId, 'FAILED'));
-      await onJobEvent(h.ctx, trainingCompleted(runId, 'FAILED'));
-      assert.equal(finished(h, runId).length, 1);
+      await assert.rejects(
+        onJobEvent(h.ctx, fx.trainingCompleted(runId, 'FAILED')),
+        /publish failed/,
+      );
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'failed');
+      assert.equal(fx.finished(h, runId).length, 0);
+      await onJobEvent(h.ctx, fx.trainingCompleted(runId, 'FAILED'));
+      await onJobEvent(h.ctx, fx.trainingCompleted(runId, 'FAILED'));
+      assert.equal(fx.finished(h, runId).length, 1);
     });
   });
 
   describe('Pub/Sub delivery', () => {
-    const deliver = (h: Harness, data: unknown) =>
+    const deliver = (h: fx.Harness, data: unknown) =>
       deliverPubSub(
         h.ctx,
         'job-completed',
@@ -324,47 +301,47 @@ describe('job-completed: onJobEvent', () => {
       );
 
     it('a well-formed push reaches the stage', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
-      finishStudy(h, runId);
-      await deliver(h, pubsubPush(studyCompleted(runId)));
-      assert.equal(runOf(h.bucket, runId)?.state, 'final-training');
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      fx.finishStudy(h, runId);
+      await deliver(h, fx.pubsubPush(fx.studyCompleted(runId)));
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'final-training');
     });
 
     it('malformed or misrouted events are logged as ERROR and acknowledged: no throw, no effect', async () => {
-      const h = harness();
-      const runId = await toTuning(h);
-      finishStudy(h, runId);
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      fx.finishStudy(h, runId);
       const other = 'babyweight-0123456789ab';
       const bad: unknown[] = [
         undefined,
         { message: {} },
-        pubsubPush('not json'),
-        pubsubPush('[1,2]'),
-        pubsubPush({
+        fx.pubsubPush('not json'),
+        fx.pubsubPush('[1,2]'),
+        fx.pubsubPush({
           type: 'study.exploded',
           runId,
-          model: MODEL,
+          model: fx.MODEL,
           jobId: `${runId}-study`,
           state: 'SUCCEEDED',
         }),
-        pubsubPush({ type: 'study.completed', runId, model: MODEL, state: 'SUCCEEDED' }), // no jobId
-        pubsubPush({ ...studyCompleted(runId), state: 'DONE' }),
-        pubsubPush({ ...studyCompleted(runId), runId: 'not-a-run' }),
-        pubsubPush({ ...studyCompleted(runId), model: 'taxifare' }),
-        pubsubPush({ ...studyCompleted(runId), jobId: `${other}-study` }), // another run's job
-        pubsubPush({ type: 'model.candidate', runId, model: MODEL, rmse: 1 }), // not this stage's
+        fx.pubsubPush({ type: 'study.completed', runId, model: fx.MODEL, state: 'SUCCEEDED' }), // no jobId
+        fx.pubsubPush({ ...fx.studyCompleted(runId), state: 'DONE' }),
+        fx.pubsubPush({ ...fx.studyCompleted(runId), runId: 'not-a-run' }),
+        fx.pubsubPush({ ...fx.studyCompleted(runId), model: 'taxifare' }),
+        fx.pubsubPush({ ...fx.studyCompleted(runId), jobId: `${other}-study` }), // another run's job
+        fx.pubsubPush({ type: 'model.candidate', runId, model: fx.MODEL, rmse: 1 }), // not this stage's
       ];
-      const before = snapshot(h.bucket);
+      const before = fx.snapshot(h.bucket);
       for (const data of bad) await deliver(h, data);
       const dropped = h.logs.filter(
         (l) => l.severity === 'ERROR' && /^dropped an invalid event/.test(l.message),
       );
       assert.equal(dropped.length, bad.length, dropped.map((l) => l.message).join('\n'));
-      assert.deepEqual(snapshot(h.bucket), before);
+      assert.deepEqual(fx.snapshot(h.bucket), before);
       assert.equal(h.training.submissionCount('training'), 0);
       assert.equal(h.messaging.messages.length, 0);
-      assert.equal(runOf(h.bucket, runId)?.state, 'tuning');
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'tuning');
     });
   });
 });

@@ -156,6 +156,19 @@ describe('serving: handlePredict / ModelServer', () => {
     assert.match((res.body as { error: string }).error, /no model named taxifare is deployed/);
   });
 
+  it('requests for names that are not deployed leave nothing behind in the server', async () => {
+    const { server } = await served();
+    await handlePredict(server, post({ instances: [BABY] }));
+    for (let i = 0; i < 2000; i++) {
+      const res = await handlePredict(server, {
+        ...post({ instances: [BABY] }),
+        path: `/nosuch${i}`,
+      });
+      assert.equal(res.status, 404);
+    }
+    assert.equal(server.size, 1, 'only the deployed model is held');
+  });
+
   it('a deployed model that cannot be loaded is a 503 (and the load error is reported)', async () => {
     const bucket = new MemoryBucket();
     await deployVersion(bucket, V1, good);

@@ -25,11 +25,6 @@ import {
 
 const RUN = 'babyweight-0123456789ab';
 const PARENT = 'projects/p/locations/us-central1';
-const labels = (runId: string, jobId: string) => ({
-  'bucketml-run': runId,
-  'bucketml-job': jobId,
-  'bucketml-model': MODEL,
-});
 
 /** Vertex trials in the client's shape: enums as names, longs as strings, parameters as protobuf Values. */
 const trial = (id: string, state: string, batch: number, rmse?: number[]) => ({
@@ -48,6 +43,13 @@ const trial = (id: string, state: string, batch: number, rmse?: number[]) => ({
   endTime: { seconds: '1795000030', nanos: 0 },
 });
 
+/** What each job bucketml submits carries: its resource name, its id `<run>-<kind>` and labels. */
+function jobOf(runId: string, kind: 'study' | 'final', resource: string, state: string | number) {
+  const jobId = `${runId}-${kind}`;
+  const labels = { 'bucketml-run': runId, 'bucketml-job': jobId, 'bucketml-model': MODEL };
+  return { name: `${PARENT}/${resource}`, displayName: jobId, state, labels };
+}
+
 function tuningJob(
   runId: string,
   state: string | number,
@@ -59,10 +61,7 @@ function tuningJob(
   ],
 ): VertexJob {
   return {
-    name: `${PARENT}/hyperparameterTuningJobs/1234`,
-    displayName: `${runId}-study`,
-    state,
-    labels: labels(runId, `${runId}-study`),
+    ...jobOf(runId, 'study', 'hyperparameterTuningJobs/1234', state),
     trialJobSpec: { baseOutputDirectory: { outputUriPrefix: `gs://b/runs/${runId}/trials/` } },
     trials,
   } as VertexJob;
@@ -70,10 +69,7 @@ function tuningJob(
 
 function customJob(runId: string, state: string | number, error?: string): VertexJob {
   return {
-    name: `${PARENT}/customJobs/5678`,
-    displayName: `${runId}-final`,
-    state,
-    labels: labels(runId, `${runId}-final`),
+    ...jobOf(runId, 'final', 'customJobs/5678', state),
     jobSpec: { baseOutputDirectory: { outputUriPrefix: `gs://b/runs/${runId}/final/` } },
     ...(error ? { error: { code: 3, message: error } } : {}),
   } as VertexJob;

@@ -67,7 +67,15 @@ export class ModelServer {
     if (!entry.loaded && entry.refreshing) await entry.refreshing;
     if (!entry.loaded && entry.failure)
       throw new ModelUnavailableError(`model ${model} cannot be loaded: ${entry.failure}`);
+    // Only deployed models stay in the map: a request for any other name costs one metadata
+    // read and leaves nothing behind (names are the caller's to choose).
+    if (!entry.loaded && !entry.refreshing) this.entries.delete(model);
     return entry.loaded;
+  }
+
+  /** How many models this server holds (deployed ones, and those still loading). */
+  get size(): number {
+    return this.entries.size;
   }
 
   /**

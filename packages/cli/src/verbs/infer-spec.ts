@@ -37,7 +37,12 @@ a bucket config of {"label": "<column>"} infer it for you.`,
       type: 'string',
       help: 'a column to pass through to predictions (default: one named like an id)',
     },
-    { name: 'exclude', type: 'string', multiple: true, help: 'columns to leave out' },
+    {
+      name: 'exclude',
+      type: 'string',
+      multiple: true,
+      help: 'columns to leave out (default: none)',
+    },
   ],
   async run(flags) {
     const sources = await expandDataFiles(flags.data, '--data');

@@ -30,12 +30,12 @@ or else the instance's own "key" field; exits 1 if any instance was invalid.`,
     {
       name: 'json-instances',
       type: 'string',
-      help: 'file with one JSON instance per line (- for stdin)',
+      help: 'file with one JSON instance per line, - for stdin (default: none, or --csv-instances)',
     },
     {
       name: 'csv-instances',
       type: 'string',
-      help: 'a CSV file with a header row: one instance per row (- for stdin)',
+      help: 'a CSV file with a header row, one instance per row, - for stdin (default: none)',
     },
   ],
   async run(flags) {

@@ -43,17 +43,17 @@ inferred spec and the data's statistics are saved inside the model.`,
     {
       name: 'model',
       type: 'string',
-      help: 'babyweight, taxifare, or the path of a model spec JSON file (or give --label)',
+      help: 'babyweight, taxifare, or the path of a model spec JSON file (default: none, give --label)',
     },
     {
       name: 'label',
       type: 'string',
-      help: 'without --model: the column to predict; the spec is inferred from the training data',
+      help: 'the column to predict: the spec is inferred from the training data (default: none, give --model)',
     },
     {
       name: 'key',
       type: 'string',
-      help: 'with --label: a column to pass through to predictions (default: one named like an id)',
+      help: 'with --label: a column passed through to predictions (default: one named like an id)',
     },
     {
       name: 'train-data',
@@ -120,6 +120,12 @@ inferred spec and the data's statistics are saved inside the model.`,
     },
   ],
   async run(flags) {
+    if (flags.model && flags.label)
+      throw new UsageError('--label infers a spec: give either --model or --label, not both');
+    if (!flags.model && !flags.label)
+      throw new UsageError(
+        '--model or --label is required (a built-in model, a spec file, or the column to predict)',
+      );
     const outputUri = flags['output-dir'] ?? process.env.AIP_MODEL_DIR;
     if (!outputUri) throw new UsageError('--output-dir is required when AIP_MODEL_DIR is not set');
     let outputDir: string;
@@ -132,12 +138,6 @@ inferred spec and the data's statistics are saved inside the model.`,
     if (!(maxBad >= 0 && maxBad <= 1))
       throw new UsageError(`--max-bad-rows must be a fraction between 0 and 1 (got ${maxBad})`);
 
-    if (flags.model && flags.label)
-      throw new UsageError('--label infers a spec: give either --model or --label, not both');
-    if (!flags.model && !flags.label)
-      throw new UsageError(
-        '--model or --label is required (a built-in model, a spec file, or the column to predict)',
-      );
     const trainData = await expandDataFiles(flags['train-data'], '--train-data');
     const evalData = await expandDataFiles(flags['eval-data'], '--eval-data');
     const say = (line: string) => process.stderr.write(line + '\n');
