@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
@@ -54,5 +54,40 @@ describe('directory bucket locks', () => {
     const started = Date.now();
     await bucket.write('a/b', 'x');
     assert.ok(Date.now() - started >= 250, 'waited for the holder');
+  });
+});
+
+describe('directory bucket: links never lead out of the root', () => {
+  it('a linked folder or file is no object: not listed, not read, not written through', async () => {
+    const root = await tempDir('bucketml-links-');
+    const outside = await tempDir('bucketml-outside-');
+    await writeFile(join(outside, 'secret.csv'), 'a,b\n1,2\n');
+    await writeFile(join(outside, 'schema.json'), '{"secret": true}');
+    const bucket = new DirectoryBucket(root);
+    await bucket.write('data/ok/train.csv', 'x\n');
+    // data/evil/ → outside; config/m/schema.json → an outside file; models/m/ → outside.
+    await mkdir(join(root, 'config/m'), { recursive: true });
+    await mkdir(join(root, 'models'), { recursive: true });
+    await symlink(outside, join(root, 'data/evil'));
+    await symlink(join(outside, 'schema.json'), join(root, 'config/m/schema.json'));
+    await symlink(outside, join(root, 'models/m'));
+    assert.deepEqual(
+      (await bucket.list('data/')).map((o) => o.name),
+      ['data/ok/train.csv'],
+    );
+    assert.deepEqual(await bucket.list('data/evil/'), []);
+    assert.equal(await bucket.stat('data/evil/secret.csv'), null);
+    assert.equal(await bucket.read('data/evil/secret.csv'), null);
+    assert.equal(await bucket.read('config/m/schema.json'), null);
+    await assert.rejects(
+      bucket.openRead('data/evil/secret.csv'),
+      /is a link, and the bucket does not follow links/,
+    );
+    await assert.rejects(bucket.write('models/m/v1/model.json', '{}'), /models\/m is a link/);
+    assert.deepEqual(
+      await readdir(outside),
+      ['schema.json', 'secret.csv'],
+      'nothing was written outside',
+    );
   });
 });

@@ -178,6 +178,18 @@ describe('study spec (the course hyperparam.yaml)', () => {
     );
   });
 
+  it('refuses a study of more than 1000 trials, naming the field', () => {
+    assert.match(
+      problems(
+        withParam(
+          '{parameterName: n, type: INTEGER, minValue: 1, maxValue: 9}',
+          'maxTrials: 10000\n    maxParallelTrials: 24',
+        ),
+      ),
+      /trainingInput\.hyperparameters\.maxTrials is 10000; a study runs at most 1000 trials/,
+    );
+  });
+
   it('refuses study args that set a flag the training backend sets (output, data, model, seed)', () => {
     const withArgs = (args: string) => `trainingInput:
   args: ${args}

@@ -10,6 +10,7 @@ import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { PubSubMessaging } from '@bucketml/ports/pubsub';
 import { Writable } from 'node:stream';
 import { join, dirname } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { sampleCsv, tempDir } from './helpers.ts';
 
@@ -121,6 +122,24 @@ describe('local training service', () => {
     const done = await run(study('strict', 1));
     assert.equal(done.state, 'FAILED');
     assert.match(String(done.error), /more than 1 trials failed/);
+  });
+
+  it('a study asking for more parallel trials than the machine can run gets what it can run', async () => {
+    const greedy = {
+      ...study('greedy', 0),
+      maxTrials: 6,
+      maxParallelTrials: 24,
+      params: [
+        { name: 'nnsize', type: 'DISCRETE' as const, discreteValues: [8, 16, 24, 32, 40, 48] },
+      ],
+    };
+    const done = await run(greedy);
+    assert.equal(done.state, 'SUCCEEDED');
+    const cap = Math.max(2, 2 * availableParallelism());
+    assert.ok(
+      service.stats.maxConcurrentTrials <= cap,
+      `${service.stats.maxConcurrentTrials} at once, cap ${cap}`,
+    );
   });
 
   it('resubmitting a job returns it instead of starting another', async () => {

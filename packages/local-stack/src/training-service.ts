@@ -14,6 +14,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import {
   jobOutput,
   TOPICS,
@@ -45,6 +46,8 @@ export interface TrainingServiceOptions {
   stateDir: string;
   trainerBin: string;
   env?: NodeJS.ProcessEnv;
+  /** Most trials at once across a study (default: two per core). */
+  maxParallelTrials?: number;
 }
 
 /** The local training service; `start` returns the base URL LocalTrainingClient talks to. */
@@ -58,6 +61,7 @@ export class LocalTrainingService {
   /** Submissions received and jobs actually created (tests check idempotency with these). */
   readonly stats = { submissions: 0, created: 0, maxConcurrentTrials: 0 };
   private activeTrials = 0;
+  private readonly capped = new Set<string>();
 
   constructor(private readonly options: TrainingServiceOptions) {}
 
@@ -190,7 +194,7 @@ export class LocalTrainingService {
       for (const t of record.trials.filter((t) => t.state === 'ACTIVE')) start(t);
       while (!this.stopping) {
         while (
-          active.size < request.maxParallelTrials &&
+          active.size < this.parallelTrials(request) &&
           record.trials.length < request.maxTrials &&
           !failedTooMany()
         ) {
@@ -225,6 +229,26 @@ export class LocalTrainingService {
       await this.persist(record);
     }
     await this.publishCompletion(record);
+  }
+
+  /**
+   * Trials at once: the study's maxParallelTrials, capped by what this machine can run (two per
+   * core): a study asking for 24 on 2 cores runs 4 at a time, and says so once.
+   */
+  private parallelTrials(request: StudyJobRequest): number {
+    const cap = this.options.maxParallelTrials ?? Math.max(2, 2 * availableParallelism());
+    if (request.maxParallelTrials > cap && !this.capped.has(request.jobId)) {
+      this.capped.add(request.jobId);
+      this.options.log.event(
+        'NOTICE',
+        `study ${request.jobId} asks for ${request.maxParallelTrials} parallel trials; this machine runs ${cap} at a time`,
+        {
+          runId: request.runId,
+          stage: 'training-backend',
+        },
+      );
+    }
+    return Math.min(request.maxParallelTrials, cap);
   }
 
   private async runTrial(record: JobRecord, trial: Trial): Promise<void> {

@@ -9,8 +9,9 @@
  * check-then-rename; a lock left by a killed process is broken once it is LOCK_STALE_MS old.
  * Names starting with '.' are internal (locks, temporaries) and never listed.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, realpathSync } from 'node:fs';
 import {
+  lstat,
   mkdir,
   open,
   readdir,
@@ -24,7 +25,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkObjectName, PreconditionFailedError } from './storage.js';
+import { checkObjectName, InvalidObjectNameError, PreconditionFailedError } from './storage.js';
 import type { ObjectInfo, Storage, StoredObject, WriteOptions } from './storage.js';
 
 const LOCK_STALE_MS = 10_000;
@@ -36,8 +37,39 @@ export class DirectoryBucket implements Storage {
   readonly uri: string;
 
   constructor(root: string) {
-    this.root = resolve(root);
+    // The root's own real path: a bucket may live behind a link (/tmp on some systems), but
+    // nothing inside it may lead out of it.
+    const resolved = resolve(root);
+    this.root = (() => {
+      try {
+        return realpathSync(resolved);
+      } catch {
+        return resolved;
+      }
+    })();
     this.uri = pathToFileURL(this.root).href;
+  }
+
+  /**
+   * The object's path, checked not to pass through a link: the bucket never follows symbolic
+   * links (a linked models/<m>/ or data/<m>/ could otherwise lead reads and writes out of the
+   * root). Names are checked in this one place for every operation. Components that do not
+   * exist yet are fine (writes create real directories).
+   */
+  private async realPathOf(name: string): Promise<string> {
+    const path = this.pathOf(name);
+    const parts = relative(this.root, path).split(sep);
+    let at = this.root;
+    for (const part of parts) {
+      at = join(at, part);
+      const info = await lstat(at).catch(() => null);
+      if (!info) break;
+      if (info.isSymbolicLink())
+        throw new InvalidObjectNameError(
+          `${name}: ${relative(this.root, at)} is a link, and the bucket does not follow links`,
+        );
+    }
+    return path;
   }
 
   /** The file behind an object name; the name is checked so it cannot escape the root. */
@@ -53,7 +85,12 @@ export class DirectoryBucket implements Storage {
   }
 
   async stat(name: string): Promise<ObjectInfo | null> {
-    const info = await stat(this.pathOf(name), { bigint: true }).catch(() => null);
+    const path = await this.realPathOf(name).catch((err) => {
+      if (err instanceof InvalidObjectNameError) return null; // a link is no object
+      throw err;
+    });
+    if (!path) return null;
+    const info = await stat(path, { bigint: true }).catch(() => null);
     if (!info || !info.isFile()) return null;
     return {
       name,
@@ -76,13 +113,13 @@ export class DirectoryBucket implements Storage {
   }
 
   async openRead(name: string): Promise<NodeJS.ReadableStream> {
-    const path = this.pathOf(name);
+    const path = await this.realPathOf(name);
     await stat(path);
     return createReadStream(path);
   }
 
   async write(name: string, data: Buffer | string, options: WriteOptions = {}): Promise<string> {
-    const path = this.pathOf(name);
+    const path = await this.realPathOf(name);
     await mkdir(dirname(path), { recursive: true });
     const unlock = await this.lock(path);
     try {
@@ -129,7 +166,9 @@ export class DirectoryBucket implements Storage {
     };
     // Start from the deepest directory the prefix names, not the root.
     const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-    await walk(dirPart ? this.pathOf(dirPart) : this.root);
+    // readdir's entries that are links are neither files nor directories: never walked.
+    const start = dirPart ? await this.realPathOf(dirPart).catch(() => null) : this.root;
+    if (start) await walk(start);
     return out.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 

@@ -48,6 +48,9 @@ export class StudySpecError extends Error {
   }
 }
 
+/** The most trials a study may ask for (the Bayesian search refits on every trial so far). */
+export const MAX_TRIALS = 1000;
+
 const PARAM_TYPES: ParamType[] = ['INTEGER', 'DOUBLE', 'CATEGORICAL', 'DISCRETE'];
 const SCALES: ScaleType[] = ['UNIT_LINEAR_SCALE', 'UNIT_LOG_SCALE', 'UNIT_REVERSE_LOG_SCALE'];
 const ALGORITHMS = ['ALGORITHM_UNSPECIFIED', 'GRID_SEARCH', 'RANDOM_SEARCH'];
@@ -155,6 +158,8 @@ export function checkStudy(
       `${field.goal} is ${goal}, but ${metricTag} is better when ${natural === 'MINIMIZE' ? 'lower' : 'higher'}: use ${natural}`,
     );
   const maxTrials = posInt(raw.maxTrials, field.maxTrials, fail);
+  if (maxTrials > MAX_TRIALS)
+    fail(`${field.maxTrials} is ${maxTrials}; a study runs at most ${MAX_TRIALS} trials`);
   const maxParallelTrials = posInt(raw.maxParallelTrials, field.maxParallelTrials, fail);
   if (maxParallelTrials > maxTrials)
     fail(
