@@ -178,10 +178,14 @@ describe('schema inference', () => {
       });
     const diverging = await fast({ trainExamples: 8000, patience: undefined }, 8);
     const measured = diverging.evaluations.map((e) => e.rmse);
-    assert.equal(
-      diverging.model.meta.metrics.rmse,
-      Math.min(...measured),
+    // The best weights seen (reported evaluations and the checks between them) are kept.
+    assert.ok(
+      diverging.model.meta.metrics.rmse <= Math.min(...measured),
       `kept the best of ${measured}`,
+    );
+    assert.ok(
+      diverging.model.meta.metrics.rmse < measured.at(-1)! ||
+        measured.at(-1) === Math.min(...measured),
     );
     const predictor = new Predictor(diverging.model);
     assert.ok(Number.isFinite(predictor.predictInstance(EARL).value));

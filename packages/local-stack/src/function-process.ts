@@ -3,11 +3,15 @@
  * Runs each function as Cloud Functions does: in its own functions-framework process, started again
  * when it dies, with its log lines collected.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { leashed, stopGroup } from './leashed.js';
+
+/** Binds functions-framework to loopback (see loopback.ts). */
+const LOOPBACK = new URL('./loopback.js', import.meta.url).href;
 
 /**
  * The functions-framework the function itself depends on (as Cloud Functions runs it): the
@@ -55,9 +59,11 @@ export class FunctionProcess {
 
   start(): void {
     const { spec } = this;
-    const child = spawn(
+    const child = leashed(
       process.execPath,
       [
+        '--import',
+        LOOPBACK,
         frameworkMain(spec.source),
         `--target=${spec.target}`,
         `--signature-type=${spec.signatureType}`,
@@ -104,7 +110,7 @@ export class FunctionProcess {
 
   /** SIGKILL, as a crash; the supervisor restarts it. */
   kill(): void {
-    this.child?.kill('SIGKILL');
+    if (this.child) stopGroup(this.child, 'SIGKILL');
   }
 
   async stop(): Promise<void> {
@@ -113,8 +119,8 @@ export class FunctionProcess {
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      stopGroup(child, 'SIGTERM');
+      setTimeout(() => stopGroup(child, 'SIGKILL'), 3000).unref();
     });
   }
 }

@@ -3,8 +3,9 @@
  * The Pub/Sub emulator, found and started directly (not through `gcloud beta emulators`, whose
  * wrapper leaves the Java child behind when stopped).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { leashed } from './leashed.js';
 
 const CANDIDATES = [
   '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator',
@@ -40,9 +41,9 @@ export async function startPubSubEmulator(
   timeoutMs = 60_000,
 ): Promise<PubSubEmulator> {
   const bin = findPubSubEmulator();
-  const child: ChildProcess = spawn(bin, [`--host=127.0.0.1`, `--port=${port}`], {
+  // On a leash: the emulator (its script execs Java) ends with the stack, even a killed one.
+  const child: ChildProcess = leashed(bin, [`--host=127.0.0.1`, `--port=${port}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   });
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));

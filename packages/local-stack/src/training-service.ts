@@ -8,7 +8,7 @@
  * Job records are persisted, so a restarted service resumes unfinished jobs and republishes
  * completions it had not yet sent.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -28,6 +28,7 @@ import type { Logger } from '@bucketml/pipeline';
 import type { Messaging, StudyJob, StudyJobRequest, TrainingJobRequest } from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { shouldStopTrial, suggestTrial } from '@bucketml/tuning';
+import { leashed, stopGroup } from './leashed.js';
 
 /** A job as persisted in stateDir/<jobId>.json. */
 interface JobRecord {
@@ -88,7 +89,7 @@ export class LocalTrainingService {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const child of this.children) child.kill('SIGKILL');
+    for (const child of this.children) stopGroup(child, 'SIGKILL');
     await new Promise<void>((resolve) =>
       this.server ? this.server.close(() => resolve()) : resolve(),
     );
@@ -336,7 +337,8 @@ export class LocalTrainingService {
     const logPath = bucket.pathOf(jobOutput.trainLog(dir));
     await mkdir(join(logPath, '..'), { recursive: true });
     const logFile = createWriteStream(logPath);
-    const child = spawn(process.execPath, args, {
+    const [node, ...trainerArgs] = [process.execPath, ...args];
+    const child = leashed(node, trainerArgs, {
       env: { ...process.env, ...this.options.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -355,7 +357,7 @@ export class LocalTrainingService {
             (stop) => {
               if (stop && !stopped && child.exitCode === null) {
                 stopped = true;
-                child.kill('SIGTERM');
+                stopGroup(child, 'SIGTERM');
               }
             },
             () => undefined,

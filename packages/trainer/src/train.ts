@@ -3,8 +3,9 @@
  * The training loop: reads and encodes the data, fits the label transform and feature
  * normalisation on the training rows, trains the wide & deep network with Adam, measures eval
  * RMSE (in the label's units) along the way and keeps the weights of the best measurement —
- * a run never ends on a diverging step. With `patience`, training stops once eval RMSE has not
- * improved for that many measurements.
+ * a run never ends on a diverging step. The learning rate decays (cosine) over the budget, and
+ * eval RMSE is checked several times per reported evaluation so an early best is not missed.
+ * With `patience`, training stops once eval RMSE has not improved for that many evaluations.
  */
 import {
   computePreprocessing,
@@ -73,6 +74,10 @@ export interface TrainResult {
 }
 
 const EVAL_CHUNK = 8192;
+/** Eval RMSE measurements per reported evaluation, for keeping the best weights. */
+const CHECKS_PER_EVALUATION = 4;
+/** The learning rate at the end of the budget, as a fraction of the initial one. */
+const LR_FLOOR = 0.02;
 
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { spec, hyperparameters: hp, seed } = options;
@@ -108,10 +113,22 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const evalAt = new Set(
     Array.from({ length: evaluations }, (_, i) => Math.round(((i + 1) * steps) / evaluations)),
   );
+  // Best-weight checks between the reported evaluations: the eval set is small next to the
+  // training, and an early optimum (small tables overfit within one evaluation interval) is
+  // kept instead of missed. Reports and patience still count evaluations.
+  const checks = Math.min(steps, evaluations * CHECKS_PER_EVALUATION);
+  const checkAt = new Set(
+    Array.from({ length: checks }, (_, i) => Math.round(((i + 1) * steps) / checks)),
+  );
+  // Cosine decay of the learning rate over the budget, to LR_FLOOR × the initial rate: large
+  // steps early, small ones where the best weights are picked.
+  const lrAt = (s: number) =>
+    hp.learningRate * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + Math.cos((Math.PI * s) / steps)));
   const batch = new BatchBuffer({ ...train, labels: targets }, B, new Rng(seed ^ 0x5eed));
   const results: Evaluation[] = [];
   let best: { evaluation: Evaluation; weights: Map<string, Float32Array> } | undefined;
   let sinceBest = 0;
+  let improved = false;
   let stopReason: TrainResult['stopReason'];
 
   const started = performance.now();
@@ -122,6 +139,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   let stoppedEarly = false;
   while (step < steps) {
     batch.next();
+    // Adam reads its learningRate field at every step.
+    (optimizer as unknown as { learningRate: number }).learningRate = lrAt(step);
     const cost = tf.tidy(() => {
       const tensors = batch.tensors(tf);
       const labels = tf.tensor2d(batch.labels, [B, 1]);
@@ -143,17 +162,23 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const now = performance.now();
     const evaluate = evalAt.has(step);
     let evaluation: Evaluation | undefined;
-    if (evaluate) {
-      evaluation = {
+    if (checkAt.has(step) || evaluate) {
+      const check = {
         step,
         examples: step * B,
         rmse: evaluateRmse(tf, network, evalData, labelTransform),
       };
+      if (!best || check.rmse < best.evaluation.rmse) {
+        best = { evaluation: check, weights: network.weights() };
+        improved = true;
+      }
+      if (evaluate) evaluation = check;
+    }
+    if (evaluation) {
       results.push(evaluation);
-      if (!best || evaluation.rmse < best.evaluation.rmse) {
-        best = { evaluation, weights: network.weights() };
-        sinceBest = 0;
-      } else sinceBest++;
+      if (improved) sinceBest = 0;
+      else sinceBest++;
+      improved = false;
     }
     if (evaluate || now - lastReport > 250) {
       options.onProgress?.({
