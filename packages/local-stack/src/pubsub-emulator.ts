@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { leashed } from './leashed.js';
+import { setting } from '@bucketml/contracts';
 
 const CANDIDATES = [
   '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator',
@@ -14,7 +15,7 @@ const CANDIDATES = [
 ];
 
 export function findPubSubEmulator(env = process.env): string {
-  const configured = env.BUCKETML_PUBSUB_EMULATOR;
+  const configured = setting('BUCKETML_PUBSUB_EMULATOR', env);
   if (configured) {
     if (!existsSync(configured))
       throw new Error(`BUCKETML_PUBSUB_EMULATOR=${configured} does not exist`);

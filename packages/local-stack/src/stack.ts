@@ -21,6 +21,7 @@ import {
   runIdOf,
   type FunctionName,
   type RunRecord,
+  type SettingName,
 } from '@bucketml/contracts';
 import { createLogger, RunStore } from '@bucketml/pipeline';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
@@ -110,14 +111,18 @@ export class LocalStack extends EventEmitter {
     });
     const trainingUrl = await this.training.start();
 
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    // The functions' settings, by the names the registry declares.
+    const settings: Partial<Record<SettingName, string>> = {
       BUCKETML_BUCKET: this.bucket.root,
-      GOOGLE_CLOUD_PROJECT: projectId,
-      PUBSUB_EMULATOR_HOST: this.emulator.host,
       BUCKETML_TRAINING_URL: trainingUrl,
       BUCKETML_SETTLE_MS: String(o.settleMs ?? 2000),
       BUCKETML_REVALIDATE_MS: '500',
+    };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...settings,
+      GOOGLE_CLOUD_PROJECT: projectId,
+      PUBSUB_EMULATOR_HOST: this.emulator.host,
       ...o.functionEnv,
     };
     const fns = {} as Record<LocalFunctionName, FunctionProcess>;

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { createServer } from 'node:net';
 import { renderLogLine } from './log-renderer.js';
 import { startLocalStack, type LocalStack } from './stack.js';
+import { layout } from '@bucketml/contracts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const DEMO_INSTANCES = [
@@ -61,11 +62,11 @@ try {
   });
   const predictUrl = `${stack.predictUrl}/babyweight`;
   say(
-    `ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, 'data/<model>/')}; predictions at ${stack.predictUrl}/<model>`,
+    `ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, layout.dataPrefix('<model>'))}; predictions at ${stack.predictUrl}/<model>`,
   );
 
   if (!args['no-demo']) {
-    const target = join(args.bucket!, 'data/babyweight');
+    const target = join(args.bucket!, layout.dataPrefix('babyweight'));
     await mkdir(target, { recursive: true });
     for (const file of ['train.csv', 'eval.csv'])
       await copyFile(join(ROOT, 'data/babyweight', file), join(target, file));

@@ -1,7 +1,7 @@
 /**
  * @module default-study
  * The study a model gets when config/<model>/hyperparam.yaml does not exist: the course's for
- * the built-in models; for any other model one sized to its data from the spec's defaults
+ * babyweight (it is that model's study); for any other model one sized to its spec's defaults
  * (which inference sets from the row count): learning rate, batch size around the default,
  * layer width and embedding size, 10 trials, 2 at once (this machine's cores), early stopping.
  * Trials and the final training share the spec's budget (epochs and patience), so the best
