@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Rng } from '@bucketml/model';
 import {
   gridPoint,
+  suggestBayesian,
   shouldStopTrial,
   suggestTrial,
   type Observation,
@@ -117,6 +118,38 @@ describe('search algorithms', () => {
     assert.deepEqual(gridPoint(params, 50_000_001), { n: 2, m: 2 });
     assert.ok(performance.now() - started < 100, `${performance.now() - started} ms`);
     assert.ok(process.memoryUsage().heapUsed - heap < 50e6);
+  });
+});
+
+describe('bounded work per suggestion', () => {
+  it('a Bayesian suggestion after 800 trials costs about what one after 200 does', () => {
+    const params: ParamSpec[] = [
+      { name: 'a', type: 'DOUBLE', min: 0, max: 1 },
+      { name: 'b', type: 'DOUBLE', min: 0, max: 1 },
+    ];
+    const rng = new Rng(5);
+    const history = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const a = rng.next();
+        const b = rng.next();
+        return {
+          parameters: { a, b },
+          state: (i % 50 === 0 ? 'ACTIVE' : 'SUCCEEDED') as 'ACTIVE' | 'SUCCEEDED',
+          objective: (a - 0.3) ** 2 + (b - 0.7) ** 2,
+        };
+      });
+    const time = (n: number) => {
+      const h = history(n);
+      const started = performance.now();
+      suggestBayesian(params, 'MINIMIZE', h, new Rng(1), { candidates: 200 });
+      return performance.now() - started;
+    };
+    const at200 = time(200);
+    const at800 = time(800);
+    assert.ok(
+      at800 < 3 * at200 + 200,
+      `800 trials: ${at800.toFixed(0)} ms, 200 trials: ${at200.toFixed(0)} ms`,
+    );
   });
 });
 

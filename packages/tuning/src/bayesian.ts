@@ -37,6 +37,29 @@ export interface BayesianOptions {
 }
 
 /** The next parameters: random until enough trials succeeded, then the point of highest EI. */
+/** The most observations the Gaussian process is fitted on (its cost grows as n³). */
+export const MAX_GP_OBSERVATIONS = 200;
+
+/**
+ * The observations the GP sees: all of them up to MAX_GP_OBSERVATIONS; past that, every
+ * running trial (the constant liar must see them), the best completed half and the most recent
+ * rest — bounded work per suggestion, however long the study.
+ */
+function modelled(history: Observation[], sign: number): Observation[] {
+  if (history.length <= MAX_GP_OBSERVATIONS) return history;
+  const running = history.filter((h) => h.state === 'ACTIVE');
+  const room = Math.max(0, MAX_GP_OBSERVATIONS - running.length);
+  const done = history.filter((h) => h.state !== 'ACTIVE');
+  const best = done
+    .filter((h) => h.objective !== undefined && h.state === 'SUCCEEDED')
+    .sort((a, b) => sign * (a.objective! - b.objective!))
+    .slice(0, Math.floor(room / 2));
+  const chosen = new Set(best);
+  const rest = room - best.length;
+  const recent = rest > 0 ? done.filter((h) => !chosen.has(h)).slice(-rest) : [];
+  return [...best, ...recent, ...running];
+}
+
 export function suggestBayesian(
   params: ParamSpec[],
   goal: Goal,
@@ -56,7 +79,7 @@ export function suggestBayesian(
   const worst = Math.max(...ys);
   const X: number[][] = [];
   const Y: number[] = [];
-  for (const h of history) {
+  for (const h of modelled(history, sign)) {
     X.push(space.encode(h.parameters));
     if (h.objective !== undefined && h.state === 'SUCCEEDED') Y.push(sign * h.objective);
     else if (h.state === 'ACTIVE' || h.state === 'STOPPED')
