@@ -100,6 +100,21 @@ describe('data-upload: onObjectFinalized', () => {
     assert.equal(h.logs.filter((l) => /^tuning started/.test(l.message)).length, 1);
   });
 
+  it('a drop of 100 files costs O(N) reads: only the delivery that created the run validates it', async () => {
+    const h = harness();
+    const rows = TRAIN_CSV.trim().split('\n');
+    const files: Record<string, string> = { [paths.eval]: EVAL_CSV };
+    for (let i = 0; i < 99; i++)
+      files[`data/${MODEL}/train-${String(i).padStart(3, '0')}.csv`] =
+        rows.slice(i * 4, i * 4 + 4).join('\n') + '\n';
+    const events = drop(h.bucket, files);
+    await Promise.all(events.map((e) => onObjectFinalized(h.ctx, e)));
+    assertOneTuningRun(h, 'one run');
+    // Each file is read once, by the one validation (no event re-reads the whole drop).
+    for (const name of Object.keys(files)) assert.equal(h.bucket.readCount(name), 1, name);
+    assert.equal(onlyStudy(h.training).trainData.length, 99);
+  });
+
   it('redelivery of an event acts once: no second job, nothing written', async () => {
     const h = harness();
     const [train] = drop(h.bucket);

@@ -40,6 +40,8 @@ export interface RunRecord {
   createdAt: string;
   updatedAt: string;
   data: { version: string; train: string[]; eval: string[]; objects: DataObject[] };
+  /** The storage event (object#generation) whose delivery starts the run: only it does. */
+  createdBy?: string;
   /** The spec object the trainer reads (config/<model>/schema.json); absent for built-in models. */
   specObject?: string;
   study?: {

@@ -73,9 +73,14 @@ export async function onObjectFinalized(
   }
   const version = dataVersion(objects);
   const runId = runIdOf(model, version);
+  // One delivery of the drop does the run's work: the one that created it (or a redelivery
+  // of it, after a crash). The other files' events acknowledge at once, so a drop of N files
+  // costs N listings, not N validations of the whole drop.
+  const delivery = `${object.name}#${object.generation ?? ''}`;
   const { run, created } = await ctx.runs.create({
     runId,
     model,
+    createdBy: delivery,
     data: {
       version,
       train,
@@ -89,6 +94,12 @@ export async function onObjectFinalized(
       object: object.name,
     });
     await publishRunFinished(ctx, run); // a crash after the run ended may have lost its run.finished
+    return;
+  }
+  if (!created && run.createdBy !== undefined && run.createdBy !== delivery) {
+    runLog.event('DEBUG', `the run is being started by the event for ${run.createdBy}`, {
+      object: object.name,
+    });
     return;
   }
   if (created)
