@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  BACKEND_FLAGS,
   dataVersion,
   FUNCTIONS,
   isEvalFile,
@@ -14,8 +15,10 @@ import {
   reservedFlagsIn,
   runIdOf,
   SETTINGS,
+  TRAIN_COMMAND,
   trainerArgv,
 } from '@bucketml/contracts';
+import { VERBS } from '@bucketml/cli';
 import { ROOT } from './helpers.ts';
 
 describe('contracts', () => {
@@ -79,6 +82,12 @@ describe('contracts', () => {
         ),
       /may not set --model/,
     );
+  });
+
+  it("bucketml train parses every flag the backends set, under the contract's names", () => {
+    const train = VERBS.find((v) => v.name === TRAIN_COMMAND)!;
+    const names = train.flags.map((f) => f.name);
+    for (const flag of BACKEND_FLAGS) assert.ok(names.includes(flag), `train lacks --${flag}`);
   });
 
   it('the function registry names every function folder, and each push subscription once', async () => {
