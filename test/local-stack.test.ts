@@ -89,6 +89,14 @@ describe('npm start, killed', () => {
         ['0100007F'],
         'predict listens on 127.0.0.1 only',
       );
+      // A client that stops in the middle of its headers is disconnected within seconds.
+      const stalled = connect(port, '127.0.0.1');
+      await new Promise((r) => stalled.once('connect', r));
+      stalled.write('POST /babyweight HTTP/1.1\r\nHost: x\r\n');
+      const opened = Date.now();
+      await new Promise((r) => stalled.once('close', r));
+      const held = Date.now() - opened;
+      assert.ok(held < 8_000, `a stalled client held its connection ${held} ms`);
 
       // A study long enough to be killed in the middle of.
       await mkdir(join(bucket, 'config/babyweight'), { recursive: true });
