@@ -52,8 +52,9 @@ export const layout = {
   servingPointer: (model: string) => `models/${model}/serving.json`,
 };
 
-const DROP = /^data\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/([^/]+\.csv)$/i;
-const SERVING_POINTER = /^models\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/serving\.json$/;
+const NAME = MODEL_NAME.source.slice(1, -1); // without its anchors
+const DROP = new RegExp(`^data/(${NAME})/([^/]+\\.csv)$`, 'i');
+const SERVING_POINTER = new RegExp(`^models/(${NAME})/serving\\.json$`);
 
 /** The model a dropped object belongs to, or null when the object is not a drop. */
 export function parseDropName(name: string): { model: string; file: string } | null {

@@ -202,30 +202,6 @@ export class LocalStack extends EventEmitter {
     }
   }
 
-  /** Resolves with the first log line (past or future) that matches: for tests of log content. */
-  waitForLog(
-    match: (e: NonNullable<LogLine['event']>) => boolean,
-    timeoutMs: number,
-    what = 'event',
-  ): Promise<NonNullable<LogLine['event']>> {
-    const seen = this.logs.find((l) => l.event && match(l.event));
-    if (seen) return Promise.resolve(seen.event!);
-    return new Promise((resolvePromise, reject) => {
-      const timer = setTimeout(() => {
-        this.off('log', listener);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const listener = (l: LogLine) => {
-        if (l.event && match(l.event)) {
-          clearTimeout(timer);
-          this.off('log', listener);
-          resolvePromise(l.event);
-        }
-      };
-      this.on('log', listener);
-    });
-  }
-
   private line(source: string, raw: string): void {
     let event: LogLine['event'];
     if (raw.startsWith('{')) {

@@ -337,8 +337,7 @@ export class LocalTrainingService {
     const logPath = bucket.pathOf(jobOutput.trainLog(dir));
     await mkdir(join(logPath, '..'), { recursive: true });
     const logFile = createWriteStream(logPath);
-    const [node, ...trainerArgs] = [process.execPath, ...args];
-    const child = leashed(node, trainerArgs, {
+    const child = leashed(process.execPath, args, {
       env: { ...process.env, ...this.options.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -167,14 +167,7 @@ export async function readDataset(
         if (options.onProgress && ds.rowsRead % 10_000 === 0) options.onProgress(ds.rowsRead);
       }
     } catch (err) {
-      if (err instanceof DataError) throw err;
-      const e = err as { message?: string; lines?: number; code?: string };
-      if (e.code === 'ENOENT') throw new DataError(`${source.name}: file not found`, source.name);
-      throw new DataError(
-        `${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${bounded(e.message ?? '')}`,
-        source.name,
-        e.lines,
-      );
+      throw csvError(err, source);
     }
     if (info.bytes === 0) throw new DataError(`${source.name}: file is empty`, source.name);
     if (info.rows === 0)
@@ -198,6 +191,35 @@ export async function readDataset(
   }
   if (rows.size === 0) throw new DataError('no valid rows in the data', sources[0].name);
   return { ...rows.finish(), ...ds };
+}
+
+/** A CSV reader's failure as the DataError a user reads (file, line, a bounded reason). */
+export function csvError(err: unknown, source: DataSource): DataError {
+  if (err instanceof DataError) return err;
+  const e = err as { message?: string; lines?: number; code?: string };
+  if (e.code === 'ENOENT') return new DataError(`${source.name}: file not found`, source.name);
+  return new DataError(
+    `${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${bounded(String(e.message ?? ''))}`,
+    source.name,
+    e.lines,
+  );
+}
+
+/** The first row of a CSV (its header, when it has one); null when it cannot be read. */
+export async function readCsvHeader(source: DataSource): Promise<string[] | null> {
+  try {
+    const input = await source.open();
+    const parser = input.pipe(
+      parse({ bom: true, trim: true, to_line: 1, relax_column_count: true }),
+    );
+    for await (const record of parser as AsyncIterable<string[]>) {
+      input.destroy();
+      return record;
+    }
+  } catch {
+    /* unreadable: no header to show */
+  }
+  return null;
 }
 
 const MAX_REASON_KINDS = 50;

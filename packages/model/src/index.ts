@@ -20,6 +20,8 @@ export {
 } from './features.js';
 export {
   readDataset,
+  readCsvHeader,
+  csvError,
   fileSource,
   reasonKind,
   DataError,

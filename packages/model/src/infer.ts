@@ -10,7 +10,7 @@
  * with the run and inside the model.
  */
 import { parse } from 'csv-parse';
-import { DataError, type DataSource } from './dataset.js';
+import { csvError, DataError, type DataSource } from './dataset.js';
 import { parseDate } from './dates.js';
 import { Rng } from './rng.js';
 import {
@@ -194,14 +194,7 @@ async function profile(
         for (let i = 0; i < record.length; i++) profiles[i].add(record[i]);
       }
     } catch (err) {
-      if (err instanceof DataError) throw err;
-      const e = err as { message?: string; lines?: number; code?: string };
-      if (e.code === 'ENOENT') throw new DataError(`${source.name}: file not found`, source.name);
-      throw new DataError(
-        `${source.name}: cannot parse CSV${e.lines ? ` at line ${e.lines}` : ''}: ${String(e.message).slice(0, 300)}`,
-        source.name,
-        e.lines,
-      );
+      throw csvError(err, source);
     }
     if (first) throw new DataError(`${source.name}: file is empty`, source.name);
   }

@@ -21,6 +21,7 @@ import {
   BUILTIN_MODEL_NAMES,
   builtinSpec,
   inferSpec,
+  readCsvHeader,
   parseInferenceConfig,
   SpecError,
   specFromDocument,
@@ -82,7 +83,13 @@ export async function resolveModelSpec(
   const name = layout.schemaConfig(model);
   const obj = await ctx.storage.read(name);
   if (!obj) {
-    const columns = await headerOf(ctx.storage, trainFiles[0]);
+    const first = trainFiles[0]
+      ? await readCsvHeader(storageSource(ctx.storage, trainFiles[0]))
+      : null;
+    // Shown only when it is a header (names, not numbers), and only so much of it.
+    const columns = first?.every((c) => c !== '' && !/^[-+.\d]+$/.test(c))
+      ? first.slice(0, 50)
+      : null;
     throw new SpecError([
       `"${model}" is not a built-in model (${BUILTIN_MODEL_NAMES.join(', ')}): write ${name} containing {"label": "<the column to predict>"}${columns ? ` (the columns of ${trainFiles[0]}: ${columns.join(', ')})` : ''}`,
     ]);
@@ -108,26 +115,6 @@ export async function resolveModelSpec(
   const specObject = layout.runSpec(runId);
   await ctx.storage.write(specObject, JSON.stringify(spec, null, 2));
   return { spec, specObject };
-}
-
-/** The first row of a CSV object, when it looks like a header (for a helpful error). */
-async function headerOf(storage: Storage, name: string | undefined): Promise<string[] | null> {
-  if (!name) return null;
-  const stream = (await storage.openRead(name).catch(() => null)) as Readable | null;
-  if (!stream) return null;
-  let head = '';
-  for await (const chunk of stream) {
-    head += String(chunk);
-    if (head.includes('\n') || head.length > 64_000) break;
-  }
-  stream.destroy();
-  const cells = head
-    .split(/\r?\n/)[0]
-    .split(',')
-    .map((c) => c.trim().replace(/^"|"$/g, ''));
-  return cells.length > 1 && cells.every((c) => c !== '' && !/^[-+.\d]+$/.test(c))
-    ? cells.slice(0, 50).map((c) => c.slice(0, 60))
-    : null;
 }
 
 /** A bucket object as a CSV source for the dataset reader. */

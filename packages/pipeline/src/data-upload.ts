@@ -15,12 +15,7 @@ import {
 } from '@bucketml/contracts';
 import { DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
 import type { ObjectInfo } from '@bucketml/ports';
-import {
-  COURSE_HYPERPARAM_YAML,
-  defaultStudyFor,
-  parseStudyDocument,
-  StudySpecError,
-} from '@bucketml/tuning';
+import { parseStudyDocument, studyForModel, StudySpecError } from '@bucketml/tuning';
 import {
   failRun,
   publishRunFinished,
@@ -155,13 +150,9 @@ export async function onObjectFinalized(
       },
     );
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
-    // The course's study is babyweight's (its flags and ranges); every other model gets one
-    // sized to its own spec.
     study = config
       ? parseStudyDocument(config.data.toString('utf8'))
-      : model === 'babyweight'
-        ? parseStudyDocument(COURSE_HYPERPARAM_YAML)
-        : defaultStudyFor(resolved.spec.hyperparameters);
+      : studyForModel(model, resolved.spec.hyperparameters);
   } catch (err) {
     if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
       const message = boundedText(err.message);

@@ -9,6 +9,17 @@
  */
 import type { Hyperparameters } from '@bucketml/model';
 import type { StudySpec } from '@bucketml/contracts';
+import { parseStudyDocument } from './study-document.js';
+import { COURSE_HYPERPARAM_YAML } from './study-spec.js';
+
+/** Studies that belong to a built-in model: the course's is babyweight's (its flags, its ranges). */
+const MODEL_STUDIES: Readonly<Record<string, string>> = { babyweight: COURSE_HYPERPARAM_YAML };
+
+/** The study of a model without a hyperparam.yaml: its own, or one sized to its spec. */
+export function studyForModel(model: string, hp: Hyperparameters): StudySpec {
+  const own = Object.hasOwn(MODEL_STUDIES, model) ? MODEL_STUDIES[model] : undefined;
+  return own ? parseStudyDocument(own) : defaultStudyFor(hp);
+}
 
 export function defaultStudyFor(hp: Hyperparameters): StudySpec {
   const batchMin = Math.max(8, Math.round(hp.batchSize / 4));

@@ -19,4 +19,4 @@ export { parseStudyDocument } from './study-document.js';
 export { suggestTrial, gridPoint, type SearchSpace } from './search.js';
 export { suggestBayesian, type Observation } from './bayesian.js';
 export { shouldStopTrial, type StoppingOptions } from './early-stopping.js';
-export { defaultStudyFor } from './default-study.js';
+export { defaultStudyFor, studyForModel } from './default-study.js';
