@@ -13,6 +13,7 @@ import {
   parseRunId,
   pushSubscriptions,
   reservedFlagsIn,
+  trialArgs,
   runIdOf,
   SETTINGS,
   TRAIN_COMMAND,
@@ -82,6 +83,30 @@ describe('contracts', () => {
         ),
       /may not set --model/,
     );
+  });
+
+  it("trials train one network and judge by the study's metric unless the study's args say otherwise", () => {
+    assert.deepEqual(trialArgs([], 'rmse'), ['--ensemble=1', '--objective=rmse']);
+    assert.deepEqual(trialArgs(['--train_examples=500'], 'logloss'), [
+      '--ensemble=1',
+      '--objective=logloss',
+      '--train_examples=500',
+    ]);
+    assert.deepEqual(trialArgs(['--ensemble=2', '--objective=auc'], 'logloss'), [
+      '--ensemble=2',
+      '--objective=auc',
+    ]);
+    assert.deepEqual(trialArgs(['--ensemble', '3'], 'rmse'), [
+      '--objective=rmse',
+      '--ensemble',
+      '3',
+    ]);
+    const train = VERBS.find((v) => v.name === 'train')!;
+    for (const flag of ['ensemble', 'objective'])
+      assert.ok(
+        train.flags.some((f) => f.name === flag),
+        `train lacks --${flag}`,
+      );
   });
 
   it("bucketml train parses every flag the backends set, under the contract's names", () => {

@@ -68,13 +68,18 @@ async function dropEnded(stack: LocalStack, model: string, state: string) {
   const run = await stack.waitForRun(runId, 180_000);
   assert.equal(run.state, state, JSON.stringify(run.error));
   // The run's last step event (its ERROR, or the gate's verdict), for the checks on what it says.
-  const last = stack.logs
-    .filter(
-      (l) =>
-        l.event?.runId === runId &&
-        (l.event.decision !== undefined || l.event.severity === 'ERROR'),
-    )
-    .at(-1)?.event;
+  // The function logs it just after it records the end: its line may still be in the pipe.
+  const verdict = () =>
+    stack.logs
+      .filter(
+        (l) =>
+          l.event?.runId === runId &&
+          (l.event.decision !== undefined || l.event.severity === 'ERROR'),
+      )
+      .at(-1)?.event;
+  for (let waited = 0; !verdict() && waited < 5000; waited += 50)
+    await new Promise((r) => setTimeout(r, 50));
+  const last = verdict();
   return { runId, run, event: last ?? {} };
 }
 
@@ -254,7 +259,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
         `candidate rejected: candidate rmse [0-9.]+ is worse than serving version ${firstRun}'s [0-9.]+`,
       ),
     );
-    assert.ok(Number(end.candidateRmse) > Number(end.servingRmse));
+    assert.ok(Number(end.candidateValue) > Number(end.servingValue));
     assert.equal(
       await readFile(join(stack.bucket.root, 'models/babyweight/serving.json'), 'utf8'),
       pointer,
@@ -329,6 +334,69 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.predictions[0].key, 'q1', "the caller's key comes back");
     assert.ok(body.predictions[0].mag > -1 && body.predictions[0].mag < 8, JSON.stringify(body));
+  });
+
+  it("a categorical label gives a served classifier tuned on the study's metric; a candidate that predicts another kind of label is refused and the classifier keeps serving", async () => {
+    const bucket = stack.bucket.root;
+    await mkdir(join(bucket, 'config/birds'), { recursive: true });
+    await mkdir(join(bucket, 'data/birds'), { recursive: true });
+    await writeFile(join(bucket, 'config/birds/schema.json'), '{"label": "phase"}');
+    // A study on accuracy (MAXIMIZE): trials keep their best weights and are ranked by it.
+    await writeFile(
+      join(bucket, 'config/birds/hyperparam.yaml'),
+      SMALL_STUDY(['--train_examples=4000'])
+        .replace('goal: MINIMIZE', 'goal: MAXIMIZE')
+        .replace('hyperparameterMetricTag: rmse', 'hyperparameterMetricTag: accuracy'),
+    );
+    const cut = async (name: string, rows: number) => {
+      const lines = (await readFile(join(DATA, 'tables/birdstrikes', name), 'utf8')).split('\n');
+      await writeFile(join(bucket, 'data/birds', name), lines.slice(0, rows + 1).join('\n') + '\n');
+    };
+    await cut('train.csv', 1500);
+    await cut('eval.csv', 400);
+    const { runId, run } = await dropEnded(stack, 'birds', 'deployed');
+    assert.equal(run.study?.metricTag, 'accuracy');
+    assert.equal(run.decision?.metric, 'accuracy');
+    assert.ok(run.decision!.candidateValue! > 0.3, `accuracy ${run.decision!.candidateValue}`);
+    const model = await readModelDir(join(bucket, 'models/birds', runId));
+    assert.equal(model.meta.metrics.objective, 'accuracy');
+    assert.ok(model.meta.metrics.confusion, 'the confusion matrix is in the model');
+    const classes = model.meta.spec.label.classes!;
+
+    const [header, first] = (await readFile(join(bucket, 'data/birds/eval.csv'), 'utf8')).split(
+      '\n',
+    );
+    const instance = Object.fromEntries(header.split(',').map((n, i) => [n, first.split(',')[i]]));
+    const res = await fetch(`${stack.predictUrl}/birds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [{ ...instance, key: 'strike-1' }] }),
+    });
+    const body = (await res.json()) as {
+      predictions: { key: string; phase: string; classes: string[]; scores: number[] }[];
+    };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    const [answer] = body.predictions;
+    assert.equal(answer.key, 'strike-1');
+    assert.deepEqual(answer.classes, classes);
+    assert.ok(classes.includes(answer.phase));
+    assert.ok(Math.abs(answer.scores.reduce((a, b) => a + b) - 1) < 1e-6);
+
+    // The same model name, now asked for a number: the gate refuses, naming what changed.
+    await writeFile(join(bucket, 'config/birds/schema.json'), '{"label": "cost_total"}');
+    await writeFile(
+      join(bucket, 'config/birds/hyperparam.yaml'),
+      SMALL_STUDY(['--train_examples=2000']),
+    );
+    await cut('train.csv', 1400);
+    await cut('eval.csv', 300);
+    const { run: refused } = await dropEnded(stack, 'birds', 'rejected');
+    assert.match(
+      refused.decision!.reason,
+      /now a regression target; the serving model is a multiclass one/,
+    );
+    const pointer = JSON.parse(await readFile(join(bucket, 'models/birds/serving.json'), 'utf8'));
+    assert.equal(pointer.version, runId, 'the classifier keeps serving');
   });
 });
 

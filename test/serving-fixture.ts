@@ -43,7 +43,8 @@ export async function deployVersion(
     model,
     version,
     prefix,
-    rmse: meta.metrics.rmse,
+    metric: 'rmse',
+    value: meta.metrics.rmse,
     runId: version,
     deployedAt: new Date().toISOString(),
   };

@@ -69,6 +69,10 @@ describe('model spec', () => {
       /hyperparameters\.batchSize must be a positive integer/,
     );
     assert.match(
+      problemsOf({ ...minimal, hyperparameters: { ensemble: 11 } }).join(),
+      /hyperparameters\.ensemble must be an integer from 1 to 10/,
+    );
+    assert.match(
       problemsOf({ ...minimal, categorical: [{ name: 'city', vocabulary: [] }] }).join(),
       /categorical\[0\]\.vocabulary must list at least one value/,
     );

@@ -9,6 +9,7 @@ import {
   formatReport,
   toVertexTuningJob,
   fromVertexTuningJob,
+  checkStudyForProblem,
 } from '@bucketml/tuning';
 
 function problems(yaml: string): string {
@@ -164,17 +165,32 @@ describe('study spec (the course hyperparam.yaml)', () => {
 `;
     assert.match(
       problems(tagged('training/hptuning/metric')),
-      /trainingInput\.hyperparameters\.hyperparameterMetricTag: the trainer reports rmse, not "training\/hptuning\/metric"/,
+      /trainingInput\.hyperparameters\.hyperparameterMetricTag: the trainer reports rmse, logloss, accuracy, auc, f1_macro, not "training\/hptuning\/metric"/,
     );
     assert.match(
       problems(tagged('rmse', 'MAXIMIZE')),
       /trainingInput\.hyperparameters\.goal is MAXIMIZE, but rmse is better when lower: use MINIMIZE/,
     );
     const vertex = toVertexTuningJob(parseStudyDocument(COURSE_HYPERPARAM_YAML));
-    vertex.studySpec.metrics[0].metricId = 'accuracy';
+    vertex.studySpec.metrics[0].metricId = 'mse';
     assert.throws(
       () => fromVertexTuningJob(vertex),
-      /studySpec\.metrics\[0\]\.metricId: the trainer reports rmse, not "accuracy"/,
+      /studySpec\.metrics\[0\]\.metricId: the trainer reports rmse, logloss, accuracy, auc, f1_macro, not "mse"/,
+    );
+    // A tag some problem type reports is checked against the model's once it is known.
+    const accuracy = { ...parseStudyDocument(COURSE_HYPERPARAM_YAML), metricTag: 'accuracy' };
+    assert.throws(
+      () => checkStudyForProblem(accuracy, 'regression'),
+      /reports rmse for a regression model, not "accuracy"/,
+    );
+    checkStudyForProblem(accuracy, 'multiclass');
+    assert.throws(
+      () => checkStudyForProblem({ ...accuracy, metricTag: 'auc' }, 'multiclass'),
+      /reports logloss, accuracy, f1_macro for a multiclass classification model, not "auc"/,
+    );
+    assert.throws(
+      () => checkStudyForProblem({ ...accuracy, metricTag: 'rmse' }, 'binary'),
+      /\(the default when a study names no metric\): name one, e.g. hyperparameterMetricTag: logloss/,
     );
   });
 

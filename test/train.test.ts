@@ -9,6 +9,7 @@ import {
   Predictor,
   readDataset,
   readModelDir,
+  rmse,
   serializeModel,
   writeModelDir,
   ModelFormatError,
@@ -18,7 +19,7 @@ import { loadTensorFlow, trainModel, WideDeepNetwork, type TrainResult } from '@
 import { sampleCsv, tempDir } from './helpers.ts';
 
 const spec = BUILTIN_SPECS.babyweight;
-const hyperparameters = { ...spec.hyperparameters, trainExamples: 20_000 };
+const hyperparameters = { ...spec.hyperparameters, trainExamples: 20_000, ensemble: 1 };
 
 describe('training', () => {
   let trainPath: string;
@@ -44,7 +45,7 @@ describe('training', () => {
 
   it('learns: eval RMSE well below predicting the mean', () => {
     // The label's standard deviation on eval data is ~1.3 lb.
-    assert.ok(first.model.meta.metrics.rmse < 1.15, `rmse ${first.model.meta.metrics.rmse}`);
+    assert.ok(first.model.meta.metrics.rmse! < 1.15, `rmse ${first.model.meta.metrics.rmse}`);
     assert.equal(first.evaluations.length, 4);
     assert.equal(first.model.meta.metrics.evalRows, 1000);
   });
@@ -98,7 +99,13 @@ describe('training', () => {
     const { tf } = await loadTensorFlow();
     const ds: Dataset = await readDataset([fileSource(evalPath)], new FeatureEncoder(spec));
     normalizeDense(first.model.meta.preprocessing, ds.dense);
-    const network = new WideDeepNetwork(tf, new FeatureEncoder(spec).layout, hyperparameters, 0, 0);
+    const network = new WideDeepNetwork(
+      tf,
+      new FeatureEncoder(spec).layout,
+      hyperparameters,
+      0,
+      [0],
+    );
     for (const [name, w] of first.model.weights)
       network.variables.get(name)!.assign(tf.tensor(w, network.variables.get(name)!.shape));
     const viaTf = tf.tidy(() =>
@@ -116,6 +123,43 @@ describe('training', () => {
     let worst = 0;
     for (let i = 0; i < ds.size; i++) worst = Math.max(worst, Math.abs(lean[i] - viaTf[i]));
     assert.ok(worst < 1e-5, `max difference ${worst}`);
+  });
+
+  it('an ensemble: its members are the single networks of their seeds, and it answers their mean', async () => {
+    const ensemble = await trainModel({
+      spec,
+      train: [fileSource(trainPath)],
+      eval: [fileSource(evalPath)],
+      hyperparameters: { ...hyperparameters, ensemble: 2 },
+      seed: 7,
+      evaluations: 4,
+    });
+    const { meta, weights } = ensemble.model;
+    assert.equal(meta.hyperparameters.ensemble, 2);
+    assert.deepEqual(
+      [...weights.keys()].filter((n) => n.endsWith('hidden_0/kernel')),
+      ['member_0/hidden_0/kernel', 'member_1/hidden_0/kernel'],
+    );
+    // Member 0 trains with the run's seed: it is the single network of seed 7.
+    assert.deepEqual(
+      weights.get('member_0/hidden_0/kernel'),
+      first.model.weights.get('hidden_0/kernel'),
+    );
+    assert.notDeepEqual(
+      weights.get('member_1/hidden_0/kernel'),
+      weights.get('member_0/hidden_0/kernel'),
+    );
+    assert.equal(meta.metrics.memberValues?.[0], first.model.meta.metrics.rmse);
+    // The saved ensemble, read back, scores the eval data as training measured it.
+    const dir = await tempDir();
+    await writeModelDir(dir, serializeModel(ensemble.model));
+    const loaded = new Predictor(await readModelDir(dir));
+    const ds = await readDataset([fileSource(evalPath)], loaded.encoder);
+    normalizeDense(meta.preprocessing, ds.dense);
+    const served = rmse(loaded.predictEncoded(ds, ds.size), ds.labels);
+    assert.ok(Math.abs(served - meta.metrics.rmse!) < 1e-4, `${served} vs ${meta.metrics.rmse}`);
+    // Averaging two seeds does not do worse than the worse of them.
+    assert.ok(meta.metrics.rmse! <= Math.max(...meta.metrics.memberValues!) + 1e-6);
   });
 
   it('refuses a model whose weights file does not match model.json', async () => {

@@ -122,7 +122,7 @@ async function modelTime(files: { modelJson: Buffer; weightsBin: Buffer }) {
   const { tf, backend } = await loadTensorFlow();
   const { meta, weights } = saved;
   const encoder = new FeatureEncoder(meta.spec);
-  const network = new WideDeepNetwork(tf, encoder.layout, meta.hyperparameters, 0, 0);
+  const network = new WideDeepNetwork(tf, encoder.layout, meta.hyperparameters, 0, [0]);
   for (const [name, w] of weights)
     network.variables.get(name)!.assign(tf.tensor(w, network.variables.get(name)!.shape));
   const row = {

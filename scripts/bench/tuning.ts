@@ -108,7 +108,7 @@ async function learningCurve(parameters: ParamValues): Promise<Curve> {
   });
   const curve = {
     examples: r.evaluations.map((e) => e.examples),
-    rmse: r.evaluations.map((e) => e.rmse),
+    rmse: r.evaluations.map((e) => e.value),
   };
   curves.set(key, curve);
   if (CURVE_CACHE) writeFileSync(CURVE_CACHE, JSON.stringify(Object.fromEntries(curves)));

@@ -61,7 +61,8 @@ describe('data-upload: onObjectFinalized', () => {
       study.params.map((p) => p.name),
       ['batch_size', 'nembeds', 'nnsize'],
     );
-    assert.deepEqual(study.args, ['--train_examples=25000']);
+    // Trials train one network each; the final training trains the spec's ensemble.
+    assert.deepEqual(study.args, ['--ensemble=1', '--objective=rmse', '--train_examples=25000']);
 
     const run = runOf(h.bucket, runId)!;
     assert.equal(run.state, 'tuning');
@@ -233,10 +234,39 @@ describe('data-upload: onObjectFinalized', () => {
     for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
     const study = onlyStudy(h.training);
     assert.equal(study.maxTrials, 3);
-    assert.deepEqual(study.args, ['--train_examples=500']);
+    assert.deepEqual(study.args, ['--ensemble=1', '--objective=rmse', '--train_examples=500']);
     assert.deepEqual(
       study.params.map((p) => p.name),
       ['nembeds'],
+    );
+  });
+
+  it('a study tuning a metric the model does not report fails the run naming the field, and submits nothing', async () => {
+    const h = harness();
+    h.bucket.put(
+      paths.hyperparam,
+      `trainingInput:
+  hyperparameters:
+    goal: MAXIMIZE
+    hyperparameterMetricTag: auc
+    maxTrials: 3
+    maxParallelTrials: 1
+    params:
+    - parameterName: nembeds
+      type: INTEGER
+      minValue: 3
+      maxValue: 5
+      scaleType: UNIT_LINEAR_SCALE
+`,
+    );
+    for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
+    assert.equal(h.training.submissionCount(), 0);
+    const [runName] = h.bucket.names('runs/');
+    const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
+    assert.equal(run.state, 'failed');
+    assert.match(
+      run.error.message,
+      /hyperparameterMetricTag \(metricId\): the trainer reports rmse for a regression model, not "auc"/,
     );
   });
 
@@ -298,6 +328,7 @@ describe('data-upload: onObjectFinalized', () => {
     const h = harness();
     h.bucket.put(paths.hyperparam, 'trainingInput:\n  hyperparameters:\n    goal: SIDEWAYS\n');
     for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
+    assert.equal(h.training.submissionCount(), 0);
     const [runName] = h.bucket.names('runs/');
     const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
     assert.equal(run.state, 'failed');

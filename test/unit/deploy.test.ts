@@ -84,8 +84,8 @@ describe('deploy: onModelCandidate', () => {
     await onModelCandidate(h.ctx, event);
     const { pointer, run } = assertDeployed(h, runId, good);
     assert.ok(
-      close(pointer.rmse, good.rmse),
-      `the gate's RMSE (lean predictor) ${pointer.rmse} matches training's ${good.rmse}`,
+      close(pointer.value, good.rmse),
+      `the gate's RMSE (lean predictor) ${pointer.value} matches training's ${good.rmse}`,
     );
     assert.equal(pointer.previousVersion, undefined);
     assert.equal(run.decision?.reason, 'no model was serving');
@@ -105,8 +105,8 @@ describe('deploy: onModelCandidate', () => {
     const { pointer, run } = assertDeployed(h, runId, good, [OLD]);
     assert.equal(pointer.previousVersion, OLD);
     assert.equal(run.decision?.servingVersion, OLD);
-    assert.ok(close(run.decision?.servingRmse, poor.rmse));
-    assert.ok(close(run.decision?.candidateRmse, good.rmse));
+    assert.ok(close(run.decision?.servingValue, poor.rmse));
+    assert.ok(close(run.decision?.candidateValue, good.rmse));
     assert.match(
       run.decision!.reason,
       new RegExp(`is not worse than version ${OLD}'s \\d\\.\\d{4}`),
@@ -136,20 +136,21 @@ describe('deploy: onModelCandidate', () => {
     assert.equal(run.version, undefined);
     assert.deepEqual([run.decision?.deployed, run.decision?.servingVersion], [false, OLD]);
     assert.ok(
-      close(run.decision?.candidateRmse, poor.rmse) && close(run.decision?.servingRmse, good.rmse),
+      close(run.decision?.candidateValue, poor.rmse) &&
+        close(run.decision?.servingValue, good.rmse),
     );
     const warning = h.logs.find(
       (l) => l.severity === 'WARNING' && /^candidate rejected: /.test(l.message),
     )!;
     assert.ok(warning, 'a WARNING');
     assert.ok(
-      close(warning.candidateRmse as number, poor.rmse) &&
-        close(warning.servingRmse as number, good.rmse),
+      close(warning.candidateValue as number, poor.rmse) &&
+        close(warning.servingValue as number, good.rmse),
     );
     const [outcome, ...more] = finished(h, runId);
     assert.equal(more.length, 0);
     assert.deepEqual([outcome.outcome, outcome.version], ['rejected', undefined]);
-    assert.ok(close(outcome.candidateRmse, poor.rmse) && close(outcome.servingRmse, good.rmse));
+    assert.ok(close(outcome.candidateValue, poor.rmse) && close(outcome.servingValue, good.rmse));
   });
 
   it('redelivery after a deployment acts once: nothing written, no second run.finished', async () => {
@@ -223,8 +224,8 @@ describe('deploy: onModelCandidate', () => {
     const run = assertDeployed(h, runId, good, [OLD]).run;
     assert.equal(run.decision?.servingVersion, OLD);
     assert.ok(
-      close(run.decision?.servingRmse, poor.rmse),
-      `servingRmse ${run.decision?.servingRmse}`,
+      close(run.decision?.servingValue, poor.rmse),
+      `servingValue ${run.decision?.servingValue}`,
     );
     assert.doesNotMatch(run.decision!.reason, /\?/);
   });
@@ -247,7 +248,7 @@ describe('deploy: onModelCandidate', () => {
     const run = runOf(h.bucket, runId)!;
     assert.equal(run.state, 'rejected', 'compared again, now against the better rival');
     assert.equal(run.decision?.servingVersion, RIVAL);
-    assert.ok(close(run.decision?.servingRmse, good.rmse));
+    assert.ok(close(run.decision?.servingValue, good.rmse));
     assert.equal(pointerOf(h)?.version, RIVAL);
     assert.deepEqual(
       finished(h, runId).map((e) => e.outcome),
@@ -293,7 +294,8 @@ describe('deploy: onModelCandidate', () => {
       type: 'model.candidate',
       runId,
       model: MODEL,
-      rmse: good.rmse,
+      metric: 'rmse',
+      value: good.rmse,
     });
     assertDeployed(h, runId, good);
   });
@@ -313,7 +315,8 @@ describe('deploy: onModelCandidate', () => {
       type: 'model.candidate',
       runId: 'babyweight-00000000abcd',
       model: MODEL,
-      rmse: 1,
+      metric: 'rmse',
+      value: 1,
     });
     assert.deepEqual(h.bucket.names(), []);
     assert.ok(
@@ -330,9 +333,10 @@ describe('deploy: onModelCandidate', () => {
       null,
       { message: { data: 42 } },
       pubsubPush('{'),
-      pubsubPush({ ...event, rmse: undefined }),
-      pubsubPush({ ...event, rmse: 'low' }),
-      pubsubPush({ ...event, rmse: null }),
+      pubsubPush({ ...event, value: undefined }),
+      pubsubPush({ ...event, value: 'low' }),
+      pubsubPush({ ...event, value: null }),
+      pubsubPush({ ...event, metric: 7 }),
       pubsubPush({ ...event, runId: `${MODEL}-../../x` }),
       pubsubPush({ ...event, model: 'taxifare' }),
       pubsubPush({

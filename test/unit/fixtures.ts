@@ -198,7 +198,7 @@ export function trainedModels(): Promise<{ good: ModelFiles; poor: ModelFiles }>
         seed: 7,
         tensorflow,
       });
-      return { ...serializeModel(model), rmse: model.meta.metrics.rmse };
+      return { ...serializeModel(model), rmse: model.meta.metrics.rmse! };
     };
     const good = await train(2000, 64);
     const poor = await train(48, 16);
@@ -234,7 +234,8 @@ export async function deployVersion(
     model: MODEL,
     version,
     prefix,
-    rmse: files.rmse,
+    metric: 'rmse',
+    value: files.rmse,
     runId: version,
     deployedAt: new Date().toISOString(),
   };

@@ -50,7 +50,7 @@ describe('job-completed: onJobEvent', () => {
       assert.deepEqual(
         trials.map((l) => [l.severity, l.message, l.trialId, l.runId]),
         [
-          ['INFO', 'trial 2 succeeded: rmse 1.0800', '2', runId],
+          ['INFO', 'trial 2 succeeded: objective 1.0800', '2', runId],
           ['WARNING', 'trial 3 failed', '3', runId],
         ],
       );
@@ -95,8 +95,8 @@ describe('job-completed: onJobEvent', () => {
       assert.equal(final.outputDir, `runs/${runId}/final/`);
       assert.deepEqual(
         final.args,
-        ['--train_examples=25000'],
-        "the study's finalArgs (default: its args)",
+        ['--objective=rmse', '--train_examples=25000'],
+        "the study's finalArgs (default: its args), judged by the study's metric",
       );
       assert.deepEqual(final.trainData, [fx.paths.train]);
       assert.deepEqual(final.evalData, [fx.paths.eval]);
@@ -220,12 +220,14 @@ describe('job-completed: onJobEvent', () => {
         type: 'model.candidate',
         runId,
         model: fx.MODEL,
-        rmse: good.rmse,
+        metric: 'rmse',
+        value: good.rmse,
       });
       assert.deepEqual(message.attributes, { runId, type: 'model.candidate' });
       const run = fx.runOf(h.bucket, runId)!;
       assert.equal(run.state, 'gating');
-      assert.equal(run.final?.rmse, good.rmse);
+      assert.equal(run.final?.value, good.rmse);
+      assert.equal(run.final?.metric, 'rmse');
     });
 
     it('redelivery acts once: no second candidate, run unchanged', async () => {
@@ -330,7 +332,13 @@ describe('job-completed: onJobEvent', () => {
         fx.pubsubPush({ ...fx.studyCompleted(runId), runId: 'not-a-run' }),
         fx.pubsubPush({ ...fx.studyCompleted(runId), model: 'taxifare' }),
         fx.pubsubPush({ ...fx.studyCompleted(runId), jobId: `${other}-study` }), // another run's job
-        fx.pubsubPush({ type: 'model.candidate', runId, model: fx.MODEL, rmse: 1 }), // not this stage's
+        fx.pubsubPush({
+          type: 'model.candidate',
+          runId,
+          model: fx.MODEL,
+          metric: 'rmse',
+          value: 1,
+        }), // not this stage's
       ];
       const before = fx.snapshot(h.bucket);
       for (const data of bad) await deliver(h, data);

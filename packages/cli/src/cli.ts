@@ -6,6 +6,7 @@
  * VERBS.
  */
 import { DataError, ModelFormatError, SpecError } from '@bucketml/model';
+import { TrainingOptionsError } from '@bucketml/trainer';
 import { UsageError } from './flags.js';
 import { runVerb, type Verb } from './verb.js';
 import { deploy } from './verbs/deploy.js';
@@ -43,7 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await runVerb(verb, rest);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof TrainingOptionsError) {
       process.stderr.write(`bucketml ${name}: ${err.message}\n`);
       return 2;
     }

@@ -48,7 +48,9 @@ export interface TrainingCompletedEvent extends EventBase {
 
 export interface ModelCandidateEvent extends EventBase {
   type: 'model.candidate';
-  rmse: number;
+  /** The final model's eval value of the study's metric tag. */
+  metric: string;
+  value: number;
 }
 
 /** The end of every run, on TOPICS.runOutcomes. */
@@ -57,8 +59,9 @@ export interface RunFinishedEvent extends EventBase {
   outcome: RunOutcome;
   reason: string;
   version?: string;
-  candidateRmse?: number;
-  servingRmse?: number;
+  metric?: string;
+  candidateValue?: number;
+  servingValue?: number;
 }
 
 export type JobEvent = TrialCompletedEvent | StudyCompletedEvent | TrainingCompletedEvent;
@@ -137,10 +140,10 @@ const SCHEMAS: Record<
     required: { jobId: id, state: oneOf(JOB_OUTCOMES) },
     optional: { error: text },
   },
-  'model.candidate': { required: { rmse: finite } },
+  'model.candidate': { required: { metric: text, value: finite } },
   'run.finished': {
     required: { outcome: oneOf(TERMINAL_STATES), reason: text },
-    optional: { version: id, candidateRmse: finite, servingRmse: finite },
+    optional: { version: id, metric: text, candidateValue: finite, servingValue: finite },
   },
 };
 

@@ -55,12 +55,15 @@ export interface RunRecord {
   };
   best?: { trialId: string; objective: number; parameters: Record<string, ParameterValue> };
   /** The final training: its job and output directory (the model is at <outputDir>model/). */
-  final?: { jobId: string; outputDir: string; rmse?: number };
+  /** metric, value: the final model's eval figure on the study's metric tag. */
+  final?: { jobId: string; outputDir: string; metric?: string; value?: number };
+  /** The gate's figures: both models on the run's eval data, by the study's metric tag. */
   decision?: {
     deployed: boolean;
     reason: string;
-    candidateRmse: number;
-    servingRmse?: number;
+    metric: string;
+    candidateValue?: number;
+    servingValue?: number;
     servingVersion?: string;
   };
   version?: string;
@@ -75,7 +78,9 @@ export interface ServingPointer {
   version: string;
   /** Object prefix of the deployed model directory. */
   prefix: string;
-  rmse: number;
+  /** The gate's figure of the deployed model: its value of the study's metric on its run's eval data. */
+  metric: string;
+  value: number;
   runId: string;
   deployedAt: string;
   previousVersion?: string;

@@ -5,14 +5,73 @@
  * training service and the Vertex AI backend both call `trainerArgv`; the CLI parses the same
  * flag names.
  */
-import type { ParameterValue } from './jobs.js';
+import type { Goal, ParameterValue } from './jobs.js';
 
 /** Flags a backend sets for every job: a study's args may not override them. */
 export const BACKEND_FLAGS = ['model', 'train-data', 'eval-data', 'output-dir', 'seed'] as const;
 
-/** The metric the trainer reports (hypertune tag) and the goal that suits it. */
+/**
+ * The trainer flag for the number of networks a model averages. Trials of a study train one
+ * network each (they compare hyperparameters, and one network costs a trial a third of three);
+ * the final training trains the spec's ensemble.
+ */
+export const ENSEMBLE_FLAG = 'ensemble';
+
+const setsFlag = (args: string[], flag: string) =>
+  args.some((a) => a.startsWith('--') && canonicalFlag(a) === flag);
+
+/**
+ * A study's args as its trials get them: judged by the study's metric, and one network each
+ * unless the study says otherwise.
+ */
+export function trialArgs(args: string[], metricTag: string): string[] {
+  return [
+    ...(setsFlag(args, ENSEMBLE_FLAG) ? [] : [`--${ENSEMBLE_FLAG}=1`]),
+    ...(setsFlag(args, OBJECTIVE_FLAG) ? [] : [`--${OBJECTIVE_FLAG}=${metricTag}`]),
+    ...args,
+  ];
+}
+
+/** A study's finalArgs as the final training gets them: judged by the study's metric. */
+export function finalTrainingArgs(finalArgs: string[], metricTag: string): string[] {
+  return setsFlag(finalArgs, OBJECTIVE_FLAG)
+    ? finalArgs
+    : [`--${OBJECTIVE_FLAG}=${metricTag}`, ...finalArgs];
+}
+
+/** What a model predicts: a number, one of two classes, or one of several. */
+export type ProblemType = 'regression' | 'binary' | 'multiclass';
+
+/**
+ * The metrics the trainer reports to the hypertune file, each under its own tag, by problem
+ * type, with the goal that suits each. A study may tune on any tag its problem type reports.
+ */
+export const METRICS_BY_PROBLEM: Readonly<Record<ProblemType, Readonly<Record<string, Goal>>>> = {
+  regression: { rmse: 'MINIMIZE' },
+  binary: { logloss: 'MINIMIZE', accuracy: 'MAXIMIZE', auc: 'MAXIMIZE' },
+  multiclass: { logloss: 'MINIMIZE', accuracy: 'MAXIMIZE', f1_macro: 'MAXIMIZE' },
+};
+
+/** The tag a study tunes, and training keeps its best weights by, when none is named. */
+export const DEFAULT_OBJECTIVE: Readonly<Record<ProblemType, string>> = {
+  regression: 'rmse',
+  binary: 'logloss',
+  multiclass: 'logloss',
+};
+
+/** The regression metric (the default study tag of a study document that names none). */
 export const METRIC_TAG = 'rmse';
-export const REPORTED_METRICS: Record<string, 'MINIMIZE' | 'MAXIMIZE'> = { rmse: 'MINIMIZE' };
+/** Every tag the trainer reports for some problem type, with its goal. */
+export const REPORTED_METRICS: Readonly<Record<string, Goal>> = Object.assign(
+  {},
+  ...Object.values(METRICS_BY_PROBLEM),
+);
+
+/**
+ * The trainer flag naming the metric a training keeps its best weights by and stops early on:
+ * the backends pass the study's tag, so trials and the final training judge by the objective.
+ */
+export const OBJECTIVE_FLAG = 'objective';
 
 /** The trainer image's entry: `bucketml train …`. */
 export const TRAIN_COMMAND = 'train';

@@ -14,7 +14,7 @@ const COLORS: Record<string, string> = {
 
 /**
  * Renders structured log events for a person at a terminal:
- *   02:31:07 INFO    job-completed  babyweight-3f2a…  trial 4 succeeded: rmse 1.0612
+ *   02:31:07 INFO    job-completed  babyweight-3f2a…  trial 4 succeeded: objective 1.0612
  * Lines that are not events (the framework's own output) are shown dimmed.
  */
 export function renderLogLine(

@@ -5,7 +5,13 @@
  *   wide    = Σ_j wide[wideId_j]                          (linear part over sparse ids)
  *   h_0     = [dense features, embed[embedId_j] for all j] (deep input)
  *   h_i+1   = relu(h_i · hidden_i/kernel + hidden_i/bias)
- *   output  = h_L · output/kernel + output/bias + wide
+ *   output  = h_L · output/kernel + output/bias + wide    (U outputs: 1, or one per class)
+ * A regressor's output is the (transformed) label; a binary classifier's is the positive
+ * class's logit (sigmoid); a multiclass one's are the classes' logits (softmax).
+ * An ensemble of K > 1 networks holds K such sets, named `member_<k>/…`, and predicts the mean
+ * of their outputs (a regressor's in the trained label's units, before the label transform is
+ * undone; a classifier's as probabilities). A
+ * single network's names carry no prefix.
  */
 import type { FeatureLayout } from './features.js';
 import type { Hyperparameters } from './spec.js';
@@ -20,25 +26,48 @@ export function deepInputSize(layout: FeatureLayout, nembeds: number): number {
   return layout.dense.length + layout.embed.length * nembeds;
 }
 
-/** The network's weights for a feature layout and hyperparameters, in saved order. */
-export function weightSpecs(
+/** Networks in a model: its hyperparameters' ensemble size (1 when unset). */
+export function ensembleSize(hp: Pick<Hyperparameters, 'ensemble'>): number {
+  return hp.ensemble ?? 1;
+}
+
+/** The name prefix of member k's weights in a model of `members` networks. */
+export function memberPrefix(k: number, members: number): string {
+  return members === 1 ? '' : `member_${k}/`;
+}
+
+/** One network's weights for a feature layout and hyperparameters, in saved order. */
+export function networkWeightSpecs(
   layout: FeatureLayout,
   hp: Pick<Hyperparameters, 'nnsize' | 'nembeds'>,
+  prefix = '',
+  outputs = 1,
 ): WeightSpec[] {
   const specs: WeightSpec[] = [];
-  if (layout.wide.length > 0) specs.push({ name: 'wide', shape: [layout.wideTableSize, 1] });
-  if (layout.embed.length > 0)
-    specs.push({ name: 'embed', shape: [layout.embedTableSize, hp.nembeds] });
+  const add = (name: string, shape: number[]) => specs.push({ name: prefix + name, shape });
+  if (layout.wide.length > 0) add('wide', [layout.wideTableSize, outputs]);
+  if (layout.embed.length > 0) add('embed', [layout.embedTableSize, hp.nembeds]);
   let width = deepInputSize(layout, hp.nembeds);
   hp.nnsize.forEach((units, i) => {
-    specs.push(
-      { name: `hidden_${i}/kernel`, shape: [width, units] },
-      { name: `hidden_${i}/bias`, shape: [units] },
-    );
+    add(`hidden_${i}/kernel`, [width, units]);
+    add(`hidden_${i}/bias`, [units]);
     width = units;
   });
-  specs.push({ name: 'output/kernel', shape: [width, 1] }, { name: 'output/bias', shape: [1] });
+  add('output/kernel', [width, outputs]);
+  add('output/bias', [outputs]);
   return specs;
+}
+
+/** Every weight of a model (all its ensemble's members), in saved order. */
+export function weightSpecs(
+  layout: FeatureLayout,
+  hp: Pick<Hyperparameters, 'nnsize' | 'nembeds' | 'ensemble'>,
+  outputs = 1,
+): WeightSpec[] {
+  const members = ensembleSize(hp);
+  return Array.from({ length: members }, (_, k) =>
+    networkWeightSpecs(layout, hp, memberPrefix(k, members), outputs),
+  ).flat();
 }
 
 export const elementCount = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

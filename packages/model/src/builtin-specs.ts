@@ -58,6 +58,8 @@ const babyweight = {
     nembeds: 3,
     learningRate: 0.01,
     trainExamples: 100_000,
+
+    ensemble: 3,
   },
 };
 
@@ -136,6 +138,8 @@ const taxifare = {
     nembeds: 4,
     learningRate: 0.005,
     trainExamples: 50_000,
+
+    ensemble: 3,
   },
 };
 

@@ -78,9 +78,12 @@ export class FeatureEncoder {
   private readonly embedSlots: number[];
   /** Values that went to an OOV bucket, per categorical column (unseen categories at serving). */
   readonly oovCounts = new Map<string, number>();
+  /** A categorical label's class indices. */
+  private readonly classIds?: Map<string, number>;
 
   constructor(readonly spec: ModelSpec) {
     this.layout = featureLayout(spec);
+    if (spec.label.classes) this.classIds = new Map(spec.label.classes.map((c, i) => [c, i]));
     const card = sparseCardinalities(spec);
     const slotOf = (name: string) => {
       if (!this.slot.has(name)) this.slot.set(name, this.slot.size);
@@ -212,9 +215,17 @@ export class FeatureEncoder {
     return null;
   }
 
-  /** The label of a row, or the reason it is invalid. */
+  /** The label of a row (a class's index for a categorical label), or why it is invalid. */
   label(read: ValueReader): number | string {
     const { label } = this.spec;
+    if (this.classIds) {
+      const raw = read(label.name);
+      if (isMissing(raw)) return `${label.name}: missing`;
+      const id = this.classIds.get(String(raw).trim());
+      if (id !== undefined) return id;
+      const classes = label.classes!;
+      return `${label.name}: ${JSON.stringify(raw)?.slice(0, 60)} is not one of the classes ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', …' : ''}`;
+    }
     const value = parseNumber(read(label.name), label.name);
     if (typeof value === 'string') return value;
     return checkRange(value, label, label.name) ?? value;

@@ -48,12 +48,21 @@ export {
   defaultHyperparameters,
   type InferOptions,
 } from './infer.js';
-export { weightSpecs, deepInputSize, elementCount, type WeightSpec } from './architecture.js';
+export {
+  weightSpecs,
+  networkWeightSpecs,
+  ensembleSize,
+  memberPrefix,
+  deepInputSize,
+  elementCount,
+  type WeightSpec,
+} from './architecture.js';
 export {
   serializeModel,
   deserializeModel,
   writeModelDir,
   readModelDir,
+  modelMetric,
   ModelFormatError,
   MODEL_FORMAT,
   MODEL_FILE,
@@ -65,4 +74,4 @@ export {
 } from './saved-model.js';
 export { Predictor, type Prediction, type AnswerKey } from './inference.js';
 export { Rng } from './rng.js';
-export { rmse } from './metrics.js';
+export { rmse, classificationMetrics, rocAuc, macroF1 } from './metrics.js';

@@ -1,19 +1,38 @@
 /**
  * @module inference
- * The lean predictor: the trained network as plain loops over its weights.
+ * The lean predictor: the trained network as plain loops over its weights. A regressor answers
+ * a number; a classifier the most probable class, with every class's probability (Vertex AI's
+ * `classes` and `scores`).
  */
-import { deepInputSize } from './architecture.js';
+import { deepInputSize, ensembleSize, memberPrefix } from './architecture.js';
+import type { Dataset } from './dataset.js';
 import { FeatureEncoder, type EncodedRows } from './features.js';
+import { classificationMetrics, rmse } from './metrics.js';
 import { decodeLabel, type LabelTransform } from './preprocessing.js';
 import type { TrainedModel } from './saved-model.js';
+import { outputUnits } from './spec.js';
 
 /** An answer's key: the key column's value under its name, or the caller's own `key` field. */
 export type AnswerKey = Record<string, string | number>;
 export type Prediction = { key: AnswerKey } & (
-  { value: number; error?: undefined } | { value?: undefined; error: string }
+  | {
+      /** The label: a number (regression) or the most probable class. */
+      value: number | string;
+      /** A classifier's classes and their probabilities (summing to 1), in the model's order. */
+      scores?: number[];
+      error?: undefined;
+    }
+  | { value?: undefined; error: string }
 );
 
 const MAX_KEY_CHARS = 256;
+
+/** One network's weights, looked up once. */
+interface MemberWeights {
+  layers: { kernel: Float32Array; bias: Float32Array; inputs: number; units: number }[];
+  wide?: Float32Array;
+  embed?: Float32Array;
+}
 
 /**
  * The trained network compiled to plain loops over its weights: no TensorFlow.js import, no
@@ -24,14 +43,11 @@ export class Predictor {
   readonly encoder: FeatureEncoder;
   readonly labelName: string;
   readonly keyName: string | undefined;
-  private readonly layers: {
-    kernel: Float32Array;
-    bias: Float32Array;
-    inputs: number;
-    units: number;
-  }[];
-  private readonly wide?: Float32Array;
-  private readonly embed?: Float32Array;
+  /** A classifier's classes (undefined: a regressor). */
+  readonly classes: readonly string[] | undefined;
+  /** The ensemble's networks (one for a single-network model); the answer is their mean. */
+  private readonly members: MemberWeights[];
+  private readonly outputs: number;
   private readonly nembeds: number;
   private readonly means: Float64Array;
   private readonly stds: Float64Array;
@@ -40,27 +56,41 @@ export class Predictor {
   private readonly row: EncodedRows;
   private readonly bufA: Float64Array;
   private readonly bufB: Float64Array;
+  /** One row's answer: the label value, or every class's probability. */
+  private readonly answerBuf: Float64Array;
 
   constructor(readonly model: TrainedModel) {
     const { meta, weights } = model;
     this.encoder = new FeatureEncoder(meta.spec);
     this.labelName = meta.spec.label.name;
     this.keyName = meta.spec.key;
+    this.classes = meta.spec.label.classes;
+    this.outputs = outputUnits(meta.spec);
     this.nembeds = meta.hyperparameters.nembeds;
-    this.wide = weights.get('wide');
-    this.embed = weights.get('embed');
     this.means = Float64Array.from(meta.preprocessing.dense, (d) => d.mean);
     this.stds = Float64Array.from(meta.preprocessing.dense, (d) => d.std);
     this.label = meta.preprocessing.label;
     const { layout } = this.encoder;
-    const sizes = [deepInputSize(layout, this.nembeds), ...meta.hyperparameters.nnsize, 1];
+    const sizes = [
+      deepInputSize(layout, this.nembeds),
+      ...meta.hyperparameters.nnsize,
+      this.outputs,
+    ];
     const names = [...meta.hyperparameters.nnsize.map((_, i) => `hidden_${i}`), 'output'];
-    this.layers = names.map((n, i) => ({
-      kernel: weights.get(`${n}/kernel`)!,
-      bias: weights.get(`${n}/bias`)!,
-      inputs: sizes[i],
-      units: sizes[i + 1],
-    }));
+    const count = ensembleSize(meta.hyperparameters);
+    this.members = Array.from({ length: count }, (_, k) => {
+      const prefix = memberPrefix(k, count);
+      return {
+        wide: weights.get(`${prefix}wide`),
+        embed: weights.get(`${prefix}embed`),
+        layers: names.map((n, i) => ({
+          kernel: weights.get(`${prefix}${n}/kernel`)!,
+          bias: weights.get(`${prefix}${n}/bias`)!,
+          inputs: sizes[i],
+          units: sizes[i + 1],
+        })),
+      };
+    });
     this.row = {
       dense: new Float32Array(layout.dense.length),
       wide: new Int32Array(layout.wide.length),
@@ -69,6 +99,7 @@ export class Predictor {
     const widest = Math.max(...sizes);
     this.bufA = new Float64Array(widest);
     this.bufB = new Float64Array(widest);
+    this.answerBuf = new Float64Array(this.classes?.length ?? 1);
   }
 
   /** Validates and predicts one JSON instance; never throws for bad input. */
@@ -82,7 +113,23 @@ export class Predictor {
     if (problem !== null) return { key, error: problem };
     const { dense } = this.row;
     for (let i = 0; i < dense.length; i++) dense[i] = (dense[i] - this.means[i]) / this.stds[i];
-    return { key, value: decodeLabel(this.label, this.forward(this.row, 0)) };
+    const out = this.forward(this.row, 0);
+    if (!this.classes) return { key, value: decodeLabel(this.label, out[0]) };
+    let best = 0;
+    for (let c = 1; c < out.length; c++) if (out[c] > out[best]) best = c;
+    return { key, value: this.classes[best], scores: Array.from(out) };
+  }
+
+  /**
+   * An answer as serving and `bucketml predict` write it: the key, the label under its name,
+   * and a classifier's `classes` and `scores`.
+   */
+  answer(p: Prediction & { error?: undefined }): Record<string, unknown> {
+    return {
+      ...p.key,
+      [this.labelName]: p.value,
+      ...(this.classes ? { classes: this.classes, scores: p.scores } : {}),
+    };
   }
 
   /**
@@ -98,29 +145,76 @@ export class Predictor {
     return {};
   }
 
-  /** Predictions, in the label's units, for already encoded and normalised rows (e.g. a whole eval set). */
+  /**
+   * Answers for already encoded and normalised rows (e.g. a whole eval set): a regressor's in
+   * the label's units ([rows]), a classifier's class probabilities ([rows × classes]).
+   */
   predictEncoded(rows: EncodedRows, size: number): Float32Array {
-    const out = new Float32Array(size);
-    for (let r = 0; r < size; r++) out[r] = decodeLabel(this.label, this.forward(rows, r));
+    const width = this.answerBuf.length;
+    const out = new Float32Array(size * width);
+    for (let r = 0; r < size; r++) {
+      const answer = this.forward(rows, r);
+      if (this.classes) out.set(answer, r * width);
+      else out[r] = decodeLabel(this.label, answer[0]);
+    }
     return out;
   }
 
-  private forward(rows: EncodedRows, r: number): number {
+  /**
+   * The model's metrics on encoded, normalised rows with their labels (what training reports:
+   * rmse; logloss, accuracy, auc or f1_macro, and the confusion matrix).
+   */
+  evaluate(data: Dataset): { values: Record<string, number>; confusion?: number[][] } {
+    const answers = this.predictEncoded(data, data.size);
+    if (this.classes) return classificationMetrics(answers, data.labels, this.classes.length);
+    return { values: { rmse: rmse(answers, data.labels) } };
+  }
+
+  /**
+   * The members' mean answer for row r, in answerBuf: a regressor's output in the trained
+   * label's units, a classifier's class probabilities (each member's softmax or sigmoid,
+   * averaged, as the trainer measured the ensemble).
+   */
+  private forward(rows: EncodedRows, r: number): Float64Array {
+    const answer = this.answerBuf;
+    answer.fill(0);
+    const share = 1 / this.members.length;
+    for (const member of this.members) {
+      const z = this.forwardMember(member, rows, r);
+      if (!this.classes) answer[0] += z[0] * share;
+      else if (this.outputs === 1) {
+        const p = 1 / (1 + Math.exp(-z[0]));
+        answer[0] += (1 - p) * share;
+        answer[1] += p * share;
+      } else {
+        let max = -Infinity;
+        for (let c = 0; c < this.outputs; c++) max = Math.max(max, z[c]);
+        let sum = 0;
+        for (let c = 0; c < this.outputs; c++) sum += Math.exp(z[c] - max);
+        for (let c = 0; c < this.outputs; c++) answer[c] += (Math.exp(z[c] - max) / sum) * share;
+      }
+    }
+    return answer;
+  }
+
+  /** One network's outputs (the label, or logits) for row r, in a scratch buffer. */
+  private forwardMember(member: MemberWeights, rows: EncodedRows, r: number): Float64Array {
     const { layout } = this.encoder;
     const nd = layout.dense.length;
     const ne = layout.embed.length;
     const nw = layout.wide.length;
     const E = this.nembeds;
+    const U = this.outputs;
     let x = this.bufA;
     let y = this.bufB;
     for (let i = 0; i < nd; i++) x[i] = rows.dense[r * nd + i];
     for (let j = 0; j < ne; j++) {
       const base = rows.embed[r * ne + j] * E;
-      for (let k = 0; k < E; k++) x[nd + j * E + k] = this.embed![base + k];
+      for (let k = 0; k < E; k++) x[nd + j * E + k] = member.embed![base + k];
     }
-    const last = this.layers.length - 1;
+    const last = member.layers.length - 1;
     for (let l = 0; l <= last; l++) {
-      const { kernel, bias, inputs, units } = this.layers[l];
+      const { kernel, bias, inputs, units } = member.layers[l];
       for (let k = 0; k < units; k++) y[k] = bias[k];
       for (let i = 0; i < inputs; i++) {
         const xi = x[i];
@@ -133,8 +227,10 @@ export class Predictor {
       x = y;
       y = t;
     }
-    let out = x[0];
-    for (let j = 0; j < nw; j++) out += this.wide![rows.wide[r * nw + j]];
-    return out;
+    for (let j = 0; j < nw; j++) {
+      const base = rows.wide[r * nw + j] * U;
+      for (let k = 0; k < U; k++) x[k] += member.wide![base + k];
+    }
+    return x;
   }
 }

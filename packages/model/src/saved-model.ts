@@ -12,7 +12,7 @@ import { elementCount, weightSpecs } from './architecture.js';
 import type { DataFileInfo, BadRow } from './dataset.js';
 import { featureLayout } from './features.js';
 import type { Preprocessing } from './preprocessing.js';
-import { parseSpec, type Hyperparameters, type ModelSpec } from './spec.js';
+import { outputUnits, parseSpec, type Hyperparameters, type ModelSpec } from './spec.js';
 
 /** The format tag in model.json; a reader refuses any other. */
 export const MODEL_FORMAT = 'bucketml.saved-model/1';
@@ -35,8 +35,23 @@ export interface ModelMetadata {
   preprocessing: Preprocessing;
   hyperparameters: Hyperparameters;
   seed: number;
-  /** rmse: the kept weights' eval RMSE, measured at training step bestStep. */
-  metrics: { rmse: number; evalRows: number; trainRmse?: number; bestStep?: number };
+  /**
+   * The kept weights' eval metrics (an ensemble's: of its mean output): `objective` is the tag
+   * training kept the best weights by, `values` every metric the problem type reports (rmse;
+   * logloss, accuracy, auc or f1_macro), `rmse` a regressor's (also in `values`), `confusion` a
+   * classifier's [true class][predicted class] counts. bestStep: the first network's best
+   * step; memberValues: each network's own objective, for an ensemble.
+   */
+  metrics: {
+    objective?: string;
+    values?: Record<string, number>;
+    rmse?: number;
+    confusion?: number[][];
+    evalRows: number;
+    trainRmse?: number;
+    bestStep?: number;
+    memberValues?: number[];
+  };
   training: {
     /** The TensorFlow.js backend that trained the model: tensorflow, wasm or cpu. */
     backend: string;
@@ -73,7 +88,7 @@ export function serializeModel(model: TrainedModel): {
   weightsBin: Buffer;
 } {
   const layout = featureLayout(model.meta.spec);
-  const specs = weightSpecs(layout, model.meta.hyperparameters);
+  const specs = weightSpecs(layout, model.meta.hyperparameters, outputUnits(model.meta.spec));
   const total = specs.reduce((n, s) => n + elementCount(s.shape), 0);
   const all = new Float32Array(total);
   const index: ModelMetadata['weights'] = [];
@@ -120,7 +135,11 @@ export function deserializeModel(modelJson: Buffer | string, weightsBin: Buffer)
   const weights = new Map<string, Float32Array>();
   for (const w of meta.weights)
     weights.set(w.name, all.subarray(w.offset, w.offset + elementCount(w.shape)));
-  const expected = weightSpecs(featureLayout(meta.spec), meta.hyperparameters);
+  const expected = weightSpecs(
+    featureLayout(meta.spec),
+    meta.hyperparameters,
+    outputUnits(meta.spec),
+  );
   for (const s of expected) {
     const w = meta.weights.find((x) => x.name === s.name);
     if (!w || w.shape.join() !== s.shape.join())
@@ -152,6 +171,14 @@ export async function writeModelDir(
       throw err;
     }
   }
+}
+
+/**
+ * A model's eval value of a metric tag (models saved before `values` existed have only rmse);
+ * undefined when the model does not report it.
+ */
+export function modelMetric(meta: Pick<ModelMetadata, 'metrics'>, tag: string): number | undefined {
+  return meta.metrics.values?.[tag] ?? (tag === 'rmse' ? meta.metrics.rmse : undefined);
 }
 
 export async function readModelDir(dir: string): Promise<SavedModel> {

@@ -5,6 +5,7 @@
  * `schema.json` files and inferred specs are all this shape; `parseSpec` is the one gate every
  * spec passes, and it names unknown fields as such.
  */
+import type { ProblemType } from '@bucketml/contracts';
 
 /** The operations a derived numeric feature may apply. */
 export const DERIVED_OPS = [
@@ -45,6 +46,13 @@ export interface NumericColumnSpec extends RangeLimits {
 
 export interface LabelSpec extends RangeLimits {
   name: string;
+  /**
+   * categorical: a classifier over `classes` (binary with two, multiclass with more); numeric
+   * (the default): a regressor.
+   */
+  type?: 'numeric' | 'categorical';
+  /** The classes of a categorical label, in the order of the model's outputs. */
+  classes?: string[];
   /** log1p: the model learns log(1 + y) (for positive, right-skewed targets) and answers in y. */
   transform?: 'log1p';
   /** The model learns (y - mean) / std of the training labels and answers in y. */
@@ -108,7 +116,30 @@ export interface Hyperparameters {
   trainExamples: number;
   /** Stop when eval RMSE has not improved for this many evaluations (keeping the best weights). */
   patience?: number;
+  /**
+   * Networks trained from different seeds whose outputs are averaged (default 1). Averaging
+   * cancels much of one network's seed-to-seed variance, which on small tables is as large as
+   * the gap to gradient boosting.
+   */
+  ensemble?: number;
 }
+
+/** The most classes a categorical label may have (one output each). */
+export const MAX_CLASSES = 100;
+
+/** What the model predicts: from the label's type and class count. */
+export function problemType(spec: Pick<ModelSpec, 'label'>): ProblemType {
+  if (spec.label.type !== 'categorical') return 'regression';
+  return spec.label.classes!.length === 2 ? 'binary' : 'multiclass';
+}
+
+/** The network's outputs: one for regression and binary (a logit), one logit per class else. */
+export function outputUnits(spec: Pick<ModelSpec, 'label'>): number {
+  return problemType(spec) === 'multiclass' ? spec.label.classes!.length : 1;
+}
+
+/** The most networks a model may average (each costs a full training). */
+export const MAX_ENSEMBLE = 10;
 
 export interface ModelSpec {
   name: string;
@@ -381,6 +412,11 @@ export function parseHyperparameters(
         if (!isPositiveInt(v)) fail(`hyperparameters.${k} must be a positive integer`);
         else hp.patience = v;
         break;
+      case 'ensemble':
+        if (!isPositiveInt(v) || v > MAX_ENSEMBLE)
+          fail(`hyperparameters.ensemble must be an integer from 1 to ${MAX_ENSEMBLE}`);
+        else hp.ensemble = v;
+        break;
       case 'learningRate':
         if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
           fail('hyperparameters.learningRate must be a positive number');
@@ -486,6 +522,7 @@ const HYPERPARAMETER_FIELDS = [
   'learningRate',
   'trainExamples',
   'patience',
+  'ensemble',
 ];
 
 /** Reports every field of `o` not in `allowed`, with the closest allowed name as a suggestion. */
@@ -517,8 +554,33 @@ function editDistance(a: string, b: string): number {
 }
 
 function labelSpec(v: unknown, fail: (m: string) => void): LabelSpec {
-  const label: LabelSpec = rangeColumn(v, 'label', fail, ['transform', 'standardize']);
+  const label: LabelSpec = rangeColumn(v, 'label', fail, [
+    'transform',
+    'standardize',
+    'type',
+    'classes',
+  ]);
   if (!isObject(v)) return label;
+  if (v.type !== undefined && v.type !== 'numeric' && v.type !== 'categorical')
+    fail(`label.type must be "numeric" or "categorical" (got ${JSON.stringify(v.type)})`);
+  if (v.type === 'categorical') {
+    label.type = 'categorical';
+    const classes = v.classes;
+    if (
+      !Array.isArray(classes) ||
+      classes.length < 2 ||
+      !classes.every((c) => typeof c === 'string' && c.trim() !== '')
+    )
+      fail('label.classes must list at least two class names (a categorical label)');
+    else if (new Set(classes).size !== classes.length) fail('label.classes has duplicate names');
+    else if (classes.length > MAX_CLASSES)
+      fail(`label.classes lists ${classes.length} classes; at most ${MAX_CLASSES} are supported`);
+    else label.classes = classes as string[];
+    for (const f of ['transform', 'standardize', 'min', 'max'] as const)
+      if (v[f] !== undefined) fail(`label.${f} applies to a numeric label, not a categorical one`);
+    return label;
+  }
+  if (v.classes !== undefined) fail('label.classes needs "type": "categorical"');
   if (v.transform !== undefined) {
     if (v.transform !== 'log1p')
       fail(`label.transform must be "log1p" (got ${JSON.stringify(v.transform)})`);

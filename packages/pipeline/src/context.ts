@@ -190,10 +190,13 @@ export async function publishRunFinished(ctx: PipelineContext, run: RunRecord): 
     outcome: run.state,
     reason: boundedText(run.decision?.reason ?? run.error?.message ?? run.state),
     ...(run.version ? { version: run.version } : {}),
-    ...(run.decision?.candidateRmse !== undefined
-      ? { candidateRmse: run.decision.candidateRmse }
+    ...(run.decision ? { metric: run.decision.metric } : {}),
+    ...(run.decision?.candidateValue !== undefined
+      ? { candidateValue: run.decision.candidateValue }
       : {}),
-    ...(run.decision?.servingRmse !== undefined ? { servingRmse: run.decision.servingRmse } : {}),
+    ...(run.decision?.servingValue !== undefined
+      ? { servingValue: run.decision.servingValue }
+      : {}),
   };
   await ctx.messaging.publish(TOPICS.runOutcomes, event, { runId: run.runId, type: event.type });
   await ctx.runs.update(run.runId, { finishedPublished: true });

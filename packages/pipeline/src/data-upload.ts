@@ -11,11 +11,17 @@ import {
   layout,
   parseDropName,
   runIdOf,
+  trialArgs,
   type StudySpec,
 } from '@bucketml/contracts';
-import { DataError, FeatureEncoder, readDataset, SpecError } from '@bucketml/model';
+import { DataError, FeatureEncoder, problemType, readDataset, SpecError } from '@bucketml/model';
 import type { ObjectInfo } from '@bucketml/ports';
-import { parseStudyDocument, studyForModel, StudySpecError } from '@bucketml/tuning';
+import {
+  checkStudyForProblem,
+  parseStudyDocument,
+  studyForModel,
+  StudySpecError,
+} from '@bucketml/tuning';
 import {
   failRun,
   publishRunFinished,
@@ -150,9 +156,11 @@ export async function onObjectFinalized(
       },
     );
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
+    const problem = problemType(resolved.spec);
     study = config
       ? parseStudyDocument(config.data.toString('utf8'))
-      : studyForModel(model, resolved.spec.hyperparameters);
+      : studyForModel(model, resolved.spec.hyperparameters, problem);
+    checkStudyForProblem(study, problem);
   } catch (err) {
     if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
       const message = boundedText(err.message);
@@ -173,7 +181,7 @@ export async function onObjectFinalized(
     ...(specObject ? { specObject } : {}),
     trainData: train,
     evalData: evalFiles,
-    args: study.args,
+    args: trialArgs(study.args, study.metricTag),
     outputDir: layout.trialsDir(runId),
     goal: study.goal,
     metricTag: study.metricTag,
@@ -194,7 +202,7 @@ export async function onObjectFinalized(
       maxParallelTrials: study.maxParallelTrials,
       metricTag: study.metricTag,
       goal: study.goal,
-      args: study.args,
+      args: trialArgs(study.args, study.metricTag),
       finalArgs: study.finalArgs,
     },
   });

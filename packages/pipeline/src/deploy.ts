@@ -1,22 +1,53 @@
 /**
  * @module deploy
- * Stage 3, the validation gate: the candidate is deployed only if its RMSE on the run's eval
- * data is not worse than the serving model's on the same data. Deploying copies the model to
- * models/<model>/<version>/ (version = run id, so a retry rewrites the same files) and then
- * switches models/<model>/serving.json by compare-and-swap on the generation read before the
- * comparison: a concurrent deployment makes the swap fail and the retry compares again.
- * The candidate is always the run's own final model (from run state), never a path in the event.
+ * Stage 3, the validation gate: the candidate is deployed only if its value of the study's
+ * metric (rmse; logloss, accuracy, auc, f1_macro) on the run's eval data is not worse than the
+ * serving model's on the same data, and only if it predicts the same thing: a candidate whose
+ * problem type or class list differs from the serving model's is refused, saying what changed.
+ * Deploying copies the model to models/<model>/<version>/ (version = run id, so a retry
+ * rewrites the same files) and then switches models/<model>/serving.json by compare-and-swap
+ * on the generation read before the comparison: a concurrent deployment makes the swap fail
+ * and the retry compares again. The candidate is always the run's own final model (from run
+ * state), never a path in the event.
  */
 import {
   jobOutput,
   layout,
+  METRICS_BY_PROBLEM,
+  type Goal,
   type ModelCandidateEvent,
+  type RunRecord,
   type ServingPointer,
 } from '@bucketml/contracts';
-import { DataError, ModelFormatError } from '@bucketml/model';
+import { DataError, ModelFormatError, problemType, type SavedModel } from '@bucketml/model';
 import { finishRun, runAwaiting, type PipelineContext } from './context.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
 import { readServingPointer } from './serving-pointer.js';
+
+/** The gate's measure: the study's metric tag and goal (a run without a study: rmse). */
+function gateMetric(run: RunRecord): { tag: string; goal: Goal } {
+  return run.study
+    ? { tag: run.study.metricTag, goal: run.study.goal }
+    : { tag: 'rmse', goal: METRICS_BY_PROBLEM.regression.rmse };
+}
+
+/** What the candidate predicts that the serving model does not (undefined: the same). */
+function predictionChange(candidate: SavedModel, serving: SavedModel): string | undefined {
+  const [now, before] = [problemType(candidate.meta.spec), problemType(serving.meta.spec)];
+  if (now !== before)
+    return `the label ${candidate.meta.spec.label.name} is now a ${now} target; the serving model is a ${before} one`;
+  const [a, b] = [candidate.meta.spec.label.classes ?? [], serving.meta.spec.label.classes ?? []];
+  if (a.join('\u0000') === b.join('\u0000')) return undefined;
+  const added = a.filter((c) => !b.includes(c));
+  const gone = b.filter((c) => !a.includes(c));
+  return `the class list changed (${[
+    added.length ? `new: ${added.join(', ')}` : '',
+    gone.length ? `gone: ${gone.join(', ')}` : '',
+    !added.length && !gone.length ? 'same classes in another order' : '',
+  ]
+    .filter(Boolean)
+    .join('; ')})`;
+}
 
 export async function onModelCandidate(
   ctx: PipelineContext,
@@ -26,6 +57,8 @@ export async function onModelCandidate(
   // final-training too: the candidate may be published before the run records it.
   const run = await runAwaiting(ctx, event.runId, ['gating', 'final-training'], log, 'candidate');
   if (!run?.final) return;
+  const metric = gateMetric(run);
+  const worse = (a: number, b: number) => (metric.goal === 'MINIMIZE' ? a > b : a < b);
   const candidatePrefix = jobOutput.modelDir(run.final.outputDir);
   const version = run.runId;
   const serving = await readServingPointer(ctx.storage, run.model);
@@ -33,40 +66,22 @@ export async function onModelCandidate(
     // A previous delivery switched the pointer and stopped before recording it: the serving
     // figure is measured again (the same models on the same data give the same number).
     const previous = serving.pointer.previousVersion;
-    const servingRmse = previous
-      ? await versionRmse(ctx, run.model, previous, run.data.eval).catch(() => undefined)
+    const servingValue = previous
+      ? await versionValue(ctx, run.model, previous, run.data.eval, metric.tag).catch(
+          () => undefined,
+        )
       : undefined;
-    await finish(ctx, run.runId, serving.pointer, previous, servingRmse);
+    await finish(ctx, run.runId, serving.pointer, previous, servingValue);
     return;
   }
 
   const candidate = await readModelObjects(ctx.storage, candidatePrefix);
   if (!candidate) throw new Error(`candidate model ${candidatePrefix} is incomplete`); // transient
-  const candidateEval = await evaluateOn(ctx.storage, candidate, run.data.eval);
-  let servingRmse: number | undefined;
-  if (serving) {
-    try {
-      const servingModel = await readModelObjects(ctx.storage, serving.pointer.prefix);
-      if (servingModel)
-        servingRmse = (await evaluateOn(ctx.storage, servingModel, run.data.eval)).rmse;
-    } catch (err) {
-      // The serving model cannot read this data (e.g. its spec changed): it cannot compete.
-      if (!(err instanceof DataError || err instanceof ModelFormatError)) throw err;
-      log.event(
-        'WARNING',
-        `serving version ${serving.pointer.version} cannot be evaluated on this run's data: ${err.message}`,
-      );
-    }
-  }
-  const figures = {
-    candidateRmse: candidateEval.rmse,
-    servingRmse,
-    servingVersion: serving?.pointer.version,
-    evalRows: candidateEval.rows,
-  };
-  if (servingRmse !== undefined && candidateEval.rmse > servingRmse) {
-    const reason = `candidate rmse ${candidateEval.rmse.toFixed(4)} is worse than serving version ${serving!.pointer.version}'s ${servingRmse.toFixed(4)} on this run's eval data`;
-    await finishRun(
+  const candidateValue = (await evaluateOn(ctx.storage, candidate, run.data.eval)).values[
+    metric.tag
+  ];
+  const reject = async (reason: string, figures: Record<string, unknown>) =>
+    finishRun(
       ctx,
       run.runId,
       ['gating', 'final-training'],
@@ -75,13 +90,67 @@ export async function onModelCandidate(
         decision: {
           deployed: false,
           reason,
-          candidateRmse: candidateEval.rmse,
-          servingRmse,
+          metric: metric.tag,
+          ...(candidateValue !== undefined ? { candidateValue } : {}),
+          ...(figures.servingValue !== undefined
+            ? { servingValue: figures.servingValue as number }
+            : {}),
           servingVersion: serving!.pointer.version,
         },
       },
       () =>
         log.event('WARNING', `candidate rejected: ${reason}`, { decision: 'rejected', ...figures }),
+    );
+  let servingValue: number | undefined;
+  if (serving) {
+    let servingModel: SavedModel | null = null;
+    try {
+      servingModel = await readModelObjects(ctx.storage, serving.pointer.prefix);
+    } catch (err) {
+      if (!(err instanceof ModelFormatError)) throw err;
+      log.event(
+        'WARNING',
+        `serving version ${serving.pointer.version} cannot be evaluated on this run's data: ${err.message}`,
+      );
+    }
+    const change = servingModel ? predictionChange(candidate, servingModel) : undefined;
+    if (change) {
+      await reject(
+        `${change}: a model that predicts something else does not replace version ${serving.pointer.version} (it keeps serving); deploy it under another model name, or move the serving pointer by hand`,
+        { servingVersion: serving.pointer.version, metric: metric.tag, candidateValue },
+      );
+      return;
+    }
+    if (servingModel) {
+      try {
+        servingValue = (await evaluateOn(ctx.storage, servingModel, run.data.eval)).values[
+          metric.tag
+        ];
+      } catch (err) {
+        // The serving model cannot read this data (e.g. its spec changed): it cannot compete.
+        if (!(err instanceof DataError || err instanceof ModelFormatError)) throw err;
+        log.event(
+          'WARNING',
+          `serving version ${serving.pointer.version} cannot be evaluated on this run's data: ${err.message}`,
+        );
+      }
+    }
+  }
+  if (candidateValue === undefined) {
+    // The study was checked against the model's problem type; a model without the metric is not ours.
+    throw new Error(`candidate model ${candidatePrefix} does not report ${metric.tag}`);
+  }
+  const figures = {
+    metric: metric.tag,
+    candidateValue,
+    servingValue,
+    servingVersion: serving?.pointer.version,
+    evalRows: candidate.meta.metrics.evalRows,
+  };
+  if (servingValue !== undefined && worse(candidateValue, servingValue)) {
+    await reject(
+      `candidate ${metric.tag} ${candidateValue.toFixed(4)} is worse than serving version ${serving!.pointer.version}'s ${servingValue.toFixed(4)} on this run's eval data`,
+      figures,
     );
     return;
   }
@@ -93,7 +162,8 @@ export async function onModelCandidate(
     model: run.model,
     version,
     prefix,
-    rmse: candidateEval.rmse,
+    metric: metric.tag,
+    value: candidateValue,
     runId: run.runId,
     deployedAt: new Date().toISOString(),
     ...(serving ? { previousVersion: serving.pointer.version } : {}),
@@ -103,17 +173,18 @@ export async function onModelCandidate(
     ifGenerationMatch: serving?.generation ?? '0',
   });
   ctx.crashPoint('deploy:after-swap');
-  await finish(ctx, run.runId, pointer, serving?.pointer.version, servingRmse);
+  await finish(ctx, run.runId, pointer, serving?.pointer.version, servingValue);
 }
 
-async function versionRmse(
+async function versionValue(
   ctx: PipelineContext,
   model: string,
   version: string,
   evalFiles: string[],
+  tag: string,
 ): Promise<number | undefined> {
   const saved = await readModelObjects(ctx.storage, layout.modelVersionPrefix(model, version));
-  return saved ? (await evaluateOn(ctx.storage, saved, evalFiles)).rmse : undefined;
+  return saved ? (await evaluateOn(ctx.storage, saved, evalFiles)).values[tag] : undefined;
 }
 
 async function finish(
@@ -121,10 +192,10 @@ async function finish(
   runId: string,
   pointer: ServingPointer,
   previous?: string,
-  servingRmse?: number,
+  servingValue?: number,
 ): Promise<void> {
   const reason = previous
-    ? `rmse ${pointer.rmse.toFixed(4)} is not worse than version ${previous}'s ${servingRmse?.toFixed(4) ?? '?'}`
+    ? `${pointer.metric} ${pointer.value.toFixed(4)} is not worse than version ${previous}'s ${servingValue?.toFixed(4) ?? '?'}`
     : 'no model was serving';
   await finishRun(
     ctx,
@@ -136,8 +207,9 @@ async function finish(
       decision: {
         deployed: true,
         reason,
-        candidateRmse: pointer.rmse,
-        servingRmse,
+        metric: pointer.metric,
+        candidateValue: pointer.value,
+        servingValue,
         servingVersion: previous,
       },
     },
@@ -148,8 +220,9 @@ async function finish(
         stage: 'deploy',
         decision: 'deployed',
         version: pointer.version,
-        candidateRmse: pointer.rmse,
-        servingRmse,
+        metric: pointer.metric,
+        candidateValue: pointer.value,
+        servingValue,
         previousVersion: previous,
       }),
   );

@@ -9,6 +9,7 @@
  * acts on is the one run state names, whatever the event says.
  */
 import {
+  finalTrainingArgs,
   jobIdOf,
   jobOutput,
   layout,
@@ -20,6 +21,7 @@ import {
   type StudyCompletedEvent,
   type TrainingCompletedEvent,
 } from '@bucketml/contracts';
+import { modelMetric } from '@bucketml/model';
 import { analyzeTrials, formatReport } from '@bucketml/tuning';
 import { failRun, runAwaiting, type PipelineContext } from './context.js';
 import type { Logger } from './logger.js';
@@ -31,7 +33,7 @@ export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise
     case 'trial.completed':
       log.event(
         event.state === 'FAILED' ? 'WARNING' : 'INFO',
-        `trial ${event.trialId} ${event.state.toLowerCase()}${event.objective !== undefined ? `: rmse ${event.objective.toFixed(4)}` : ''}`,
+        `trial ${event.trialId} ${event.state.toLowerCase()}${event.objective !== undefined ? `: objective ${event.objective.toFixed(4)}` : ''}`,
         {
           stage: 'trial',
           trialId: event.trialId,
@@ -112,7 +114,7 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
     ...(run.specObject ? { specObject: run.specObject } : {}),
     trainData: run.data.train,
     evalData: run.data.eval,
-    args: run.study.finalArgs,
+    args: finalTrainingArgs(run.study.finalArgs, run.study.metricTag),
     outputDir,
     parameters: best.parameters,
     seed: ctx.seed,
@@ -168,26 +170,43 @@ async function onTrainingCompleted(
     );
     return;
   }
-  const rmse = trained.meta.metrics.rmse;
+  const metric = run.study?.metricTag ?? 'rmse';
+  const value = modelMetric(trained.meta, metric);
+  if (value === undefined) {
+    const reason = `final training's model does not report ${metric} (it reports ${Object.keys(trained.meta.metrics.values ?? { rmse: 0 }).join(', ')})`;
+    await failRun(
+      ctx,
+      run.runId,
+      ['final-training'],
+      { stage: 'final-training', message: reason },
+      log,
+    );
+    return;
+  }
   const candidate: ModelCandidateEvent = {
     type: 'model.candidate',
     runId: run.runId,
     model: run.model,
-    rmse,
+    metric,
+    value,
   };
   await ctx.messaging.publish(TOPICS.modelCandidates, candidate, {
     runId: event.runId,
     type: candidate.type,
   });
   const moved = await ctx.runs.advance(event.runId, ['final-training'], 'gating', {
-    final: { ...final, rmse },
+    final: { ...final, metric, value },
   });
   if (moved) {
+    const { values, confusion } = trained.meta.metrics;
     log.event(
       'INFO',
-      `final training done: eval rmse ${rmse.toFixed(4)}; candidate sent to the validation gate`,
+      `final training done: eval ${metric} ${value.toFixed(4)}; candidate sent to the validation gate`,
       {
-        rmse,
+        metric,
+        value,
+        ...(values ? { metrics: values } : {}),
+        ...(confusion ? { confusion, classes: trained.meta.spec.label.classes } : {}),
         modelDir,
         examples: trained.meta.training.examples,
         stopReason: trained.meta.training.stopReason,
@@ -196,8 +215,8 @@ async function onTrainingCompleted(
     if (trained.meta.training.stillImproving) {
       log.event(
         'WARNING',
-        `the final model's eval rmse was still improving when its budget ran out: a larger --train_examples in the study's args would probably give a better model`,
-        { rmse, examples: trained.meta.training.examples },
+        `the final model's eval ${metric} was still improving when its budget ran out: a larger --train_examples in the study's args would probably give a better model`,
+        { metric, value, examples: trained.meta.training.examples },
       );
     }
   }

@@ -9,7 +9,6 @@ import {
   normalizeDense,
   Predictor,
   readDataset,
-  rmse,
   WEIGHTS_FILE,
   type SavedModel,
 } from '@bucketml/model';
@@ -37,17 +36,17 @@ export async function copyModelObjects(storage: Storage, from: string, to: strin
   }
 }
 
-/** RMSE of a model on CSV objects, through the same lean predictor that serves it. */
+/** A model's metrics on CSV objects, through the same lean predictor that serves it. */
 export async function evaluateOn(
   storage: Storage,
   model: SavedModel,
   objects: string[],
-): Promise<{ rmse: number; rows: number }> {
+): Promise<{ values: Record<string, number>; rows: number }> {
   const predictor = new Predictor(model);
   const data = await readDataset(
     objects.map((o) => storageSource(storage, o)),
     predictor.encoder,
   );
   normalizeDense(model.meta.preprocessing, data.dense);
-  return { rmse: rmse(predictor.predictEncoded(data, data.size), data.labels), rows: data.size };
+  return { values: predictor.evaluate(data).values, rows: data.size };
 }

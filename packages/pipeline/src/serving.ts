@@ -195,13 +195,12 @@ export async function handlePredict(
         error: `"instances" must hold 1 to ${MAX_INSTANCES} instances; it holds ${instances.length}`,
       },
     };
-  const label = loaded.predictor.labelName;
   const predictions: object[] = [];
   const errors: object[] = [];
   instances.forEach((instance, index) => {
     const p = loaded.predictor.predictInstance(instance);
     if (p.error !== undefined) errors.push({ index, ...p.key, error: p.error });
-    else predictions.push({ ...p.key, [label]: p.value });
+    else predictions.push(loaded.predictor.answer(p));
   });
   if (errors.length > 0) {
     return {

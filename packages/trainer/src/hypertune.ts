@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 
 /** The metric file Vertex AI's hypertune library writes and Vertex reads for tuning trials. */
 const DEFAULT_METRIC_FILE = '/tmp/hypertune/output.metrics';
+/** Entries kept, the newest, as the library keeps them (a classifier writes 3 per evaluation). */
 const MAX_ENTRIES = 100;
 
 /**
@@ -28,6 +29,23 @@ export class HypertuneReporter {
   }
 
   report(tag: string, value: number, globalStep?: number): void {
+    this.reportAll({ [tag]: value }, globalStep);
+  }
+
+  /** One entry per metric tag (as several report_hyperparameter_tuning_metric calls write). */
+  reportAll(values: Record<string, number>, globalStep?: number): void {
+    for (const [tag, value] of Object.entries(values))
+      this.entries.push(this.entry(tag, value, globalStep));
+    while (this.entries.length > MAX_ENTRIES) this.entries.shift();
+    mkdirSync(dirname(this.metricFile), { recursive: true });
+    // Written aside and renamed into place: a reader, or a SIGTERM from early stopping or
+    // preemption at any instant, sees the previous file or the new one, never a truncated one.
+    const tmp = `${this.metricFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, this.entries.map((e) => e + '\n').join(''));
+    renameSync(tmp, this.metricFile);
+  }
+
+  private entry(tag: string, value: number, globalStep?: number): string {
     const body: Record<string, string | number> = {
       timestamp: Date.now() / 1000,
       trial: String(this.trialId),
@@ -37,14 +55,7 @@ export class HypertuneReporter {
     const sorted = Object.keys(body)
       .sort()
       .map((k) => `${JSON.stringify(k)}: ${JSON.stringify(body[k])}`);
-    this.entries.push(`{${sorted.join(', ')}}`);
-    if (this.entries.length > MAX_ENTRIES) this.entries.shift();
-    mkdirSync(dirname(this.metricFile), { recursive: true });
-    // Written aside and renamed into place: a reader, or a SIGTERM from early stopping or
-    // preemption at any instant, sees the previous file or the new one, never a truncated one.
-    const tmp = `${this.metricFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, this.entries.map((e) => e + '\n').join(''));
-    renameSync(tmp, this.metricFile);
+    return `{${sorted.join(', ')}}`;
   }
 }
 

@@ -7,6 +7,8 @@
  */
 export {
   trainModel,
+  objectiveFor,
+  TrainingOptionsError,
   type TrainOptions,
   type TrainResult,
   type TrainProgress,

@@ -1,12 +1,12 @@
 /**
  * @module network
- * The wide & deep regressor as TensorFlow.js variables and ops, seeded so a seed gives the same
+ * The wide & deep network (regressor or classifier) as TensorFlow.js variables and ops, seeded so a seed gives the same
  * network on every backend.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import {
   elementCount,
-  weightSpecs,
+  networkWeightSpecs,
   Rng,
   type FeatureLayout,
   type Hyperparameters,
@@ -34,30 +34,37 @@ export class WideDeepNetwork {
     private readonly layout: FeatureLayout,
     private readonly hp: Pick<Hyperparameters, 'nnsize' | 'nembeds'>,
     seed: number,
-    labelMean: number,
+    /**
+     * The output bias to start from, one per output: the mean label (regression), the base
+     * rate's logit or the classes' log priors — the first steps learn structure, not the offset.
+     */
+    private readonly initialBias: number[],
+    /** The member's weight-name prefix in an ensemble (architecture's memberPrefix). */
+    private readonly prefix = '',
   ) {
     const rng = new Rng(seed);
-    for (const spec of weightSpecs(layout, hp)) {
+    for (const spec of networkWeightSpecs(layout, hp, prefix, initialBias.length)) {
       const values = new Float32Array(elementCount(spec.shape));
-      if (spec.name === 'embed') {
+      const name = spec.name.slice(prefix.length);
+      if (name === 'embed') {
         // TensorFlow's embedding_column default: normal with stddev 1/sqrt(dimension).
         const std = 1 / Math.sqrt(hp.nembeds);
         for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
-      } else if (spec.name.endsWith('/kernel')) {
+      } else if (name.endsWith('/kernel')) {
         // Glorot uniform, Keras' Dense default.
         const limit = Math.sqrt(6 / (spec.shape[0] + spec.shape[1]));
         for (let i = 0; i < values.length; i++) values[i] = (2 * rng.next() - 1) * limit;
-      } else if (spec.name === 'output/bias') {
-        values[0] = labelMean; // start at the mean label: the first steps learn structure, not the offset
+      } else if (name === 'output/bias') {
+        values.set(initialBias);
       }
       this.variables.set(spec.name, tf.variable(tf.tensor(values, spec.shape), true, spec.name));
     }
   }
 
-  /** Predictions of shape [size, 1]. */
+  /** Outputs of shape [size, outputs]: the label, or logits. */
   forward(batch: BatchTensors): tfTypes.Tensor2D {
     const { tf, layout, hp } = this;
-    const v = (name: string) => this.variables.get(name)!;
+    const v = (name: string) => this.variables.get(this.prefix + name)!;
     const parts: tfTypes.Tensor2D[] = [];
     if (layout.dense.length > 0) parts.push(batch.dense);
     if (layout.embed.length > 0) {
@@ -80,10 +87,13 @@ export class WideDeepNetwork {
     );
     if (layout.wide.length > 0) {
       const linear = tf.sum(
-        tf.reshape(tf.gather(v('wide'), batch.wide), [batch.size, layout.wide.length]),
+        tf.reshape(tf.gather(v('wide'), batch.wide), [
+          batch.size,
+          layout.wide.length,
+          this.initialBias.length,
+        ]),
         1,
-        true,
-      );
+      ) as tfTypes.Tensor2D;
       out = tf.add(out, linear);
     }
     return out;

@@ -26,12 +26,14 @@ export function progressPrinter(
     const width = 24;
     const filled = Math.round((width * p.examples) / p.totalExamples);
     const bar = '█'.repeat(filled) + '·'.repeat(width - filled);
-    const evalPart = p.evalRmse !== undefined ? `  eval rmse ${p.evalRmse.toFixed(4)}` : '';
+    const evalPart =
+      p.evalValue !== undefined ? `  eval ${p.objective} ${p.evalValue.toFixed(4)}` : '';
+    const member = p.members ? ` network ${p.member}/${p.members}` : '';
     const text =
-      `training ${String(pct).padStart(3)}% ${bar} ${p.examples.toLocaleString('en-US')}/${p.totalExamples.toLocaleString('en-US')} examples` +
+      `training${member} ${String(pct).padStart(3)}% ${bar} ${p.examples.toLocaleString('en-US')}/${p.totalExamples.toLocaleString('en-US')} examples` +
       `  ${Math.round(p.examplesPerSecond).toLocaleString('en-US')} ex/s  loss ${p.loss.toFixed(4)}${evalPart}`;
     if (tty) stream.write(`\r\x1b[K${text}`);
-    else if (p.evalRmse !== undefined && p.evalRmse !== lastEval) stream.write(text + '\n');
-    lastEval = p.evalRmse;
+    else if (p.evalValue !== undefined && p.evalValue !== lastEval) stream.write(text + '\n');
+    lastEval = p.evalValue;
   };
 }

@@ -1,19 +1,29 @@
 /**
  * @module train
  * The training loop: reads and encodes the data, fits the label transform and feature
- * normalisation on the training rows, trains the wide & deep network with Adam, measures eval
- * RMSE (in the label's units) along the way and keeps the weights of the best measurement —
- * a run never ends on a diverging step. The learning rate decays (cosine) over the budget, and
- * eval RMSE is checked several times per reported evaluation so an early best is not missed.
- * With `patience`, training stops once eval RMSE has not improved for that many evaluations.
+ * normalisation on the training rows, trains the wide & deep network with Adam, measures the
+ * eval metrics (a regressor's in the label's units) along the way and keeps the weights of the
+ * best measurement of the objective — a run never ends on a diverging step. The learning rate
+ * decays (cosine) over the budget, and the objective is checked several times per reported
+ * evaluation so an early best is not missed. With `patience`, training stops once the objective
+ * has not improved for that many evaluations. A regressor learns squared error; a binary
+ * classifier sigmoid cross-entropy, a multiclass one softmax cross-entropy. An ensemble trains
+ * its networks one after another on the same encoded data, each from its own seed, and is
+ * measured by the mean of their outputs (a classifier's probabilities).
  */
+import { DEFAULT_OBJECTIVE, METRICS_BY_PROBLEM, type ProblemType } from '@bucketml/contracts';
 import {
+  classificationMetrics,
   computePreprocessing,
   decodeLabel,
   encodeLabel,
+  ensembleSize,
   FeatureEncoder,
   fitLabelTransform,
+  memberPrefix,
   normalizeDense,
+  outputUnits,
+  problemType,
   readDataset,
   rmse,
   Rng,
@@ -34,9 +44,14 @@ export interface TrainOptions {
   eval: DataSource[];
   hyperparameters: Hyperparameters;
   seed: number;
+  /**
+   * The metric the best weights are kept by and patience counts on (default: rmse for a
+   * regressor, logloss for a classifier); one the problem type reports (METRICS_BY_PROBLEM).
+   */
+  objective?: string;
   /** Fail when more than this fraction of rows is bad (default 0.05). */
   maxBadFraction?: number;
-  /** How many times to measure eval RMSE during training (the hypertune intermediate values). */
+  /** How many times to measure the eval metrics during training (the hypertune intermediate values). */
   evaluations?: number;
   onProgress?: (p: TrainProgress) => void;
   /** Called at each evaluation; return true to stop training early (the last result is kept). */
@@ -47,7 +62,10 @@ export interface TrainOptions {
 export interface Evaluation {
   step: number;
   examples: number;
-  rmse: number;
+  /** The objective's value. */
+  value: number;
+  /** Every metric the problem type reports, by hypertune tag. */
+  metrics: Record<string, number>;
 }
 
 export type TrainProgress =
@@ -58,9 +76,14 @@ export type TrainProgress =
       totalExamples: number;
       examplesPerSecond: number;
       loss: number;
-      evalRmse?: number;
+      /** The objective's tag and its last measured value. */
+      objective: string;
+      evalValue?: number;
+      /** Which network of an ensemble is training (1-based), and how many there are. */
+      member?: number;
+      members?: number;
     }
-  | { phase: 'done'; rmse: number; seconds: number };
+  | { phase: 'done'; objective: string; value: number; seconds: number };
 
 export interface TrainResult {
   model: TrainedModel;
@@ -68,19 +91,43 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** Why training ended before its budget: the caller (early stopping) or patience (converged). */
   stopReason?: 'caller' | 'converged';
-  /** Eval RMSE still fell by more than 0.5% over the last measurement: a longer budget may help. */
+  /** The objective still improved by more than 0.5% over the last measurement: a longer budget may help. */
   stillImproving: boolean;
   backendNotes: string[];
 }
 
+/** Why training cannot start: the options do not fit the model (e.g. an unreported objective). */
+export class TrainingOptionsError extends Error {
+  override name = 'TrainingOptionsError';
+}
+
 const EVAL_CHUNK = 8192;
-/** Eval RMSE measurements per reported evaluation, for keeping the best weights. */
+/** Objective measurements per reported evaluation, for keeping the best weights. */
 const CHECKS_PER_EVALUATION = 4;
 /** The learning rate at the end of the budget, as a fraction of the initial one. */
 const LR_FLOOR = 0.02;
+/** Member k of an ensemble trains with seed + k × this (a prime: no member replays another). */
+const MEMBER_SEED_STRIDE = 7919;
+
+/** The objective a training judges by, and how to compare two of its values. */
+export function objectiveFor(
+  spec: ModelSpec,
+  tag?: string,
+): { tag: string; problem: ProblemType; better: (a: number, b: number) => boolean } {
+  const problem = problemType(spec);
+  const reported = METRICS_BY_PROBLEM[problem];
+  const chosen = tag ?? DEFAULT_OBJECTIVE[problem];
+  if (!Object.hasOwn(reported, chosen))
+    throw new TrainingOptionsError(
+      `--objective ${chosen}: a ${problem === 'regression' ? 'regression' : `${problem} classification`} model reports ${Object.keys(reported).join(', ')}`,
+    );
+  const minimize = reported[chosen] === 'MINIMIZE';
+  return { tag: chosen, problem, better: (a, b) => (minimize ? a < b : a > b) };
+}
 
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { spec, hyperparameters: hp, seed } = options;
+  const objective = objectiveFor(spec, options.objective);
   const { tf, backend, notes } = options.tensorflow ?? (await loadTensorFlow());
   const encoder = new FeatureEncoder(spec);
   const { layout } = encoder;
@@ -94,18 +141,170 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const preprocessing = computePreprocessing(layout.dense, train.dense, train.size);
   normalizeDense(preprocessing, train.dense);
   normalizeDense(preprocessing, evalData.dense);
-  const labelTransform = fitLabelTransform(spec.label, train.labels);
+  const classes = spec.label.classes?.length ?? 0;
+  const labelTransform = classes ? undefined : fitLabelTransform(spec.label, train.labels);
   if (labelTransform) preprocessing.label = labelTransform;
-  // The network learns the transformed label; eval RMSE is measured in the label's own units.
+  // A regressor learns the transformed label; its RMSE is measured in the label's own units.
   const targets = labelTransform
     ? train.labels.map((y) => encodeLabel(labelTransform, y))
     : train.labels;
+  const data: MemberData = {
+    tf,
+    layout,
+    train: { ...train, labels: targets },
+    eval: evalData,
+    labelTransform,
+    classes,
+    outputs: outputUnits(spec),
+    objective,
+  };
 
-  let targetSum = 0;
-  for (let i = 0; i < train.size; i++) targetSum += targets[i];
-  const network = new WideDeepNetwork(tf, layout, hp, seed, targetSum / train.size);
+  const count = ensembleSize(hp);
+  const members: MemberResult[] = [];
+  const started = performance.now();
+  for (let k = 0; k < count; k++) {
+    const member = trainMember(data, options, k, count);
+    members.push(member);
+    if (member.stopReason === 'caller') break; // the caller ends the whole training
+  }
+  const seconds = (performance.now() - started) / 1000;
+  // The ensemble answers with its members' mean output (the architecture contract).
+  const mean = new Float32Array(members[0].best.outputs.length);
+  for (const m of members)
+    for (let i = 0; i < mean.length; i++) mean[i] += m.best.outputs[i] / members.length;
+  const measured = count === 1 ? members[0].best.measured : measure(mean, data);
+  const value = measured.values[objective.tag];
+  options.onProgress?.({ phase: 'done', objective: objective.tag, value, seconds });
+
+  const first = members[0];
+  const stopReason = members.some((m) => m.stopReason === 'caller')
+    ? 'caller'
+    : members.every((m) => m.stopReason === 'converged')
+      ? 'converged'
+      : undefined;
+  const stillImproving = members.some((m) => m.stillImproving);
+  const steps = members.reduce((n, m) => n + m.steps, 0);
+  const B = hp.batchSize;
+  const weights = new Map<string, Float32Array>();
+  for (const m of members) for (const [name, w] of m.best.weights) weights.set(name, w);
+  return {
+    model: {
+      weights,
+      meta: {
+        format: 'bucketml.saved-model/1',
+        name: spec.name,
+        createdAt: new Date().toISOString(),
+        spec,
+        preprocessing,
+        hyperparameters: { ...hp, ...(count > 1 ? { ensemble: members.length } : {}) },
+        seed,
+        metrics: {
+          objective: objective.tag,
+          values: measured.values,
+          ...(measured.values.rmse !== undefined ? { rmse: measured.values.rmse } : {}),
+          ...(measured.confusion ? { confusion: measured.confusion } : {}),
+          evalRows: evalData.size,
+          bestStep: first.best.evaluation.step,
+          ...(count > 1 ? { memberValues: members.map((m) => m.best.evaluation.value) } : {}),
+        },
+        training: {
+          backend,
+          examples: steps * B,
+          steps,
+          seconds: round(seconds, 3),
+          examplesPerSecond: Math.round((steps * B) / seconds),
+          ...(stopReason ? { stopReason } : {}),
+          stillImproving,
+        },
+        data: { train: lineage(train), eval: lineage(evalData) },
+      },
+    },
+    evaluations: first.evaluations,
+    stoppedEarly: stopReason !== undefined,
+    ...(stopReason ? { stopReason } : {}),
+    stillImproving,
+    backendNotes: notes,
+  };
+}
+
+/** What every member of an ensemble trains and is measured on (encoded, normalised once). */
+interface MemberData {
+  tf: TensorFlow['tf'];
+  layout: FeatureEncoder['layout'];
+  /** Training rows with the trained label: transformed (regression) or a class index. */
+  train: Dataset;
+  eval: Dataset;
+  labelTransform: Preprocessing['label'];
+  /** A classifier's class count (0: a regressor). */
+  classes: number;
+  /** The network's outputs (outputUnits). */
+  outputs: number;
+  objective: ReturnType<typeof objectiveFor>;
+}
+
+interface Measured {
+  values: Record<string, number>;
+  confusion?: number[][];
+}
+
+interface MemberResult {
+  best: {
+    evaluation: Evaluation;
+    measured: Measured;
+    weights: Map<string, Float32Array>;
+    /**
+     * The kept weights' eval outputs, what an ensemble averages: a regressor's in the trained
+     * label's units, a classifier's as class probabilities ([rows × classes]).
+     */
+    outputs: Float32Array;
+  };
+  evaluations: Evaluation[];
+  stopReason?: 'caller' | 'converged';
+  stillImproving: boolean;
+  steps: number;
+}
+
+/** The output bias a network starts from: the mean target, the base rate's logit, log priors. */
+function initialBias(data: MemberData): number[] {
+  const { train, classes } = data;
+  if (!classes) {
+    let sum = 0;
+    for (let i = 0; i < train.size; i++) sum += train.labels[i];
+    return [sum / train.size];
+  }
+  const counts = new Array<number>(classes).fill(0);
+  for (let i = 0; i < train.size; i++) counts[train.labels[i]]++;
+  // Laplace-smoothed: a class absent from training gets a finite, low prior.
+  const priors = counts.map((c) => (c + 1) / (train.size + classes));
+  return classes === 2 ? [Math.log(priors[1] / priors[0])] : priors.map(Math.log);
+}
+
+/**
+ * Trains member k of `count` networks: its own seed (member 0 uses the run's, so a single
+ * network is what it always was), the shared budget, the best eval weights kept. Only member 0
+ * reports evaluations to the caller: intermediate hypertune values describe one network.
+ */
+function trainMember(
+  data: MemberData,
+  options: TrainOptions,
+  k: number,
+  count: number,
+): MemberResult {
+  const { tf, layout, train, objective } = data;
+  const hp = options.hyperparameters;
+  const seed = (options.seed + k * MEMBER_SEED_STRIDE) >>> 0;
+  const reports = k === 0;
+  const network = new WideDeepNetwork(
+    tf,
+    layout,
+    hp,
+    seed,
+    initialBias(data),
+    memberPrefix(k, count),
+  );
   const optimizer = tf.train.adam(hp.learningRate);
   const trainable = [...network.variables.values()];
+  const loss = lossFunction(data);
 
   const B = hp.batchSize;
   const steps = Math.max(1, Math.ceil(hp.trainExamples / B));
@@ -124,36 +323,32 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   // steps early, small ones where the best weights are picked.
   const lrAt = (s: number) =>
     hp.learningRate * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + Math.cos((Math.PI * s) / steps)));
-  const batch = new BatchBuffer({ ...train, labels: targets }, B, new Rng(seed ^ 0x5eed));
+  const batch = new BatchBuffer(train, B, new Rng(seed ^ 0x5eed));
   const results: Evaluation[] = [];
-  let best: { evaluation: Evaluation; weights: Map<string, Float32Array> } | undefined;
+  let best: MemberResult['best'] | undefined;
   let sinceBest = 0;
   let improved = false;
-  let stopReason: TrainResult['stopReason'];
+  let stopReason: MemberResult['stopReason'];
+  // Progress counts the whole ensemble's examples.
+  const before = k * steps * B;
+  const total = count * steps * B;
 
   const started = performance.now();
   let lastReport = started;
   let lossSum = 0;
   let lossCount = 0;
   let step = 0;
-  let stoppedEarly = false;
   while (step < steps) {
     batch.next();
     // Adam reads its learningRate field at every step.
     (optimizer as unknown as { learningRate: number }).learningRate = lrAt(step);
-    const cost = tf.tidy(() => {
-      const tensors = batch.tensors(tf);
-      const labels = tf.tensor2d(batch.labels, [B, 1]);
-      return optimizer.minimize(
-        () =>
-          tf.losses.meanSquaredError(
-            labels,
-            network.forward(tensors),
-          ) as import('@tensorflow/tfjs').Scalar,
+    const cost = tf.tidy(() =>
+      optimizer.minimize(
+        () => loss(batch.labels, network.forward(batch.tensors(tf))),
         true,
         trainable,
-      )!;
-    });
+      )!,
+    );
     lossSum += cost.dataSync()[0];
     lossCount++;
     cost.dispose();
@@ -163,13 +358,16 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const evaluate = evalAt.has(step);
     let evaluation: Evaluation | undefined;
     if (checkAt.has(step) || evaluate) {
-      const check = {
+      const outputs = evalOutputs(network, data);
+      const measured = measure(outputs, data);
+      const check: Evaluation = {
         step,
         examples: step * B,
-        rmse: evaluateRmse(tf, network, evalData, labelTransform),
+        value: measured.values[objective.tag],
+        metrics: measured.values,
       };
-      if (!best || check.rmse < best.evaluation.rmse) {
-        best = { evaluation: check, weights: network.weights() };
+      if (!best || objective.better(check.value, best.evaluation.value)) {
+        best = { evaluation: check, measured, weights: network.weights(), outputs };
         improved = true;
       }
       if (evaluate) evaluation = check;
@@ -183,101 +381,123 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     if (evaluate || now - lastReport > 250) {
       options.onProgress?.({
         phase: 'training',
-        examples: step * B,
-        totalExamples: steps * B,
+        examples: before + step * B,
+        totalExamples: total,
         examplesPerSecond: (step * B) / ((now - started) / 1000),
-        loss: Math.sqrt(lossSum / lossCount),
-        evalRmse: results.at(-1)?.rmse,
+        // A regressor's loss is its training RMSE (of the trained label), a classifier's cross-entropy.
+        loss: data.classes ? lossSum / lossCount : Math.sqrt(lossSum / lossCount),
+        objective: objective.tag,
+        evalValue: results.at(-1)?.value,
+        ...(count > 1 ? { member: k + 1, members: count } : {}),
       });
       lastReport = now;
       lossSum = 0;
       lossCount = 0;
     }
-    // Callers see the best RMSE so far: the model they would get if training stopped here.
+    // Callers see the best value so far: the model they would get if training stopped here.
     if (
+      reports &&
       evaluation &&
-      options.onEvaluation?.({ ...evaluation, rmse: best!.evaluation.rmse }) === true &&
+      options.onEvaluation?.({
+        ...best!.evaluation,
+        step: evaluation.step,
+        examples: evaluation.examples,
+      }) === true &&
       step < steps
     ) {
-      stoppedEarly = true;
       stopReason = 'caller';
       break;
     }
     if (hp.patience !== undefined && sinceBest >= hp.patience && step < steps) {
-      stoppedEarly = true;
       stopReason = 'converged';
       break;
     }
   }
-  const seconds = (performance.now() - started) / 1000;
-  const final = best!.evaluation;
-  options.onProgress?.({ phase: 'done', rmse: final.rmse, seconds });
   const n = results.length;
+  const [prev, last] = [results[n - 2]?.value, results[n - 1]?.value];
   const stillImproving =
-    !stoppedEarly && n >= 2 && results[n - 1].rmse < results[n - 2].rmse * 0.995;
-
-  const weights = best!.weights;
+    stopReason === undefined &&
+    n >= 2 &&
+    objective.better(last, prev) &&
+    Math.abs(last - prev) > 0.005 * Math.abs(prev);
   network.dispose();
   optimizer.dispose();
   return {
-    model: {
-      weights,
-      meta: {
-        format: 'bucketml.saved-model/1',
-        name: spec.name,
-        createdAt: new Date().toISOString(),
-        spec,
-        preprocessing,
-        hyperparameters: hp,
-        seed,
-        metrics: { rmse: final.rmse, evalRows: evalData.size, bestStep: final.step },
-        training: {
-          backend,
-          examples: step * B,
-          steps: step,
-          seconds: round(seconds, 3),
-          examplesPerSecond: Math.round((step * B) / seconds),
-          ...(stopReason ? { stopReason } : {}),
-          stillImproving,
-        },
-        data: { train: lineage(train), eval: lineage(evalData) },
-      },
-    },
+    best: best!,
     evaluations: results,
-    stoppedEarly,
     ...(stopReason ? { stopReason } : {}),
     stillImproving,
-    backendNotes: notes,
+    steps: step,
   };
 }
 
-function evaluateRmse(
-  tf: TensorFlow['tf'],
-  network: WideDeepNetwork,
-  data: Dataset,
-  labelTransform: Preprocessing['label'],
-): number {
-  const predictions = new Float32Array(data.size);
-  const { dense, wide, embed } = widths(data);
-  for (let start = 0; start < data.size; start += EVAL_CHUNK) {
-    const end = Math.min(data.size, start + EVAL_CHUNK);
+type Tensors = typeof import('@tensorflow/tfjs');
+
+/** The training loss of a batch: squared error, or the head's cross-entropy on logits. */
+function lossFunction(
+  data: MemberData,
+): (
+  labels: Float32Array,
+  outputs: import('@tensorflow/tfjs').Tensor2D,
+) => import('@tensorflow/tfjs').Scalar {
+  const tf = data.tf as unknown as Tensors;
+  const { classes } = data;
+  if (!classes)
+    return (labels, outputs) =>
+      tf.losses.meanSquaredError(
+        tf.tensor2d(labels, [labels.length, 1]),
+        outputs,
+      ) as import('@tensorflow/tfjs').Scalar;
+  if (classes === 2)
+    return (labels, outputs) =>
+      tf.losses.sigmoidCrossEntropy(
+        tf.tensor2d(labels, [labels.length, 1]),
+        outputs,
+      ) as import('@tensorflow/tfjs').Scalar;
+  return (labels, outputs) =>
+    tf.losses.softmaxCrossEntropy(
+      tf.oneHot(tf.tensor1d(labels, 'int32'), classes),
+      outputs,
+    ) as import('@tensorflow/tfjs').Scalar;
+}
+
+/** The metrics of eval outputs (regression: in the label's units). */
+function measure(outputs: Float32Array, data: MemberData): Measured {
+  const { labelTransform, classes } = data;
+  if (classes) return classificationMetrics(outputs, data.eval.labels, classes);
+  const predictions = labelTransform ? outputs.map((y) => decodeLabel(labelTransform, y)) : outputs;
+  return { values: { rmse: rmse(predictions, data.eval.labels) } };
+}
+
+/**
+ * The network's outputs on every eval row: a regressor's in the trained label's units, a
+ * classifier's as class probabilities ([rows × classes]; a binary model's as 1 − p, p).
+ */
+function evalOutputs(network: WideDeepNetwork, data: MemberData): Float32Array {
+  const { tf, eval: rows, classes, outputs: units } = data;
+  const width = classes || 1;
+  const out = new Float32Array(rows.size * width);
+  const { dense, wide, embed } = widths(rows);
+  for (let start = 0; start < rows.size; start += EVAL_CHUNK) {
+    const end = Math.min(rows.size, start + EVAL_CHUNK);
     const size = end - start;
-    const out = tf.tidy(() =>
-      network
-        .forward({
-          dense: tf.tensor2d(data.dense.subarray(start * dense, end * dense), [size, dense]),
-          wide: tf.tensor1d(data.wide.subarray(start * wide, end * wide), 'int32'),
-          embed: tf.tensor1d(data.embed.subarray(start * embed, end * embed), 'int32'),
-          size,
-        })
-        .dataSync(),
-    );
-    predictions.set(out, start);
+    const values = tf.tidy(() => {
+      const z = network.forward({
+        dense: tf.tensor2d(rows.dense.subarray(start * dense, end * dense), [size, dense]),
+        wide: tf.tensor1d(rows.wide.subarray(start * wide, end * wide), 'int32'),
+        embed: tf.tensor1d(rows.embed.subarray(start * embed, end * embed), 'int32'),
+        size,
+      });
+      if (!classes) return z.dataSync();
+      if (units === 1) {
+        const p = tf.sigmoid(z);
+        return tf.concat([tf.sub(1, p), p], 1).dataSync();
+      }
+      return tf.softmax(z).dataSync();
+    });
+    out.set(values, start * width);
   }
-  if (labelTransform)
-    for (let i = 0; i < predictions.length; i++)
-      predictions[i] = decodeLabel(labelTransform, predictions[i]);
-  return rmse(predictions, data.labels);
+  return out;
 }
 
 function widths(data: Dataset) {

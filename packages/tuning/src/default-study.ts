@@ -8,7 +8,12 @@
  * parameters are retrained with the budget they were chosen for.
  */
 import type { Hyperparameters } from '@bucketml/model';
-import type { StudySpec } from '@bucketml/contracts';
+import {
+  DEFAULT_OBJECTIVE,
+  METRICS_BY_PROBLEM,
+  type ProblemType,
+  type StudySpec,
+} from '@bucketml/contracts';
 import { parseStudyDocument } from './study-document.js';
 import { COURSE_HYPERPARAM_YAML } from './study-spec.js';
 
@@ -16,17 +21,26 @@ import { COURSE_HYPERPARAM_YAML } from './study-spec.js';
 const MODEL_STUDIES: Readonly<Record<string, string>> = { babyweight: COURSE_HYPERPARAM_YAML };
 
 /** The study of a model without a hyperparam.yaml: its own, or one sized to its spec. */
-export function studyForModel(model: string, hp: Hyperparameters): StudySpec {
+export function studyForModel(
+  model: string,
+  hp: Hyperparameters,
+  problem: ProblemType = 'regression',
+): StudySpec {
   const own = Object.hasOwn(MODEL_STUDIES, model) ? MODEL_STUDIES[model] : undefined;
-  return own ? parseStudyDocument(own) : defaultStudyFor(hp);
+  return own ? parseStudyDocument(own) : defaultStudyFor(hp, problem);
 }
 
-export function defaultStudyFor(hp: Hyperparameters): StudySpec {
-  const batchMin = Math.max(8, Math.round(hp.batchSize / 4));
+/** A classifier's study tunes log loss (a proper score: it judges the probabilities too). */
+export function defaultStudyFor(
+  hp: Hyperparameters,
+  problem: ProblemType = 'regression',
+): StudySpec {
+  // Not below 16: a smaller batch buys no quality on small tables and costs steps (time).
+  const batchMin = Math.max(16, Math.round(hp.batchSize / 4));
   const batchMax = Math.max(batchMin + 1, Math.min(1024, hp.batchSize * 2));
   return {
-    goal: 'MINIMIZE',
-    metricTag: 'rmse',
+    goal: METRICS_BY_PROBLEM[problem][DEFAULT_OBJECTIVE[problem]],
+    metricTag: DEFAULT_OBJECTIVE[problem],
     maxTrials: 10,
     maxParallelTrials: 2,
     maxFailedTrials: 3,

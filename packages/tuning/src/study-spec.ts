@@ -22,8 +22,10 @@
  *         scaleType: UNIT_LOG_SCALE
  */
 import {
+  METRICS_BY_PROBLEM,
   REPORTED_METRICS,
   METRIC_TAG,
+  type ProblemType,
   reservedFlagsIn,
   type Goal,
   type ParamSpec,
@@ -132,6 +134,18 @@ export function parseCourseSpec(doc: unknown): StudySpec {
 export type RawStudy = { [K in keyof Omit<StudySpec, 'params' | 'scaleTier'>]: unknown } & {
   params: ParamSpec[];
 };
+
+/**
+ * A study's metric must be one the trainer reports for the model's problem type (a study is
+ * parsed before the model is known: rmse by default, any reported tag allowed).
+ */
+export function checkStudyForProblem(study: StudySpec, problem: ProblemType): void {
+  const reported = METRICS_BY_PROBLEM[problem];
+  if (Object.hasOwn(reported, study.metricTag)) return;
+  throw new StudySpecError([
+    `hyperparameterMetricTag (metricId): the trainer reports ${Object.keys(reported).join(', ')} for a ${problem === 'regression' ? 'regression' : `${problem} classification`} model, not ${JSON.stringify(study.metricTag)}${problem !== 'regression' && study.metricTag === METRIC_TAG ? ' (the default when a study names no metric): name one, e.g. hyperparameterMetricTag: logloss' : ''}`,
+  ]);
+}
 
 /**
  * The checks both study forms get (course and Vertex), with the document's own field names in

@@ -67,10 +67,13 @@ or else the instance's own "key" field; exits 1 if any instance was invalid.`,
         process.stdout.write(JSON.stringify({ ...p.key, error: p.error }) + '\n');
       } else {
         // float32 carries ~7 significant digits; more would be noise.
-        process.stdout.write(
-          JSON.stringify({ ...p.key, [predictor.labelName]: Number(p.value.toPrecision(7)) }) +
-            '\n',
-        );
+        const digits = (x: number) => Number(x.toPrecision(7));
+        const answer = predictor.answer({
+          ...p,
+          value: typeof p.value === 'number' ? digits(p.value) : p.value,
+          ...(p.scores ? { scores: p.scores.map(digits) } : {}),
+        });
+        process.stdout.write(JSON.stringify(answer) + '\n');
       }
     }
     if (failures > 0) process.stderr.write(`${failures} invalid instance(s)\n`);

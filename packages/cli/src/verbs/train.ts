@@ -6,7 +6,6 @@
  * flag keeps its last value. Training itself is @bucketml/trainer's.
  */
 import { resolve } from 'node:path';
-import { METRIC_TAG } from '@bucketml/contracts';
 import {
   inferSpec,
   parseHyperparameters,
@@ -31,10 +30,11 @@ import { defineVerb } from '../verb.js';
 export const train = defineVerb({
   name: 'train',
   summary: 'train a model on CSV files and write a model directory',
-  description: `Trains a wide & deep regressor and writes a self-contained model directory.
-The counterpart of the course's \`python -m trainer.task\`, with Vertex AI's contract:
-AIP_MODEL_DIR is the default output, and when CLOUD_ML_HP_METRIC_FILE is set the eval RMSE is
-reported there (tag "${METRIC_TAG}") as the hypertune library does. Flags also accept snake_case
+  description: `Trains a wide & deep regressor (numeric label) or classifier (categorical label) and
+writes a self-contained model directory. The counterpart of the course's \`python -m
+trainer.task\`, with Vertex AI's contract: AIP_MODEL_DIR is the default output, and when
+CLOUD_ML_HP_METRIC_FILE is set every eval metric is reported there under its own tag (rmse;
+logloss, accuracy, auc or f1_macro) as the hypertune library does. Flags also accept snake_case
 (--batch_size), as Vertex passes tuned parameters; a repeated flag keeps its last value.
 Hyperparameters left out take the model's defaults. Without --model, --label names the column to
 predict and the spec is inferred from the training files' header and data (see infer-spec); the
@@ -95,6 +95,16 @@ inferred spec and the data's statistics are saved inside the model.`,
       name: 'train-examples',
       type: 'positive-int',
       help: "examples to train on, cycling through the data (default: the model's)",
+    },
+    {
+      name: 'objective',
+      type: 'string',
+      help: 'the metric the best weights are kept by and patience counts on (default: rmse for a numeric label, logloss for a categorical one)',
+    },
+    {
+      name: 'ensemble',
+      type: 'positive-int',
+      help: "networks trained from different seeds and averaged (default: the model's; trials of a study: 1)",
     },
     {
       name: 'seed',
@@ -171,10 +181,11 @@ inferred spec and the data's statistics are saved inside the model.`,
       hyperparameters,
       seed: flags.seed,
       maxBadFraction: maxBad,
+      ...(flags.objective ? { objective: flags.objective } : {}),
       evaluations: flags.evaluations ?? (hyperparameters.patience ? 20 : 10),
       tensorflow,
       onProgress: progressPrinter(),
-      onEvaluation: (e) => hypertune?.report(METRIC_TAG, e.rmse, e.step),
+      onEvaluation: (e) => hypertune?.reportAll(e.metrics, e.step),
     });
     const { meta } = result.model;
     for (const [which, d] of [
@@ -185,6 +196,10 @@ inferred spec and the data's statistics are saved inside the model.`,
       say(`skipped ${d.badRows} invalid ${which} row(s) of ${d.rowsRead}:`);
       for (const b of d.badRowSamples.slice(0, 5)) say(`  ${b.file}:${b.line}: ${b.reason}`);
     }
+    const values = meta.metrics.values!;
+    const objective = meta.metrics.objective!;
+    // An ensemble's measure is its mean output's: the last values the tuning service reads.
+    if (meta.metrics.memberValues) hypertune?.reportAll(values, meta.training.steps);
     const dir = resolve(outputDir);
     await writeModelDir(dir, serializeModel(result.model));
     const t = meta.training;
@@ -194,14 +209,24 @@ inferred spec and the data's statistics are saved inside the model.`,
     say(`model written to ${dir}`);
     if (t.stopReason === 'converged')
       say(
-        `stopped at ${t.examples.toLocaleString('en-US')} examples: eval rmse had not improved for ${hyperparameters.patience} evaluations (the best weights are kept)`,
+        `stopped at ${t.examples.toLocaleString('en-US')} examples: eval ${objective} had not improved for ${hyperparameters.patience} evaluations (the best weights are kept)`,
       );
     if (result.stillImproving)
       say(
-        `warning: eval rmse was still improving when the budget ran out: more --train-examples would probably give a better model`,
+        `warning: eval ${objective} was still improving when the budget ran out: more --train-examples would probably give a better model`,
+      );
+    if (meta.metrics.memberValues)
+      say(
+        `ensemble of ${meta.metrics.memberValues.length} networks: their own eval ${objective} ${meta.metrics.memberValues.map((r) => r.toFixed(4)).join(', ')}`,
+      );
+    if (meta.metrics.confusion)
+      say(
+        `confusion matrix (rows: true class, columns: predicted; classes ${spec.label.classes!.join(', ')}): ${JSON.stringify(meta.metrics.confusion)}`,
       );
     process.stdout.write(
-      `eval rmse: ${meta.metrics.rmse.toFixed(4)} (${meta.metrics.evalRows} rows)\n`,
+      `eval ${Object.entries(values)
+        .map(([tag, v]) => `${tag}: ${v.toFixed(4)}`)
+        .join(', ')} (${meta.metrics.evalRows} rows)\n`,
     );
     return 0;
   },
@@ -216,6 +241,7 @@ function hyperparametersFrom(spec: ModelSpec, flags: Record<string, unknown>): H
     'learning-rate': 'learningRate',
     'train-examples': 'trainExamples',
     patience: 'patience',
+    ensemble: 'ensemble',
   };
   for (const [flag, key] of Object.entries(map))
     if (flags[flag] !== undefined) overrides[key] = flags[flag];
