@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,7 +51,11 @@ describe('hypertune metric reporting', () => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
         stdio: 'ignore',
       });
-      await new Promise((r) => setTimeout(r, 120 + Math.random() * 120));
+      // Killed at a random moment once it has written (a loaded machine may start node slowly).
+      const started = Date.now();
+      while (!existsSync(file) && Date.now() - started < 10_000)
+        await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, Math.random() * 120));
       child.kill('SIGTERM');
       await new Promise((r) => child.on('exit', r));
       const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');

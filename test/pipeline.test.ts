@@ -361,6 +361,9 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     const model = await readModelDir(join(bucket, 'models/birds', runId));
     assert.equal(model.meta.metrics.objective, 'accuracy');
     assert.ok(model.meta.metrics.confusion, 'the confusion matrix is in the model');
+    const report = JSON.parse(await readFile(join(bucket, 'runs', runId, 'report.json'), 'utf8'));
+    assert.deepEqual(report.final.confusion, model.meta.metrics.confusion, 'and in the run report');
+    assert.deepEqual(report.final.classes, model.meta.spec.label.classes);
     const classes = model.meta.spec.label.classes!;
 
     const [header, first] = (await readFile(join(bucket, 'data/birds/eval.csv'), 'utf8')).split(

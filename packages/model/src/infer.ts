@@ -489,7 +489,7 @@ function labelClasses(label: ColumnProfile): string[] | undefined {
 /**
  * Budgets that fit the data: larger batches for larger tables, a training length in epochs
  * (about 3,000 steps, at least 10 and at most 200 epochs, at most 600,000 examples),
- * patience-based stopping on the eval RMSE (the best weights are kept), and an ensemble of
+ * patience-based stopping on the eval objective (the best weights are kept), and an ensemble of
  * DEFAULT_ENSEMBLE networks for the final model (trials train one).
  */
 export function defaultHyperparameters(

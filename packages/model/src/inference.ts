@@ -183,9 +183,8 @@ export class Predictor {
       const z = this.forwardMember(member, rows, r);
       if (!this.classes) answer[0] += z[0] * share;
       else if (this.outputs === 1) {
-        const p = 1 / (1 + Math.exp(-z[0]));
-        answer[0] += (1 - p) * share;
-        answer[1] += p * share;
+        answer[0] += share / (1 + Math.exp(z[0]));
+        answer[1] += share / (1 + Math.exp(-z[0]));
       } else {
         let max = -Infinity;
         for (let c = 0; c < this.outputs; c++) max = Math.max(max, z[c]);

@@ -76,10 +76,14 @@ export function rocAuc(scores: number[], labels: number[]): number {
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 
-/** The unweighted mean of each class's F1 (a class never predicted nor present counts 0). */
+/**
+ * The unweighted mean of each class's F1, over the classes present or predicted (as
+ * scikit-learn's f1_score(average='macro') does: a class absent from both is not counted).
+ */
 export function macroF1(confusion: number[][]): number {
   const k = confusion.length;
   let sum = 0;
+  let counted = 0;
   for (let c = 0; c < k; c++) {
     const tp = confusion[c][c];
     let predicted = 0;
@@ -88,7 +92,9 @@ export function macroF1(confusion: number[][]): number {
       predicted += confusion[j][c];
       actual += confusion[c][j];
     }
-    sum += predicted + actual === 0 ? 0 : (2 * tp) / (predicted + actual);
+    if (predicted + actual === 0) continue;
+    sum += (2 * tp) / (predicted + actual);
+    counted++;
   }
-  return sum / k;
+  return counted === 0 ? 0 : sum / counted;
 }

@@ -61,7 +61,7 @@ export interface ModelMetadata {
     examplesPerSecond: number;
     /** Why training ended before its budget, if it did. */
     stopReason?: 'caller' | 'converged';
-    /** Eval RMSE still fell at the last measurement: a longer budget would probably help. */
+    /** The eval objective still improved at the last measurement: a longer budget would probably help. */
     stillImproving?: boolean;
   };
   data: { train: DataLineage; eval: DataLineage };

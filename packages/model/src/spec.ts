@@ -114,7 +114,7 @@ export interface Hyperparameters {
   learningRate: number;
   /** Total examples to train on (cycles through the data, like the course's train_examples). */
   trainExamples: number;
-  /** Stop when eval RMSE has not improved for this many evaluations (keeping the best weights). */
+  /** Stop when the eval objective has not improved for this many evaluations (keeping the best weights). */
   patience?: number;
   /**
    * Networks trained from different seeds whose outputs are averaged (default 1). Averaging
@@ -569,9 +569,11 @@ function labelSpec(v: unknown, fail: (m: string) => void): LabelSpec {
     if (
       !Array.isArray(classes) ||
       classes.length < 2 ||
-      !classes.every((c) => typeof c === 'string' && c.trim() !== '')
+      !classes.every((c) => typeof c === 'string' && c.trim() !== '' && c.trim() === c)
     )
-      fail('label.classes must list at least two class names (a categorical label)');
+      fail(
+        'label.classes must list at least two class names, without leading or trailing spaces (a categorical label)',
+      );
     else if (new Set(classes).size !== classes.length) fail('label.classes has duplicate names');
     else if (classes.length > MAX_CLASSES)
       fail(`label.classes lists ${classes.length} classes; at most ${MAX_CLASSES} are supported`);

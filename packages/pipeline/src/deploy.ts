@@ -20,7 +20,7 @@ import {
   type ServingPointer,
 } from '@bucketml/contracts';
 import { DataError, ModelFormatError, problemType, type SavedModel } from '@bucketml/model';
-import { finishRun, runAwaiting, type PipelineContext } from './context.js';
+import { failRun, finishRun, runAwaiting, type PipelineContext } from './context.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
 import { readServingPointer } from './serving-pointer.js';
 
@@ -77,9 +77,8 @@ export async function onModelCandidate(
 
   const candidate = await readModelObjects(ctx.storage, candidatePrefix);
   if (!candidate) throw new Error(`candidate model ${candidatePrefix} is incomplete`); // transient
-  const candidateValue = (await evaluateOn(ctx.storage, candidate, run.data.eval)).values[
-    metric.tag
-  ];
+  const candidateEval = await evaluateOn(ctx.storage, candidate, run.data.eval);
+  const candidateValue = candidateEval.values[metric.tag];
   const reject = async (reason: string, figures: Record<string, unknown>) =>
     finishRun(
       ctx,
@@ -110,7 +109,7 @@ export async function onModelCandidate(
       if (!(err instanceof ModelFormatError)) throw err;
       log.event(
         'WARNING',
-        `serving version ${serving.pointer.version} cannot be evaluated on this run's data: ${err.message}`,
+        `serving version ${serving.pointer.version} cannot be evaluated: its model cannot be read (${err.message})`,
       );
     }
     const change = servingModel ? predictionChange(candidate, servingModel) : undefined;
@@ -137,15 +136,25 @@ export async function onModelCandidate(
     }
   }
   if (candidateValue === undefined) {
-    // The study was checked against the model's problem type; a model without the metric is not ours.
-    throw new Error(`candidate model ${candidatePrefix} does not report ${metric.tag}`);
+    // Permanent (the study was checked against the spec's problem type): fail, do not retry.
+    await failRun(
+      ctx,
+      run.runId,
+      ['gating', 'final-training'],
+      {
+        stage: 'deploy',
+        message: `the candidate does not report ${metric.tag}, the study's metric (it reports ${Object.keys(candidateEval.values).join(', ')})`,
+      },
+      log,
+    );
+    return;
   }
   const figures = {
     metric: metric.tag,
     candidateValue,
     servingValue,
     servingVersion: serving?.pointer.version,
-    evalRows: candidate.meta.metrics.evalRows,
+    evalRows: candidateEval.rows,
   };
   if (servingValue !== undefined && worse(candidateValue, servingValue)) {
     await reject(

@@ -21,7 +21,7 @@ import {
   type StudyCompletedEvent,
   type TrainingCompletedEvent,
 } from '@bucketml/contracts';
-import { modelMetric } from '@bucketml/model';
+import { modelMetric, type ModelMetadata } from '@bucketml/model';
 import { analyzeTrials, formatReport } from '@bucketml/tuning';
 import { failRun, runAwaiting, type PipelineContext } from './context.js';
 import type { Logger } from './logger.js';
@@ -183,6 +183,7 @@ async function onTrainingCompleted(
     );
     return;
   }
+  await recordFinalMetrics(ctx, run.runId, trained.meta);
   const candidate: ModelCandidateEvent = {
     type: 'model.candidate',
     runId: run.runId,
@@ -220,4 +221,27 @@ async function onTrainingCompleted(
       );
     }
   }
+}
+
+/**
+ * Adds the final model's eval metrics to the run's report (report.json, written when the study
+ * was analysed): every metric of its problem type and, for a classifier, the confusion matrix
+ * with its classes. Rewriting the same figures on a redelivery changes nothing.
+ */
+async function recordFinalMetrics(
+  ctx: PipelineContext,
+  runId: string,
+  meta: ModelMetadata,
+): Promise<void> {
+  const existing = await ctx.storage.read(layout.report(runId));
+  if (!existing) return;
+  const report = JSON.parse(existing.data.toString('utf8'));
+  report.final = {
+    metrics: meta.metrics.values ?? { rmse: meta.metrics.rmse },
+    evalRows: meta.metrics.evalRows,
+    ...(meta.metrics.confusion
+      ? { confusion: meta.metrics.confusion, classes: meta.spec.label.classes }
+      : {}),
+  };
+  await ctx.storage.write(layout.report(runId), JSON.stringify(report, null, 2));
 }

@@ -185,8 +185,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const stillImproving = members.some((m) => m.stillImproving);
   const steps = members.reduce((n, m) => n + m.steps, 0);
   const B = hp.batchSize;
+  // A caller's stop may leave fewer networks than asked for: their names follow the count kept.
   const weights = new Map<string, Float32Array>();
-  for (const m of members) for (const [name, w] of m.best.weights) weights.set(name, w);
+  members.forEach((m, k) => {
+    const [from, to] = [memberPrefix(k, count), memberPrefix(k, members.length)];
+    for (const [name, w] of m.best.weights) weights.set(to + name.slice(from.length), w);
+  });
   return {
     model: {
       weights,
@@ -489,10 +493,8 @@ function evalOutputs(network: WideDeepNetwork, data: MemberData): Float32Array {
         size,
       });
       if (!classes) return z.dataSync();
-      if (units === 1) {
-        const p = tf.sigmoid(z);
-        return tf.concat([tf.sub(1, p), p], 1).dataSync();
-      }
+      // sigmoid(−z) for the negative class: 1 − sigmoid(z) rounds to 0 in float32 for large z.
+      if (units === 1) return tf.concat([tf.sigmoid(tf.neg(z)), tf.sigmoid(z)], 1).dataSync();
       return tf.softmax(z).dataSync();
     });
     out.set(values, start * width);

@@ -2,7 +2,7 @@
  * @module verbs/train
  * `bucketml train`: trains a model on CSV files and writes a model directory. This is the
  * trainer image's entry point, with Vertex AI's contract: AIP_MODEL_DIR is the default output,
- * snake_case flags are accepted, the eval RMSE goes to the hypertune metric file, a repeated
+ * snake_case flags are accepted, every eval metric goes to the hypertune metric file, a repeated
  * flag keeps its last value. Training itself is @bucketml/trainer's.
  */
 import { resolve } from 'node:path';
@@ -126,7 +126,7 @@ inferred spec and the data's statistics are saved inside the model.`,
     {
       name: 'evaluations',
       type: 'positive-int',
-      help: 'eval RMSE measurements during training, the hypertune intermediate values (default: 20 with patience, else 10)',
+      help: 'eval measurements during training, the hypertune intermediate values (default: 20 with patience, else 10)',
     },
   ],
   async run(flags) {
