@@ -32,6 +32,22 @@ function assertOneTuningRun(h: Harness, message?: string): void {
 }
 
 /** Stage 1: a drop under data/<model>/ becomes one run and one study job. */
+/** A 3-trial study of nembeds, in the course's form. */
+const nembedsStudy = (goal: string, tag: string, args = '[]') => `trainingInput:
+  args: ${args}
+  hyperparameters:
+    goal: ${goal}
+    hyperparameterMetricTag: ${tag}
+    maxTrials: 3
+    maxParallelTrials: 1
+    params:
+    - parameterName: nembeds
+      type: INTEGER
+      minValue: 3
+      maxValue: 5
+      scaleType: UNIT_LINEAR_SCALE
+`;
+
 describe('data-upload: onObjectFinalized', () => {
   it('a drop of train and eval CSVs becomes one run, tuning, with one study job on the course study', async () => {
     const h = harness();
@@ -214,23 +230,7 @@ describe('data-upload: onObjectFinalized', () => {
 
   it('a study config in the bucket replaces the course study', async () => {
     const h = harness();
-    h.bucket.put(
-      paths.hyperparam,
-      `trainingInput:
-  args: ["--train_examples=500"]
-  hyperparameters:
-    goal: MINIMIZE
-    hyperparameterMetricTag: rmse
-    maxTrials: 3
-    maxParallelTrials: 1
-    params:
-    - parameterName: nembeds
-      type: INTEGER
-      minValue: 3
-      maxValue: 5
-      scaleType: UNIT_LINEAR_SCALE
-`,
-    );
+    h.bucket.put(paths.hyperparam, nembedsStudy('MINIMIZE', 'rmse', '["--train_examples=500"]'));
     for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
     const study = onlyStudy(h.training);
     assert.equal(study.maxTrials, 3);
@@ -243,22 +243,7 @@ describe('data-upload: onObjectFinalized', () => {
 
   it('a study tuning a metric the model does not report fails the run naming the field, and submits nothing', async () => {
     const h = harness();
-    h.bucket.put(
-      paths.hyperparam,
-      `trainingInput:
-  hyperparameters:
-    goal: MAXIMIZE
-    hyperparameterMetricTag: auc
-    maxTrials: 3
-    maxParallelTrials: 1
-    params:
-    - parameterName: nembeds
-      type: INTEGER
-      minValue: 3
-      maxValue: 5
-      scaleType: UNIT_LINEAR_SCALE
-`,
-    );
+    h.bucket.put(paths.hyperparam, nembedsStudy('MAXIMIZE', 'auc'));
     for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
     assert.equal(h.training.submissionCount(), 0);
     const [runName] = h.bucket.names('runs/');

@@ -159,21 +159,12 @@ async function onTrainingCompleted(
   const modelDir = jobOutput.modelDir(final.outputDir);
   const trained =
     event.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, modelDir) : null;
-  if (!trained) {
-    const reason = `final training failed: ${event.error ?? `no complete model in ${modelDir}`}`;
-    await failRun(
-      ctx,
-      run.runId,
-      ['final-training'],
-      { stage: 'final-training', message: reason },
-      log,
-    );
-    return;
-  }
   const metric = run.study?.metricTag ?? 'rmse';
-  const value = modelMetric(trained.meta, metric);
-  if (value === undefined) {
-    const reason = `final training's model does not report ${metric} (it reports ${Object.keys(trained.meta.metrics.values ?? { rmse: 0 }).join(', ')})`;
+  const value = trained ? modelMetric(trained.meta, metric) : undefined;
+  if (!trained || value === undefined) {
+    const reason = !trained
+      ? `final training failed: ${event.error ?? `no complete model in ${modelDir}`}`
+      : `final training's model does not report ${metric} (it reports ${Object.keys(trained.meta.metrics.values ?? { rmse: 0 }).join(', ')})`;
     await failRun(
       ctx,
       run.runId,

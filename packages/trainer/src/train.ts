@@ -11,6 +11,7 @@
  * its networks one after another on the same encoded data, each from its own seed, and is
  * measured by the mean of their outputs (a classifier's probabilities).
  */
+import type { Scalar, Tensor2D } from '@tensorflow/tfjs';
 import { DEFAULT_OBJECTIVE, METRICS_BY_PROBLEM, type ProblemType } from '@bucketml/contracts';
 import {
   classificationMetrics,
@@ -435,34 +436,20 @@ function trainMember(
   };
 }
 
-type Tensors = typeof import('@tensorflow/tfjs');
-
 /** The training loss of a batch: squared error, or the head's cross-entropy on logits. */
-function lossFunction(
-  data: MemberData,
-): (
-  labels: Float32Array,
-  outputs: import('@tensorflow/tfjs').Tensor2D,
-) => import('@tensorflow/tfjs').Scalar {
-  const tf = data.tf as unknown as Tensors;
-  const { classes } = data;
+function lossFunction(data: MemberData): (labels: Float32Array, outputs: Tensor2D) => Scalar {
+  const { tf, classes } = data;
   if (!classes)
     return (labels, outputs) =>
-      tf.losses.meanSquaredError(
-        tf.tensor2d(labels, [labels.length, 1]),
-        outputs,
-      ) as import('@tensorflow/tfjs').Scalar;
+      tf.losses.meanSquaredError(tf.tensor2d(labels, [labels.length, 1]), outputs) as Scalar;
   if (classes === 2)
     return (labels, outputs) =>
-      tf.losses.sigmoidCrossEntropy(
-        tf.tensor2d(labels, [labels.length, 1]),
-        outputs,
-      ) as import('@tensorflow/tfjs').Scalar;
+      tf.losses.sigmoidCrossEntropy(tf.tensor2d(labels, [labels.length, 1]), outputs) as Scalar;
   return (labels, outputs) =>
     tf.losses.softmaxCrossEntropy(
       tf.oneHot(tf.tensor1d(labels, 'int32'), classes),
       outputs,
-    ) as import('@tensorflow/tfjs').Scalar;
+    ) as Scalar;
 }
 
 /** The metrics of eval outputs (regression: in the label's units). */
