@@ -3,6 +3,7 @@
  * Turns raw values (CSV strings or JSON values) into model inputs, identically for training and
  * serving:
  * - dense: numeric/derived deep features (raw here; normalised with the training statistics),
+ *   a piecewise feature as its parts,
  * - wide: one id per wide sparse feature, offset into one shared linear table,
  * - embed: one id per deep sparse feature, offset into one shared embedding table.
  * The spec is compiled once into slot-indexed steps so encoding a row allocates nothing.
@@ -13,6 +14,7 @@ import { parseDate } from './dates.js';
 import {
   datePartName,
   missingIndicator,
+  piecewiseParts,
   sparseCardinalities,
   type DerivedOp,
   type ModelSpec,
@@ -59,8 +61,9 @@ export function featureLayout(spec: ModelSpec): FeatureLayout {
   };
   const wide = slots(spec.wide);
   const embed = slots(spec.deep.filter((n) => card.has(n)));
+  const parts = new Map(spec.piecewise.map((p) => [p.name, piecewiseParts(p)]));
   return {
-    dense: spec.deep.filter((n) => !card.has(n)),
+    dense: spec.deep.filter((n) => !card.has(n)).flatMap((n) => parts.get(n) ?? [n]),
     wide: wide.slots,
     wideTableSize: wide.size,
     embed: embed.slots,
@@ -179,6 +182,17 @@ export class FeatureEncoder {
       const src = this.slot.get(b.source)!;
       this.steps.push((v) => {
         v[s] = bucketIndex(b.boundaries, v[src]);
+        return null;
+      });
+    }
+    for (const p of spec.piecewise) {
+      const parts = piecewiseParts(p).map(slotOf);
+      const src = this.slot.get(p.source)!;
+      const e = p.edges;
+      this.steps.push((v) => {
+        const x = v[src];
+        for (let t = 0; t < parts.length; t++)
+          v[parts[t]] = Math.min(1, Math.max(0, (x - e[t]) / (e[t + 1] - e[t])));
         return null;
       });
     }

@@ -94,6 +94,27 @@ export interface BucketizedFeatureSpec {
   boundaries: number[];
 }
 
+/**
+ * A piecewise-linear encoding of a numeric feature (Gorishniy et al., "On Embeddings for
+ * Numerical Features in Tabular Deep Learning", 2022): with edges e0 < e1 < … < eK it is K dense
+ * values, part t being (x − e(t−1)) / (e(t) − e(t−1)) clamped to [0, 1]. A DNN reads a number's
+ * shape through it (thresholds, plateaus, non-monotone effects) far more easily than through the
+ * normalised number; used in the deep part only.
+ */
+export interface PiecewiseFeatureSpec {
+  name: string;
+  source: string;
+  /** At least two strictly increasing edges (K + 1 edges give K parts). */
+  edges: number[];
+}
+
+/** The most parts a piecewise feature may have. */
+export const MAX_PIECEWISE_PARTS = 64;
+
+/** The dense features a piecewise feature expands into, in order. */
+export const piecewiseParts = (p: PiecewiseFeatureSpec): string[] =>
+  Array.from({ length: p.edges.length - 1 }, (_, t) => `${p.name}_${t + 1}`);
+
 export interface CrossFeatureSpec {
   name: string;
   /** Categorical, bucketized or (earlier) cross features. */
@@ -155,10 +176,15 @@ export interface ModelSpec {
   dates: DateColumnSpec[];
   derived: DerivedFeatureSpec[];
   bucketized: BucketizedFeatureSpec[];
+  /** Piecewise-linear encodings of numeric features (deep only); optional, default none. */
+  piecewise: PiecewiseFeatureSpec[];
   crosses: CrossFeatureSpec[];
   /** Sparse features (categorical, bucketized, cross) in the linear part. */
   wide: string[];
-  /** Numeric/derived features (normalised) and sparse features (embedded in `nembeds` dims) in the DNN. */
+  /**
+   * Numeric/derived features (normalised), piecewise encodings and sparse features (embedded in
+   * `nembeds` dims) in the DNN.
+   */
   deep: string[];
   /** Defaults for this model; flags override them. */
   hyperparameters: Hyperparameters;
@@ -285,6 +311,24 @@ export function parseSpec(input: unknown): ModelSpec {
       boundaries: boundaries(b.boundaries, `${at}.boundaries`, fail),
     };
   });
+  const piecewise = list(input, 'piecewise', fail).map((p, i) => {
+    const at = `piecewise[${i}]`;
+    if (!isObject(p)) return (fail(`${at} must be an object`), { name: '', source: '', edges: [] });
+    knownFields(p, ['name', 'source', 'edges'], at, fail);
+    const edges = Array.isArray(p.edges) ? p.edges : [];
+    const increasing = edges.every(
+      (e, k) => typeof e === 'number' && Number.isFinite(e) && (k === 0 || e > edges[k - 1]),
+    );
+    if (!increasing || edges.length < 2 || edges.length > MAX_PIECEWISE_PARTS + 1)
+      fail(
+        `${at}.edges must be 2 to ${MAX_PIECEWISE_PARTS + 1} strictly increasing finite numbers`,
+      );
+    return {
+      name: str(p, 'name', fail, at),
+      source: str(p, 'source', fail, at),
+      edges: edges as number[],
+    };
+  });
   const crosses = list(input, 'crosses', fail).map((c, i) => {
     const at = `crosses[${i}]`;
     if (!isObject(c)) return (fail(`${at} must be an object`), { name: '', columns: [] });
@@ -312,6 +356,7 @@ export function parseSpec(input: unknown): ModelSpec {
     dates,
     derived,
     bucketized,
+    piecewise,
     crosses,
     wide,
     deep,
@@ -344,8 +389,9 @@ function checkReferences(spec: ModelSpec, fail: (m: string) => void): void {
     for (const n of rawInputs)
       if (!columnSet.has(n)) fail(`"${n}" is used but not listed in columns`);
 
-  const kinds = new Map<string, 'numeric' | 'sparse'>();
-  const declare = (n: string, kind: 'numeric' | 'sparse', at: string) => {
+  // vector: a piecewise feature (deep only); part: one of its dense values (not referable).
+  const kinds = new Map<string, 'numeric' | 'sparse' | 'vector' | 'part'>();
+  const declare = (n: string, kind: 'numeric' | 'sparse' | 'vector' | 'part', at: string) => {
     if (kinds.has(n) || n === spec.label.name || n === spec.key)
       fail(`${at}: the name "${n}" is already used`);
     kinds.set(n, kind);
@@ -371,6 +417,12 @@ function checkReferences(spec: ModelSpec, fail: (m: string) => void): void {
       fail(`bucketized[${i}].source: "${b.source}" is not a numeric feature`);
     declare(b.name, 'sparse', `bucketized[${i}]`);
   });
+  spec.piecewise.forEach((p, i) => {
+    if (kinds.get(p.source) !== 'numeric')
+      fail(`piecewise[${i}].source: "${p.source}" is not a numeric feature`);
+    declare(p.name, 'vector', `piecewise[${i}]`);
+    for (const part of piecewiseParts(p)) declare(part, 'part', `piecewise[${i}]`);
+  });
   spec.crosses.forEach((c, i) => {
     for (const col of c.columns) {
       if (kinds.get(col) !== 'sparse')
@@ -385,7 +437,8 @@ function checkReferences(spec: ModelSpec, fail: (m: string) => void): void {
       fail(`wide[${i}]: "${w}" is not a categorical, bucketized or cross feature`);
   });
   spec.deep.forEach((d, i) => {
-    if (!kinds.has(d)) fail(`deep[${i}]: "${d}" is not a declared feature`);
+    if (!kinds.has(d) || kinds.get(d) === 'part')
+      fail(`deep[${i}]: "${d}" is not a declared feature`);
   });
   if (spec.deep.length === 0) fail('deep must list at least one feature');
 }
@@ -509,6 +562,7 @@ const SPEC_FIELDS = [
   'dates',
   'derived',
   'bucketized',
+  'piecewise',
   'crosses',
   'wide',
   'deep',
