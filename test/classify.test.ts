@@ -175,6 +175,51 @@ describe('classification', () => {
     ]);
   });
 
+  it('balanced class weights make the rare classes count: the rarest class is predicted more often; a numeric label refuses them', async () => {
+    const balanced = await trainModel({
+      spec: birdSpec,
+      train: [fileSource(birds.train)],
+      eval: [fileSource(birds.eval)],
+      hyperparameters: { ...birdSpec.hyperparameters, ...BUDGET, classWeights: 'balanced' },
+      seed: 3,
+    });
+    const classes = birdSpec.label.classes!;
+    const predicted = (r: TrainResult) =>
+      r.model.meta.metrics.confusion!.map((_, c) =>
+        r.model.meta.metrics.confusion!.reduce((n, row) => n + row[c], 0),
+      );
+    const truth = birdModel.model.meta.metrics.confusion!.map((row) => row.reduce((a, b) => a + b));
+    // The rarest class present in the eval rows.
+    const rare = truth.reduce(
+      (r, n, c) => (n > 0 && n < truth[r] ? c : r),
+      truth.indexOf(Math.max(...truth)),
+    );
+    assert.ok(
+      predicted(balanced)[rare] > predicted(birdModel)[rare],
+      `${classes[rare]}: predicted ${predicted(balanced)[rare]} times with balanced weights, ${predicted(birdModel)[rare]} without`,
+    );
+    assert.equal(balanced.model.meta.hyperparameters.classWeights, 'balanced');
+    assert.throws(
+      () => parseSpec({ ...birdSpec, hyperparameters: { classWeights: 'equal' } }),
+      /hyperparameters.classWeights must be "balanced" or "none"/,
+    );
+    const quakes = await inferSpec([fileSource(join(DATA, 'tables/earthquakes/train.csv'))], {
+      name: 'quakes',
+      label: 'mag',
+    });
+    await assert.rejects(
+      trainModel({
+        spec: quakes,
+        train: [fileSource(join(DATA, 'tables/earthquakes/train.csv'))],
+        eval: [fileSource(join(DATA, 'tables/earthquakes/eval.csv'))],
+        hyperparameters: { ...quakes.hyperparameters, ...BUDGET, classWeights: 'balanced' },
+        seed: 1,
+      }),
+      (err: Error) =>
+        err instanceof TrainingOptionsError && /need a categorical label/.test(err.message),
+    );
+  });
+
   it('a label of one class or of too many is refused in one line', async () => {
     const lines = (await readFile(birds.train, 'utf8')).trimEnd().split('\n');
     const one = join(birds.dir, 'one.csv');

@@ -324,6 +324,41 @@ describe('bucketml train --label and infer-spec: a header CSV and a label name s
     assert.equal(both.code, 2);
     assert.match(both.stderr, /give one of --json-instances and --csv-instances/);
   });
+  it('train --label with a two-class label trains a binary classifier; predict answers the class with classes and scores summing to 1', async () => {
+    const dir = await tempDir();
+    const stops = (f: string) => join(DATA, 'tables/mpls_stops', f);
+    const train = await sampleCsv(dir, 'train.csv', 'tables/mpls_stops/train.csv', 1201);
+    const evalFile = await sampleCsv(dir, 'eval.csv', 'tables/mpls_stops/eval.csv', 301);
+    const out = join(dir, 'stops');
+    const r = await runCli(
+      [
+        'train',
+        ...['--label', 'problem', '--train-data', train, '--eval-data', evalFile],
+        ...['--output-dir', out, '--train-examples', '6000', '--ensemble', '1'],
+      ],
+      { BUCKETML_TF_BACKEND: 'cpu' },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /problem: categories, so a binary classifier/);
+    const logloss = Number(/eval logloss: ([0-9.]+)/.exec(r.stdout)?.[1]);
+    assert.ok(logloss > 0 && logloss < 0.6, r.stdout);
+    assert.match(r.stdout, /auc: 0\.[5-9]/);
+    const p = await runCli(['predict', '--model-dir', out, '--csv-instances', evalFile]);
+    assert.equal(p.code, 0, p.stderr);
+    const answers = p.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { problem: string; classes: string[]; scores: number[] });
+    assert.equal(answers.length, 300);
+    for (const a of answers) {
+      assert.deepEqual(a.classes, ['suspicious', 'traffic']);
+      assert.equal(a.problem, a.classes[a.scores[0] >= a.scores[1] ? 0 : 1]);
+      assert.ok(Math.abs(a.scores[0] + a.scores[1] - 1) < 1e-6);
+    }
+    const truth = (await readFile(stops('eval.csv'), 'utf8')).split('\n').slice(1, 301);
+    const right = answers.filter((a, i) => truth[i].endsWith(`,${a.problem}`)).length;
+    assert.ok(right / 300 > 0.7, `accuracy ${right / 300}`);
+  });
 });
 
 describe('bucketml predict', () => {

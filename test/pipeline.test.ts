@@ -401,6 +401,46 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     const pointer = JSON.parse(await readFile(join(bucket, 'models/birds/serving.json'), 'utf8'));
     assert.equal(pointer.version, runId, 'the classifier keeps serving');
   });
+
+  it('a drop of a two-class table whose whole config is {"label": ...} is tuned on log loss by the default study and served as a binary classifier', async () => {
+    const bucket = stack.bucket.root;
+    await mkdir(join(bucket, 'config/stops'), { recursive: true });
+    await mkdir(join(bucket, 'data/stops'), { recursive: true });
+    await writeFile(join(bucket, 'config/stops/schema.json'), '{"label": "problem"}');
+    for (const [name, rows] of [
+      ['train.csv', 600],
+      ['eval.csv', 200],
+    ] as const) {
+      const lines = (await readFile(join(DATA, 'tables/mpls_stops', name), 'utf8')).split('\n');
+      await writeFile(join(bucket, 'data/stops', name), lines.slice(0, rows + 1).join('\n') + '\n');
+    }
+    const { runId, run } = await dropEnded(stack, 'stops', 'deployed');
+    assert.equal(run.study?.metricTag, 'logloss');
+    assert.equal(run.decision?.metric, 'logloss');
+    const model = await readModelDir(join(bucket, 'models/stops', runId));
+    assert.deepEqual(model.meta.spec.label.classes, ['suspicious', 'traffic']);
+    assert.ok(model.meta.metrics.values.auc > 0.5, JSON.stringify(model.meta.metrics.values));
+    const [header, first] = (await readFile(join(bucket, 'data/stops/eval.csv'), 'utf8')).split(
+      '\n',
+    );
+    const instance = Object.fromEntries(header.split(',').map((n, i) => [n, first.split(',')[i]]));
+    const res = await fetch(`${stack.predictUrl}/stops`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        instances: [{ ...instance, key: 7 }],
+      }),
+    });
+    const body = (await res.json()) as {
+      predictions: { key: number; problem: string; classes: string[]; scores: number[] }[];
+    };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    const [answer] = body.predictions;
+    assert.equal(answer.key, 7);
+    assert.deepEqual(answer.classes, ['suspicious', 'traffic']);
+    assert.ok(answer.classes.includes(answer.problem));
+    assert.ok(Math.abs(answer.scores[0] + answer.scores[1] - 1) < 1e-6);
+  });
 });
 
 describe('pipeline on the local stack, each function killed mid-step once', () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import autocannon from 'autocannon';
@@ -116,6 +117,37 @@ describe('predict function over HTTP', () => {
     ).json()) as { instances: { index: number; error: string }[] };
     assert.equal(bad.instances[0].index, 1);
     assert.match(bad.instances[0].error, /plurality/);
+  });
+
+  it('a body over the limit is refused from its Content-Length, before it is sent, and one of unknown length too', async () => {
+    // Headers announcing 50 MB and only 1 KB of body: a server that reads before it checks
+    // would wait for the rest; this one answers at once.
+    const answer = (head: string, body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const { hostname, port } = new URL(url);
+        const socket = connect(Number(port), hostname, () => socket.write(head + body));
+        let got = '';
+        socket.on('data', (d) => (got += d));
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+        setTimeout(() => (socket.destroy(), resolve(got)), 3000).unref();
+      });
+    const started = performance.now();
+    const big = await answer(
+      'POST /babyweight HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n',
+      '{"instances": [' + ' '.repeat(1000),
+    );
+    assert.match(big, /^HTTP\/1\.1 413/);
+    assert.match(big, /the body is 50000000 bytes; the limit is 1500000/);
+    assert.ok(performance.now() - started < 2000, 'answered without waiting for the body');
+    const chunked = await answer(
+      'POST /babyweight HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      '5\r\n{"ins\r\n',
+    );
+    assert.match(chunked, /^HTTP\/1\.1 411/);
+    assert.match(chunked, /Content-Length/);
+    // The server still answers the next client.
+    assert.equal((await post({ instances: [BABY] })).status, 200);
   });
 
   it('unparseable JSON is a 400 from the framework, without a stack trace', async () => {

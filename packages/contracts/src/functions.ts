@@ -30,6 +30,13 @@ export const DELIVERY = {
 } as const;
 export const DEAD_LETTER_SUBSCRIPTION = 'bucketml-dead-letter-pull';
 
+/**
+ * The largest request body a function accepts (Vertex AI online prediction's 1.5 MB): predict
+ * answers 413 above it, and the local functions refuse it from the Content-Length header, before
+ * the framework reads and parses the body. Events are far smaller (they carry ids and figures).
+ */
+export const MAX_REQUEST_BYTES = 1_500_000;
+
 export type Trigger =
   | { kind: 'storage'; prefix: string }
   | { kind: 'pubsub'; topic: TopicName; subscription: string }

@@ -143,6 +143,12 @@ export interface Hyperparameters {
    * the gap to gradient boosting.
    */
   ensemble?: number;
+  /**
+   * balanced: a classifier's loss weighs each class by rows / (classes × its rows), so rare
+   * classes count as much as common ones (sklearn's class_weight="balanced"). It trades log loss
+   * and accuracy for recall of rare classes: for a study tuning f1_macro, not the default.
+   */
+  classWeights?: 'balanced';
 }
 
 /** The most classes a categorical label may have (one output each). */
@@ -470,6 +476,14 @@ export function parseHyperparameters(
           fail(`hyperparameters.ensemble must be an integer from 1 to ${MAX_ENSEMBLE}`);
         else hp.ensemble = v;
         break;
+      case 'classWeights':
+        if (v === 'none') delete hp.classWeights;
+        else if (v === 'balanced') hp.classWeights = v;
+        else
+          fail(
+            `hyperparameters.classWeights must be "balanced" or "none" (got ${JSON.stringify(v)})`,
+          );
+        break;
       case 'learningRate':
         if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
           fail('hyperparameters.learningRate must be a positive number');
@@ -577,6 +591,7 @@ const HYPERPARAMETER_FIELDS = [
   'trainExamples',
   'patience',
   'ensemble',
+  'classWeights',
 ];
 
 /** Reports every field of `o` not in `allowed`, with the closest allowed name as a suggestion. */

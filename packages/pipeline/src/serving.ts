@@ -3,7 +3,12 @@
  * The predict API and the model server behind it: serves the model each serving pointer names
  * and swaps versions without blocking requests.
  */
-import { isModelName, layout, parseServingPointerName } from '@bucketml/contracts';
+import {
+  isModelName,
+  layout,
+  MAX_REQUEST_BYTES,
+  parseServingPointerName,
+} from '@bucketml/contracts';
 import { Predictor, type ModelMetadata } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
 import { readModelObjects } from './model-store.js';
@@ -121,7 +126,7 @@ export interface PredictResponse {
 }
 
 /** Request limits, as Vertex AI online prediction's: 1.5 MB bodies; instances per request. */
-export const MAX_BODY_BYTES = 1_500_000;
+export const MAX_BODY_BYTES = MAX_REQUEST_BYTES;
 export const MAX_INSTANCES = 10_000;
 const MODEL_IN_PATH = /^\/([^/]+)\/?$/;
 

@@ -143,6 +143,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   normalizeDense(preprocessing, train.dense);
   normalizeDense(preprocessing, evalData.dense);
   const classes = spec.label.classes?.length ?? 0;
+  if (hp.classWeights && !classes)
+    throw new TrainingOptionsError(
+      `classWeights ${hp.classWeights}: class weights need a categorical label (${spec.label.name} is numeric)`,
+    );
   const labelTransform = classes ? undefined : fitLabelTransform(spec.label, train.labels);
   if (labelTransform) preprocessing.label = labelTransform;
   // A regressor learns the transformed label; its RMSE is measured in the label's own units.
@@ -158,6 +162,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     classes,
     outputs: outputUnits(spec),
     objective,
+    ...(hp.classWeights ? { classWeights: balancedClassWeights(train.labels, classes) } : {}),
   };
 
   const count = ensembleSize(hp);
@@ -245,6 +250,8 @@ interface MemberData {
   /** The network's outputs (outputUnits). */
   outputs: number;
   objective: ReturnType<typeof objectiveFor>;
+  /** Each class's loss weight (hyperparameters.classWeights), absent: every row weighs 1. */
+  classWeights?: Float32Array;
 }
 
 interface Measured {
@@ -436,20 +443,42 @@ function trainMember(
   };
 }
 
-/** The training loss of a batch: squared error, or the head's cross-entropy on logits. */
+/**
+ * The training loss of a batch: squared error, or the head's cross-entropy on logits (each row
+ * weighted by its class's weight, when there are class weights).
+ */
 function lossFunction(data: MemberData): (labels: Float32Array, outputs: Tensor2D) => Scalar {
-  const { tf, classes } = data;
+  const { tf, classes, classWeights } = data;
   if (!classes)
     return (labels, outputs) =>
       tf.losses.meanSquaredError(tf.tensor2d(labels, [labels.length, 1]), outputs) as Scalar;
+  // Shaped like each head's per-row losses: [rows, 1] for sigmoid, [rows] for softmax.
+  const rowWeights = (labels: Float32Array, shape: number[]) =>
+    classWeights &&
+    tf.tensor(
+      labels.map((y) => classWeights[y]),
+      shape,
+    );
   if (classes === 2)
     return (labels, outputs) =>
-      tf.losses.sigmoidCrossEntropy(tf.tensor2d(labels, [labels.length, 1]), outputs) as Scalar;
+      tf.losses.sigmoidCrossEntropy(
+        tf.tensor2d(labels, [labels.length, 1]),
+        outputs,
+        rowWeights(labels, [labels.length, 1]),
+      ) as Scalar;
   return (labels, outputs) =>
     tf.losses.softmaxCrossEntropy(
       tf.oneHot(tf.tensor1d(labels, 'int32'), classes),
       outputs,
+      rowWeights(labels, [labels.length]),
     ) as Scalar;
+}
+
+/** rows / (classes × rows of the class): the mean weight over the training rows is 1. */
+function balancedClassWeights(labels: Float32Array, classes: number): Float32Array {
+  const counts = new Float64Array(classes);
+  for (const y of labels) counts[y]++;
+  return Float32Array.from(counts, (n) => (n ? labels.length / (classes * n) : 0));
 }
 
 /** The metrics of eval outputs (regression: in the label's units). */

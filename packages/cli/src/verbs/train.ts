@@ -107,6 +107,11 @@ inferred spec and the data's statistics are saved inside the model.`,
       help: "networks trained from different seeds and averaged (default: the model's; trials of a study: 1)",
     },
     {
+      name: 'class-weights',
+      type: 'string',
+      help: "balanced: weigh a classifier's classes by their rarity; none: every row alike (default: the model's)",
+    },
+    {
       name: 'seed',
       type: 'positive-int',
       default: 42,
@@ -242,6 +247,7 @@ function hyperparametersFrom(spec: ModelSpec, flags: Record<string, unknown>): H
     'train-examples': 'trainExamples',
     patience: 'patience',
     ensemble: 'ensemble',
+    'class-weights': 'classWeights',
   };
   for (const [flag, key] of Object.entries(map))
     if (flags[flag] !== undefined) overrides[key] = flags[flag];
