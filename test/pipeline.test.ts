@@ -419,7 +419,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     assert.equal(run.decision?.metric, 'logloss');
     const model = await readModelDir(join(bucket, 'models/stops', runId));
     assert.deepEqual(model.meta.spec.label.classes, ['suspicious', 'traffic']);
-    assert.ok(model.meta.metrics.values.auc > 0.5, JSON.stringify(model.meta.metrics.values));
+    assert.ok(model.meta.metrics.values!.auc > 0.5, JSON.stringify(model.meta.metrics.values));
     const [header, first] = (await readFile(join(bucket, 'data/stops/eval.csv'), 'utf8')).split(
       '\n',
     );
