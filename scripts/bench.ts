@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   tuning: () => import('./bench/tuning.ts'),
   serving: () => import('./bench/serving.ts'),
   quality: () => import('./bench/quality.ts'),
+  drop: () => import('./bench/drop.ts'),
 };
 
 const name = process.argv[2];

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createLogger } from '@bucketml/pipeline';
 import { LocalTrainingService, startPubSubEmulator, freePort } from '@bucketml/local-stack';
 import { TOPICS } from '@bucketml/contracts';
@@ -140,6 +141,47 @@ describe('local training service', () => {
       service.stats.maxConcurrentTrials <= cap,
       `${service.stats.maxConcurrentTrials} at once, cap ${cap}`,
     );
+  });
+
+  it('a job the service kept dying on is failed with the reason instead of resumed, and an unreadable record is set aside', async () => {
+    const stateDir = join(await tempDir(), '.jobs');
+    await mkdir(stateDir);
+    // As a service that died 3 times in a row running this study, no trial finished, left it.
+    const poison = {
+      kind: 'study',
+      request: study('poison', 0),
+      state: 'RUNNING',
+      trials: [],
+      completionPublished: false,
+      starts: { inARow: 3, finishedTrials: 0 },
+    };
+    await writeFile(join(stateDir, 'poison.json'), JSON.stringify(poison));
+    await writeFile(join(stateDir, 'garbage.json'), '{"kind": "stu');
+    const quiet = new Writable({ write: (_c, _e, done) => done() });
+    const restarted = new LocalTrainingService({
+      bucket: new DirectoryBucket(await tempDir()),
+      messaging,
+      log: createLogger('test', quiet),
+      stateDir,
+      trainerBin: '/nonexistent',
+    });
+    try {
+      await restarted.start();
+      const deadline = Date.now() + 20_000;
+      let done: Record<string, unknown> | undefined;
+      while (!done && Date.now() < deadline) {
+        done = events.find((e) => e.type === 'study.completed' && e.jobId === 'poison');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(done?.state, 'FAILED');
+      assert.match(
+        String(done?.error),
+        /not resumed: the training service stopped 3 times in a row/,
+      );
+      assert.ok(existsSync(join(stateDir, 'garbage.json.unreadable')));
+    } finally {
+      await restarted.stop();
+    }
   });
 
   it('resubmitting a job returns it instead of starting another', async () => {

@@ -6,7 +6,10 @@
  * at most maxParallelTrials at once, with parameters from the tuning engine (Bayesian unless the
  * study asks for grid or random search), and publishes trial/study/training completion events.
  * Job records are persisted, so a restarted service resumes unfinished jobs and republishes
- * completions it had not yet sent.
+ * completions it had not yet sent. A job that the service stopped running MAX_STARTS times in
+ * a row without a trial finishing in between (a job that kills its host) ends FAILED with that
+ * reason instead of being resumed, and an unreadable record is set aside: no job record can keep
+ * the stack from starting.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,7 +41,12 @@ interface JobRecord {
   trials: Trial[];
   completionPublished: boolean;
   error?: string;
+  /** Starts of this job in a row with no trial finished in between, and the count at the last. */
+  starts?: { inARow: number; finishedTrials: number };
 }
+
+/** Starts in a row without progress after which a job is failed instead of resumed. */
+const MAX_STARTS = 3;
 
 export interface TrainingServiceOptions {
   bucket: DirectoryBucket;
@@ -69,9 +77,22 @@ export class LocalTrainingService {
   async start(port = 0): Promise<string> {
     await mkdir(this.options.stateDir, { recursive: true });
     for (const file of (await readdir(this.options.stateDir)).filter((f) => f.endsWith('.json'))) {
-      const record = JSON.parse(
-        await readFile(join(this.options.stateDir, file), 'utf8'),
-      ) as JobRecord;
+      const path = join(this.options.stateDir, file);
+      const record = await readFile(path, 'utf8')
+        .then((text) => JSON.parse(text) as JobRecord)
+        .then((r) => (r?.request?.jobId && r.request.runId ? r : undefined))
+        .catch(() => undefined);
+      if (!record) {
+        await rename(path, `${path}.unreadable`);
+        this.options.log.event(
+          'ERROR',
+          `job record ${file} is unreadable: set aside as ${file}.unreadable`,
+          {
+            stage: 'training-backend',
+          },
+        );
+        continue;
+      }
       this.jobs.set(record.request.jobId, record);
       if (!record.completionPublished) this.launch(record);
     }
@@ -142,7 +163,7 @@ export class LocalTrainingService {
   }
 
   private launch(record: JobRecord): void {
-    const p = (record.kind === 'study' ? this.runStudy(record) : this.runTraining(record))
+    const p = this.startJob(record)
       .catch(async (err: Error) => {
         if (this.stopping) return;
         // A job whose runner failed ends FAILED, as a Vertex job would; the pipeline is told.
@@ -157,6 +178,28 @@ export class LocalTrainingService {
       .catch(() => undefined)
       .finally(() => this.running.delete(p));
     this.running.add(p);
+  }
+
+  /** Counts the start and runs the job, unless it has already been started MAX_STARTS times. */
+  private async startJob(record: JobRecord): Promise<void> {
+    const finished = record.state === 'SUCCEEDED' || record.state === 'FAILED';
+    if (!finished) {
+      const finishedTrials = record.trials.filter((t) => t.state !== 'ACTIVE').length;
+      const progressed = !record.starts || finishedTrials > record.starts.finishedTrials;
+      record.starts = { inARow: progressed ? 1 : record.starts!.inARow + 1, finishedTrials };
+      if (record.starts.inARow > MAX_STARTS) {
+        Object.assign(record, {
+          state: 'FAILED',
+          error: `not resumed: the training service stopped ${MAX_STARTS} times in a row while running this job, with no trial finished in between`,
+        });
+        this.options.log.event('ERROR', `job ${record.request.jobId} failed: ${record.error}`, {
+          runId: record.request.runId,
+          stage: 'training-backend',
+        });
+      }
+      await this.persist(record);
+    }
+    await (record.kind === 'study' ? this.runStudy(record) : this.runTraining(record));
   }
 
   private async publishCompletion(record: JobRecord): Promise<void> {
