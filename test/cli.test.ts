@@ -361,6 +361,37 @@ describe('bucketml train --label and infer-spec: a header CSV and a label name s
   });
 });
 
+describe('bucketml cancel', () => {
+  it("writes the run's cancel request into a directory bucket; an unknown run or a bad id is refused", async () => {
+    const bucket = await tempDir();
+    const runId = 'quakes-0123456789ab';
+    await mkdir(join(bucket, 'runs', runId), { recursive: true });
+    await writeFile(
+      join(bucket, 'runs', runId, 'run.json'),
+      JSON.stringify({ runId, state: 'tuning' }),
+    );
+    const r = await runCli([
+      'cancel',
+      '--bucket',
+      bucket,
+      '--run',
+      runId,
+      '--reason',
+      'wrong file',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /cancel requested for run quakes-0123456789ab \(now tuning\)/);
+    const request = JSON.parse(await readFile(join(bucket, 'runs', runId, 'cancel.json'), 'utf8'));
+    assert.equal(request.reason, 'wrong file');
+    const unknown = await runCli(['cancel', '--bucket', bucket, '--run', 'quakes-ffffffffffff']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no run quakes-ffffffffffff/);
+    const bad = await runCli(['cancel', '--bucket', bucket, '--run', '../../etc']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--run: "..\/..\/etc" is not a run id/);
+  });
+});
+
 describe('bucketml predict', () => {
   let modelDir: string;
   let dir: string;

@@ -141,6 +141,41 @@ describe('GCS adapter: requests to the Cloud Storage JSON API', () => {
     assert.equal(media.url.searchParams.get('generation'), '42');
   });
 
+  it('a copy rewrites exactly the source generation it names; a generation that is gone is a PreconditionFailedError', async () => {
+    reset((r) =>
+      r.method === 'POST' && r.url.pathname.includes('/rewriteTo/')
+        ? {
+            status: 200,
+            body: {
+              kind: 'storage#rewriteResponse',
+              done: true,
+              totalBytesRewritten: '3',
+              objectSize: '3',
+              resource: object('root/runs/r/inputs/a.csv', '77'),
+            },
+          }
+        : undefined,
+    );
+    assert.equal(await bucket.copy('data/m/a.csv', 'runs/r/inputs/a.csv', '42'), '77');
+    const [rewrite] = requests;
+    assert.equal(
+      decodeURIComponent(rewrite.url.pathname),
+      '/storage/v1/b/bk/o/root/data/m/a.csv/rewriteTo/b/bk/o/root/runs/r/inputs/a.csv',
+    );
+    assert.equal(rewrite.url.searchParams.get('sourceGeneration'), '42');
+    reset((r) =>
+      r.method === 'GET' ? { status: 200, body: object('root/data/m/a.csv', '43') } : undefined,
+    );
+    await assert.rejects(
+      bucket.copy('data/m/a.csv', 'runs/r/inputs/a.csv', '42'),
+      (err: unknown) => {
+        assert.ok(err instanceof PreconditionFailedError);
+        assert.deepEqual([err.expected, err.actual], ['42', '43']);
+        return true;
+      },
+    );
+  });
+
   it('a missing object reads and stats as null', async () => {
     reset();
     assert.equal(await bucket.read('nope'), null);

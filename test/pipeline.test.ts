@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readModelDir } from '@bucketml/model';
 import { startLocalStack, type LocalStack, type LogLine } from '@bucketml/local-stack';
-import { DATA, sampleCsv, tempDir } from './helpers.ts';
+import { RunStore } from '@bucketml/pipeline';
+import { DATA, runCli, sampleCsv, tempDir } from './helpers.ts';
 
 /**
  * The pipeline on the embedded default, end to end: the real Pub/Sub emulator, the four
@@ -160,9 +162,14 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
       /^goal MINIMIZE rmse; 3 succeeded/,
     );
     const deployed = await readModelDir(join(bucket, 'models/babyweight', firstRun));
-    assert.deepEqual(
-      deployed.meta.data.train.files.map((f) => f.name.endsWith('data/babyweight/train.csv')),
-      [true],
+    // Trained on the run's copy of the drop, byte for byte the dropped generation.
+    const [trained] = deployed.meta.data.train.files;
+    assert.ok(trained.name.endsWith(`runs/${firstRun}/inputs/train.csv`), trained.name);
+    assert.equal(
+      trained.sha256,
+      createHash('sha256')
+        .update(await readFile(join(bucket, 'data/babyweight/train.csv')))
+        .digest('hex'),
     );
   });
 
@@ -400,6 +407,53 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     );
     const pointer = JSON.parse(await readFile(join(bucket, 'models/birds/serving.json'), 'utf8'));
     assert.equal(pointer.version, runId, 'the classifier keeps serving');
+  });
+
+  it('bucketml cancel stops a tuning run: its trainers stop, the run fails with the reason, and the serving model is unchanged', async () => {
+    const bucket = stack.bucket.root;
+    const servingNow = () =>
+      readFile(join(bucket, 'models/babyweight/serving.json'), 'utf8').catch(() => null);
+    const pointer = await servingNow();
+    // A study whose trials would take minutes.
+    await mkdir(join(bucket, 'config/babyweight'), { recursive: true });
+    await writeFile(
+      join(bucket, 'config/babyweight/hyperparam.yaml'),
+      SMALL_STUDY(['--train_examples=5000000']),
+    );
+    const lines = (await readFile(join(DATA, 'babyweight/train.csv'), 'utf8')).split('\n');
+    await mkdir(join(bucket, 'data/babyweight'), { recursive: true });
+    await copyFile(join(DATA, 'babyweight/eval.csv'), join(bucket, 'data/babyweight/eval.csv'));
+    await writeFile(
+      join(bucket, 'data/babyweight/train.csv'),
+      lines.slice(0, 900).join('\n') + '\n',
+    );
+    const runId = await stack.runIdOfDrop('babyweight');
+    const runs = new RunStore(stack.bucket);
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      if ((await runs.get(runId))?.run.state === 'tuning') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const asked = Date.now();
+    const r = await runCli([
+      'cancel',
+      '--bucket',
+      bucket,
+      '--run',
+      runId,
+      '--reason',
+      'not this one',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const run = await stack.waitForRun(runId, 60_000);
+    assert.equal(run.state, 'failed');
+    assert.equal(run.error?.message, 'cancelled: not this one');
+    for (let waited = 0; stack.training.jobState(`${runId}-study`) !== 'CANCELLED'; waited += 200) {
+      assert.ok(waited < 20_000, `the study is ${stack.training.jobState(`${runId}-study`)}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.ok(Date.now() - asked < 30_000, 'cancelled within seconds, not after 5M examples');
+    assert.equal(await servingNow(), pointer);
+    await rm(join(bucket, 'config/babyweight/hyperparam.yaml'));
   });
 
   it('a drop of a two-class table whose whole config is {"label": ...} is tuned on log loss by the default study and served as a binary classifier', async () => {

@@ -67,6 +67,22 @@ export function storageContract(name: string, make: () => Promise<Storage>): voi
     assert.deepEqual(await s.list(`${root}/nothing/`), []);
   });
 
+  it(`${name}: copies the generation it is given, and refuses one the source has left`, async () => {
+    const s = await make();
+    const root = unique();
+    const first = await s.write(`${root}/data/eval.csv`, 'first');
+    const copied = await s.copy(`${root}/data/eval.csv`, `${root}/runs/r/eval.csv`, first);
+    assert.equal((await s.read(`${root}/runs/r/eval.csv`))!.data.toString(), 'first');
+    assert.equal((await s.stat(`${root}/runs/r/eval.csv`))!.generation, copied);
+    await s.write(`${root}/data/eval.csv`, 'second');
+    await assert.rejects(
+      s.copy(`${root}/data/eval.csv`, `${root}/runs/r2/eval.csv`, first),
+      PreconditionFailedError,
+    );
+    assert.equal(await s.stat(`${root}/runs/r2/eval.csv`), null, 'nothing half-copied');
+    assert.equal((await s.read(`${root}/runs/r/eval.csv`))!.data.toString(), 'first');
+  });
+
   it(`${name}: rejects object names that could escape the bucket`, async () => {
     const s = await make();
     for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a/./b', 'a\\b', '']) {

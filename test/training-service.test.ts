@@ -143,7 +143,7 @@ describe('local training service', () => {
     );
   });
 
-  it('a job the service kept dying on is failed with the reason instead of resumed, and an unreadable record is set aside', async () => {
+  it('on restart, a job the service kept dying on is failed with the reason, a cancelled one is not resumed, and an unreadable record is set aside', async () => {
     const stateDir = join(await tempDir(), '.jobs');
     await mkdir(stateDir);
     // As a service that died 3 times in a row running this study, no trial finished, left it.
@@ -157,6 +157,16 @@ describe('local training service', () => {
     };
     await writeFile(join(stateDir, 'poison.json'), JSON.stringify(poison));
     await writeFile(join(stateDir, 'garbage.json'), '{"kind": "stu');
+    // Cancelled while running, before the service stopped: not resumed, ended as cancelled.
+    await writeFile(
+      join(stateDir, 'stopped.json'),
+      JSON.stringify({
+        ...poison,
+        request: study('stopped', 0),
+        starts: undefined,
+        cancelRequested: true,
+      }),
+    );
     const quiet = new Writable({ write: (_c, _e, done) => done() });
     const restarted = new LocalTrainingService({
       bucket: new DirectoryBucket(await tempDir()),
@@ -179,9 +189,59 @@ describe('local training service', () => {
         /not resumed: the training service stopped 3 times in a row/,
       );
       assert.ok(existsSync(join(stateDir, 'garbage.json.unreadable')));
+      let stopped: Record<string, unknown> | undefined;
+      while (!stopped && Date.now() < deadline) {
+        stopped = events.find((e) => e.type === 'study.completed' && e.jobId === 'stopped');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(stopped?.error, 'cancelled by request');
     } finally {
       await restarted.stop();
     }
+  });
+
+  it('a cancelled study stops its trainers and ends failed with the reason; a restarted service does not resume it', async () => {
+    const long = {
+      ...study('cancelled', 0),
+      args: ['--train_examples=5000000'],
+      params: [{ name: 'nnsize', type: 'DISCRETE' as const, discreteValues: [16, 32] }],
+    };
+    const res = await fetch(`${url}/studies`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(long),
+    });
+    assert.equal(res.status, 200);
+    // Once its trainers run, cancel it: it ends within seconds, not after 5M examples.
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+      const job = (await (await fetch(`${url}/studies/cancelled`)).json()) as { trials: unknown[] };
+      if (job.trials.length === 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const asked = Date.now();
+    const cancel = await fetch(`${url}/jobs/cancelled/cancel`, { method: 'POST' });
+    assert.deepEqual(await cancel.json(), { jobId: 'cancelled', cancelling: true });
+    let done: Record<string, unknown> | undefined;
+    while (!done && Date.now() - asked < 20_000) {
+      done = events.find((e) => e.type === 'study.completed' && e.jobId === 'cancelled');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(done?.state, 'FAILED');
+    assert.equal(done?.error, 'cancelled by request');
+    const job = (await (await fetch(`${url}/studies/cancelled`)).json()) as {
+      state: string;
+      trials: { state: string; error?: string }[];
+    };
+    assert.equal(job.state, 'CANCELLED');
+    assert.equal(job.trials.length, 2, 'no trial started after the cancel');
+    // Cancelling again, or an unknown job, is a no-op.
+    assert.deepEqual(
+      await (await fetch(`${url}/jobs/cancelled/cancel`, { method: 'POST' })).json(),
+      {
+        jobId: 'cancelled',
+        cancelling: false,
+      },
+    );
   });
 
   it('resubmitting a job returns it instead of starting another', async () => {

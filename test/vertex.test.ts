@@ -77,6 +77,7 @@ const trainingRequest = {
 /** A job service that keeps created jobs, as Vertex would, for the calls the backend makes. */
 function recordingJobService() {
   const created: { kind: string; job: Record<string, any> }[] = [];
+  const cancelled: string[] = [];
   const list = (kind: string) => async (r: { filter: string }) => {
     const label = /labels\.bucketml-job="([^"]+)"/.exec(r.filter)![1];
     return [
@@ -96,8 +97,10 @@ function recordingJobService() {
     ),
     listCustomJobs: list('custom'),
     listHyperparameterTuningJobs: list('hpt'),
+    cancelHyperparameterTuningJob: async (r: { name: string }) => cancelled.push(`hpt ${r.name}`),
+    cancelCustomJob: async (r: { name: string }) => cancelled.push(`custom ${r.name}`),
   } as unknown as VertexJobService;
-  return { service, created };
+  return { service, created, cancelled };
 }
 
 describe('Vertex AI training backend: the requests we send', () => {
@@ -198,6 +201,21 @@ describe('Vertex AI training backend: the requests we send', () => {
       created.map((c) => c.kind),
       ['hpt', 'custom'],
     );
+  });
+
+  it('cancelling finds the job by its label and cancels it by kind; an unknown job is a no-op', async () => {
+    const { service, created, cancelled } = recordingJobService();
+    const b = new VertexTrainingBackend(OPTIONS, service);
+    await b.submitStudy(studyRequest);
+    await b.submitTraining(trainingRequest);
+    for (const c of created) c.job.name = `projects/p/locations/r/${c.kind}/1`;
+    await b.cancelJob(`${RUN}-study`);
+    await b.cancelJob(`${RUN}-final`);
+    await b.cancelJob('babyweight-ffffffffffff-study');
+    assert.deepEqual(cancelled, [
+      'hpt projects/p/locations/r/hpt/1',
+      'custom projects/p/locations/r/custom/1',
+    ]);
   });
 });
 

@@ -51,7 +51,7 @@ export async function run(): Promise<object> {
     const runId = await stack.runIdOfDrop('babyweight');
     const runs = new RunStore(stack.bucket);
     let run: RunRecord | undefined;
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
       run = (await runs.get(runId))?.run;
       if (run?.history.some((h) => h.state === 'tuning' || h.state === 'failed')) break;
       await new Promise((r) => setTimeout(r, 100));

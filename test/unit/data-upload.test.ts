@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { onObjectFinalized, type StorageObjectData } from '@bucketml/pipeline';
+import { dataVersion, dropObjects, layout, runIdOf } from '@bucketml/contracts';
 import {
   crashing,
   drop,
@@ -17,11 +18,15 @@ import {
   type Harness,
 } from './fixtures.ts';
 
+/** The run records in the bucket (runs/<id>/run.json), not the runs' other objects. */
+const runRecords = (bucket: Harness['bucket']) =>
+  bucket.names('runs/').filter((n) => n.endsWith('/run.json'));
+
 /** One job was created, and the bucket holds its one run: tuning, moved there once from received. */
 function assertOneTuningRun(h: Harness, message?: string): void {
   const study = onlyStudy(h.training);
   assert.equal(h.training.submissions.filter((s) => s.created).length, 1, 'one job');
-  assert.deepEqual(h.bucket.names('runs/'), [paths.run(study.runId)]);
+  assert.deepEqual(runRecords(h.bucket), [paths.run(study.runId)]);
   const run = runOf(h.bucket, study.runId)!;
   assert.equal(run.state, 'tuning');
   assert.deepEqual(
@@ -64,8 +69,9 @@ describe('data-upload: onObjectFinalized', () => {
     );
     assert.equal(study.jobId, `${runId}-study`);
     assert.equal(study.model, MODEL);
-    assert.deepEqual(study.trainData, [paths.train]);
-    assert.deepEqual(study.evalData, [paths.eval]);
+    // Trials read the run's copies of the drop, at the generations the run was created for.
+    assert.deepEqual(study.trainData, [layout.runInput(runId, paths.train)]);
+    assert.deepEqual(study.evalData, [layout.runInput(runId, paths.eval)]);
     assert.equal(study.seed, 42);
     assert.equal(study.outputDir, `runs/${runId}/trials/`);
     // The course's default study (no config/<model>/hyperparam.yaml).
@@ -128,7 +134,9 @@ describe('data-upload: onObjectFinalized', () => {
     await Promise.all(events.map((e) => onObjectFinalized(h.ctx, e)));
     assertOneTuningRun(h, 'one run');
     // Each file is read once, by the one validation (no event re-reads the whole drop).
-    for (const name of Object.keys(files)) assert.equal(h.bucket.readCount(name), 1, name);
+    const { runId } = onlyStudy(h.training);
+    for (const name of Object.keys(files))
+      assert.equal(h.bucket.readCount(layout.runInput(runId, name)), 1, name);
     assert.equal(onlyStudy(h.training).trainData.length, 99);
   });
 
@@ -196,7 +204,7 @@ describe('data-upload: onObjectFinalized', () => {
     const [train] = drop(h.bucket, { [paths.train]: TRAIN_CSV });
     await onObjectFinalized(h.ctx, train);
     assert.equal(h.training.submissionCount(), 0);
-    assert.deepEqual(h.bucket.names('runs/'), []);
+    assert.deepEqual(runRecords(h.bucket), []);
     assert.ok(
       h.logs.some(
         (l) =>
@@ -212,10 +220,53 @@ describe('data-upload: onObjectFinalized', () => {
     const study = onlyStudy(h.training);
     assert.deepEqual(
       study.evalData,
-      [`data/${MODEL}/babyweight-valid.csv`],
+      [layout.runInput(study.runId, `data/${MODEL}/babyweight-valid.csv`)],
       'valid in the name makes it evaluation data',
     );
-    assert.deepEqual(study.trainData, [paths.train]);
+    assert.deepEqual(study.trainData, [layout.runInput(study.runId, paths.train)]);
+  });
+
+  it('a run reads the generations it was created for: a file overwritten during the run changes nothing the run reads', async () => {
+    const h = harness();
+    const events = drop(h.bucket);
+    for (const e of events) await onObjectFinalized(h.ctx, e);
+    const study = onlyStudy(h.training);
+    const run = runOf(h.bucket, study.runId)!;
+    // The user overwrites eval.csv while the run tunes: a new generation, a new data version.
+    h.bucket.put(paths.eval, 'weight_pounds,is_male,mother_age\n1,True,20\n');
+    for (const name of [...study.trainData, ...study.evalData]) {
+      const original = run.data.objects.find((o) => layout.runInput(run.runId, o.name) === name)!;
+      assert.ok(original, `${name} is the run's copy of a dropped object`);
+      const dropped = events.find((e) => e.name === original.name)!;
+      assert.equal(dropped.generation, original.generation);
+    }
+    assert.equal(
+      h.bucket.text(study.evalData[0]),
+      EVAL_CSV,
+      'the copy holds the generation the run was created for',
+    );
+  });
+
+  it('a file that changes before the run could copy it fails the run, naming the file and both generations', async () => {
+    const h = harness();
+    const [train] = drop(h.bucket);
+    const runId = runIdOf(
+      MODEL,
+      dataVersion(dropObjects(MODEL, await h.bucket.list(layout.dataPrefix(MODEL)))),
+    );
+    // Rewritten after the listing the run was created from, before the copy.
+    h.bucket.beforeNextWrite(paths.run(runId), async () => {
+      h.bucket.put(paths.eval, EVAL_CSV + EVAL_CSV);
+    });
+    await onObjectFinalized(h.ctx, train);
+    const [runName] = runRecords(h.bucket);
+    const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
+    assert.equal(run.state, 'failed');
+    assert.match(
+      run.error.message,
+      /data\/babyweight\/eval\.csv changed \(generation \d+ → \d+\) before the run could copy it/,
+    );
+    assert.equal(h.training.submissionCount(), 0);
   });
 
   it('waits until the drop has settled for settleMs before starting the run', async () => {
@@ -246,7 +297,7 @@ describe('data-upload: onObjectFinalized', () => {
     h.bucket.put(paths.hyperparam, nembedsStudy('MAXIMIZE', 'auc'));
     for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
     assert.equal(h.training.submissionCount(), 0);
-    const [runName] = h.bucket.names('runs/');
+    const [runName] = runRecords(h.bucket);
     const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
     assert.equal(run.state, 'failed');
     assert.match(
@@ -262,7 +313,7 @@ describe('data-upload: onObjectFinalized', () => {
       [paths.eval]: EVAL_CSV,
     });
     await onObjectFinalized(h.ctx, events[0]);
-    const [runName] = h.bucket.names('runs/');
+    const [runName] = runRecords(h.bucket);
     const run = h.bucket.json<{
       state: string;
       error: { stage: string; file?: string; line?: number; message: string };
@@ -303,7 +354,7 @@ describe('data-upload: onObjectFinalized', () => {
       /publish failed/,
       'a failed publish is transient: the event is redelivered',
     );
-    const runId = h.bucket.names('runs/')[0].split('/')[1];
+    const runId = runRecords(h.bucket)[0].split('/')[1];
     assert.equal(runOf(h.bucket, runId)?.state, 'failed');
     await onObjectFinalized(h.ctx, events[0]); // the redelivery
     assert.equal(finished(h, runId).length, 1, 'the run ends with one run.finished');
@@ -314,7 +365,7 @@ describe('data-upload: onObjectFinalized', () => {
     h.bucket.put(paths.hyperparam, 'trainingInput:\n  hyperparameters:\n    goal: SIDEWAYS\n');
     for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
     assert.equal(h.training.submissionCount(), 0);
-    const [runName] = h.bucket.names('runs/');
+    const [runName] = runRecords(h.bucket);
     const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
     assert.equal(run.state, 'failed');
     assert.match(run.error.message, /hyperparameter spec/);
@@ -326,7 +377,7 @@ describe('data-upload: onObjectFinalized', () => {
     const [train] = drop(h.bucket);
     h.training.failNextSubmit(new Error('training backend unavailable'));
     await assert.rejects(onObjectFinalized(h.ctx, train), /training backend unavailable/);
-    const [runName] = h.bucket.names('runs/');
+    const [runName] = runRecords(h.bucket);
     assert.equal(h.bucket.json<{ state: string }>(runName)?.state, 'received');
     await onObjectFinalized(h.ctx, train);
     assert.equal(runOf(h.bucket, onlyStudy(h.training).runId)?.state, 'tuning');
@@ -341,7 +392,7 @@ describe('data-upload: onObjectFinalized', () => {
         onObjectFinalized(dying, train),
         (err) => err instanceof SimulatedCrash && err.point === point,
       );
-      const [runName] = h.bucket.names('runs/');
+      const [runName] = runRecords(h.bucket);
       assert.equal(
         h.bucket.json<{ state: string }>(runName)?.state,
         'received',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { ModelCandidateEvent } from '@bucketml/contracts';
+import { layout, type ModelCandidateEvent } from '@bucketml/contracts';
 import { deliverPubSub, onJobEvent } from '@bucketml/pipeline';
 import * as fx from './fixtures.ts';
 
@@ -98,8 +98,9 @@ describe('job-completed: onJobEvent', () => {
         ['--objective=rmse', '--train_examples=25000'],
         "the study's finalArgs (default: its args), judged by the study's metric",
       );
-      assert.deepEqual(final.trainData, [fx.paths.train]);
-      assert.deepEqual(final.evalData, [fx.paths.eval]);
+      // The run's copies of its drop, as the trials read them.
+      assert.deepEqual(final.trainData, [layout.runInput(runId, fx.paths.train)]);
+      assert.deepEqual(final.evalData, [layout.runInput(runId, fx.paths.eval)]);
       assert.equal(final.seed, 42);
 
       const run = fx.runOf(h.bucket, runId)!;

@@ -10,13 +10,21 @@ import { TrainingOptionsError } from '@bucketml/trainer';
 import { UsageError } from './flags.js';
 import { runVerb, type Verb } from './verb.js';
 import { deploy } from './verbs/deploy.js';
+import { cancel } from './verbs/cancel.js';
 import { inferSpecVerb } from './verbs/infer-spec.js';
 import { predict } from './verbs/predict.js';
 import { stageFunctions } from './verbs/stage-functions.js';
 import { train } from './verbs/train.js';
 
 /** Every verb, in the order `bucketml --help` lists them. */
-export const VERBS: readonly Verb[] = [train, predict, inferSpecVerb, deploy, stageFunctions];
+export const VERBS: readonly Verb[] = [
+  train,
+  predict,
+  inferSpecVerb,
+  cancel,
+  deploy,
+  stageFunctions,
+];
 
 function help(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));

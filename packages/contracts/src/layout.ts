@@ -7,6 +7,8 @@
  *   data/<model>/*.csv                drops; a file whose *name* has eval/valid is evaluation data
  *   config/<model>/hyperparam.yaml    optional study spec; config/<model>/schema.json optional spec
  *   runs/<runId>/run.json             run state; spec.json (what it trains with), report.json, report.txt
+ *   runs/<runId>/cancel.json          a request to cancel the run
+ *   runs/<runId>/inputs/*.csv         the run's copies of its drop, at the generations it was created for
  *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log
  *   runs/<runId>/final/               the final training's job output (same shape)
  *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
@@ -43,8 +45,20 @@ export const layout = {
   trialDir: (runId: string, trialId: string) =>
     jobOutput.trialDir(`runs/${runId}/trials/`, trialId),
   finalDir: (runId: string) => `runs/${runId}/final/`,
+  /**
+   * A run's copy of one dropped object (data/<model>/<file>), at the generation the run was
+   * created for: trials, the final training and the gate read these, so a file overwritten
+   * during the run cannot change the run's data.
+   */
+  runInput: (runId: string, object: string) =>
+    `runs/${runId}/inputs/${object.slice(object.lastIndexOf('/') + 1)}`,
   /** The spec the run trains with (snapshot of the config, or inferred from the drop). */
   runSpec: (runId: string) => `runs/${runId}/spec.json`,
+  /**
+   * A request to cancel the run (`bucketml cancel` writes it): data-upload, triggered by it,
+   * cancels the run's job and fails the run; being an object, it outlives any restart.
+   */
+  cancelRequest: (runId: string) => `runs/${runId}/cancel.json`,
   report: (runId: string) => `runs/${runId}/report.json`,
   reportText: (runId: string) => `runs/${runId}/report.txt`,
   modelsRoot: 'models/',
@@ -55,6 +69,12 @@ export const layout = {
 const NAME = MODEL_NAME.source.slice(1, -1); // without its anchors
 const DROP = new RegExp(`^data/(${NAME})/([^/]+\\.csv)$`, 'i');
 const SERVING_POINTER = new RegExp(`^models/(${NAME})/serving\\.json$`);
+const CANCEL_REQUEST = new RegExp(`^runs/((?:${NAME})-[0-9a-f]{12})/cancel\\.json$`);
+
+/** The run a cancel request (runs/<runId>/cancel.json) is for, or null. */
+export function parseCancelRequestName(name: string): string | null {
+  return CANCEL_REQUEST.exec(name)?.[1] ?? null;
+}
 
 /** The model a dropped object belongs to, or null when the object is not a drop. */
 export function parseDropName(name: string): { model: string; file: string } | null {

@@ -4,6 +4,7 @@
  * records the stages advance and that npm start, the tests and the CLI read to follow a run.
  */
 import type { Goal, ParameterValue } from './jobs.js';
+import { layout } from './layout.js';
 
 export const RUN_STATES = [
   'received',
@@ -31,6 +32,19 @@ export interface DataObject {
   name: string;
   generation: string;
   size: number;
+}
+
+/**
+ * The objects a run's trainings and gate read: its copies of the drop (layout.runInput), made
+ * from the generations in `data.objects` when the run started; `data.train`/`data.eval` keep
+ * the dropped names for lineage.
+ */
+export function runInputs(run: Pick<RunRecord, 'runId' | 'data'>): {
+  train: string[];
+  eval: string[];
+} {
+  const copy = (name: string) => layout.runInput(run.runId, name);
+  return { train: run.data.train.map(copy), eval: run.data.eval.map(copy) };
 }
 
 export interface RunRecord {

@@ -13,6 +13,8 @@ import type { ObjectInfo } from '@bucketml/ports';
 export interface WatcherOptions {
   bucketName: string;
   prefix: string;
+  /** Only objects whose names pass are announced (default: every object under prefix). */
+  accept?: (name: string) => boolean;
   targetUrl: string;
   pollMs?: number;
   duplicate?: number;
@@ -34,7 +36,7 @@ export class BucketWatcher {
 
   /** Objects present at start are not announced: Eventarc does not replay history either. */
   async start(): Promise<void> {
-    for (const o of await this.bucket.list(this.options.prefix)) this.delivered.set(o.name, key(o));
+    for (const o of await this.objects()) this.delivered.set(o.name, key(o));
     const tick = async () => {
       if (this.stopped) return;
       await this.poll().catch(() => undefined);
@@ -50,7 +52,7 @@ export class BucketWatcher {
   }
 
   private async poll(): Promise<void> {
-    for (const o of await this.bucket.list(this.options.prefix)) {
+    for (const o of await this.objects()) {
       const k = key(o);
       if (this.delivered.get(o.name) === k) continue;
       if (this.pending.get(o.name) !== k) {
@@ -64,6 +66,12 @@ export class BucketWatcher {
         this.inflight.add(p);
       }
     }
+  }
+
+  private async objects(): Promise<ObjectInfo[]> {
+    const { accept } = this.options;
+    const all = await this.bucket.list(this.options.prefix);
+    return accept ? all.filter((o) => accept(o.name)) : all;
   }
 
   private async deliver(o: ObjectInfo): Promise<void> {

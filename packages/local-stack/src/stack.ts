@@ -17,6 +17,7 @@ import {
   functionNamed,
   isTerminal,
   layout,
+  parseCancelRequestName,
   pushSubscriptions,
   runIdOf,
   type FunctionName,
@@ -79,6 +80,7 @@ export class LocalStack extends EventEmitter {
   bucket!: DirectoryBucket;
   private emulator?: PubSubEmulator;
   private watcher?: BucketWatcher;
+  private cancelWatcher?: BucketWatcher;
   private messaging?: PubSubMessaging;
 
   constructor(readonly options: LocalStackOptions) {
@@ -166,10 +168,21 @@ export class LocalStack extends EventEmitter {
         ),
     });
     await this.watcher.start();
+    // Cancel requests (runs/<runId>/cancel.json) reach data-upload as in the cloud, where the
+    // bucket's trigger announces every object; polled less often (runs/ holds every trial).
+    this.cancelWatcher = new BucketWatcher(this.bucket, {
+      bucketName: basename(this.bucket.root),
+      prefix: layout.runsRoot,
+      accept: (name) => parseCancelRequestName(name) !== null,
+      pollMs: 1000,
+      targetUrl: fns['data-upload'].url,
+    });
+    await this.cancelWatcher.start();
   }
 
   async stop(): Promise<void> {
     await this.watcher?.stop();
+    await this.cancelWatcher?.stop();
     await this.training?.stop();
     await Promise.all(Object.values(this.functions ?? {}).map((f) => f.stop()));
     await this.messaging?.close();

@@ -41,12 +41,18 @@ interface JobRecord {
   trials: Trial[];
   completionPublished: boolean;
   error?: string;
+  /** Set by POST /jobs/<id>/cancel: the job stops its trainers and ends CANCELLED. */
+  cancelRequested?: boolean;
   /** Starts of this job in a row with no trial finished in between, and the count at the last. */
   starts?: { inARow: number; finishedTrials: number };
 }
 
 /** Starts in a row without progress after which a job is failed instead of resumed. */
 const MAX_STARTS = 3;
+const CANCELLED = 'cancelled by request';
+
+const isFinished = (r: JobRecord) =>
+  r.state === 'SUCCEEDED' || r.state === 'FAILED' || r.state === 'CANCELLED';
 
 export interface TrainingServiceOptions {
   bucket: DirectoryBucket;
@@ -63,6 +69,8 @@ export interface TrainingServiceOptions {
 export class LocalTrainingService {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly children = new Set<ChildProcess>();
+  /** Each job's running trainers, for cancelling one job. */
+  private readonly jobChildren = new Map<string, Set<ChildProcess>>();
   private readonly running = new Set<Promise<void>>();
   private readonly writes = new Map<string, Promise<void>>();
   private server?: Server;
@@ -117,12 +125,20 @@ export class LocalTrainingService {
     await Promise.allSettled([...this.running]);
   }
 
+  /** A job's state, or undefined for a job this service does not know (tests follow jobs with it). */
+  jobState(jobId: string): JobState | undefined {
+    return this.jobs.get(jobId)?.state;
+  }
+
   private async route(req: IncomingMessage): Promise<[number, unknown]> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'POST' && (url.pathname === '/studies' || url.pathname === '/trainings')) {
       const request = JSON.parse(await readBody(req)) as StudyJobRequest | TrainingJobRequest;
       return [200, await this.submit(url.pathname === '/studies' ? 'study' : 'training', request)];
     }
+    const cancel = /^\/jobs\/([^/]+)\/cancel$/.exec(url.pathname);
+    if (req.method === 'POST' && cancel)
+      return [200, await this.cancel(decodeURIComponent(cancel[1]))];
     const m = /^\/studies\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && m) {
       const record = this.jobs.get(decodeURIComponent(m[1]));
@@ -137,6 +153,20 @@ export class LocalTrainingService {
       return [200, job];
     }
     return [404, { error: `no route ${req.method} ${url.pathname}` }];
+  }
+
+  /** Marks the job cancelled (persisted, so a restart honours it) and stops its trainers. */
+  private async cancel(jobId: string): Promise<{ jobId: string; cancelling: boolean }> {
+    const record = this.jobs.get(jobId);
+    if (!record || isFinished(record)) return { jobId, cancelling: false };
+    record.cancelRequested = true;
+    await this.persist(record);
+    this.options.log.event('NOTICE', `job ${jobId} cancelled: stopping its trainers`, {
+      runId: record.request.runId,
+      stage: 'training-backend',
+    });
+    for (const child of this.jobChildren.get(jobId) ?? []) stopGroup(child, 'SIGTERM');
+    return { jobId, cancelling: true };
   }
 
   private async submit(kind: JobRecord['kind'], request: StudyJobRequest | TrainingJobRequest) {
@@ -182,8 +212,7 @@ export class LocalTrainingService {
 
   /** Counts the start and runs the job, unless it has already been started MAX_STARTS times. */
   private async startJob(record: JobRecord): Promise<void> {
-    const finished = record.state === 'SUCCEEDED' || record.state === 'FAILED';
-    if (!finished) {
+    if (!isFinished(record)) {
       const finishedTrials = record.trials.filter((t) => t.state !== 'ACTIVE').length;
       const progressed = !record.starts || finishedTrials > record.starts.finishedTrials;
       record.starts = { inARow: progressed ? 1 : record.starts!.inARow + 1, finishedTrials };
@@ -223,7 +252,7 @@ export class LocalTrainingService {
 
   private async runStudy(record: JobRecord): Promise<void> {
     const request = record.request as StudyJobRequest;
-    if (record.state !== 'SUCCEEDED' && record.state !== 'FAILED') {
+    if (!isFinished(record)) {
       record.state = 'RUNNING';
       // Trials that were running when the service stopped run again with the same parameters.
       const active = new Map<string, Promise<void>>();
@@ -235,9 +264,11 @@ export class LocalTrainingService {
         const p = this.runTrial(record, trial).finally(() => active.delete(trial.id));
         active.set(trial.id, p);
       };
-      for (const t of record.trials.filter((t) => t.state === 'ACTIVE')) start(t);
+      if (!record.cancelRequested)
+        for (const t of record.trials.filter((t) => t.state === 'ACTIVE')) start(t);
       while (!this.stopping) {
         while (
+          !record.cancelRequested &&
           active.size < this.parallelTrials(request) &&
           record.trials.length < request.maxTrials &&
           !failedTooMany()
@@ -266,7 +297,8 @@ export class LocalTrainingService {
       if (this.stopping) return;
       const succeeded = record.trials.some((t) => t.state === 'SUCCEEDED');
       record.state = succeeded && !failedTooMany() ? 'SUCCEEDED' : 'FAILED';
-      if (record.state === 'FAILED')
+      if (record.cancelRequested) Object.assign(record, { state: 'CANCELLED', error: CANCELLED });
+      else if (record.state === 'FAILED')
         record.error = failedTooMany()
           ? `more than ${request.maxFailedTrials} trials failed`
           : 'no trial succeeded';
@@ -333,7 +365,11 @@ export class LocalTrainingService {
             error: `no "${request.metricTag}" metric reported`,
           });
         else Object.assign(trial, { state: result.ok ? 'SUCCEEDED' : 'STOPPED', objective });
-      } else Object.assign(trial, { state: 'FAILED', error: result.error });
+      } else
+        Object.assign(trial, {
+          state: 'FAILED',
+          error: record.cancelRequested ? CANCELLED : result.error,
+        });
     } finally {
       this.activeTrials--;
     }
@@ -352,11 +388,15 @@ export class LocalTrainingService {
 
   private async runTraining(record: JobRecord): Promise<void> {
     const request = record.request as TrainingJobRequest;
-    if (record.state !== 'SUCCEEDED' && record.state !== 'FAILED') {
+    if (!isFinished(record)) {
       record.state = 'RUNNING';
-      const result = await this.train(request, request.parameters, request.outputDir, {});
+      const result = record.cancelRequested
+        ? undefined
+        : await this.train(request, request.parameters, request.outputDir, {});
       if (this.stopping) return;
-      if (result.ok) record.state = 'SUCCEEDED';
+      if (!result || record.cancelRequested)
+        Object.assign(record, { state: 'CANCELLED', error: CANCELLED });
+      else if (result.ok) record.state = 'SUCCEEDED';
       else Object.assign(record, { state: 'FAILED', error: result.error });
       await this.persist(record);
     }
@@ -385,6 +425,8 @@ export class LocalTrainingService {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.children.add(child);
+    const ofJob = this.jobChildren.get(request.jobId) ?? new Set<ChildProcess>();
+    this.jobChildren.set(request.jobId, ofJob.add(child));
     let tail = '';
     for (const s of [child.stdout!, child.stderr!]) {
       s.on('data', (d: Buffer) => {
@@ -409,6 +451,7 @@ export class LocalTrainingService {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     clearInterval(poll);
     this.children.delete(child);
+    ofJob.delete(child);
     logFile.end();
     if (stopped) return { ok: false, stopped: true, error: 'stopped early (median rule)' };
     if (code === 0) return { ok: true };

@@ -76,22 +76,20 @@ export async function resolveModelSpec(
   ctx: PipelineContext,
   model: string,
   runId: string,
-  trainFiles: string[],
+  trainFiles: DataSource[],
 ): Promise<{ spec: ModelSpec; specObject?: string }> {
   const builtin = builtinSpec(model);
   if (builtin) return { spec: builtin };
   const name = layout.schemaConfig(model);
   const obj = await ctx.storage.read(name);
   if (!obj) {
-    const first = trainFiles[0]
-      ? await readCsvHeader(storageSource(ctx.storage, trainFiles[0]))
-      : null;
+    const first = trainFiles[0] ? await readCsvHeader(trainFiles[0]) : null;
     // Shown only when it is a header (names, not numbers), and only so much of it.
     const columns = first?.every((c) => c !== '' && !/^[-+.\d]+$/.test(c))
       ? first.slice(0, 50)
       : null;
     throw new SpecError([
-      `"${model}" is not a built-in model (${BUILTIN_MODEL_NAMES.join(', ')}): write ${name} containing {"label": "<the column to predict>"}${columns ? ` (the columns of ${trainFiles[0]}: ${columns.join(', ')})` : ''}`,
+      `"${model}" is not a built-in model (${BUILTIN_MODEL_NAMES.join(', ')}): write ${name} containing {"label": "<the column to predict>"}${columns ? ` (the columns of ${trainFiles[0].name}: ${columns.join(', ')})` : ''}`,
     ]);
   }
   let document: unknown;
@@ -105,10 +103,7 @@ export async function resolveModelSpec(
     document !== null &&
     typeof (document as { label?: unknown }).label === 'string';
   const spec = isConfig
-    ? await inferSpec(
-        trainFiles.map((n) => storageSource(ctx.storage, n)),
-        { name: model, ...parseInferenceConfig(document, name) },
-      )
+    ? await inferSpec(trainFiles, { name: model, ...parseInferenceConfig(document, name) })
     : specFromDocument(obj.data.toString('utf8'), name);
   if (spec.name !== model)
     throw new SpecError([`${name}: name is "${spec.name}" but the folder is "${model}"`]);
@@ -118,8 +113,9 @@ export async function resolveModelSpec(
 }
 
 /** A bucket object as a CSV source for the dataset reader. */
-export function storageSource(storage: Storage, name: string): DataSource {
-  return { name, open: async () => (await storage.openRead(name)) as unknown as Readable };
+/** `object` read under `name` (default: the object's), e.g. a run's copy under its drop's name. */
+export function storageSource(storage: Storage, object: string, name = object): DataSource {
+  return { name, open: async () => (await storage.openRead(object)) as unknown as Readable };
 }
 
 /**

@@ -9,19 +9,22 @@ import {
   isEvalFile,
   jobIdOf,
   layout,
+  parseCancelRequestName,
   parseDropName,
   runIdOf,
+  runInputs,
   trialArgs,
   type StudySpec,
 } from '@bucketml/contracts';
 import { DataError, FeatureEncoder, problemType, readDataset, SpecError } from '@bucketml/model';
-import type { ObjectInfo } from '@bucketml/ports';
+import { PreconditionFailedError, type ObjectInfo } from '@bucketml/ports';
 import {
   checkStudyForProblem,
   parseStudyDocument,
   studyForModel,
   StudySpecError,
 } from '@bucketml/tuning';
+import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
 import {
   failRun,
   publishRunFinished,
@@ -49,6 +52,8 @@ export async function onObjectFinalized(
   ctx: PipelineContext,
   object: StorageObjectData,
 ): Promise<void> {
+  const cancelled = parseCancelRequestName(object.name ?? '');
+  if (cancelled) return onCancelRequested(ctx, cancelled);
   const drop = parseDropName(object.name ?? '');
   if (!drop) {
     ctx.log.event('DEBUG', `ignored ${object.name}: not a CSV under data/<model>/`, {
@@ -111,10 +116,29 @@ export async function onObjectFinalized(
     });
   ctx.crashPoint('data-upload:after-run-created');
 
+  // The run reads its own copies of the generations it was created for: a file overwritten
+  // while the run tunes starts a run of its own and cannot change this one's data.
+  for (const o of run.data.objects) {
+    try {
+      await ctx.storage.copy(o.name, layout.runInput(runId, o.name), o.generation);
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      const message = `${o.name} changed (generation ${o.generation} → ${err.actual ?? 'deleted'}) before the run could copy it; the new version of the drop gets a run of its own`;
+      await failRun(ctx, runId, ['received'], { stage: 'data-upload', message }, runLog, {
+        file: o.name,
+      });
+      return;
+    }
+  }
+  const inputs = runInputs(run);
+  // Read from the copies, named as dropped (for the person reading an error).
+  const sources = (names: string[]) =>
+    names.map((n) => storageSource(ctx.storage, layout.runInput(runId, n), n));
+
   let study: StudySpec;
   let specObject: string | undefined;
   try {
-    const resolved = await resolveModelSpec(ctx, model, runId, train);
+    const resolved = await resolveModelSpec(ctx, model, runId, sources(train));
     specObject = resolved.specObject;
     const { inferred } = resolved.spec;
     if (inferred) {
@@ -135,11 +159,7 @@ export async function onObjectFinalized(
       );
     }
     const encoder = new FeatureEncoder(resolved.spec);
-    const read = (names: string[]) =>
-      readDataset(
-        names.map((n) => storageSource(ctx.storage, n)),
-        encoder,
-      );
+    const read = (names: string[]) => readDataset(sources(names), encoder);
     const [trainData, evalData] = [await read(train), await read(evalFiles)];
     const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
     for (const [k, n] of Object.entries(evalData.badRowReasons))
@@ -179,8 +199,8 @@ export async function onObjectFinalized(
     runId,
     model,
     ...(specObject ? { specObject } : {}),
-    trainData: train,
-    evalData: evalFiles,
+    trainData: inputs.train,
+    evalData: inputs.eval,
     args: trialArgs(study.args, study.metricTag),
     outputDir: layout.trialsDir(runId),
     goal: study.goal,
@@ -206,7 +226,8 @@ export async function onObjectFinalized(
       finalArgs: study.finalArgs,
     },
   });
-  if (moved) {
+  if (!moved) await cancelIfRunEnded(ctx, runId, jobId);
+  else {
     runLog.event(
       'INFO',
       `tuning started: ${study.maxTrials} trials, ${study.maxParallelTrials} in parallel`,

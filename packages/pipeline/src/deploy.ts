@@ -14,6 +14,7 @@ import {
   jobOutput,
   layout,
   METRICS_BY_PROBLEM,
+  runInputs,
   type Goal,
   type ModelCandidateEvent,
   type RunRecord,
@@ -67,7 +68,7 @@ export async function onModelCandidate(
     // figure is measured again (the same models on the same data give the same number).
     const previous = serving.pointer.previousVersion;
     const servingValue = previous
-      ? await versionValue(ctx, run.model, previous, run.data.eval, metric.tag).catch(
+      ? await versionValue(ctx, run.model, previous, runInputs(run).eval, metric.tag).catch(
           () => undefined,
         )
       : undefined;
@@ -77,7 +78,7 @@ export async function onModelCandidate(
 
   const candidate = await readModelObjects(ctx.storage, candidatePrefix);
   if (!candidate) throw new Error(`candidate model ${candidatePrefix} is incomplete`); // transient
-  const candidateEval = await evaluateOn(ctx.storage, candidate, run.data.eval);
+  const candidateEval = await evaluateOn(ctx.storage, candidate, runInputs(run).eval);
   const candidateValue = candidateEval.values[metric.tag];
   const reject = async (reason: string, figures: Record<string, unknown>) =>
     finishRun(
@@ -122,7 +123,7 @@ export async function onModelCandidate(
     }
     if (servingModel) {
       try {
-        servingValue = (await evaluateOn(ctx.storage, servingModel, run.data.eval)).values[
+        servingValue = (await evaluateOn(ctx.storage, servingModel, runInputs(run).eval)).values[
           metric.tag
         ];
       } catch (err) {

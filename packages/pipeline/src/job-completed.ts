@@ -13,6 +13,7 @@ import {
   jobIdOf,
   jobOutput,
   layout,
+  runInputs,
   TOPICS,
   type JobEvent,
   type ModelCandidateEvent,
@@ -24,6 +25,7 @@ import {
 import { modelMetric, type ModelMetadata } from '@bucketml/model';
 import { analyzeTrials, formatReport } from '@bucketml/tuning';
 import { failRun, runAwaiting, type PipelineContext } from './context.js';
+import { cancelIfRunEnded } from './cancel-run.js';
 import type { Logger } from './logger.js';
 import { readModelObjects } from './model-store.js';
 
@@ -112,8 +114,8 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
     runId: run.runId,
     model: run.model,
     ...(run.specObject ? { specObject: run.specObject } : {}),
-    trainData: run.data.train,
-    evalData: run.data.eval,
+    trainData: runInputs(run).train,
+    evalData: runInputs(run).eval,
     args: finalTrainingArgs(run.study.finalArgs, run.study.metricTag),
     outputDir,
     parameters: best.parameters,
@@ -123,7 +125,8 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
     best: { trialId: best.id, objective: best.objective, parameters: best.parameters },
     final: { jobId, outputDir },
   });
-  if (moved) {
+  if (!moved) await cancelIfRunEnded(ctx, run.runId, jobId);
+  else {
     log.event(
       'INFO',
       `trials analysed: best trial ${best.id} (${report.metricTag} ${best.objective.toFixed(4)}); final training submitted`,

@@ -11,6 +11,7 @@
  */
 import { createReadStream, realpathSync } from 'node:fs';
 import {
+  copyFile,
   lstat,
   mkdir,
   open,
@@ -119,6 +120,30 @@ export class DirectoryBucket implements Storage {
   }
 
   async write(name: string, data: Buffer | string, options: WriteOptions = {}): Promise<string> {
+    return this.writeWith(name, options, (tmp) => writeFile(tmp, data));
+  }
+
+  async copy(source: string, destination: string, sourceGeneration: string): Promise<string> {
+    const from = await this.realPathOf(source);
+    const unchanged = async () => {
+      const now = await this.stat(source);
+      if (now?.generation !== sourceGeneration)
+        throw new PreconditionFailedError(source, sourceGeneration, now?.generation ?? null);
+    };
+    await unchanged();
+    return this.writeWith(destination, {}, async (tmp) => {
+      await copyFile(from, tmp);
+      // A file rewritten in place while it was copied has a new mtime by now.
+      await unchanged();
+    });
+  }
+
+  /** Writes an object through a temporary file that `fill` creates, then renames into place. */
+  private async writeWith(
+    name: string,
+    options: WriteOptions,
+    fill: (tmp: string) => Promise<void>,
+  ): Promise<string> {
     const path = await this.realPathOf(name);
     await mkdir(dirname(path), { recursive: true });
     const unlock = await this.lock(path);
@@ -133,7 +158,7 @@ export class DirectoryBucket implements Storage {
         Math.max(Date.now() * 1000, current ? Number(current.generation) + 1 : 0),
       );
       try {
-        await writeFile(tmp, data);
+        await fill(tmp);
         // + 0.5 µs so float rounding of the seconds value cannot land on the previous microsecond.
         const seconds = (Number(generation) + 0.5) / 1e6;
         await utimes(tmp, seconds, seconds);

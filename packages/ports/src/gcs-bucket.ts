@@ -90,6 +90,29 @@ export class GcsBucket implements Storage {
     return String(generation);
   }
 
+  async copy(source: string, destination: string, sourceGeneration: string): Promise<string> {
+    let response: { resource?: { generation?: string | number } } | undefined;
+    try {
+      // The source named at its generation: Cloud Storage copies exactly that version.
+      [, response] = (await this.file(source, sourceGeneration).copy(this.file(destination))) as [
+        unknown,
+        typeof response,
+      ];
+    } catch (err) {
+      if (status(err) === 404)
+        throw new PreconditionFailedError(
+          source,
+          sourceGeneration,
+          (await this.stat(source))?.generation ?? null,
+        );
+      throw err;
+    }
+    const generation = response?.resource?.generation;
+    if (generation === undefined)
+      throw new Error(`Cloud Storage returned no generation for ${destination}`);
+    return String(generation);
+  }
+
   async list(prefix: string): Promise<ObjectInfo[]> {
     const [files] = await this.bucket.getFiles({ prefix: this.root + prefix, autoPaginate: true });
     return files

@@ -29,6 +29,10 @@ export class LocalTrainingClient implements TrainingBackend {
     return this.call<StudyJob | null>('GET', `/studies/${encodeURIComponent(jobId)}`);
   }
 
+  async cancelJob(jobId: string): Promise<void> {
+    await this.call('POST', `/jobs/${encodeURIComponent(jobId)}/cancel`);
+  }
+
   private async call<T>(method: string, path: string, body?: object): Promise<T> {
     const res = await fetch(new URL(path, this.baseUrl), {
       method,

@@ -31,6 +31,12 @@ export interface Storage {
   stat(name: string): Promise<ObjectInfo | null>;
   /** Returns the new generation; throws PreconditionFailedError when ifGenerationMatch fails. */
   write(name: string, data: Buffer | string, options?: WriteOptions): Promise<string>;
+  /**
+   * Copies one generation of `source` to `destination` (a new generation of it, returned);
+   * throws PreconditionFailedError when `source` is no longer at that generation, so the copy
+   * is exactly the object that was seen.
+   */
+  copy(source: string, destination: string, sourceGeneration: string): Promise<string>;
   /** Objects whose names start with prefix, sorted by name. */
   list(prefix: string): Promise<ObjectInfo[]>;
   /** A readable stream of an object's bytes (for large CSVs). */

@@ -90,6 +90,15 @@ export class MemoryBucket implements Storage {
     return this.store(name, data, new Date());
   }
 
+  async copy(source: string, destination: string, sourceGeneration: string): Promise<string> {
+    checkObjectName(destination);
+    await tick();
+    const current = this.objects.get(checkObjectName(source));
+    if (current?.generation !== sourceGeneration)
+      throw new PreconditionFailedError(source, sourceGeneration, current?.generation ?? null);
+    return this.store(destination, current.data, new Date());
+  }
+
   async list(prefix: string): Promise<ObjectInfo[]> {
     await tick();
     return this.names(prefix).map((name) => info(name, this.objects.get(name)!));
@@ -262,6 +271,14 @@ export class FakeTrainingBackend implements TrainingBackend {
     if (set) return structuredClone(set);
     const request = this.studies.get(jobId);
     return request ? { jobId, runId: request.runId, state: 'RUNNING', trials: [] } : null;
+  }
+
+  /** Jobs asked to cancel, in order. */
+  readonly cancelled: string[] = [];
+
+  async cancelJob(jobId: string): Promise<void> {
+    await tick();
+    this.cancelled.push(jobId);
   }
 
   /** What getStudy(job.jobId) returns from now on (the job need not have been submitted). */

@@ -51,4 +51,9 @@ export interface TrainingBackend {
   submitStudy(request: StudyJobRequest): Promise<{ jobId: string; created: boolean }>;
   submitTraining(request: TrainingJobRequest): Promise<{ jobId: string; created: boolean }>;
   getStudy(jobId: string): Promise<StudyJob | null>;
+  /**
+   * Asks the backend to cancel a job (a study stops its trials): it ends CANCELLED and its
+   * completion is published as for any end. Idempotent; an unknown or finished job is a no-op.
+   */
+  cancelJob(jobId: string): Promise<void>;
 }

@@ -11,7 +11,7 @@
  * (Two deliveries racing within the same second could still both create one; the pipeline's
  * run state makes the second job's completion a no-op.)
  */
-import { jobOutput, LABELS, parseGsUri, trainerArgv } from '@bucketml/contracts';
+import { jobOutput, LABELS, parseGsUri, parseJobId, trainerArgv } from '@bucketml/contracts';
 
 export { LABELS, VERTEX_LOG_FILTER } from '@bucketml/contracts';
 import { DEFAULT_MACHINE_TYPE, toVertexTuningJob } from '@bucketml/tuning';
@@ -55,6 +55,8 @@ export interface VertexJobService {
   }): Promise<[VertexJob[], ...unknown[]]>;
   getCustomJob(request: { name: string }): Promise<[VertexJob, ...unknown[]]>;
   getHyperparameterTuningJob(request: { name: string }): Promise<[VertexJob, ...unknown[]]>;
+  cancelCustomJob(request: { name: string }): Promise<unknown>;
+  cancelHyperparameterTuningJob(request: { name: string }): Promise<unknown>;
 }
 
 /** The fields of a CustomJob / HyperparameterTuningJob this backend reads. */
@@ -189,6 +191,15 @@ export class VertexTrainingBackend implements TrainingBackend {
     if (!found) return null;
     const [job] = await this.jobs.getHyperparameterTuningJob({ name: found.name! });
     return studyFromVertex(job);
+  }
+
+  async cancelJob(jobId: string): Promise<void> {
+    // A study's job id ends in -study, a training's in -final (jobIdOf).
+    const kind = parseJobId(jobId)?.kind === 'study' ? 'study' : 'training';
+    const found = await this.find(kind, jobId);
+    if (!found?.name) return;
+    if (kind === 'study') await this.jobs.cancelHyperparameterTuningJob({ name: found.name });
+    else await this.jobs.cancelCustomJob({ name: found.name });
   }
 
   private async find(kind: 'study' | 'training', jobId: string): Promise<VertexJob | undefined> {
