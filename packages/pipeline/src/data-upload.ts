@@ -62,7 +62,14 @@ export async function onObjectFinalized(
     return;
   }
   const { model } = drop;
-  const objects = dropObjects(model, await settledListing(ctx, layout.dataPrefix(model)));
+  let listing = await settledListing(ctx, layout.dataPrefix(model));
+  // A shared wait may have listed just before this event's object landed: wait again for it.
+  while (
+    !listing.some((o) => o.name === object.name) &&
+    (await ctx.storage.stat(object.name)) !== null
+  )
+    listing = await settledListing(ctx, layout.dataPrefix(model));
+  const objects = dropObjects(model, listing);
   const train = objects.filter((o) => !isEvalFile(o.name)).map((o) => o.name);
   const evalFiles = objects.filter((o) => isEvalFile(o.name)).map((o) => o.name);
   const log = ctx.log.child({ model, stage: 'data-upload' });
@@ -242,8 +249,26 @@ export async function onObjectFinalized(
   }
 }
 
+/**
+ * The settle waits in progress, by storage and prefix: the N events of one drop that reach one
+ * instance share one wait (one listing per poll, not N), so a drop of 100 files settles as
+ * fast as one. An event arriving after the shared wait ended starts a new one.
+ */
+const settling = new WeakMap<object, Map<string, Promise<ObjectInfo[]>>>();
+
 /** Lists a prefix once its newest object is at least ctx.settleMs old (the drop is complete). */
-async function settledListing(ctx: PipelineContext, prefix: string): Promise<ObjectInfo[]> {
+function settledListing(ctx: PipelineContext, prefix: string): Promise<ObjectInfo[]> {
+  const waits = settling.get(ctx.storage) ?? new Map<string, Promise<ObjectInfo[]>>();
+  settling.set(ctx.storage, waits);
+  let wait = waits.get(prefix);
+  if (!wait) {
+    wait = waitUntilSettled(ctx, prefix).finally(() => waits.delete(prefix));
+    waits.set(prefix, wait);
+  }
+  return wait;
+}
+
+async function waitUntilSettled(ctx: PipelineContext, prefix: string): Promise<ObjectInfo[]> {
   const started = Date.now();
   const newest = (l: ObjectInfo[]) => Math.max(0, ...l.map((o) => o.updated.getTime()));
   let listing = await ctx.storage.list(prefix);
