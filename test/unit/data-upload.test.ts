@@ -306,6 +306,72 @@ describe('data-upload: onObjectFinalized', () => {
     );
   });
 
+  it('rejected rows are kept in runs/<runId>/rejected-rows.csv with source, line, reason and the raw row, also when they fail the run', async () => {
+    const bad = ['7.1,True,30,Nine,39,k1', '6.0,"Maybe, not",31,Single(1),40,k2'];
+    const lines = TRAIN_CSV.trimEnd().split('\n');
+    const h = harness();
+    const dropped = drop(h.bucket, {
+      [paths.train]: [...lines.slice(0, 10), ...bad, ...lines.slice(10)].join('\n') + '\n',
+      [paths.eval]: EVAL_CSV,
+    });
+    for (const e of dropped) await onObjectFinalized(h.ctx, e);
+    const { runId } = onlyStudy(h.training);
+    const text = h.bucket.text(layout.rejectedRows(runId))!;
+    const [header, ...rows] = text.trimEnd().split('\n');
+    assert.equal(header, 'source,line,reason,row');
+    assert.equal(rows.length, 2);
+    assert.match(
+      rows[0],
+      /^data\/babyweight\/train\.csv,11,"plurality: ""Nine"" is not one of .*","7\.1,True,30,Nine,39,k1"$/,
+    );
+    assert.match(rows[1], /^data\/babyweight\/train\.csv,12,/);
+    assert.match(rows[1], /Maybe, not/);
+    const validated = h.logs.find((l) => /^data validated/.test(l.message))!;
+    assert.equal(validated.rejectedRows, layout.rejectedRows(runId));
+
+    // Over the bad-row limit: the run fails, and the rows are kept all the same.
+    const failing = harness();
+    const many = Array.from({ length: 40 }, (_, i) => `7.1,True,30,Nine,39,x${i}`);
+    const events = drop(failing.bucket, {
+      [paths.train]: [...lines, ...many].join('\n') + '\n',
+      [paths.eval]: EVAL_CSV,
+    });
+    await onObjectFinalized(failing.ctx, events[0]);
+    const [runName] = runRecords(failing.bucket);
+    const failedRun = failing.bucket.json<{ runId: string; state: string }>(runName)!;
+    assert.equal(failedRun.state, 'failed');
+    const kept = failing.bucket.text(layout.rejectedRows(failedRun.runId))!;
+    assert.equal(kept.trimEnd().split('\n').length, 41);
+  });
+
+  it('a 4 MB field is cut in every reason: the run record, its events and the rejected rows stay small', async () => {
+    const huge = 'x'.repeat(4_000_000);
+    const lines = TRAIN_CSV.trimEnd().split('\n');
+    for (const bad of [
+      `7.1,True,"${huge}"oops,Single(1),39,k`, // a CSV syntax error naming the field
+      `7.1,True,30,${huge},39,k`, // a value outside the vocabulary, in a bad row
+    ]) {
+      const h = harness();
+      const events = drop(h.bucket, {
+        [paths.train]: [...lines.slice(0, 5), bad, ...lines.slice(5)].join('\n') + '\n',
+        [paths.eval]: EVAL_CSV,
+      });
+      await onObjectFinalized(h.ctx, events[0]);
+      const [runName] = runRecords(h.bucket);
+      assert.ok(
+        h.bucket.text(runName)!.length < 20_000,
+        `run.json is ${h.bucket.text(runName)!.length} bytes`,
+      );
+      const longest = Math.max(...h.logs.map((l) => JSON.stringify(l).length));
+      assert.ok(longest < 20_000, `the longest event is ${longest} bytes`);
+      const runId = runName.split('/')[1];
+      const rejected = h.bucket.text(layout.rejectedRows(runId));
+      if (rejected)
+        assert.ok(rejected.length < 5_000, `rejected-rows.csv is ${rejected.length} bytes`);
+      for (const e of finished(h, runId)) assert.ok(e.reason.length < 5_000);
+    }
+  });
+
   it('bad data fails the run with an ERROR naming the file and line, submits nothing, and stays failed on redelivery', async () => {
     const h = harness();
     const events = drop(h.bucket, {

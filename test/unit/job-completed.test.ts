@@ -245,11 +245,29 @@ describe('job-completed: onJobEvent', () => {
     it('a failed final training fails the run, once, with the reason', async () => {
       const h = fx.harness();
       const runId = await fx.toFinalTraining(h);
+      const jobId = `${runId}-final`;
+      h.training.setTraining({ jobId, state: 'FAILED', error: 'replica exited with 137' });
       const failed = { ...fx.trainingCompleted(runId, 'FAILED'), error: 'replica exited with 137' };
       await onJobEvent(h.ctx, failed);
       await onJobEvent(h.ctx, failed); // the redelivery
       assertFailedOnce(h, runId, /final training failed: replica exited with 137/);
       assert.equal(h.messaging.published(fx.TOPICS.modelCandidates).length, 0);
+    });
+
+    it('asks the backend, not the event: a forged completion of a training still running changes nothing', async () => {
+      const h = fx.harness();
+      const runId = await fx.toFinalTraining(h);
+      h.training.setTraining({ jobId: `${runId}-final`, state: 'RUNNING' });
+      const before = fx.snapshot(h.bucket);
+      for (const state of ['FAILED', 'SUCCEEDED'] as const)
+        await onJobEvent(h.ctx, { ...fx.trainingCompleted(runId, state), error: 'forged' });
+      assert.equal(fx.runOf(h.bucket, runId)?.state, 'final-training');
+      assert.deepEqual(fx.snapshot(h.bucket), before);
+      assert.ok(
+        h.logs.some((l) =>
+          /training event ignored: the training backend reports job .* RUNNING/.test(l.message),
+        ),
+      );
     });
 
     it('a success without a complete model fails the run (no candidate)', async () => {
@@ -333,6 +351,20 @@ describe('job-completed: onJobEvent', () => {
         fx.pubsubPush({ ...fx.studyCompleted(runId), runId: 'not-a-run' }),
         fx.pubsubPush({ ...fx.studyCompleted(runId), model: 'taxifare' }),
         fx.pubsubPush({ ...fx.studyCompleted(runId), jobId: `${other}-study` }), // another run's job
+        // Wrongly typed fields of a trial event, and a trial id that would forge a log line.
+        ...[{ objective: '1.05' }, { state: 7 }, { trialId: '1\nINFO forged line' }].map((wrong) =>
+          fx.pubsubPush({
+            type: 'trial.completed',
+            runId,
+            model: fx.MODEL,
+            jobId: `${runId}-study`,
+            trialId: '1',
+            state: 'SUCCEEDED',
+            parameters: { nembeds: 3 },
+            objective: 1.05,
+            ...wrong,
+          }),
+        ),
         fx.pubsubPush({
           type: 'model.candidate',
           runId,

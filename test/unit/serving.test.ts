@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { MAX_REQUEST_BYTES } from '@bucketml/contracts';
 import { before, describe, it } from 'node:test';
 import { deserializeModel, Predictor } from '@bucketml/model';
 import {
   handlePredict,
-  MAX_BODY_BYTES,
   MAX_INSTANCES,
   ModelServer,
   type PredictRequest,
@@ -107,7 +107,7 @@ describe('serving: handlePredict / ModelServer', () => {
         /Content-Type: application\/json/,
       ],
       [post({ instances: [BABY] }, { contentType: undefined }), 415, /JSON/],
-      [post({ instances: [BABY] }, { bodyBytes: MAX_BODY_BYTES + 1 }), 413, /limit is 1500000/],
+      [post({ instances: [BABY] }, { bodyBytes: MAX_REQUEST_BYTES + 1 }), 413, /limit is 1500000/],
     ];
     for (const [req, status, error] of cases) {
       const res = await handlePredict(server, req);
@@ -147,6 +147,36 @@ describe('serving: handlePredict / ModelServer', () => {
       ],
     );
     assert.match(body.instances[0].error, /mother_age/);
+  });
+
+  it('keys are echoed as bounded strings or numbers only: a deeply nested or huge key cannot break the answer', async () => {
+    const { server } = await served();
+    let deep: unknown = 'k';
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const res = await handlePredict(
+      server,
+      // Not through post(): its own JSON.stringify of the body would overflow on this key.
+      {
+        method: 'POST',
+        path: `/${MODEL}`,
+        contentType: 'application/json',
+        bodyBytes: 140_000,
+        body: {
+          instances: [
+            { ...BABY, key: deep },
+            { ...BABY, key: 'x'.repeat(100_000) },
+            { ...BABY, key: 7 },
+          ],
+        },
+      },
+    );
+    assert.equal(res.status, 200);
+    const text = JSON.stringify(res.body);
+    assert.ok(text.length < 5_000, `the answer is ${text.length} bytes`);
+    const [first, second, third] = (res.body as { predictions: { key?: unknown }[] }).predictions;
+    assert.equal(first.key, undefined, 'an object key is not echoed');
+    assert.ok(typeof second.key === 'string' && second.key.length <= 1000);
+    assert.equal(third.key, 7);
   });
 
   it('a model that is not deployed is a 404', async () => {

@@ -13,8 +13,10 @@ import type { ObjectInfo } from '@bucketml/ports';
 export interface WatcherOptions {
   bucketName: string;
   prefix: string;
-  /** Only objects whose names pass are announced (default: every object under prefix). */
-  accept?: (name: string) => boolean;
+  /** The objects to watch (default: every object under prefix). */
+  list?: () => Promise<ObjectInfo[]>;
+  /** Announce the objects present at start too (default: only those that come later). */
+  announceExisting?: boolean;
   targetUrl: string;
   pollMs?: number;
   duplicate?: number;
@@ -34,9 +36,13 @@ export class BucketWatcher {
     private readonly options: WatcherOptions,
   ) {}
 
-  /** Objects present at start are not announced: Eventarc does not replay history either. */
+  /**
+   * Objects present at start are not announced (Eventarc does not replay history either),
+   * unless announceExisting: requests written while the stack was down.
+   */
   async start(): Promise<void> {
-    for (const o of await this.objects()) this.delivered.set(o.name, key(o));
+    if (!this.options.announceExisting)
+      for (const o of await this.objects()) this.delivered.set(o.name, key(o));
     const tick = async () => {
       if (this.stopped) return;
       await this.poll().catch(() => undefined);
@@ -68,10 +74,8 @@ export class BucketWatcher {
     }
   }
 
-  private async objects(): Promise<ObjectInfo[]> {
-    const { accept } = this.options;
-    const all = await this.bucket.list(this.options.prefix);
-    return accept ? all.filter((o) => accept(o.name)) : all;
+  private objects(): Promise<ObjectInfo[]> {
+    return this.options.list ? this.options.list() : this.bucket.list(this.options.prefix);
   }
 
   private async deliver(o: ObjectInfo): Promise<void> {

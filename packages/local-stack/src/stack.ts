@@ -4,7 +4,7 @@
  * lets tests and tools follow a run to its end or wait for a log event.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -169,11 +169,19 @@ export class LocalStack extends EventEmitter {
     });
     await this.watcher.start();
     // Cancel requests (runs/<runId>/cancel.json) reach data-upload as in the cloud, where the
-    // bucket's trigger announces every object; polled less often (runs/ holds every trial).
-    this.cancelWatcher = new BucketWatcher(this.bucket, {
-      bucketName: basename(this.bucket.root),
+    // bucket's trigger announces every object: one stat per run, not a walk of every trial's
+    // files; those written while the stack was down are announced at start.
+    const bucket = this.bucket;
+    this.cancelWatcher = new BucketWatcher(bucket, {
+      bucketName: basename(bucket.root),
       prefix: layout.runsRoot,
-      accept: (name) => parseCancelRequestName(name) !== null,
+      list: async () => {
+        const runIds = await readdir(bucket.pathOf('runs')).catch(() => [] as string[]);
+        const names = runIds.map(layout.cancelRequest).filter((n) => parseCancelRequestName(n));
+        const found = await Promise.all(names.map((n) => bucket.stat(n)));
+        return found.filter((o) => o !== null);
+      },
+      announceExisting: true,
       pollMs: 1000,
       targetUrl: fns['data-upload'].url,
     });

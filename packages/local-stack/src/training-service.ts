@@ -28,7 +28,13 @@ import {
 } from '@bucketml/contracts';
 import { Rng } from '@bucketml/model';
 import type { Logger } from '@bucketml/pipeline';
-import type { Messaging, StudyJob, StudyJobRequest, TrainingJobRequest } from '@bucketml/ports';
+import type {
+  Messaging,
+  StudyJob,
+  StudyJobRequest,
+  TrainingJob,
+  TrainingJobRequest,
+} from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { shouldStopTrial, suggestTrial } from '@bucketml/tuning';
 import { leashed, stopGroup } from './leashed.js';
@@ -123,6 +129,12 @@ export class LocalTrainingService {
       this.server ? this.server.close(() => resolve()) : resolve(),
     );
     await Promise.allSettled([...this.running]);
+    // A clean stop is no crash: the next start of these jobs does not count against them.
+    for (const record of this.jobs.values())
+      if (record.starts && !isFinished(record)) {
+        record.starts.inARow = 0;
+        await this.persist(record);
+      }
   }
 
   /** A job's state, or undefined for a job this service does not know (tests follow jobs with it). */
@@ -139,6 +151,17 @@ export class LocalTrainingService {
     const cancel = /^\/jobs\/([^/]+)\/cancel$/.exec(url.pathname);
     if (req.method === 'POST' && cancel)
       return [200, await this.cancel(decodeURIComponent(cancel[1]))];
+    const training = /^\/trainings\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && training) {
+      const record = this.jobs.get(decodeURIComponent(training[1]));
+      if (!record || record.kind !== 'training') return [404, { error: 'no such job' }];
+      const job: TrainingJob = {
+        jobId: record.request.jobId,
+        state: record.state,
+        ...(record.error ? { error: record.error } : {}),
+      };
+      return [200, job];
+    }
     const m = /^\/studies\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && m) {
       const record = this.jobs.get(decodeURIComponent(m[1]));
@@ -427,6 +450,8 @@ export class LocalTrainingService {
     this.children.add(child);
     const ofJob = this.jobChildren.get(request.jobId) ?? new Set<ChildProcess>();
     this.jobChildren.set(request.jobId, ofJob.add(child));
+    // A cancel that came while this trainer was being set up found nothing to stop.
+    if (this.jobs.get(request.jobId)?.cancelRequested) stopGroup(child, 'SIGTERM');
     let tail = '';
     for (const s of [child.stdout!, child.stderr!]) {
       s.on('data', (d: Buffer) => {
@@ -452,6 +477,7 @@ export class LocalTrainingService {
     clearInterval(poll);
     this.children.delete(child);
     ofJob.delete(child);
+    if (ofJob.size === 0) this.jobChildren.delete(request.jobId);
     logFile.end();
     if (stopped) return { ok: false, stopped: true, error: 'stopped early (median rule)' };
     if (code === 0) return { ok: true };

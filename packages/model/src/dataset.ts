@@ -77,6 +77,8 @@ export interface ReadOptions {
   maxBadFraction?: number;
   /** How many bad rows to keep as examples (default 20). */
   sampleBadRows?: number;
+  /** Called with every bad row and its raw fields (to keep them, e.g. rejected-rows.csv). */
+  onBadRow?: (row: BadRow, fields: string[]) => void;
   onProgress?: (rowsRead: number) => void;
 }
 
@@ -161,8 +163,9 @@ export async function readDataset(
           const kind = reasonKind(reason);
           if (kind in ds.badRowReasons || Object.keys(ds.badRowReasons).length < MAX_REASON_KINDS)
             ds.badRowReasons[kind] = (ds.badRowReasons[kind] ?? 0) + 1;
-          if (ds.badRowSamples.length < sampleLimit)
-            ds.badRowSamples.push({ file: source.name, line, reason: bounded(reason) });
+          const bad = { file: source.name, line, reason: bounded(reason) };
+          if (ds.badRowSamples.length < sampleLimit) ds.badRowSamples.push(bad);
+          options.onBadRow?.(bad, record);
         }
         if (options.onProgress && ds.rowsRead % 10_000 === 0) options.onProgress(ds.rowsRead);
       }

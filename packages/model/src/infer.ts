@@ -50,6 +50,8 @@ const SAMPLE_SIZE = 20_000;
 const TOP_VALUES = 20;
 /** Quantile bins of an inferred numeric's piecewise-linear encoding. */
 const PIECEWISE_BINS = 16;
+/** The most piecewise values per row, over all columns (16 columns' worth). */
+const MAX_PIECEWISE_VALUES = 256;
 
 /** Statistics of one column, collected in one pass with bounded memory. */
 class ColumnProfile {
@@ -351,10 +353,13 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
       // piecewise-linear encoding over its quantiles; on the quality bench it beat embedded
       // decile buckets (storms 5.35 → 5.15, birdstrikes' log loss 1.047 → 1.034, MplsStops'
       // 0.413 → 0.401). Not in the wide part: an unregularised weight per bucket overfits small
-      // tables. A column with too few distinct quantiles (mostly one value) gets decile buckets.
+      // tables. A column with too few distinct quantiles (mostly one value), or past the budget,
+      // gets embedded decile buckets.
       const edges = [...new Set(p.quantiles(PIECEWISE_BINS))];
       const boundaries = [...new Set(p.quantiles().slice(1, 10))];
-      if (edges.length >= 3) {
+      const parts = piecewise.reduce((n, f) => n + f.edges.length - 1, 0);
+      // Within a budget of dense values per row (memory and step cost on wide tables).
+      if (edges.length >= 3 && parts + edges.length - 1 <= MAX_PIECEWISE_VALUES) {
         piecewise.push({ name: `${p.name}_pl`, source: p.name, edges });
         deep.push(`${p.name}_pl`);
       } else if (p.distinct > 2 && boundaries.length > 0) {

@@ -19,25 +19,41 @@ export async function onCancelRequested(ctx: PipelineContext, runId: string): Pr
     log.event('WARNING', `cancel request for ${runId} ignored: there is no such run`);
     return;
   }
-  const { run } = current;
-  if (!CANCELLABLE.includes(run.state)) {
-    log.event('NOTICE', `cancel request ignored: the run is already ${run.state}`);
-    await publishRunFinished(ctx, run);
+  // The request itself, not the event, says a run is cancelled (an event can be forged).
+  const request = await ctx.storage.stat(layout.cancelRequest(runId));
+  if (!request) {
+    log.event('WARNING', `cancel event ignored: ${layout.cancelRequest(runId)} does not exist`);
     return;
   }
-  const request = await ctx.storage.read(layout.cancelRequest(runId));
-  const reason = request ? reasonOf(request.data.toString('utf8')) : undefined;
-  // Both jobs: the study, and a final training a concurrent analysis may just have submitted.
-  for (const kind of ['study', 'final'] as const)
-    await ctx.training.cancelJob(jobIdOf(runId, kind));
-  await failRun(
-    ctx,
-    runId,
-    CANCELLABLE,
-    { stage: 'cancel', message: `cancelled${reason ? `: ${reason}` : ''}` },
-    log,
-  );
+  if (CANCELLABLE.includes(current.run.state)) {
+    const text =
+      request.size <= MAX_REQUEST_BYTES
+        ? (await ctx.storage.read(layout.cancelRequest(runId)))?.data.toString('utf8')
+        : undefined;
+    const reason = text ? reasonOf(text) : undefined;
+    // The run ends first, so no stage starts a job for it after the cancels below.
+    await failRun(
+      ctx,
+      runId,
+      CANCELLABLE,
+      { stage: 'cancel', message: `cancelled${reason ? `: ${reason}` : ''}` },
+      log,
+    );
+  }
+  const run = (await ctx.runs.get(runId))!.run;
+  if (run.error?.stage === 'cancel') {
+    // Both jobs: the study, and a final training a concurrent analysis may just have submitted;
+    // again on every redelivery, as a crash after the run ended may have left one running.
+    for (const kind of ['study', 'final'] as const)
+      await ctx.training.cancelJob(jobIdOf(runId, kind));
+    return;
+  }
+  log.event('NOTICE', `cancel request ignored: the run is already ${run.state}`);
+  await publishRunFinished(ctx, run);
 }
+
+/** A cancel request is a small JSON object; a bigger one is not read (its reason is left out). */
+const MAX_REQUEST_BYTES = 10_000;
 
 /**
  * After a stage submitted `jobId` but could not move the run on: when the run has ended

@@ -112,8 +112,7 @@ export async function resolveModelSpec(
   return { spec, specObject };
 }
 
-/** A bucket object as a CSV source for the dataset reader. */
-/** `object` read under `name` (default: the object's), e.g. a run's copy under its drop's name. */
+/** A bucket object as a CSV source for the dataset reader: `object` read under `name` (default: the object's), e.g. a run's copy under its drop's name. */
 export function storageSource(storage: Storage, object: string, name = object): DataSource {
   return { name, open: async () => (await storage.openRead(object)) as unknown as Readable };
 }

@@ -25,6 +25,7 @@ import {
   StudySpecError,
 } from '@bucketml/tuning';
 import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
+import { RejectedRows } from './rejected-rows.js';
 import {
   failRun,
   publishRunFinished,
@@ -63,12 +64,12 @@ export async function onObjectFinalized(
   }
   const { model } = drop;
   let listing = await settledListing(ctx, layout.dataPrefix(model));
-  // A shared wait may have listed just before this event's object landed: wait again for it.
-  while (
-    !listing.some((o) => o.name === object.name) &&
-    (await ctx.storage.stat(object.name)) !== null
-  )
-    listing = await settledListing(ctx, layout.dataPrefix(model));
+  // A shared wait may have listed just before this event's object (or generation) landed:
+  // wait once more, on a wait of its own.
+  const wanted = /^\d{1,30}$/.test(object.generation ?? '') ? BigInt(object.generation!) : 0n;
+  const seen = (l: ObjectInfo[]) =>
+    l.some((o) => o.name === object.name && BigInt(o.generation) >= wanted);
+  if (!seen(listing)) listing = await settledListing(ctx, layout.dataPrefix(model));
   const objects = dropObjects(model, listing);
   const train = objects.filter((o) => !isEvalFile(o.name)).map((o) => o.name);
   const evalFiles = objects.filter((o) => isEvalFile(o.name)).map((o) => o.name);
@@ -126,6 +127,8 @@ export async function onObjectFinalized(
   // The run reads its own copies of the generations it was created for: a file overwritten
   // while the run tunes starts a run of its own and cannot change this one's data.
   for (const o of run.data.objects) {
+    // A redelivery after a crash reuses the copies made (an object appears whole or not at all).
+    if (await ctx.storage.stat(layout.runInput(runId, o.name))) continue;
     try {
       await ctx.storage.copy(o.name, layout.runInput(runId, o.name), o.generation);
     } catch (err) {
@@ -144,6 +147,11 @@ export async function onObjectFinalized(
 
   let study: StudySpec;
   let specObject: string | undefined;
+  const rejected = new RejectedRows();
+  // Kept whether the run goes on or fails over the bad-row limit.
+  const keepRejected = async () => {
+    if (rejected.count > 0) await ctx.storage.write(layout.rejectedRows(runId), rejected.csv());
+  };
   try {
     const resolved = await resolveModelSpec(ctx, model, runId, sources(train));
     specObject = resolved.specObject;
@@ -166,8 +174,10 @@ export async function onObjectFinalized(
       );
     }
     const encoder = new FeatureEncoder(resolved.spec);
-    const read = (names: string[]) => readDataset(sources(names), encoder);
+    const read = (names: string[]) =>
+      readDataset(sources(names), encoder, { onBadRow: rejected.add });
     const [trainData, evalData] = [await read(train), await read(evalFiles)];
+    await keepRejected();
     const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
     for (const [k, n] of Object.entries(evalData.badRowReasons))
       badRowReasons[k] = (badRowReasons[k] ?? 0) + n;
@@ -180,6 +190,7 @@ export async function onObjectFinalized(
         badRows: trainData.badRows + evalData.badRows,
         badRowReasons,
         badRowSamples: [...trainData.badRowSamples, ...evalData.badRowSamples].slice(0, 5),
+        ...(rejected.count > 0 ? { rejectedRows: layout.rejectedRows(runId) } : {}),
       },
     );
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
@@ -189,6 +200,7 @@ export async function onObjectFinalized(
       : studyForModel(model, resolved.spec.hyperparameters, problem);
     checkStudyForProblem(study, problem);
   } catch (err) {
+    if (err instanceof DataError) await keepRejected();
     if (err instanceof DataError || err instanceof SpecError || err instanceof StudySpecError) {
       const message = boundedText(err.message);
       const at = err instanceof DataError ? { file: err.file, line: err.line } : {};

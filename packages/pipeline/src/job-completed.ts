@@ -109,13 +109,14 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
   const best = report.best;
   const jobId = jobIdOf(run.runId, 'final');
   const outputDir = layout.finalDir(run.runId);
+  const inputs = runInputs(run);
   await ctx.training.submitTraining({
     jobId,
     runId: run.runId,
     model: run.model,
     ...(run.specObject ? { specObject: run.specObject } : {}),
-    trainData: runInputs(run).train,
-    evalData: runInputs(run).eval,
+    trainData: inputs.train,
+    evalData: inputs.eval,
     args: finalTrainingArgs(run.study.finalArgs, run.study.metricTag),
     outputDir,
     parameters: best.parameters,
@@ -158,15 +159,24 @@ async function onTrainingCompleted(
   if (!found?.run.final) return;
   const { run, log } = found;
   const final = found.run.final;
+  // The backend's word on the job, not the event's: a forged "finished" cannot end the run.
+  const job = await ctx.training.getTraining(final.jobId);
+  if (!job) throw new Error(`training ${final.jobId} not found on the training backend`); // transient: retry
+  if (job.state !== 'SUCCEEDED' && job.state !== 'FAILED' && job.state !== 'CANCELLED') {
+    log.event(
+      'WARNING',
+      `training event ignored: the training backend reports job ${final.jobId} ${job.state}`,
+    );
+    return;
+  }
   // The model's own metrics are the figure, whichever backend trained it (Vertex reports none).
   const modelDir = jobOutput.modelDir(final.outputDir);
-  const trained =
-    event.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, modelDir) : null;
+  const trained = job.state === 'SUCCEEDED' ? await readModelObjects(ctx.storage, modelDir) : null;
   const metric = run.study?.metricTag ?? 'rmse';
   const value = trained ? modelMetric(trained.meta, metric) : undefined;
   if (!trained || value === undefined) {
     const reason = !trained
-      ? `final training failed: ${event.error ?? `no complete model in ${modelDir}`}`
+      ? `final training failed: ${job.error ?? `no complete model in ${modelDir}`}`
       : `final training's model does not report ${metric} (it reports ${Object.keys(trained.meta.metrics.values ?? { rmse: 0 }).join(', ')})`;
     await failRun(
       ctx,

@@ -125,8 +125,7 @@ export interface PredictResponse {
   body: object;
 }
 
-/** Request limits, as Vertex AI online prediction's: 1.5 MB bodies; instances per request. */
-export const MAX_BODY_BYTES = MAX_REQUEST_BYTES;
+/** Instances per request; bodies are limited to MAX_REQUEST_BYTES (1.5 MB, as Vertex AI's). */
 export const MAX_INSTANCES = 10_000;
 const MODEL_IN_PATH = /^\/([^/]+)\/?$/;
 
@@ -154,11 +153,11 @@ export async function handlePredict(
   if (req.method === 'POST') {
     if (!/^application\/json\b/i.test(req.contentType ?? ''))
       return { status: 415, body: { error: 'send JSON: Content-Type: application/json' } };
-    if ((req.bodyBytes ?? 0) > MAX_BODY_BYTES)
+    if ((req.bodyBytes ?? 0) > MAX_REQUEST_BYTES)
       return {
         status: 413,
         body: {
-          error: `the body is ${req.bodyBytes} bytes; the limit is ${MAX_BODY_BYTES}: send fewer instances per request`,
+          error: `the body is ${req.bodyBytes} bytes; the limit is ${MAX_REQUEST_BYTES}: send fewer instances per request`,
         },
       };
   }

@@ -4,6 +4,7 @@
  */
 import type {
   StudyJob,
+  TrainingJob,
   StudyJobRequest,
   TrainingBackend,
   TrainingJobRequest,
@@ -27,6 +28,10 @@ export class LocalTrainingClient implements TrainingBackend {
 
   async getStudy(jobId: string): Promise<StudyJob | null> {
     return this.call<StudyJob | null>('GET', `/studies/${encodeURIComponent(jobId)}`);
+  }
+
+  async getTraining(jobId: string): Promise<TrainingJob | null> {
+    return this.call<TrainingJob | null>('GET', `/trainings/${encodeURIComponent(jobId)}`);
   }
 
   async cancelJob(jobId: string): Promise<void> {

@@ -12,6 +12,7 @@ import { checkObjectName, PreconditionFailedError } from './storage.js';
 import type { ObjectInfo, Storage, StoredObject, WriteOptions } from './storage.js';
 import type {
   StudyJob,
+  TrainingJob,
   StudyJobRequest,
   TrainingBackend,
   TrainingJobRequest,
@@ -271,6 +272,24 @@ export class FakeTrainingBackend implements TrainingBackend {
     if (set) return structuredClone(set);
     const request = this.studies.get(jobId);
     return request ? { jobId, runId: request.runId, state: 'RUNNING', trials: [] } : null;
+  }
+
+  private readonly trainingJobs = new Map<string, TrainingJob>();
+
+  /**
+   * A submitted training reports SUCCEEDED unless setTraining said otherwise (the tests send
+   * the completion event themselves); an unknown job, null.
+   */
+  async getTraining(jobId: string): Promise<TrainingJob | null> {
+    await tick();
+    const set = this.trainingJobs.get(jobId);
+    if (set) return { ...set };
+    return this.trainings.has(jobId) ? { jobId, state: 'SUCCEEDED' } : null;
+  }
+
+  /** What getTraining(job.jobId) returns from now on. */
+  setTraining(job: TrainingJob): void {
+    this.trainingJobs.set(job.jobId, { ...job });
   }
 
   /** Jobs asked to cancel, in order. */

@@ -46,14 +46,24 @@ export interface StudyJob {
   error?: string;
 }
 
+/** A training job's state as the backend reports it. */
+export interface TrainingJob {
+  jobId: string;
+  state: JobState;
+  error?: string;
+}
+
 /** The training port. Submitting a job id that exists returns it (`created: false`). */
 export interface TrainingBackend {
   submitStudy(request: StudyJobRequest): Promise<{ jobId: string; created: boolean }>;
   submitTraining(request: TrainingJobRequest): Promise<{ jobId: string; created: boolean }>;
   getStudy(jobId: string): Promise<StudyJob | null>;
+  /** The training job's state (null: no such job): a completion event is confirmed with it. */
+  getTraining(jobId: string): Promise<TrainingJob | null>;
   /**
-   * Asks the backend to cancel a job (a study stops its trials): it ends CANCELLED and its
-   * completion is published as for any end. Idempotent; an unknown or finished job is a no-op.
+   * Asks the backend to cancel a job (a study stops its trials): it ends CANCELLED, and its
+   * completion is published as a failure with the reason. Idempotent; an unknown or finished
+   * job is a no-op.
    */
   cancelJob(jobId: string): Promise<void>;
 }

@@ -18,6 +18,7 @@ import { DEFAULT_MACHINE_TYPE, toVertexTuningJob } from '@bucketml/tuning';
 import type {
   JobState,
   StudyJob,
+  TrainingJob,
   StudyJobRequest,
   Trial,
   TrainingBackend,
@@ -193,13 +194,29 @@ export class VertexTrainingBackend implements TrainingBackend {
     return studyFromVertex(job);
   }
 
+  async getTraining(jobId: string): Promise<TrainingJob | null> {
+    const found = await this.find('training', jobId);
+    if (!found) return null;
+    const [job] = await this.jobs.getCustomJob({ name: found.name! });
+    const error = job.error?.message ?? undefined;
+    return { jobId, state: jobState(job.state) ?? 'RUNNING', ...(error ? { error } : {}) };
+  }
+
   async cancelJob(jobId: string): Promise<void> {
     // A study's job id ends in -study, a training's in -final (jobIdOf).
     const kind = parseJobId(jobId)?.kind === 'study' ? 'study' : 'training';
     const found = await this.find(kind, jobId);
-    if (!found?.name) return;
-    if (kind === 'study') await this.jobs.cancelHyperparameterTuningJob({ name: found.name });
-    else await this.jobs.cancelCustomJob({ name: found.name });
+    const state = found && jobState(found.state);
+    if (!found?.name || state === 'SUCCEEDED' || state === 'FAILED' || state === 'CANCELLED')
+      return;
+    const name = found.name;
+    try {
+      if (kind === 'study') await this.jobs.cancelHyperparameterTuningJob({ name });
+      else await this.jobs.cancelCustomJob({ name });
+    } catch (err) {
+      // FAILED_PRECONDITION: it finished between the listing and the call; nothing to cancel.
+      if ((err as { code?: unknown }).code !== 9) throw err;
+    }
   }
 
   private async find(kind: 'study' | 'training', jobId: string): Promise<VertexJob | undefined> {

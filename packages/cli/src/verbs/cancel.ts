@@ -7,8 +7,10 @@
  * directly; a gs:// bucket through `gcloud storage` (this package carries no Cloud client).
  */
 import { spawnSync } from 'node:child_process';
-import { lstat, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, open, readFile, realpath, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import { layout, parseRunId } from '@bucketml/contracts';
 import { UsageError } from '../flags.js';
 import { defineVerb } from '../verb.js';
@@ -65,25 +67,38 @@ bucket, so it holds across restarts of npm start.`,
     }
     const root = await realpath(flags.bucket).catch(() => null);
     if (!root) throw new UsageError(`--bucket: ${flags.bucket} is not a directory`);
-    const runFile = join(root, layout.run(flags.run));
-    const state = await readFile(runFile, 'utf8')
-      .then((t) => (JSON.parse(t) as { state?: string }).state)
-      .catch(() => null);
-    if (!state) {
-      process.stderr.write(`bucketml cancel: no run ${flags.run} in ${flags.bucket}\n`);
-      return 1;
-    }
-    // The run's folder must be the bucket's own, not a link out of it.
+    // As the directory bucket does: no link on the way, so nothing is read or written outside.
     const dir = join(root, layout.run(flags.run), '..');
-    if ((await lstat(dir)).isSymbolicLink() || !(await realpath(dir)).startsWith(root + sep)) {
-      process.stderr.write(`bucketml cancel: ${dir} is outside the bucket\n`);
-      return 1;
+    for (const at of [join(root, layout.runsRoot), dir, join(root, layout.run(flags.run))]) {
+      const info = await lstat(at).catch(() => null);
+      if (!info || info.isSymbolicLink()) {
+        process.stderr.write(
+          info
+            ? `bucketml cancel: ${at} is a link, and the bucket does not follow links\n`
+            : `bucketml cancel: no run ${flags.run} in ${flags.bucket}\n`,
+        );
+        return 1;
+      }
     }
-    await mkdir(dir, { recursive: true });
+    const state = await readFile(join(root, layout.run(flags.run)), 'utf8')
+      .then((t) => (JSON.parse(t) as { state?: string }).state)
+      .catch(() => undefined);
     const path = join(root, object);
-    await writeFile(`${path}.tmp`, request);
-    await rename(`${path}.tmp`, path);
-    process.stdout.write(`cancel requested for run ${flags.run} (now ${state}): ${path}\n`);
+    // A fresh temporary name, created exclusively (never through a link), renamed into place.
+    const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+    const file = await open(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    );
+    try {
+      await file.writeFile(request);
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, path);
+    process.stdout.write(
+      `cancel requested for run ${flags.run} (now ${state ?? 'unknown'}): ${path}\n`,
+    );
     return 0;
   },
 });
