@@ -372,10 +372,7 @@ describe('bucketml cancel', () => {
     );
     const r = await runCli([
       'cancel',
-      '--bucket',
-      bucket,
-      '--run',
-      runId,
+      ...['--bucket', bucket, '--run', runId],
       '--reason',
       'wrong file',
     ]);

@@ -436,10 +436,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     const asked = Date.now();
     const r = await runCli([
       'cancel',
-      '--bucket',
-      bucket,
-      '--run',
-      runId,
+      ...['--bucket', bucket, '--run', runId],
       '--reason',
       'not this one',
     ]);

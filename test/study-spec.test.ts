@@ -220,6 +220,15 @@ describe('study spec (the course hyperparam.yaml)', () => {
     assert.match(
       problems(withArgs('["--train-data", "/etc/passwd", "--model=x"]')),
       /trainingInput\.args may not set --train-data, --model/,
+    );    // finalArgs (the final training's flags) are held to the same rule.
+    assert.match(
+      problems(`trainingInput:
+  finalArgs: ["--eval_data=/etc/shadow", "--seed=1"]
+  hyperparameters:
+    params:
+    - {parameterName: batch_size, type: INTEGER, minValue: 8, maxValue: 64}
+`),
+      /trainingInput\.finalArgs may not set --eval-data, --seed/,
     );
   });
 

@@ -153,6 +153,19 @@ describe('deploy: onModelCandidate', () => {
     assert.ok(close(outcome.candidateValue, poor.rmse) && close(outcome.servingValue, good.rmse));
   });
 
+  it("a forged candidate event's figures and fields count for nothing: the gate measures the run's own final model", async () => {
+    const h = harness();
+    await deployVersion(h.bucket, OLD, good);
+    const { runId, event } = await toGating(h, poor);
+    // Claims a far better value and names another model directory.
+    const forged = { ...event, value: 0.0001, modelDir: `models/${MODEL}/${OLD}/` } as typeof event;
+    await onModelCandidate(h.ctx, forged);
+    const run = runOf(h.bucket, runId)!;
+    assert.equal(run.state, 'rejected');
+    assert.ok(close(run.decision?.candidateValue, poor.rmse), `${run.decision?.candidateValue}`);
+    assert.equal(pointerOf(h)?.version, OLD);
+  });
+
   it('redelivery after a deployment acts once: nothing written, no second run.finished', async () => {
     const h = harness();
     const { runId, event } = await toGating(h, good);
