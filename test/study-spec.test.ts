@@ -220,7 +220,7 @@ describe('study spec (the course hyperparam.yaml)', () => {
     assert.match(
       problems(withArgs('["--train-data", "/etc/passwd", "--model=x"]')),
       /trainingInput\.args may not set --train-data, --model/,
-    );    // finalArgs (the final training's flags) are held to the same rule.
+    ); // finalArgs (the final training's flags) are held to the same rule.
     assert.match(
       problems(`trainingInput:
   finalArgs: ["--eval_data=/etc/shadow", "--seed=1"]
