@@ -9,6 +9,7 @@
  *   runs/<runId>/run.json             run state; spec.json (what it trains with), report.json, report.txt
  *   runs/<runId>/cancel.json          a request to cancel the run
  *   runs/<runId>/rejected-rows.csv    the drop's rows that could not be used, with the reasons
+ *   runs/<runId>/data-report.json     the drop's statistics and drift against the serving model's data
  *   runs/<runId>/inputs/*.csv         the run's copies of its drop, at the generations it was created for
  *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log
  *   runs/<runId>/final/               the final training's job output (same shape)
@@ -60,6 +61,8 @@ export const layout = {
    * cancels the run's job and fails the run; being an object, it outlives any restart.
    */
   cancelRequest: (runId: string) => `runs/${runId}/cancel.json`,
+  /** The drop's statistics, their distances to the serving model's data, and the verdict. */
+  dataReport: (runId: string) => `runs/${runId}/data-report.json`,
   /** The drop's rejected rows: source object, line, reason and the raw row (bounded). */
   rejectedRows: (runId: string) => `runs/${runId}/rejected-rows.csv`,
   report: (runId: string) => `runs/${runId}/report.json`,

@@ -77,6 +77,8 @@ export interface ReadOptions {
   maxBadFraction?: number;
   /** How many bad rows to keep as examples (default 20). */
   sampleBadRows?: number;
+  /** Called with every data row's raw cells by column name, good or bad (for statistics). */
+  onRecord?: (cell: (column: string) => string | undefined) => void;
   /** Called with every bad row and its raw fields (to keep them, e.g. rejected-rows.csv). */
   onBadRow?: (row: BadRow, fields: string[]) => void;
   onProgress?: (rowsRead: number) => void;
@@ -148,6 +150,13 @@ export async function readDataset(
         }
         info.rows++;
         ds.rowsRead++;
+        if (options.onRecord) {
+          const index = columnIndex!;
+          options.onRecord((column) => {
+            const i = index.get(column);
+            return i === undefined ? undefined : record[i];
+          });
+        }
         const reason = readRow(
           record,
           columnIndex!,

@@ -5,6 +5,7 @@
  * serves it. No TensorFlow.js here: training is @bucketml/trainer's.
  */
 export * from './spec.js';
+export * from './drift.js';
 export { BUILTIN_SPECS } from './builtin-specs.js';
 export { builtinSpec, specFromDocument, BUILTIN_MODEL_NAMES } from './spec-document.js';
 export {

@@ -54,7 +54,7 @@ const PIECEWISE_BINS = 16;
 const MAX_PIECEWISE_VALUES = 256;
 
 /** Statistics of one column, collected in one pass with bounded memory. */
-class ColumnProfile {
+export class ColumnProfile {
   count = 0;
   missing = 0;
   numeric = 0;

@@ -25,6 +25,7 @@ import {
   StudySpecError,
 } from '@bucketml/tuning';
 import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
+import { profilerFor, writeDataReport } from './data-report.js';
 import { RejectedRows } from './rejected-rows.js';
 import {
   failRun,
@@ -174,9 +175,11 @@ export async function onObjectFinalized(
       );
     }
     const encoder = new FeatureEncoder(resolved.spec);
-    const read = (names: string[]) =>
-      readDataset(sources(names), encoder, { onBadRow: rejected.add });
-    const [trainData, evalData] = [await read(train), await read(evalFiles)];
+    const profiler = profilerFor(resolved.spec);
+    const read = (names: string[], onRecord?: typeof profiler.add) =>
+      readDataset(sources(names), encoder, { onBadRow: rejected.add, onRecord });
+    // The training rows' statistics, for the data report (one pass: the validation's).
+    const [trainData, evalData] = [await read(train, profiler.add), await read(evalFiles)];
     await keepRejected();
     const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
     for (const [k, n] of Object.entries(evalData.badRowReasons))
@@ -192,6 +195,20 @@ export async function onObjectFinalized(
         badRowSamples: [...trainData.badRowSamples, ...evalData.badRowSamples].slice(0, 5),
         ...(rejected.count > 0 ? { rejectedRows: layout.rejectedRows(runId) } : {}),
       },
+    );
+    await writeDataReport(
+      ctx,
+      runId,
+      model,
+      resolved.spec,
+      profiler,
+      {
+        read: trainData.rowsRead + evalData.rowsRead,
+        used: trainData.size + evalData.size,
+        rejected: trainData.badRows + evalData.badRows,
+        rejectedByReason: badRowReasons,
+      },
+      runLog,
     );
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
     const problem = problemType(resolved.spec);

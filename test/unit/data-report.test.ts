@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { layout } from '@bucketml/contracts';
+import { jensenShannon } from '@bucketml/model';
+import { onObjectFinalized } from '@bucketml/pipeline';
+import { drop, EVAL_CSV, harness, onlyStudy, paths, TRAIN_CSV } from './fixtures.ts';
+
+/** babyweight rows (weight_pounds,is_male,mother_age,plurality,gestation_weeks,key) changed. */
+const shifted = (csv: string, change: (cells: string[]) => void) =>
+  csv
+    .trimEnd()
+    .split('\n')
+    .map((l) => {
+      const cells = l.split(',');
+      change(cells);
+      return cells.join(',');
+    })
+    .join('\n') + '\n';
+
+interface Report {
+  rows: { read: number; used: number; rejected: number };
+  columns: { name: string; role: string; quantiles?: number[]; topValues?: [string, number][] }[];
+  reference: { version: string } | null;
+  drift: {
+    features: {
+      name: string;
+      metric: string;
+      distance: number;
+      drifted: boolean;
+      newValues?: string[];
+    }[];
+    drifted: string[];
+  } | null;
+  verdict: string;
+}
+
+describe('data report: statistics and drift against the serving model’s data', () => {
+  it('the first drop has no reference; a later one is compared with the serving run’s data and its drift is a WARNING naming the features', async () => {
+    const h = harness();
+    for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
+    const first = onlyStudy(h.training).runId;
+    const report = h.bucket.json<Report>(layout.dataReport(first))!;
+    assert.equal(report.verdict, 'no reference');
+    assert.equal(
+      report.rows.read,
+      TRAIN_CSV.trim().split('\n').length + EVAL_CSV.trim().split('\n').length,
+    );
+    assert.equal(report.rows.rejected, 0);
+    const age = report.columns.find((c) => c.name === 'mother_age')!;
+    assert.equal(age.role, 'numeric');
+    assert.equal(age.quantiles!.length, 11);
+    assert.equal(report.columns.find((c) => c.name === 'plurality')!.role, 'categorical');
+
+    // The first run's model serves; the next drop's mothers are 15 years older, and a quarter of
+    // its births are twins.
+    h.bucket.put(paths.pointer, JSON.stringify({ version: first, metric: 'rmse', value: 1 }));
+    const second = h;
+    let row = 0;
+    for (const e of drop(second.bucket, {
+      [paths.train]: shifted(TRAIN_CSV, (c) => {
+        c[2] = String(Number(c[2]) + 15);
+        if (row++ % 4 === 0) c[3] = 'Twins(2)';
+      }),
+      [paths.eval]: EVAL_CSV,
+    }))
+      await onObjectFinalized(second.ctx, e);
+    const runId = [...second.training.studies.values()].find((s) => s.runId !== first)!.runId;
+    const later = second.bucket.json<Report>(layout.dataReport(runId))!;
+    assert.equal(later.reference?.version, first);
+    assert.equal(later.verdict, 'drift');
+    const byName = new Map(later.drift!.features.map((f) => [f.name, f]));
+    assert.ok(byName.get('mother_age')!.distance > 0.5, JSON.stringify(byName.get('mother_age')));
+    assert.equal(byName.get('mother_age')!.metric, 'js');
+    assert.ok(byName.get('plurality')!.drifted);
+    assert.equal(byName.get('is_male')!.drifted, false);
+    assert.ok(byName.get('gestation_weeks')!.distance < 0.05);
+    const warning = second.logs.find(
+      (l) => l.severity === 'WARNING' && /^data drift/.test(l.message),
+    )!;
+    assert.match(
+      warning.message,
+      new RegExp(`^data drift against version ${first}: .*mother_age \\(js `),
+    );
+    assert.doesNotMatch(warning.message, /is_male/);
+    // A drift does not stop the run: the gate decides on the numbers.
+    assert.equal(second.training.studies.size, 2);
+  });
+
+  it('Jensen-Shannon over the reference deciles: 0 for the same distribution, 1 for disjoint ones', () => {
+    const deciles = Array.from({ length: 11 }, (_, i) => i * 10);
+    const same = Array.from({ length: 1000 }, (_, i) => i / 10);
+    assert.ok(jensenShannon(deciles, same) < 0.01);
+    const far = Array.from({ length: 1000 }, () => 500);
+    assert.ok(jensenShannon(deciles, far) > 0.5);
+  });
+});
