@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { layout } from '@bucketml/contracts';
-import { jensenShannon } from '@bucketml/model';
+import { BUILTIN_SPECS, jensenShannon, parseSpec } from '@bucketml/model';
 import { onObjectFinalized } from '@bucketml/pipeline';
 import { drop, EVAL_CSV, harness, onlyStudy, paths, TRAIN_CSV } from './fixtures.ts';
 
@@ -84,6 +84,51 @@ describe('data report: statistics and drift against the serving model’s data',
     assert.doesNotMatch(warning.message, /is_male/);
     // A drift does not stop the run: the gate decides on the numbers.
     assert.equal(second.training.studies.size, 2);
+  });
+
+  it('a spec can make a feature’s drift blocking, with its own threshold: the run fails naming it, the serving model keeps serving', async () => {
+    const h = harness();
+    const header = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
+    const births = (csv: string) => `${header}\n${csv}`;
+    h.bucket.put(
+      'config/births/schema.json',
+      JSON.stringify({
+        label: 'weight_pounds',
+        validation: { features: { mother_age: { threshold: 0.2, blocking: true } } },
+      }),
+    );
+    const files = (train: string) => ({
+      'data/births/train.csv': births(train),
+      'data/births/eval.csv': births(EVAL_CSV),
+    });
+    for (const e of drop(h.bucket, files(TRAIN_CSV))) await onObjectFinalized(h.ctx, e);
+    const first = onlyStudy(h.training).runId;
+    h.bucket.put('models/births/serving.json', JSON.stringify({ version: first }));
+    const older = shifted(TRAIN_CSV, (c) => (c[2] = String(Number(c[2]) + 15)));
+    for (const e of drop(h.bucket, files(older))) await onObjectFinalized(h.ctx, e);
+    const run = h.bucket
+      .names('runs/')
+      .filter((n) => n.endsWith('/run.json') && !n.includes(first))
+      .map((n) => h.bucket.json<{ state: string; error: { message: string } }>(n)!)[0];
+    assert.equal(run.state, 'failed');
+    assert.match(
+      run.error.message,
+      /^data drift in mother_age \(js [0-9.]+ > 0\.2\), which the spec makes blocking/,
+    );
+    assert.equal(h.training.studies.size, 1, 'no study for the blocked drop');
+    assert.equal(h.bucket.json<{ version: string }>('models/births/serving.json')!.version, first);
+  });
+
+  it('a validation naming a column the model does not read, or a bad threshold, is refused naming the field', () => {
+    const spec = (validation: unknown) => ({ ...BUILTIN_SPECS.babyweight, validation });
+    assert.throws(
+      () => parseSpec(spec({ features: { mothers_age: { threshold: 0.2 } } })),
+      /validation.features: "mothers_age" is not a column the model reads/,
+    );
+    assert.throws(
+      () => parseSpec(spec({ features: { mother_age: { threshold: 2, blocking: 'yes' } } })),
+      /validation.features.mother_age.threshold must be a number in \(0, 1\].*\n?.*blocking must be true or false/s,
+    );
   });
 
   it('Jensen-Shannon over the reference deciles: 0 for the same distribution, 1 for disjoint ones', () => {

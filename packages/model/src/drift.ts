@@ -9,7 +9,7 @@
  */
 import { ColumnProfile } from './infer.js';
 import { Rng } from './rng.js';
-import type { ColumnStatistics } from './spec.js';
+import type { ColumnStatistics, ValidationSpec } from './spec.js';
 
 /** Default thresholds (TFX leaves them to the user; these flag a shift a person should see). */
 export const DRIFT_THRESHOLDS = { linfty: 0.1, jensenShannon: 0.1, missingRate: 0.1 } as const;
@@ -21,6 +21,8 @@ export interface FeatureDrift {
   distance: number;
   threshold: number;
   drifted: boolean;
+  /** A drift of this feature fails the run (spec validation.features.<name>.blocking). */
+  blocking: boolean;
   missingRate: { reference: number; current: number };
   /** Share of the drop's numbers outside the reference's [min, max]. */
   outOfRange?: number;
@@ -35,6 +37,8 @@ export interface DriftReport {
   /** Columns of the reference that the drop lacks or leaves empty. */
   missingColumns: string[];
   drifted: string[];
+  /** Drifted features whose drift fails the run. */
+  blocking: string[];
 }
 
 /** Profiles raw cells column by column (bounded memory: ColumnProfile's caps). */
@@ -82,9 +86,10 @@ export class DataProfiler {
 export function compareWithReference(
   profiler: DataProfiler,
   reference: ColumnStatistics[],
-  thresholds: Partial<typeof DRIFT_THRESHOLDS> = {},
+  validation: ValidationSpec = { features: {} },
 ): DriftReport {
-  const t = { ...DRIFT_THRESHOLDS, ...thresholds };
+  const t = DRIFT_THRESHOLDS;
+  const rule = (name: string) => validation.features[name] ?? {};
   // Dates are new by nature (a drop's are not the reference's): not compared.
   const used = reference.filter((r) => !['dropped', 'key', 'date'].includes(r.role));
   const features: FeatureDrift[] = [];
@@ -100,12 +105,14 @@ export function compareWithReference(
     if (ref.quantiles && ref.min !== undefined && ref.max !== undefined) {
       const distance = round(jensenShannon(ref.quantiles, p.sample));
       const outside = p.sample.filter((x) => x < ref.min! || x > ref.max!).length;
+      const threshold = rule(ref.name).threshold ?? t.jensenShannon;
       features.push({
         name: ref.name,
         metric: 'js',
         distance,
-        threshold: t.jensenShannon,
-        drifted: distance > t.jensenShannon || missingShift,
+        threshold,
+        drifted: distance > threshold || missingShift,
+        blocking: rule(ref.name).blocking === true,
         missingRate,
         outOfRange: round(p.sample.length ? outside / p.sample.length : 0),
       });
@@ -125,12 +132,14 @@ export function compareWithReference(
       const frequent = p.topValues().filter(([, n]) => n / present >= 0.01);
       // Only a reference that lists every value it saw can say a value is new.
       const complete = ref.distinct <= ref.topValues.length;
+      const threshold = rule(ref.name).threshold ?? t.linfty;
       features.push({
         name: ref.name,
         metric: 'linfty',
         distance,
-        threshold: t.linfty,
-        drifted: distance > t.linfty || missingShift,
+        threshold,
+        drifted: distance > threshold || missingShift,
+        blocking: rule(ref.name).blocking === true,
         missingRate,
         newValues: complete ? frequent.map(([v]) => v).filter((v) => !refShare.has(v)) : [],
         vanishedValues: [...refShare]
@@ -143,6 +152,7 @@ export function compareWithReference(
     features,
     missingColumns,
     drifted: [...features.filter((f) => f.drifted).map((f) => f.name), ...missingColumns],
+    blocking: features.filter((f) => f.drifted && f.blocking).map((f) => f.name),
   };
 }
 

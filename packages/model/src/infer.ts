@@ -41,6 +41,8 @@ export interface InferOptions {
   exclude?: string[];
   /** Largest vocabulary kept for a categorical column (default 1000; rarer values go to OOV). */
   maxVocabulary?: number;
+  /** Drift thresholds and blocking per column, kept in the spec as given (parseSpec checks it). */
+  validation?: unknown;
 }
 
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -220,7 +222,7 @@ export function parseInferenceConfig(
 ): Omit<InferOptions, 'name'> {
   const problems: string[] = [];
   const d = document as Record<string, unknown>;
-  const allowed = ['label', 'key', 'exclude', 'maxVocabulary'];
+  const allowed = ['label', 'key', 'exclude', 'maxVocabulary', 'validation'];
   for (const k of Object.keys(d))
     if (!allowed.includes(k))
       problems.push(
@@ -246,6 +248,7 @@ export function parseInferenceConfig(
     ...(d.key !== undefined ? { key: d.key as string } : {}),
     ...(d.exclude !== undefined ? { exclude: d.exclude as string[] } : {}),
     ...(d.maxVocabulary !== undefined ? { maxVocabulary: d.maxVocabulary as number } : {}),
+    ...(d.validation !== undefined ? { validation: d.validation } : {}),
   };
 }
 
@@ -476,6 +479,7 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
     deep,
     hyperparameters: defaultHyperparameters(used, categorical),
     inferred: { rows, files: sources.map((s) => s.name), columns: stats, notes },
+    ...(options.validation !== undefined ? { validation: options.validation } : {}),
   });
   return spec;
 }

@@ -196,6 +196,16 @@ export interface ModelSpec {
   hyperparameters: Hyperparameters;
   /** How the spec was inferred and the training data's statistics (inferred specs only). */
   inferred?: InferenceRecord;
+  /** Data validation of each drop against the serving model's data. */
+  validation?: ValidationSpec;
+}
+
+/**
+ * Per column the spec reads: the drift threshold (L-infinity for categories, Jensen-Shannon for
+ * numbers; default 0.1) and whether a drift past it fails the run (default: a WARNING only).
+ */
+export interface ValidationSpec {
+  features: Record<string, { threshold?: number; blocking?: boolean }>;
 }
 
 /** Per-column statistics of the data a spec was inferred from (kept with the run and the model). */
@@ -372,9 +382,39 @@ export function parseSpec(input: unknown): ModelSpec {
   if (input.key !== undefined) spec.key = str(input, 'key', fail);
   // Statistics are a record, not configuration: kept as given (inference wrote them).
   if (isObject(input.inferred)) spec.inferred = input.inferred as unknown as InferenceRecord;
+  if (input.validation !== undefined) spec.validation = parseValidation(input.validation, fail);
   if (problems.length === 0) checkReferences(spec, fail);
   if (problems.length > 0) throw new SpecError(problems);
   return spec;
+}
+
+function parseValidation(v: unknown, fail: (m: string) => void): ValidationSpec {
+  const features: ValidationSpec['features'] = {};
+  if (!isObject(v) || !isObject(v.features)) {
+    fail('validation must be {"features": {"<column>": {"threshold": 0.1, "blocking": true}}}');
+    return { features };
+  }
+  knownFields(v, ['features'], 'validation', fail);
+  for (const [name, f] of Object.entries(v.features)) {
+    const at = `validation.features.${name}`;
+    if (!isObject(f)) {
+      fail(`${at} must be an object`);
+      continue;
+    }
+    knownFields(f, ['threshold', 'blocking'], at, fail);
+    const rule: ValidationSpec['features'][string] = {};
+    if (f.threshold !== undefined) {
+      if (typeof f.threshold !== 'number' || !(f.threshold > 0 && f.threshold <= 1))
+        fail(`${at}.threshold must be a number in (0, 1]`);
+      else rule.threshold = f.threshold;
+    }
+    if (f.blocking !== undefined) {
+      if (typeof f.blocking !== 'boolean') fail(`${at}.blocking must be true or false`);
+      else rule.blocking = f.blocking;
+    }
+    features[name] = rule;
+  }
+  return { features };
 }
 
 /** Cross-field checks: names unique, every reference resolves to a feature of the right kind. */
@@ -447,6 +487,9 @@ function checkReferences(spec: ModelSpec, fail: (m: string) => void): void {
       fail(`deep[${i}]: "${d}" is not a declared feature`);
   });
   if (spec.deep.length === 0) fail('deep must list at least one feature');
+  for (const name of Object.keys(spec.validation?.features ?? {}))
+    if (!rawInputs.includes(name))
+      fail(`validation.features: "${name}" is not a column the model reads`);
 }
 
 export function parseHyperparameters(
@@ -582,6 +625,7 @@ const SPEC_FIELDS = [
   'deep',
   'hyperparameters',
   'inferred',
+  'validation',
 ];
 const HYPERPARAMETER_FIELDS = [
   'batchSize',

@@ -23,7 +23,8 @@ export interface DataReport {
   columns: ColumnStatistics[];
   reference: { version: string; source: string } | null;
   drift: DriftReport | null;
-  verdict: 'no reference' | 'no drift' | 'drift';
+  /** blocked: a feature the spec marks blocking drifted, and the run fails. */
+  verdict: 'no reference' | 'no drift' | 'drift' | 'blocked';
 }
 
 /** A profiler of the columns the spec reads, for the training files' ReadOptions.onRecord. */
@@ -47,14 +48,20 @@ export async function writeDataReport(
   for (const c of spec.categorical) roles[c.name] = 'categorical';
   for (const d of spec.dates) roles[d.name] = 'date';
   const found = await referenceStatistics(ctx, model);
-  const drift = found ? compareWithReference(profiler, found.columns) : null;
+  const drift = found ? compareWithReference(profiler, found.columns, spec.validation) : null;
   const report: DataReport = {
     runId,
     rows,
     columns: profiler.statistics(roles),
     reference: found ? { version: found.version, source: found.source } : null,
     drift,
-    verdict: !drift ? 'no reference' : drift.drifted.length ? 'drift' : 'no drift',
+    verdict: !drift
+      ? 'no reference'
+      : drift.blocking.length
+        ? 'blocked'
+        : drift.drifted.length
+          ? 'drift'
+          : 'no drift',
   };
   await ctx.storage.write(layout.dataReport(runId), JSON.stringify(report, null, 2));
   if (drift?.drifted.length) {

@@ -196,7 +196,7 @@ export async function onObjectFinalized(
         ...(rejected.count > 0 ? { rejectedRows: layout.rejectedRows(runId) } : {}),
       },
     );
-    await writeDataReport(
+    const dataReport = await writeDataReport(
       ctx,
       runId,
       model,
@@ -210,6 +210,14 @@ export async function onObjectFinalized(
       },
       runLog,
     );
+    if (dataReport.verdict === 'blocked') {
+      const figures = dataReport
+        .drift!.features.filter((f) => f.drifted && f.blocking)
+        .map((f) => `${f.name} (${f.metric} ${f.distance} > ${f.threshold})`);
+      const message = `data drift in ${figures.join(', ')}, which the spec makes blocking (${layout.dataReport(runId)}); the serving model keeps serving`;
+      await failRun(ctx, runId, ['received'], { stage: 'data-upload', message }, runLog);
+      return;
+    }
     const config = await ctx.storage.read(layout.hyperparamConfig(model));
     const problem = problemType(resolved.spec);
     study = config
