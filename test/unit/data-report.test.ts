@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { layout } from '@bucketml/contracts';
-import { BUILTIN_SPECS, jensenShannon, parseSpec } from '@bucketml/model';
+import { binShares, BUILTIN_SPECS, jensenShannon, parseSpec } from '@bucketml/model';
 import { onObjectFinalized } from '@bucketml/pipeline';
 import { drop, EVAL_CSV, harness, onlyStudy, paths, TRAIN_CSV } from './fixtures.ts';
 
@@ -129,6 +129,43 @@ describe('data report: statistics and drift against the serving model’s data',
       () => parseSpec(spec({ features: { mother_age: { threshold: 2, blocking: 'yes' } } })),
       /validation.features.mother_age.threshold must be a number in \(0, 1\].*\n?.*blocking must be true or false/s,
     );
+  });
+
+  it('a serving pointer or reference that is not what it should be is a warning and no reference, never a stuck run', async () => {
+    for (const [pointer, report] of [
+      ['not json', undefined],
+      [JSON.stringify({ version: 'taxifare-0123456789ab' }), undefined], // another model's run
+      [
+        JSON.stringify({ version: 'babyweight-0123456789ab' }),
+        '{"columns": [null, 5, {"name": 1}]}',
+      ],
+      [
+        JSON.stringify({ version: 'babyweight-0123456789ab' }),
+        '{"columns": [{"name": "mother_age", "role": "numeric", "count": 1, "missing": 0, "missingRate": 0, "distinct": 1, "quantiles": 5}]}',
+      ],
+    ] as const) {
+      const h = harness();
+      h.bucket.put(paths.pointer, pointer);
+      if (report) h.bucket.put(layout.dataReport('babyweight-0123456789ab'), report);
+      for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
+      const { runId } = onlyStudy(h.training);
+      const got = h.bucket.json<Report>(layout.dataReport(runId))!;
+      assert.ok(
+        got.verdict === 'no reference' || got.verdict === 'no drift',
+        `${pointer}: ${got.verdict}`,
+      );
+    }
+  });
+
+  it('identical data with tied deciles is no drift when the reference kept its bin shares', () => {
+    const sample = Array.from({ length: 5000 }, (_, i) => (i % 5 === 0 ? 7 : (i * 7919) % 100));
+    const sorted = [...sample].sort((a, b) => a - b);
+    const deciles = Array.from(
+      { length: 11 },
+      (_, i) => sorted[Math.round((i / 10) * (sorted.length - 1))],
+    );
+    const shares = binShares(deciles, sample);
+    assert.ok(jensenShannon(deciles, sample, shares) < 1e-9);
   });
 
   it('Jensen-Shannon over the reference deciles: 0 for the same distribution, 1 for disjoint ones', () => {

@@ -77,7 +77,7 @@ export interface ReadOptions {
   maxBadFraction?: number;
   /** How many bad rows to keep as examples (default 20). */
   sampleBadRows?: number;
-  /** Called with every data row's raw cells by column name, good or bad (for statistics). */
+  /** Called with every accepted row's raw cells by column name (for statistics). */
   onRecord?: (cell: (column: string) => string | undefined) => void;
   /** Called with every bad row and its raw fields (to keep them, e.g. rejected-rows.csv). */
   onBadRow?: (row: BadRow, fields: string[]) => void;
@@ -150,13 +150,6 @@ export async function readDataset(
         }
         info.rows++;
         ds.rowsRead++;
-        if (options.onRecord) {
-          const index = columnIndex!;
-          options.onRecord((column) => {
-            const i = index.get(column);
-            return i === undefined ? undefined : record[i];
-          });
-        }
         const reason = readRow(
           record,
           columnIndex!,
@@ -166,6 +159,13 @@ export async function readDataset(
           encoder.spec.columns.length,
           encoder.spec.header === true,
         );
+        if (reason === null && options.onRecord) {
+          const index = columnIndex!;
+          options.onRecord((column) => {
+            const i = index.get(column);
+            return i === undefined ? undefined : record[i];
+          });
+        }
         if (reason !== null) {
           info.badRows++;
           ds.badRows++;

@@ -21,12 +21,14 @@ export interface FeatureDrift {
   distance: number;
   threshold: number;
   drifted: boolean;
+  /** Why it counts as drifted: the distance past its threshold, a shift of the missing rate. */
+  reasons: string[];
   /** A drift of this feature fails the run (spec validation.features.<name>.blocking). */
   blocking: boolean;
   missingRate: { reference: number; current: number };
-  /** Share of the drop's numbers outside the reference's [min, max]. */
+  /** Share of the drop's numbers outside the reference's [min, max] (informational). */
   outOfRange?: number;
-  /** Frequent values of the drop the reference never saw (categories). */
+  /** Frequent values of the drop the reference never saw (categories; informational). */
   newValues?: string[];
   /** Frequent values of the reference absent from the drop (categories). */
   vanishedValues?: string[];
@@ -41,21 +43,33 @@ export interface DriftReport {
   blocking: string[];
 }
 
-/** Profiles raw cells column by column (bounded memory: ColumnProfile's caps). */
+/** A column's kind for profiling: numbers (deciles) or categories (value counts). */
+export type ProfiledKind = 'numeric' | 'categorical';
+
+/** Cells longer than this are profiled cut: a huge cell costs neither memory nor report size. */
+const MAX_CELL = 200;
+
+/**
+ * Profiles the accepted rows' raw cells column by column (bounded memory: ColumnProfile's caps),
+ * each as its role in the spec says: a numeric column's statistics are its finite numbers'.
+ */
 export class DataProfiler {
   readonly profiles: Map<string, ColumnProfile>;
 
-  constructor(columns: string[]) {
+  constructor(readonly kinds: Record<string, ProfiledKind>) {
     const rng = new Rng(20240601);
-    this.profiles = new Map(columns.map((c) => [c, new ColumnProfile(c, rng)]));
+    this.profiles = new Map(Object.keys(kinds).map((c) => [c, new ColumnProfile(c, rng)]));
   }
 
-  /** For ReadOptions.onRecord. */
+  /** For ReadOptions.onRecord (called for accepted rows). */
   readonly add = (cell: (column: string) => string | undefined): void => {
-    for (const [name, p] of this.profiles) p.add((cell(name) ?? '').trim());
+    for (const [name, p] of this.profiles) {
+      const raw = (cell(name) ?? '').trim();
+      p.add(raw.length > MAX_CELL ? raw.slice(0, MAX_CELL) : raw);
+    }
   };
 
-  /** Each column's statistics, as inference records them (numbers or top values). */
+  /** Each column's statistics, in the form inference records (deciles or top values). */
   statistics(roles: Record<string, ColumnStatistics['role']>): ColumnStatistics[] {
     return [...this.profiles.values()].map((p) => {
       const base = {
@@ -66,15 +80,17 @@ export class DataProfiler {
         missingRate: p.count ? round(p.missing / p.count) : 0,
         distinct: p.distinct,
       };
-      if (p.present > 0 && p.numeric === p.present) {
+      if (this.kinds[p.name] === 'numeric' && p.sample.length > 0) {
         const m = p.moments();
+        const quantiles = p.quantiles();
         return {
           ...base,
           min: p.min,
           max: p.max,
           mean: round(m.mean),
           std: round(m.std),
-          quantiles: p.quantiles(),
+          quantiles,
+          decileShares: binShares(quantiles, p.sample).map(round),
         };
       }
       return { ...base, topValues: p.topValues() };
@@ -82,29 +98,34 @@ export class DataProfiler {
   }
 }
 
-/** Compares a drop's profiles with a reference's statistics, column by column. */
+/**
+ * Compares the drop's profiles with a reference's statistics, column by column: only the
+ * columns both have (a column the spec no longer reads is not compared) and only well-formed
+ * reference entries (a reference is a bucket object: it may be anything).
+ */
 export function compareWithReference(
   profiler: DataProfiler,
-  reference: ColumnStatistics[],
+  reference: unknown[],
   validation: ValidationSpec = { features: {} },
 ): DriftReport {
   const t = DRIFT_THRESHOLDS;
   const rule = (name: string) => validation.features[name] ?? {};
-  // Dates are new by nature (a drop's are not the reference's): not compared.
-  const used = reference.filter((r) => !['dropped', 'key', 'date'].includes(r.role));
   const features: FeatureDrift[] = [];
   const missingColumns: string[] = [];
-  for (const ref of used) {
+  for (const ref of reference.filter(isColumnStatistics)) {
     const p = profiler.profiles.get(ref.name);
-    if (!p || p.count === p.missing) {
+    // Dates are new by nature (a drop's are not the reference's): not compared.
+    if (!p || ['dropped', 'key', 'date'].includes(ref.role)) continue;
+    if (p.count === p.missing) {
       missingColumns.push(ref.name);
       continue;
     }
     const missingRate = { reference: ref.missingRate, current: round(p.missing / p.count) };
     const missingShift = Math.abs(missingRate.current - missingRate.reference) > t.missingRate;
-    if (ref.quantiles && ref.min !== undefined && ref.max !== undefined) {
-      const distance = round(jensenShannon(ref.quantiles, p.sample));
-      const outside = p.sample.filter((x) => x < ref.min! || x > ref.max!).length;
+    const numeric = profiler.kinds[ref.name] === 'numeric';
+    if (numeric && ref.quantiles && p.sample.length > 0) {
+      const distance = round(jensenShannon(ref.quantiles, p.sample, ref.decileShares));
+      const outside = p.sample.filter((x) => x < ref.quantiles![0] || x > ref.quantiles![10]);
       const threshold = rule(ref.name).threshold ?? t.jensenShannon;
       features.push({
         name: ref.name,
@@ -112,13 +133,19 @@ export function compareWithReference(
         distance,
         threshold,
         drifted: distance > threshold || missingShift,
+        reasons: reasons(
+          distance > threshold,
+          `js ${distance} > ${threshold}`,
+          missingShift,
+          missingRate,
+        ),
         blocking: rule(ref.name).blocking === true,
         missingRate,
-        outOfRange: round(p.sample.length ? outside / p.sample.length : 0),
+        outOfRange: round(outside.length / p.sample.length),
       });
-    } else if (ref.topValues) {
-      const refPresent = ref.count - ref.missing;
-      const present = p.present;
+    } else if (!numeric && ref.topValues) {
+      const refPresent = Math.max(1, ref.count - ref.missing);
+      const present = Math.max(1, p.present);
       const refShare = new Map(ref.topValues.map(([v, n]) => [v, n / refPresent]));
       const share = (v: string) => (p.values.get(v) ?? 0) / present;
       let top = 0;
@@ -139,12 +166,26 @@ export function compareWithReference(
         distance,
         threshold,
         drifted: distance > threshold || missingShift,
+        reasons: reasons(
+          distance > threshold,
+          `linfty ${distance} > ${threshold}`,
+          missingShift,
+          missingRate,
+        ),
         blocking: rule(ref.name).blocking === true,
         missingRate,
-        newValues: complete ? frequent.map(([v]) => v).filter((v) => !refShare.has(v)) : [],
-        vanishedValues: [...refShare]
-          .filter(([v, q]) => q >= 0.01 && !p.values.has(v))
-          .map(([v]) => v),
+        newValues: complete
+          ? frequent
+              .map(([v]) => v)
+              .filter((v) => !refShare.has(v))
+              .slice(0, MAX_LISTED)
+          : [],
+        vanishedValues: p.overflow
+          ? [] // past the profile's value cap an absent value may just be uncounted
+          : [...refShare]
+              .filter(([v, q]) => q >= 0.01 && !p.values.has(v))
+              .map(([v]) => v)
+              .slice(0, MAX_LISTED),
       });
     }
   }
@@ -156,17 +197,56 @@ export function compareWithReference(
   };
 }
 
+/** Values listed per feature in the report (new, vanished). */
+const MAX_LISTED = 20;
+
+function reasons(
+  distant: boolean,
+  figure: string,
+  missingShift: boolean,
+  missingRate: FeatureDrift['missingRate'],
+): string[] {
+  return [
+    ...(distant ? [figure] : []),
+    ...(missingShift ? [`missing rate ${missingRate.reference} → ${missingRate.current}`] : []),
+  ];
+}
+
+/** A reference entry this comparison can read (finite figures, the shapes inference writes). */
+function isColumnStatistics(c: unknown): c is ColumnStatistics {
+  if (typeof c !== 'object' || c === null) return false;
+  const s = c as Record<string, unknown>;
+  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  const numbers = (x: unknown, n?: number) =>
+    Array.isArray(x) && (n === undefined || x.length === n) && x.every(finite);
+  return (
+    typeof s.name === 'string' &&
+    typeof s.role === 'string' &&
+    finite(s.count) &&
+    finite(s.missing) &&
+    finite(s.missingRate) &&
+    finite(s.distinct) &&
+    (s.quantiles === undefined || numbers(s.quantiles, 11)) &&
+    (s.decileShares === undefined || numbers(s.decileShares)) &&
+    (s.topValues === undefined ||
+      (Array.isArray(s.topValues) &&
+        s.topValues.length <= 1000 &&
+        s.topValues.every((e) => Array.isArray(e) && typeof e[0] === 'string' && finite(e[1]))))
+  );
+}
+
 /**
  * Jensen-Shannon divergence (base 2, 0…1) between the reference's distribution over its decile
- * bins (each 1/10; tied deciles merge their bins) and the sample's over the same bins.
+ * bins and the sample's over the same bins. The reference's shares per bin are its own counts
+ * when it kept them (`shares`), else 1/10 per decile interval (tied deciles merge their bins).
  */
-export function jensenShannon(deciles: number[], sample: number[]): number {
-  const edges = [...new Set(deciles.slice(1, -1))].sort((a, b) => a - b);
-  const p = new Array<number>(edges.length + 1).fill(0);
-  // The reference's mass per bin: decile interval (q[k-1], q[k]] lies in the bin holding q[k].
-  for (let k = 1; k <= 10; k++) p[binOf(edges, deciles[k])] += 0.1;
-  const q = new Array<number>(edges.length + 1).fill(0);
-  for (const x of sample) q[binOf(edges, x)] += 1 / sample.length;
+export function jensenShannon(deciles: number[], sample: number[], shares?: number[]): number {
+  const edges = decileEdges(deciles);
+  let p = new Array<number>(edges.length + 1).fill(0);
+  if (shares && shares.length === p.length) p = [...shares];
+  // Decile interval (q[k-1], q[k]] lies in the bin holding q[k].
+  else for (let k = 1; k <= 10; k++) p[binOf(edges, deciles[k])] += 0.1;
+  const q = binShares(deciles, sample);
   let js = 0;
   for (let i = 0; i < p.length; i++) {
     const m = (p[i] + q[i]) / 2;
@@ -175,6 +255,16 @@ export function jensenShannon(deciles: number[], sample: number[]): number {
   }
   return Math.max(0, Math.min(1, js));
 }
+
+/** The share of `sample` in each bin between the distinct interior deciles. */
+export function binShares(deciles: number[], sample: number[]): number[] {
+  const edges = decileEdges(deciles);
+  const q = new Array<number>(edges.length + 1).fill(0);
+  for (const x of sample) q[binOf(edges, x)] += 1 / sample.length;
+  return q;
+}
+
+const decileEdges = (deciles: number[]) => [...new Set(deciles.slice(1, -1))].sort((a, b) => a - b);
 
 /** Bin i holds edges[i-1] < x <= edges[i]. */
 function binOf(edges: number[], x: number): number {

@@ -224,6 +224,11 @@ export interface ColumnStatistics {
   std?: number;
   /** Deciles (0, 10, …, 100th percentile) of numeric values. */
   quantiles?: number[];
+  /**
+   * The share of the values in each bin between distinct deciles (ties merge bins), when the
+   * sample was kept to count them: drift compares against these, not an assumed 1/10 each.
+   */
+  decileShares?: number[];
   /** The most frequent values and their counts (categorical and dropped string columns). */
   topValues?: [string, number][];
 }

@@ -9,10 +9,10 @@ import { layout, parseRunId } from '@bucketml/contracts';
 import {
   compareWithReference,
   DataProfiler,
-  rawColumns,
   type ColumnStatistics,
   type DriftReport,
   type ModelSpec,
+  type ProfiledKind,
 } from '@bucketml/model';
 import type { Logger } from './logger.js';
 import type { PipelineContext } from './context.js';
@@ -27,9 +27,14 @@ export interface DataReport {
   verdict: 'no reference' | 'no drift' | 'drift' | 'blocked';
 }
 
-/** A profiler of the columns the spec reads, for the training files' ReadOptions.onRecord. */
+/** A profiler of the columns the model learns from and of its label, as the spec types them. */
 export function profilerFor(spec: ModelSpec): DataProfiler {
-  return new DataProfiler(rawColumns(spec));
+  const kinds: Record<string, ProfiledKind> = {
+    [spec.label.name]: spec.label.classes ? 'categorical' : 'numeric',
+  };
+  for (const c of spec.numeric) kinds[c.name] = 'numeric';
+  for (const c of spec.categorical) kinds[c.name] = 'categorical';
+  return new DataProfiler(kinds);
 }
 
 /** Compares, writes the report and logs a WARNING naming the features past their threshold. */
@@ -43,11 +48,9 @@ export async function writeDataReport(
   log: Logger,
 ): Promise<DataReport> {
   const roles: Record<string, ColumnStatistics['role']> = { [spec.label.name]: 'label' };
-  if (spec.key) roles[spec.key] = 'key';
   for (const c of spec.numeric) roles[c.name] = 'numeric';
   for (const c of spec.categorical) roles[c.name] = 'categorical';
-  for (const d of spec.dates) roles[d.name] = 'date';
-  const found = await referenceStatistics(ctx, model);
+  const found = await referenceStatistics(ctx, model, log);
   const drift = found ? compareWithReference(profiler, found.columns, spec.validation) : null;
   const report: DataReport = {
     runId,
@@ -65,16 +68,17 @@ export async function writeDataReport(
   };
   await ctx.storage.write(layout.dataReport(runId), JSON.stringify(report, null, 2));
   if (drift?.drifted.length) {
-    const figures = drift.features
-      .filter((f) => f.drifted)
-      .map((f) => `${f.name} (${f.metric} ${f.distance} > ${f.threshold})`);
-    const lacking = drift.missingColumns.map((c) => `${c} (missing)`);
+    const figures = [
+      ...drift.features.filter((f) => f.drifted).map((f) => `${f.name} (${f.reasons.join('; ')})`),
+      ...drift.missingColumns.map((c) => `${c} (empty)`),
+    ];
+    const shown = figures.slice(0, MAX_NAMED);
     log.event(
       'WARNING',
-      `data drift against version ${found!.version}: ${[...figures, ...lacking].join(', ')}`,
+      `data drift against version ${found!.version}: ${shown.join(', ')}${figures.length > shown.length ? `, and ${figures.length - shown.length} more` : ''}`,
       {
         report: layout.dataReport(runId),
-        drifted: drift.drifted,
+        drifted: drift.drifted.slice(0, MAX_NAMED),
         referenceVersion: found!.version,
       },
     );
@@ -82,24 +86,51 @@ export async function writeDataReport(
   return report;
 }
 
-/** The serving version's data statistics: its run's data report, else its inferred spec's. */
+/** Features named in one event (the report lists them all). */
+const MAX_NAMED = 20;
+/** The most a reference object may weigh to be read (a report of many columns is far less). */
+const MAX_REFERENCE_BYTES = 20_000_000;
+
+/**
+ * The serving version's data statistics: its run's data report, else its inferred spec's.
+ * Read errors throw (the event is retried); an unreadable or malformed reference is a WARNING
+ * and no reference, never a run stuck on it.
+ */
 async function referenceStatistics(
   ctx: PipelineContext,
   model: string,
-): Promise<{ version: string; source: string; columns: ColumnStatistics[] } | null> {
-  const pointer = await ctx.storage.read(layout.servingPointer(model));
-  if (!pointer) return null;
-  const version = (JSON.parse(pointer.data.toString('utf8')) as { version?: unknown }).version;
-  if (typeof version !== 'string' || !parseRunId(version)) return null;
-  const ownReport = await ctx.storage.read(layout.dataReport(version)).catch(() => null);
-  if (ownReport) {
-    const columns = (JSON.parse(ownReport.data.toString('utf8')) as DataReport).columns;
-    if (Array.isArray(columns)) return { version, source: layout.dataReport(version), columns };
-  }
+  log: Logger,
+): Promise<{ version: string; source: string; columns: unknown[] } | null> {
+  const readJson = async (name: string): Promise<Record<string, unknown> | null> => {
+    const info = await ctx.storage.stat(name);
+    if (!info) return null;
+    if (info.size > MAX_REFERENCE_BYTES) {
+      log.event(
+        'WARNING',
+        `data report: ${name} is too large to compare with (${info.size} bytes)`,
+      );
+      return null;
+    }
+    const obj = await ctx.storage.read(name);
+    try {
+      const value: unknown = obj ? JSON.parse(obj.data.toString('utf8')) : null;
+      return typeof value === 'object' && value !== null
+        ? (value as Record<string, unknown>)
+        : null;
+    } catch {
+      log.event('WARNING', `data report: ${name} is not JSON; the drop is not compared`);
+      return null;
+    }
+  };
+  const pointer = await readJson(layout.servingPointer(model));
+  const version = pointer?.version;
+  if (typeof version !== 'string' || parseRunId(version)?.model !== model) return null;
+  const ownReport = await readJson(layout.dataReport(version));
+  if (ownReport && Array.isArray(ownReport.columns))
+    return { version, source: layout.dataReport(version), columns: ownReport.columns };
   const modelJson = `${layout.modelVersionPrefix(model, version)}model.json`;
-  const meta = await ctx.storage.read(modelJson).catch(() => null);
-  const inferred = meta
-    ? (JSON.parse(meta.data.toString('utf8')) as { spec?: ModelSpec }).spec?.inferred
-    : undefined;
-  return inferred ? { version, source: modelJson, columns: inferred.columns } : null;
+  const meta = await readJson(modelJson);
+  const columns = (meta?.spec as { inferred?: { columns?: unknown } } | undefined)?.inferred
+    ?.columns;
+  return Array.isArray(columns) ? { version, source: modelJson, columns } : null;
 }

@@ -213,7 +213,7 @@ export async function onObjectFinalized(
     if (dataReport.verdict === 'blocked') {
       const figures = dataReport
         .drift!.features.filter((f) => f.drifted && f.blocking)
-        .map((f) => `${f.name} (${f.metric} ${f.distance} > ${f.threshold})`);
+        .map((f) => `${f.name} (${f.reasons.join('; ')})`);
       const message = `data drift in ${figures.join(', ')}, which the spec makes blocking (${layout.dataReport(runId)}); the serving model keeps serving`;
       await failRun(ctx, runId, ['received'], { stage: 'data-upload', message }, runLog);
       return;

@@ -14,7 +14,7 @@ const MAX_FIELD = 500;
 
 export class RejectedRows {
   private readonly lines: string[] = ['source,line,reason,row'];
-  private bytes = this.lines[0].length + 1;
+  private bytes = Buffer.byteLength(this.lines[0]) + 1;
   /** Rows seen, kept or not. */
   count = 0;
 
@@ -29,24 +29,32 @@ export class RejectedRows {
       csvField(cut(bad.reason)),
       csvField(raw),
     ].join(',');
-    if (this.bytes + line.length + 1 > MAX_BYTES) return;
+    const bytes = Buffer.byteLength(line) + 1;
+    if (this.bytes + bytes > MAX_BYTES) return;
     this.lines.push(line);
-    this.bytes += line.length + 1;
+    this.bytes += bytes;
   };
 
   /** The file's text, with a note when rows were left out. */
   csv(): string {
     const kept = this.lines.length - 1;
+    // The note is a row of the same four columns, so a CSV reader reads it as one.
     const note =
       kept < this.count
-        ? `# cut: ${this.count - kept} more rejected rows are not kept (limits: ${MAX_ROWS} rows, ${MAX_BYTES} bytes)\n`
+        ? `,,${csvField(`cut: ${this.count - kept} more rejected rows are not kept (limits: ${MAX_ROWS} rows, ${MAX_BYTES} bytes)`)},\n`
         : '';
     return this.lines.join('\n') + '\n' + note;
   }
 }
 
-const cut = (s: string) => (s.length > MAX_FIELD ? `${s.slice(0, MAX_FIELD)}…` : s);
+/** Cut by code point (a surrogate pair stays whole). */
+const cut = (s: string) => {
+  const points = [...s.slice(0, MAX_FIELD + 1)];
+  return points.length > MAX_FIELD ? `${points.slice(0, MAX_FIELD).join('')}…` : s;
+};
 
 function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // A leading = or @ (or + - not starting a number) would be a formula to a spreadsheet.
+  const safe = /^(?:[=@]|[+-](?![\d.]))/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
