@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { layout } from '@bucketml/contracts';
 import { binShares, BUILTIN_SPECS, jensenShannon, parseSpec } from '@bucketml/model';
 import { onObjectFinalized } from '@bucketml/pipeline';
+import { DATA } from '../helpers.ts';
 import { drop, EVAL_CSV, harness, onlyStudy, paths, TRAIN_CSV } from './fixtures.ts';
 
 /** babyweight rows (weight_pounds,is_male,mother_age,plurality,gestation_weeks,key) changed. */
@@ -84,6 +87,58 @@ describe('data report: statistics and drift against the serving model’s data',
     assert.doesNotMatch(warning.message, /is_male/);
     // A drift does not stop the run: the gate decides on the numbers.
     assert.equal(second.training.studies.size, 2);
+  });
+
+  it('real rows: a numeric shifted by its standard deviation, a new category and a column emptied by half give one WARNING naming exactly those three; the same data re-dropped gives none', async () => {
+    // babyweight's sample is sorted by mother_age: every 30th row, from three offsets, are three
+    // draws of one distribution.
+    const lines = readFileSync(join(DATA, 'babyweight/train.csv'), 'utf8').trimEnd().split('\n');
+    const draw = (offset: number) => lines.filter((_, i) => i % 30 === offset);
+    const header = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
+    const h = harness();
+    h.bucket.put('config/births/schema.json', JSON.stringify({ label: 'weight_pounds' }));
+    const evalRows = `${header}\n${draw(29).join('\n')}\n`;
+    const dropRows = async (rows: string[]) => {
+      for (const e of drop(h.bucket, {
+        'data/births/train.csv': `${header}\n${rows.join('\n')}\n`,
+        'data/births/eval.csv': evalRows,
+      }))
+        await onObjectFinalized(h.ctx, e);
+      return [...h.training.studies.values()].at(-1)!.runId;
+    };
+    const first = await dropRows(draw(0));
+    const reference = h.bucket.json<Report>(layout.dataReport(first))!;
+    const sd = (reference.columns.find((c) => c.name === 'mother_age') as { std: number }).std;
+    h.bucket.put('models/births/serving.json', JSON.stringify({ version: first }));
+    const warnings = () =>
+      h.logs.filter((l) => l.severity === 'WARNING' && /^data drift/.test(l.message));
+
+    const same = await dropRows(draw(7));
+    assert.equal(h.bucket.json<Report>(layout.dataReport(same))!.verdict, 'no drift');
+    assert.equal(warnings().length, 0, 'the same distribution, drawn again: no warning');
+
+    let n = 0;
+    const drifted = await dropRows(
+      draw(11).map((l) => {
+        const c = l.split(',');
+        c[2] = (Number(c[2]) + sd).toFixed(1); // mother_age + 1 sd
+        if (n % 10 < 3) c[3] = 'Sextuplets(6)'; // a category the serving data never had
+        if (n % 2 === 0) c[1] = ''; // is_male emptied in half the rows
+        n++;
+        return c.join(',');
+      }),
+    );
+    const report = h.bucket.json<Report>(layout.dataReport(drifted))!;
+    assert.equal(report.verdict, 'drift');
+    assert.deepEqual([...report.drift!.drifted].sort(), ['is_male', 'mother_age', 'plurality']);
+    const [warning] = warnings();
+    assert.equal(warnings().length, 1);
+    assert.match(warning.message, /mother_age \(js 0\.\d+ > 0\.1\)/);
+    assert.match(warning.message, /plurality \(linfty 0\.\d+ > 0\.1\)/);
+    assert.match(warning.message, /is_male \(missing rate 0 → 0\.5\)/);
+    assert.doesNotMatch(warning.message, /gestation_weeks|weight_pounds/);
+    const plurality = report.drift!.features.find((f) => f.name === 'plurality')!;
+    assert.deepEqual(plurality.newValues, ['Sextuplets(6)']);
   });
 
   it('a spec can make a feature’s drift blocking, with its own threshold: the run fails naming it, the serving model keeps serving', async () => {
