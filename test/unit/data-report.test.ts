@@ -22,7 +22,13 @@ const shifted = (csv: string, change: (cells: string[]) => void) =>
 
 interface Report {
   rows: { read: number; used: number; rejected: number };
-  columns: { name: string; role: string; quantiles?: number[]; topValues?: [string, number][] }[];
+  columns: {
+    name: string;
+    role: string;
+    std?: number;
+    quantiles?: number[];
+    topValues?: [string, number][];
+  }[];
   reference: { version: string } | null;
   drift: {
     features: {
@@ -108,7 +114,7 @@ describe('data report: statistics and drift against the serving model’s data',
     };
     const first = await dropRows(draw(0));
     const reference = h.bucket.json<Report>(layout.dataReport(first))!;
-    const sd = (reference.columns.find((c) => c.name === 'mother_age') as { std: number }).std;
+    const sd = reference.columns.find((c) => c.name === 'mother_age')!.std!;
     h.bucket.put('models/births/serving.json', JSON.stringify({ version: first }));
     const warnings = () =>
       h.logs.filter((l) => l.severity === 'WARNING' && /^data drift/.test(l.message));
