@@ -184,6 +184,21 @@ describe('study spec (the course hyperparam.yaml)', () => {
       /reports rmse for a regression model, not "accuracy"/,
     );
     checkStudyForProblem(accuracy, 'multiclass');
+    const weighted = {
+      ...parseStudyDocument(COURSE_HYPERPARAM_YAML),
+      params: [
+        {
+          name: 'class_weights',
+          type: 'CATEGORICAL' as const,
+          categoricalValues: ['none', 'balanced'],
+        },
+      ],
+    };
+    assert.throws(
+      () => checkStudyForProblem(weighted, 'regression'),
+      /params: class_weights weighs the classes of a categorical label/,
+    );
+    checkStudyForProblem({ ...weighted, metricTag: 'logloss', goal: 'MINIMIZE' }, 'binary');
     assert.throws(
       () => checkStudyForProblem({ ...accuracy, metricTag: 'auc' }, 'multiclass'),
       /reports logloss, accuracy, f1_macro for a multiclass classification model, not "auc"/,

@@ -270,6 +270,18 @@ describe('job-completed: onJobEvent', () => {
       );
     });
 
+    it('a run made before runs had their own copies of the drop trains on the dropped objects', async () => {
+      const h = fx.harness();
+      const runId = await fx.toTuning(h);
+      const record = h.bucket.json<{ data: Record<string, unknown> }>(fx.paths.run(runId))!;
+      delete record.data.inputs;
+      h.bucket.put(fx.paths.run(runId), JSON.stringify(record));
+      fx.finishStudy(h, runId);
+      await onJobEvent(h.ctx, fx.studyCompleted(runId));
+      const final = fx.onlyTraining(h.training);
+      assert.deepEqual([final.trainData, final.evalData], [[fx.paths.train], [fx.paths.eval]]);
+    });
+
     it('a success without a complete model fails the run (no candidate)', async () => {
       const h = fx.harness();
       const runId = await fx.toFinalTraining(h);

@@ -43,6 +43,7 @@ export function runInputs(run: Pick<RunRecord, 'runId' | 'data'>): {
   train: string[];
   eval: string[];
 } {
+  if (run.data.inputs !== 'copies') return { train: run.data.train, eval: run.data.eval };
   const copy = (name: string) => layout.runInput(run.runId, name);
   return { train: run.data.train.map(copy), eval: run.data.eval.map(copy) };
 }
@@ -53,7 +54,14 @@ export interface RunRecord {
   state: RunStateName;
   createdAt: string;
   updatedAt: string;
-  data: { version: string; train: string[]; eval: string[]; objects: DataObject[] };
+  data: {
+    version: string;
+    train: string[];
+    eval: string[];
+    objects: DataObject[];
+    /** "copies": the run reads runs/<runId>/inputs/ (absent for runs made before they existed). */
+    inputs?: 'copies';
+  };
   /** The storage event (object#generation) whose delivery starts the run: only it does. */
   createdBy?: string;
   /** The spec object the trainer reads (config/<model>/schema.json); absent for built-in models. */

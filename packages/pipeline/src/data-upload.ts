@@ -101,6 +101,7 @@ export async function onObjectFinalized(
       train,
       eval: evalFiles,
       objects: objects.map((o) => ({ name: o.name, generation: o.generation, size: o.size })),
+      inputs: 'copies',
     },
   });
   const runLog = log.child({ runId });

@@ -99,7 +99,8 @@ export class GcsBucket implements Storage {
         typeof response,
       ];
     } catch (err) {
-      if (status(err) === 404)
+      // 404: that generation is gone (overwritten or deleted), unless the bucket itself is.
+      if (status(err) === 404 && (await this.bucket.exists())[0])
         throw new PreconditionFailedError(
           source,
           sourceGeneration,

@@ -141,6 +141,10 @@ export type RawStudy = { [K in keyof Omit<StudySpec, 'params' | 'scaleTier'>]: u
  */
 export function checkStudyForProblem(study: StudySpec, problem: ProblemType): void {
   const reported = METRICS_BY_PROBLEM[problem];
+  if (problem === 'regression' && study.params.some((p) => p.name === 'class_weights'))
+    throw new StudySpecError([
+      'params: class_weights weighs the classes of a categorical label; this model predicts a number',
+    ]);
   if (Object.hasOwn(reported, study.metricTag)) return;
   throw new StudySpecError([
     `hyperparameterMetricTag (metricId): the trainer reports ${Object.keys(reported).join(', ')} for a ${problem === 'regression' ? 'regression' : `${problem} classification`} model, not ${JSON.stringify(study.metricTag)}${problem !== 'regression' && study.metricTag === METRIC_TAG ? ' (the default when a study names no metric): name one, e.g. hyperparameterMetricTag: logloss' : ''}`,
