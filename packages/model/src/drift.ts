@@ -122,25 +122,30 @@ export function compareWithReference(
     }
     const missingRate = { reference: ref.missingRate, current: round(p.missing / p.count) };
     const missingShift = Math.abs(missingRate.current - missingRate.reference) > t.missingRate;
+    // A distance against the feature's threshold (the spec's, else the metric's default).
+    const judged = (metric: FeatureDrift['metric'], distance: number, fallback: number) => {
+      const threshold = rule(ref.name).threshold ?? fallback;
+      const why = [
+        ...(distance > threshold ? [`${metric} ${distance} > ${threshold}`] : []),
+        ...(missingShift ? [`missing rate ${missingRate.reference} → ${missingRate.current}`] : []),
+      ];
+      return {
+        name: ref.name,
+        metric,
+        distance,
+        threshold,
+        drifted: why.length > 0,
+        reasons: why,
+        blocking: rule(ref.name).blocking === true,
+        missingRate,
+      };
+    };
     const numeric = profiler.kinds[ref.name] === 'numeric';
     if (numeric && ref.quantiles && p.sample.length > 0) {
       const distance = round(jensenShannon(ref.quantiles, p.sample, ref.decileShares));
       const outside = p.sample.filter((x) => x < ref.quantiles![0] || x > ref.quantiles![10]);
-      const threshold = rule(ref.name).threshold ?? t.jensenShannon;
       features.push({
-        name: ref.name,
-        metric: 'js',
-        distance,
-        threshold,
-        drifted: distance > threshold || missingShift,
-        reasons: reasons(
-          distance > threshold,
-          `js ${distance} > ${threshold}`,
-          missingShift,
-          missingRate,
-        ),
-        blocking: rule(ref.name).blocking === true,
-        missingRate,
+        ...judged('js', distance, t.jensenShannon),
         outOfRange: round(outside.length / p.sample.length),
       });
     } else if (!numeric && ref.topValues) {
@@ -159,21 +164,8 @@ export function compareWithReference(
       const frequent = p.topValues().filter(([, n]) => n / present >= 0.01);
       // Only a reference that lists every value it saw can say a value is new.
       const complete = ref.distinct <= ref.topValues.length;
-      const threshold = rule(ref.name).threshold ?? t.linfty;
       features.push({
-        name: ref.name,
-        metric: 'linfty',
-        distance,
-        threshold,
-        drifted: distance > threshold || missingShift,
-        reasons: reasons(
-          distance > threshold,
-          `linfty ${distance} > ${threshold}`,
-          missingShift,
-          missingRate,
-        ),
-        blocking: rule(ref.name).blocking === true,
-        missingRate,
+        ...judged('linfty', distance, t.linfty),
         newValues: complete
           ? frequent
               .map(([v]) => v)
@@ -199,18 +191,6 @@ export function compareWithReference(
 
 /** Values listed per feature in the report (new, vanished). */
 const MAX_LISTED = 20;
-
-function reasons(
-  distant: boolean,
-  figure: string,
-  missingShift: boolean,
-  missingRate: FeatureDrift['missingRate'],
-): string[] {
-  return [
-    ...(distant ? [figure] : []),
-    ...(missingShift ? [`missing rate ${missingRate.reference} → ${missingRate.current}`] : []),
-  ];
-}
 
 /** A reference entry this comparison can read (finite figures, the shapes inference writes). */
 function isColumnStatistics(c: unknown): c is ColumnStatistics {
