@@ -16,7 +16,7 @@ import {
   type ModelSpec,
 } from '@bucketml/model';
 import { trainModel, TrainingOptionsError, type TrainResult } from '@bucketml/trainer';
-import { DATA, runCli, tempDir } from './helpers.ts';
+import { DATA, jsonLines, runCli, tempDir } from './helpers.ts';
 
 /**
  * Classification on real tables (data/tables/README.md): vega's birdstrikes (label `phase`, 7
@@ -266,10 +266,7 @@ describe('classification', () => {
     assert.equal(model.meta.hyperparameters.ensemble, 2);
     const predicted = await runCli(['predict', '--model-dir', out, '--csv-instances', birds.eval]);
     assert.equal(predicted.code, 0, predicted.stderr);
-    const answers = predicted.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const answers = jsonLines(predicted.stdout);
     assert.equal(answers.length, 500);
     for (const a of answers.slice(0, 20)) {
       assert.deepEqual(a.classes, model.meta.spec.label.classes);

@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, before } from 'node:test';
 import { formatDefault, VERBS, type Flag } from '@bucketml/cli';
-import { DATA, runCli, sampleCsv, tempDir } from './helpers.ts';
+import { DATA, jsonLines, runCli, sampleCsv, tempDir } from './helpers.ts';
 
 const evalRmse = (stdout: string) => Number(/eval rmse: ([0-9.]+)/.exec(stdout)?.[1]);
 
@@ -290,10 +290,7 @@ describe('bucketml train --label and infer-spec: a header CSV and a label name s
     // CSV instances: the eval file itself (the label column is ignored), one answer per row, in order.
     const p = await runCli(['predict', '--model-dir', out, '--csv-instances', quakes('eval.csv')]);
     assert.equal(p.code, 0, p.stderr);
-    const answers = p.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const answers = jsonLines(p.stdout);
     assert.equal(
       answers.length,
       (await readFile(quakes('eval.csv'), 'utf8')).trimEnd().split('\n').length - 1,
@@ -345,10 +342,7 @@ describe('bucketml train --label and infer-spec: a header CSV and a label name s
     assert.match(r.stdout, /auc: 0\.[5-9]/);
     const p = await runCli(['predict', '--model-dir', out, '--csv-instances', evalFile]);
     assert.equal(p.code, 0, p.stderr);
-    const answers = p.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { problem: string; classes: string[]; scores: number[] });
+    const answers = jsonLines<{ problem: string; classes: string[]; scores: number[] }>(p.stdout);
     assert.equal(answers.length, 300);
     for (const a of answers) {
       assert.deepEqual(a.classes, ['suspicious', 'traffic']);
@@ -415,10 +409,7 @@ describe('bucketml predict', () => {
     );
     const r = await runCli(['predict', '--model-dir', modelDir, '--json-instances', file]);
     assert.equal(r.code, 0, r.stderr);
-    const out = r.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const out = jsonLines(r.stdout);
     assert.equal(out.length, 3);
     assert.deepEqual(Object.keys(out[0]), ['key', 'weight_pounds']);
     assert.equal(out[0].key, 'b1');
@@ -444,10 +435,7 @@ describe('bucketml predict', () => {
       stdin,
     );
     assert.equal(r.code, 1);
-    const out = r.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const out = jsonLines(r.stdout);
     assert.equal(out.length, 6);
     assert.equal(typeof out[0].weight_pounds, 'number');
     assert.deepEqual(out[1], {

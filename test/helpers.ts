@@ -25,6 +25,14 @@ export async function sampleCsv(
   return path;
 }
 
+/** The JSON objects of a command's JSON-lines output (bucketml predict), in order (any, as JSON.parse's, unless T is given). */
+export function jsonLines<T = any>(text: string): T[] {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
+}
+
 export interface RunResult {
   code: number;
   stdout: string;

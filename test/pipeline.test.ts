@@ -97,13 +97,23 @@ async function stopAndKeepLog(stack: LocalStack | undefined): Promise<void> {
   console.log(`# stack log: ${path}`);
 }
 
-async function predict(stack: LocalStack, body: unknown, contentType = 'application/json') {
-  const res = await fetch(`${stack.predictUrl}/babyweight`, {
+async function predict<T = Record<string, unknown>>(
+  stack: LocalStack,
+  body: unknown,
+  { model = 'babyweight', contentType = 'application/json' } = {},
+) {
+  const res = await fetch(`${stack.predictUrl}/${model}`, {
     method: 'POST',
     headers: { 'content-type': contentType },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+/** A CSV's first data row as an instance (the files here have no quoted fields). */
+async function firstRowOf(file: string): Promise<Record<string, string>> {
+  const [header, first] = (await readFile(file, 'utf8')).split('\n');
+  return Object.fromEntries(header.split(',').map((n, i) => [n, first.split(',')[i]]));
 }
 
 describe('pipeline on the local stack, every event delivered 3 times', () => {
@@ -196,7 +206,10 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
       { index: 1, key: 'k2', error: 'is_male: "yes" is not one of True, False, Unknown' },
     ]);
     assert.equal((await predict(stack, { rows: [] })).status, 400);
-    assert.equal((await predict(stack, { instances: [] }, 'text/plain')).status, 415);
+    assert.equal(
+      (await predict(stack, { instances: [] }, { contentType: 'text/plain' })).status,
+      415,
+    );
     const info = (await fetch(`${stack.predictUrl}/babyweight`).then((r) => r.json())) as {
       model: { version: string };
       label: string;
@@ -332,13 +345,12 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
       latitude: 34,
       depth: 8,
     };
-    const res = await fetch(`${stack.predictUrl}/quakes`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ instances: [instance] }),
-    });
-    const body = (await res.json()) as { predictions: { key: string; mag: number }[] };
-    assert.equal(res.status, 200, JSON.stringify(body));
+    const { status, body } = await predict<{ predictions: { key: string; mag: number }[] }>(
+      stack,
+      { instances: [instance] },
+      { model: 'quakes' },
+    );
+    assert.equal(status, 200, JSON.stringify(body));
     assert.equal(body.predictions[0].key, 'q1', "the caller's key comes back");
     assert.ok(body.predictions[0].mag > -1 && body.predictions[0].mag < 8, JSON.stringify(body));
   });
@@ -373,19 +385,11 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     assert.deepEqual(report.final.classes, model.meta.spec.label.classes);
     const classes = model.meta.spec.label.classes!;
 
-    const [header, first] = (await readFile(join(bucket, 'data/birds/eval.csv'), 'utf8')).split(
-      '\n',
-    );
-    const instance = Object.fromEntries(header.split(',').map((n, i) => [n, first.split(',')[i]]));
-    const res = await fetch(`${stack.predictUrl}/birds`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ instances: [{ ...instance, key: 'strike-1' }] }),
-    });
-    const body = (await res.json()) as {
+    const instance = await firstRowOf(join(bucket, 'data/birds/eval.csv'));
+    const { status, body } = await predict<{
       predictions: { key: string; phase: string; classes: string[]; scores: number[] }[];
-    };
-    assert.equal(res.status, 200, JSON.stringify(body));
+    }>(stack, { instances: [{ ...instance, key: 'strike-1' }] }, { model: 'birds' });
+    assert.equal(status, 200, JSON.stringify(body));
     const [answer] = body.predictions;
     assert.equal(answer.key, 'strike-1');
     assert.deepEqual(answer.classes, classes);
@@ -471,21 +475,11 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     const model = await readModelDir(join(bucket, 'models/stops', runId));
     assert.deepEqual(model.meta.spec.label.classes, ['suspicious', 'traffic']);
     assert.ok(model.meta.metrics.values!.auc > 0.5, JSON.stringify(model.meta.metrics.values));
-    const [header, first] = (await readFile(join(bucket, 'data/stops/eval.csv'), 'utf8')).split(
-      '\n',
-    );
-    const instance = Object.fromEntries(header.split(',').map((n, i) => [n, first.split(',')[i]]));
-    const res = await fetch(`${stack.predictUrl}/stops`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        instances: [{ ...instance, key: 7 }],
-      }),
-    });
-    const body = (await res.json()) as {
+    const instance = await firstRowOf(join(bucket, 'data/stops/eval.csv'));
+    const { status, body } = await predict<{
       predictions: { key: number; problem: string; classes: string[]; scores: number[] }[];
-    };
-    assert.equal(res.status, 200, JSON.stringify(body));
+    }>(stack, { instances: [{ ...instance, key: 7 }] }, { model: 'stops' });
+    assert.equal(status, 200, JSON.stringify(body));
     const [answer] = body.predictions;
     assert.equal(answer.key, 7);
     assert.deepEqual(answer.classes, ['suspicious', 'traffic']);

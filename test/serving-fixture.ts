@@ -11,7 +11,10 @@ import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { loadTensorFlow, trainModel } from '@bucketml/trainer';
 import { DATA } from './helpers.ts';
 
-/** A small babyweight model trained in this process (seconds), serialised as a model directory. */
+/**
+ * A small babyweight model trained in this process (seconds), serialised as a model directory:
+ * one network (the serving bench loads its weights into a single tfjs network).
+ */
 export async function trainSmallModel(
   seed: number,
   trainExamples = 20_000,
@@ -21,7 +24,7 @@ export async function trainSmallModel(
     spec,
     train: [fileSource(join(DATA, 'babyweight/train.csv'))],
     eval: [fileSource(join(DATA, 'babyweight/eval.csv'))],
-    hyperparameters: { ...spec.hyperparameters, trainExamples },
+    hyperparameters: { ...spec.hyperparameters, trainExamples, ensemble: 1 },
     seed,
     tensorflow: await loadTensorFlow(),
   });

@@ -6,6 +6,11 @@
 /** A tuned parameter's value (INTEGER, DOUBLE and DISCRETE are numbers; CATEGORICAL strings). */
 export type ParameterValue = number | string;
 export type JobState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** A job that will not change any more. */
+export function isJobFinished(state: JobState | undefined): boolean {
+  return state === 'SUCCEEDED' || state === 'FAILED' || state === 'CANCELLED';
+}
 export const TRIAL_STATES = ['SUCCEEDED', 'FAILED', 'STOPPED', 'ACTIVE'] as const;
 export type TrialState = (typeof TRIAL_STATES)[number];
 /** How a job ended, as job events report it. */

@@ -19,6 +19,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import {
+  isJobFinished,
   jobOutput,
   TOPICS,
   trainerArgv,
@@ -57,8 +58,7 @@ interface JobRecord {
 const MAX_STARTS = 3;
 const CANCELLED = 'cancelled by request';
 
-const isFinished = (r: JobRecord) =>
-  r.state === 'SUCCEEDED' || r.state === 'FAILED' || r.state === 'CANCELLED';
+const isFinished = (r: JobRecord) => isJobFinished(r.state);
 
 export interface TrainingServiceOptions {
   bucket: DirectoryBucket;

@@ -239,6 +239,7 @@ export async function onObjectFinalized(
   }
 
   const jobId = jobIdOf(runId, 'study');
+  const args = trialArgs(study.args, study.metricTag);
   const submitted = await ctx.training.submitStudy({
     jobId,
     runId,
@@ -246,7 +247,7 @@ export async function onObjectFinalized(
     ...(specObject ? { specObject } : {}),
     trainData: inputs.train,
     evalData: inputs.eval,
-    args: trialArgs(study.args, study.metricTag),
+    args,
     outputDir: layout.trialsDir(runId),
     goal: study.goal,
     metricTag: study.metricTag,
@@ -267,7 +268,7 @@ export async function onObjectFinalized(
       maxParallelTrials: study.maxParallelTrials,
       metricTag: study.metricTag,
       goal: study.goal,
-      args: trialArgs(study.args, study.metricTag),
+      args,
       finalArgs: study.finalArgs,
     },
   });

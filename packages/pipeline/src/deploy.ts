@@ -62,15 +62,14 @@ export async function onModelCandidate(
   const worse = (a: number, b: number) => (metric.goal === 'MINIMIZE' ? a > b : a < b);
   const candidatePrefix = jobOutput.modelDir(run.final.outputDir);
   const version = run.runId;
+  const evalData = runInputs(run).eval;
   const serving = await readServingPointer(ctx.storage, run.model);
   if (serving?.pointer.version === version) {
     // A previous delivery switched the pointer and stopped before recording it: the serving
     // figure is measured again (the same models on the same data give the same number).
     const previous = serving.pointer.previousVersion;
     const servingValue = previous
-      ? await versionValue(ctx, run.model, previous, runInputs(run).eval, metric.tag).catch(
-          () => undefined,
-        )
+      ? await versionValue(ctx, run.model, previous, evalData, metric.tag).catch(() => undefined)
       : undefined;
     await finish(ctx, run.runId, serving.pointer, previous, servingValue);
     return;
@@ -78,7 +77,7 @@ export async function onModelCandidate(
 
   const candidate = await readModelObjects(ctx.storage, candidatePrefix);
   if (!candidate) throw new Error(`candidate model ${candidatePrefix} is incomplete`); // transient
-  const candidateEval = await evaluateOn(ctx.storage, candidate, runInputs(run).eval);
+  const candidateEval = await evaluateOn(ctx.storage, candidate, evalData);
   const candidateValue = candidateEval.values[metric.tag];
   const reject = async (reason: string, figures: Record<string, unknown>) =>
     finishRun(
@@ -123,9 +122,7 @@ export async function onModelCandidate(
     }
     if (servingModel) {
       try {
-        servingValue = (await evaluateOn(ctx.storage, servingModel, runInputs(run).eval)).values[
-          metric.tag
-        ];
+        servingValue = (await evaluateOn(ctx.storage, servingModel, evalData)).values[metric.tag];
       } catch (err) {
         // The serving model cannot read this data (e.g. its spec changed): it cannot compete.
         if (!(err instanceof DataError || err instanceof ModelFormatError)) throw err;

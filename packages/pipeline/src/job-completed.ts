@@ -10,6 +10,7 @@
  */
 import {
   finalTrainingArgs,
+  isJobFinished,
   jobIdOf,
   jobOutput,
   layout,
@@ -85,7 +86,7 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
   // The backend's word on the study, not the event's: a forged "finished" cannot end a study.
   const study = await ctx.training.getStudy(run.study.jobId);
   if (!study) throw new Error(`study ${run.study.jobId} not found on the training backend`); // transient: retry
-  if (study.state !== 'SUCCEEDED' && study.state !== 'FAILED' && study.state !== 'CANCELLED') {
+  if (!isJobFinished(study.state)) {
     log.event(
       'WARNING',
       `study event ignored: the training backend reports study ${study.jobId} ${study.state}`,
@@ -162,7 +163,7 @@ async function onTrainingCompleted(
   // The backend's word on the job, not the event's: a forged "finished" cannot end the run.
   const job = await ctx.training.getTraining(final.jobId);
   if (!job) throw new Error(`training ${final.jobId} not found on the training backend`); // transient: retry
-  if (job.state !== 'SUCCEEDED' && job.state !== 'FAILED' && job.state !== 'CANCELLED') {
+  if (!isJobFinished(job.state)) {
     log.event(
       'WARNING',
       `training event ignored: the training backend reports job ${final.jobId} ${job.state}`,

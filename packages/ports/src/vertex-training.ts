@@ -11,7 +11,14 @@
  * (Two deliveries racing within the same second could still both create one; the pipeline's
  * run state makes the second job's completion a no-op.)
  */
-import { jobOutput, LABELS, parseGsUri, parseJobId, trainerArgv } from '@bucketml/contracts';
+import {
+  isJobFinished,
+  jobOutput,
+  LABELS,
+  parseGsUri,
+  parseJobId,
+  trainerArgv,
+} from '@bucketml/contracts';
 
 export { LABELS, VERTEX_LOG_FILTER } from '@bucketml/contracts';
 import { DEFAULT_MACHINE_TYPE, toVertexTuningJob } from '@bucketml/tuning';
@@ -195,11 +202,11 @@ export class VertexTrainingBackend implements TrainingBackend {
   }
 
   async getTraining(jobId: string): Promise<TrainingJob | null> {
+    // The listing returns the whole job resource, state and error included.
     const found = await this.find('training', jobId);
     if (!found) return null;
-    const [job] = await this.jobs.getCustomJob({ name: found.name! });
-    const error = job.error?.message ?? undefined;
-    return { jobId, state: jobState(job.state) ?? 'RUNNING', ...(error ? { error } : {}) };
+    const error = found.error?.message ?? undefined;
+    return { jobId, state: jobState(found.state) ?? 'RUNNING', ...(error ? { error } : {}) };
   }
 
   async cancelJob(jobId: string): Promise<void> {
@@ -207,8 +214,7 @@ export class VertexTrainingBackend implements TrainingBackend {
     const kind = parseJobId(jobId)?.kind === 'study' ? 'study' : 'training';
     const found = await this.find(kind, jobId);
     const state = found && jobState(found.state);
-    if (!found?.name || state === 'SUCCEEDED' || state === 'FAILED' || state === 'CANCELLED')
-      return;
+    if (!found?.name || isJobFinished(state)) return;
     const name = found.name;
     try {
       if (kind === 'study') await this.jobs.cancelHyperparameterTuningJob({ name });
