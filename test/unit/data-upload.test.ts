@@ -372,6 +372,24 @@ describe('data-upload: onObjectFinalized', () => {
     }
   });
 
+  it('rows without a label are skipped and counted, not invalid: a drop with 30% of them is tuned', async () => {
+    const h = harness();
+    const lines = TRAIN_CSV.trimEnd().split('\n');
+    const unlabelled = lines.map((l, i) => (i % 10 < 3 ? l.replace(/^[^,]*/, '') : l));
+    for (const e of drop(h.bucket, {
+      [paths.train]: unlabelled.join('\n') + '\n',
+      [paths.eval]: EVAL_CSV,
+    }))
+      await onObjectFinalized(h.ctx, e);
+    assertOneTuningRun(h);
+    const validated = h.logs.find((l) => /^data validated/.test(l.message))!;
+    const skipped = unlabelled.filter((l) => l.startsWith(',')).length;
+    assert.equal(validated.unlabelledRows, skipped);
+    assert.equal(validated.badRows, 0);
+    assert.equal(validated.trainRows, lines.length - skipped);
+    assert.match(validated.message, new RegExp(`${skipped} without a label skipped`));
+  });
+
   it('bad data fails the run with an ERROR naming the file and line, submits nothing, and stays failed on redelivery', async () => {
     const h = harness();
     const events = drop(h.bucket, {

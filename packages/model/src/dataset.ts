@@ -53,6 +53,11 @@ export interface Dataset extends EncodedRows {
   files: DataFileInfo[];
   /** Rows read, valid or not (header rows excluded). */
   rowsRead: number;
+  /**
+   * Rows whose label cell is empty: nothing to learn from or to measure, so skipped and counted
+   * apart (as inference reports them), not invalid.
+   */
+  unlabelledRows: number;
   badRows: number;
   /** The first bad rows with their line numbers, for reports. */
   badRowSamples: BadRow[];
@@ -99,6 +104,7 @@ export async function readDataset(
   const ds = {
     files: [] as DataFileInfo[],
     rowsRead: 0,
+    unlabelledRows: 0,
     badRows: 0,
     badRowSamples: [] as BadRow[],
     badRowReasons: {} as Record<string, number>,
@@ -150,6 +156,11 @@ export async function readDataset(
         }
         info.rows++;
         ds.rowsRead++;
+        const labelAt = columnIndex!.get(encoder.spec.label.name);
+        if (labelAt !== undefined && (record[labelAt] ?? '').trim() === '') {
+          ds.unlabelledRows++;
+          continue;
+        }
         const reason = readRow(
           record,
           columnIndex!,
@@ -188,20 +199,27 @@ export async function readDataset(
     ds.files.push(info);
   }
 
-  if (ds.badRows > maxBadFraction * ds.rowsRead) {
-    const pct = ((100 * ds.badRows) / ds.rowsRead).toFixed(1);
+  const labelled = ds.rowsRead - ds.unlabelledRows;
+  if (ds.badRows > maxBadFraction * labelled) {
+    const pct = ((100 * ds.badRows) / labelled).toFixed(1);
     const examples = ds.badRowSamples
       .slice(0, 5)
       .map((b) => `\n  ${b.file}:${b.line}: ${b.reason}`)
       .join('');
     const first = ds.badRowSamples[0];
     throw new DataError(
-      `${ds.badRows} of ${ds.rowsRead} rows (${pct}%) are invalid, above the ${(maxBadFraction * 100).toFixed(1)}% limit; first ones:${examples}`,
+      `${ds.badRows} of ${labelled} labelled rows (${pct}%) are invalid, above the ${(maxBadFraction * 100).toFixed(1)}% limit; first ones:${examples}`,
       first?.file,
       first?.line,
     );
   }
-  if (rows.size === 0) throw new DataError('no valid rows in the data', sources[0].name);
+  if (rows.size === 0)
+    throw new DataError(
+      ds.unlabelledRows === ds.rowsRead
+        ? `no row has a value in the label column ${encoder.spec.label.name}`
+        : 'no valid rows in the data',
+      sources[0].name,
+    );
   return { ...rows.finish(), ...ds };
 }
 

@@ -23,6 +23,8 @@ export interface DataLineage {
   files: DataFileInfo[];
   rowsRead: number;
   rowsUsed: number;
+  /** Rows without a label, skipped (absent in models saved before they were counted). */
+  unlabelledRows?: number;
   badRows: number;
   badRowSamples: BadRow[];
 }

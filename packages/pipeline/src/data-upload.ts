@@ -185,12 +185,14 @@ export async function onObjectFinalized(
     const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
     for (const [k, n] of Object.entries(evalData.badRowReasons))
       badRowReasons[k] = (badRowReasons[k] ?? 0) + n;
+    const unlabelled = trainData.unlabelledRows + evalData.unlabelledRows;
     runLog.event(
       'INFO',
-      `data validated: ${trainData.size} training and ${evalData.size} evaluation rows${trainData.badRows + evalData.badRows ? `, ${trainData.badRows + evalData.badRows} unusable` : ''}`,
+      `data validated: ${trainData.size} training and ${evalData.size} evaluation rows${trainData.badRows + evalData.badRows ? `, ${trainData.badRows + evalData.badRows} unusable` : ''}${unlabelled ? `, ${unlabelled} without a label skipped` : ''}`,
       {
         trainRows: trainData.size,
         evalRows: evalData.size,
+        unlabelledRows: unlabelled,
         badRows: trainData.badRows + evalData.badRows,
         badRowReasons,
         badRowSamples: [...trainData.badRowSamples, ...evalData.badRowSamples].slice(0, 5),

@@ -593,6 +593,7 @@ function lineage(d: Dataset): DataLineage {
     files: d.files,
     rowsRead: d.rowsRead,
     rowsUsed: d.size,
+    unlabelledRows: d.unlabelledRows,
     badRows: d.badRows,
     badRowSamples: d.badRowSamples,
   };

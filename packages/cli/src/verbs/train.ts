@@ -197,6 +197,8 @@ inferred spec and the data's statistics are saved inside the model.`,
       ['train', meta.data.train],
       ['eval', meta.data.eval],
     ] as const) {
+      if (d.unlabelledRows)
+        say(`skipped ${d.unlabelledRows} ${which} row(s) without a label of ${d.rowsRead}`);
       if (d.badRows === 0) continue;
       say(`skipped ${d.badRows} invalid ${which} row(s) of ${d.rowsRead}:`);
       for (const b of d.badRowSamples.slice(0, 5)) say(`  ${b.file}:${b.line}: ${b.reason}`);
