@@ -208,7 +208,7 @@ export async function readDataset(
       .join('');
     const first = ds.badRowSamples[0];
     throw new DataError(
-      `${ds.badRows} of ${labelled} labelled rows (${pct}%) are invalid, above the ${(maxBadFraction * 100).toFixed(1)}% limit; first ones:${examples}`,
+      `${ds.badRows} of ${labelled}${ds.unlabelledRows ? ' labelled' : ''} rows (${pct}%) are invalid, above the ${(maxBadFraction * 100).toFixed(1)}% limit; first ones:${examples}`,
       first?.file,
       first?.line,
     );
