@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   serving: () => import('./bench/serving.ts'),
   quality: () => import('./bench/quality.ts'),
   drop: () => import('./bench/drop.ts'),
+  data: () => import('./bench/data.ts'),
 };
 
 const name = process.argv[2];

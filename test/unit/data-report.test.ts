@@ -39,6 +39,8 @@ interface Report {
       newValues?: string[];
     }[];
     drifted: string[];
+    missingColumns: string[];
+    newColumns: string[];
   } | null;
   verdict: string;
 }
@@ -145,6 +147,61 @@ describe('data report: statistics and drift against the serving model’s data',
     assert.doesNotMatch(warning.message, /gestation_weeks|weight_pounds/);
     const plurality = report.drift!.features.find((f) => f.name === 'plurality')!;
     assert.deepEqual(plurality.newValues, ['Sextuplets(6)']);
+  });
+
+  it('with nothing serving, a drop is compared with the previous validated run’s data; a column gone from the header and a new one are named', async () => {
+    const lines = readFileSync(join(DATA, 'babyweight/train.csv'), 'utf8').trimEnd().split('\n');
+    const draw = (offset: number) => lines.filter((_, i) => i % 30 === offset);
+    const h = harness();
+    h.bucket.put('config/births/schema.json', JSON.stringify({ label: 'weight_pounds' }));
+    let events: ReturnType<typeof drop> = [];
+    const dropRows = async (header: string, rows: string[], change = (l: string) => l) => {
+      events = drop(h.bucket, {
+        'data/births/train.csv': `${header}\n${rows.map(change).join('\n')}\n`,
+        'data/births/eval.csv': `${header}\n${draw(29).map(change).join('\n')}\n`,
+      });
+      for (const e of events) await onObjectFinalized(h.ctx, e);
+      return [...h.training.studies.values()].at(-1)!.runId;
+    };
+    const warnings = () =>
+      h.logs.filter((l) => l.severity === 'WARNING' && /^data drift/.test(l.message));
+    const header = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
+    const first = await dropRows(header, draw(0));
+    assert.equal(h.bucket.json<Report>(layout.dataReport(first))!.verdict, 'no reference');
+
+    const second = await dropRows(header, draw(7));
+    const report = h.bucket.json<Report>(layout.dataReport(second))!;
+    assert.deepEqual(report.reference, {
+      version: first,
+      source: layout.dataReport(first),
+      as: 'previous run',
+    });
+    assert.equal(report.verdict, 'no drift');
+    // A redelivery of the second drop's events compares with the first run still.
+    for (const e of events) await onObjectFinalized(h.ctx, e);
+    assert.equal(h.bucket.json<Report>(layout.dataReport(second))!.reference!.version, first);
+
+    // The third drop lost plurality and gained the gestation in days (the schema is inferred
+    // again from each drop, so the run goes on).
+    const third = await dropRows(
+      'weight_pounds,is_male,mother_age,gestation_weeks,gestation_days,key',
+      draw(11),
+      (l) => {
+        const c = l.split(',');
+        return [c[0], c[1], c[2], c[4], String(Math.round(Number(c[4]) * 7)), c[5]].join(',');
+      },
+    );
+    const changed = h.bucket.json<Report>(layout.dataReport(third))!;
+    assert.equal(changed.reference!.version, second);
+    assert.deepEqual(changed.drift!.missingColumns, ['plurality']);
+    assert.deepEqual(changed.drift!.newColumns, ['gestation_days']);
+    assert.equal(warnings().length, 1);
+    assert.match(
+      warnings()[0].message,
+      new RegExp(
+        `^data drift against the previous run ${second}: plurality \\(column gone\\), gestation_days \\(new column\\)$`,
+      ),
+    );
   });
 
   it('a spec can make a feature’s drift blocking, with its own threshold: the run fails naming it, the serving model keeps serving', async () => {

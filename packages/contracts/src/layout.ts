@@ -14,6 +14,7 @@
  *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log
  *   runs/<runId>/final/               the final training's job output (same shape)
  *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
+ *   reports/<model>/data-report-trail.json  the last validated runs (the drift reference while none serves)
  */
 
 /** Model names: also folder names, label values and URL path segments, so kept plain. */
@@ -70,6 +71,11 @@ export const layout = {
   modelsRoot: 'models/',
   modelVersionPrefix: (model: string, version: string) => `models/${model}/${version}/`,
   servingPointer: (model: string) => `models/${model}/serving.json`,
+  /**
+   * The model's last validated run and the one before ({runId, previous}): while no model
+   * serves, a drop's data is compared with the previous run's.
+   */
+  dataReportTrail: (model: string) => `reports/${model}/data-report-trail.json`,
 };
 
 const NAME = MODEL_NAME.source.slice(1, -1); // without its anchors

@@ -46,11 +46,13 @@ export interface BadRow {
   reason: string;
 }
 
-export interface Dataset extends EncodedRows {
+/** What a pass over the data tells without keeping its rows (data validation's). */
+export interface DatasetSummary {
+  /** Rows accepted. */
   size: number;
-  labels: Float32Array;
-  keys: string[];
   files: DataFileInfo[];
+  /** The first file's header row as read (trimmed), or null when the spec has no header. */
+  header: string[] | null;
   /** Rows read, valid or not (header rows excluded). */
   rowsRead: number;
   /**
@@ -63,6 +65,12 @@ export interface Dataset extends EncodedRows {
   badRowSamples: BadRow[];
   /** Bad rows counted per kind of reason (values left out), for the run's events. */
   badRowReasons: Record<string, number>;
+}
+
+/** The rows read and encoded for training or evaluation. */
+export interface Dataset extends EncodedRows, DatasetSummary {
+  labels: Float32Array;
+  keys: string[];
 }
 
 /** Bad input data: names the file (and line) so the person who dropped it can fix it. */
@@ -91,17 +99,47 @@ export interface ReadOptions {
 
 const BAD_ROW_SAMPLES = 20;
 
+/** Reads and encodes the rows, held in typed arrays. */
 export async function readDataset(
   sources: DataSource[],
   encoder: FeatureEncoder,
   options: ReadOptions = {},
 ): Promise<Dataset> {
+  const { layout } = encoder;
+  const rows = new GrowableRows(layout.dense.length, layout.wide.length, layout.embed.length);
+  const summary = await passOver(sources, encoder, rows, options);
+  return { ...rows.finish(), ...summary };
+}
+
+/**
+ * The same checks as readDataset, each row encoded and dropped: memory stays flat whatever the
+ * row count (data-upload validates a drop so; the trials read it again).
+ */
+export async function scanDataset(
+  sources: DataSource[],
+  encoder: FeatureEncoder,
+  options: ReadOptions = {},
+): Promise<DatasetSummary> {
+  const { layout } = encoder;
+  return passOver(
+    sources,
+    encoder,
+    new ScratchRow(layout.dense.length, layout.wide.length, layout.embed.length),
+    options,
+  );
+}
+
+async function passOver(
+  sources: DataSource[],
+  encoder: FeatureEncoder,
+  rows: RowSink,
+  options: ReadOptions,
+): Promise<DatasetSummary> {
   if (sources.length === 0) throw new DataError('no data files given');
   const maxBadFraction = options.maxBadFraction ?? 0.05;
   const sampleLimit = options.sampleBadRows ?? BAD_ROW_SAMPLES;
-  const { layout } = encoder;
-  const rows = new GrowableRows(layout.dense.length, layout.wide.length, layout.embed.length);
   const ds = {
+    header: null as string[] | null,
     files: [] as DataFileInfo[],
     rowsRead: 0,
     unlabelledRows: 0,
@@ -144,6 +182,7 @@ export async function readDataset(
           if (columnIndex.size === 0) {
             // A recognised header row: map by name from now on.
             columnIndex = new Map(record.map((name, i) => [name.trim(), i]));
+            ds.header ??= record.map((name) => name.trim());
             continue;
           }
           if (!encoder.spec.header && record.length !== encoder.spec.columns.length) {
@@ -220,7 +259,7 @@ export async function readDataset(
         : 'no valid rows in the data',
       sources[0].name,
     );
-  return { ...rows.finish(), ...ds };
+  return { size: rows.size, ...ds };
 }
 
 /** A CSV reader's failure as the DataError a user reads (file, line, a bounded reason). */
@@ -298,7 +337,7 @@ function readRow(
   record: string[],
   columnIndex: Map<string, number>,
   encoder: FeatureEncoder,
-  rows: GrowableRows,
+  rows: RowSink,
   keyName: string | undefined,
   expected: number,
   byHeader: boolean,
@@ -311,15 +350,43 @@ function readRow(
   };
   const label = encoder.label(read);
   if (typeof label === 'string') return label;
-  rows.reserve();
-  const problem = encoder.encode(read, rows, rows.size);
+  const problem = encoder.encode(read, rows, rows.reserve());
   if (problem !== null) return problem;
   rows.commit(label, keyName ? String(read(keyName) ?? '') : '');
   return null;
 }
 
+/** Where a pass puts encoded rows: `reserve` gives the row index to encode into. */
+interface RowSink extends EncodedRows {
+  size: number;
+  reserve(): number;
+  commit(label: number, key: string): void;
+}
+
+/** One row's room, reused: rows are checked and counted, not kept. */
+class ScratchRow implements RowSink {
+  size = 0;
+  dense: Float32Array;
+  wide: Int32Array;
+  embed: Int32Array;
+
+  constructor(nDense: number, nWide: number, nEmbed: number) {
+    this.dense = new Float32Array(nDense);
+    this.wide = new Int32Array(nWide);
+    this.embed = new Int32Array(nEmbed);
+  }
+
+  reserve(): number {
+    return 0;
+  }
+
+  commit(): void {
+    this.size++;
+  }
+}
+
 /** Typed arrays that double in size as rows arrive; `finish` trims them. */
-class GrowableRows implements EncodedRows {
+class GrowableRows implements RowSink {
   size = 0;
   private capacity = 4096;
   dense: Float32Array;
@@ -339,13 +406,14 @@ class GrowableRows implements EncodedRows {
     this.labels = new Float32Array(this.capacity);
   }
 
-  reserve(): void {
-    if (this.size < this.capacity) return;
+  reserve(): number {
+    if (this.size < this.capacity) return this.size;
     this.capacity *= 2;
     this.dense = grow(this.dense, this.capacity * this.nDense);
     this.wide = grow(this.wide, this.capacity * this.nWide);
     this.embed = grow(this.embed, this.capacity * this.nEmbed);
     this.labels = grow(this.labels, this.capacity);
+    return this.size;
   }
 
   commit(label: number, key: string): void {

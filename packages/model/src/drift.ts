@@ -36,8 +36,10 @@ export interface FeatureDrift {
 
 export interface DriftReport {
   features: FeatureDrift[];
-  /** Columns of the reference that the drop lacks or leaves empty. */
+  /** Columns of the reference that the drop lacks (not in its header) or leaves empty. */
   missingColumns: string[];
+  /** Columns the model reads now that the reference did not have (a schema change). */
+  newColumns: string[];
   drifted: string[];
   /** Drifted features whose drift fails the run. */
   blocking: string[];
@@ -107,15 +109,27 @@ export function compareWithReference(
   profiler: DataProfiler,
   reference: unknown[],
   validation: ValidationSpec = { features: {} },
+  header: string[] | null = null,
 ): DriftReport {
   const t = DRIFT_THRESHOLDS;
   const rule = (name: string) => validation.features[name] ?? {};
   const features: FeatureDrift[] = [];
   const missingColumns: string[] = [];
-  for (const ref of reference.filter(isColumnStatistics)) {
-    const p = profiler.profiles.get(ref.name);
+  const entries = reference.filter(isColumnStatistics);
+  const known = new Set(entries.map((c) => c.name));
+  // A reference with no readable entry says nothing of which columns are new.
+  const newColumns = known.size
+    ? [...profiler.profiles.keys()].filter((name) => !known.has(name))
+    : [];
+  for (const ref of entries) {
     // Dates are new by nature (a drop's are not the reference's): not compared.
-    if (!p || ['dropped', 'key', 'date'].includes(ref.role)) continue;
+    if (['dropped', 'key', 'date'].includes(ref.role)) continue;
+    const p = profiler.profiles.get(ref.name);
+    if (!p) {
+      // Not read now: gone from the drop's header, or left out by the spec (not a drift).
+      if (header && !header.includes(ref.name)) missingColumns.push(ref.name);
+      continue;
+    }
     if (p.count === p.missing) {
       missingColumns.push(ref.name);
       continue;
@@ -184,7 +198,12 @@ export function compareWithReference(
   return {
     features,
     missingColumns,
-    drifted: [...features.filter((f) => f.drifted).map((f) => f.name), ...missingColumns],
+    newColumns,
+    drifted: [
+      ...features.filter((f) => f.drifted).map((f) => f.name),
+      ...missingColumns,
+      ...newColumns,
+    ],
     blocking: features.filter((f) => f.drifted && f.blocking).map((f) => f.name),
   };
 }

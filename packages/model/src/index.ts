@@ -21,6 +21,7 @@ export {
 } from './features.js';
 export {
   readDataset,
+  scanDataset,
   readCsvHeader,
   csvError,
   fileSource,
@@ -28,6 +29,7 @@ export {
   DataError,
   type DataSource,
   type Dataset,
+  type DatasetSummary,
   type DataFileInfo,
   type BadRow,
   type ReadOptions,

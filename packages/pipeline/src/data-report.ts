@@ -2,14 +2,20 @@
  * @module data-report
  * runs/<runId>/data-report.json: the rows of a drop (read, used, rejected per reason), each
  * column's statistics, and their distances to the data the serving model was trained on (the
- * serving run's own data report, or the statistics an inferred spec keeps inside the model),
- * with the verdict. A drift is a WARNING, not a stop: the gate decides on the numbers.
+ * serving run's own data report, or the statistics an inferred spec keeps inside the model;
+ * when no model serves, the previous validated run's report), with the verdict. A drift is a
+ * WARNING, not a stop: the gate decides on the numbers.
  */
 import { layout, parseRunId } from '@bucketml/contracts';
 import {
   compareWithReference,
   DataProfiler,
+  FeatureEncoder,
+  scanDataset,
+  type BadRow,
   type ColumnStatistics,
+  type DatasetSummary,
+  type DataSource,
   type DriftReport,
   type ModelSpec,
   type ProfiledKind,
@@ -21,7 +27,8 @@ export interface DataReport {
   runId: string;
   rows: { read: number; used: number; rejected: number; rejectedByReason: Record<string, number> };
   columns: ColumnStatistics[];
-  reference: { version: string; source: string } | null;
+  /** What the drop was compared with: the serving version's data, or the previous run's. */
+  reference: { version: string; source: string; as: 'serving' | 'previous run' } | null;
   drift: DriftReport | null;
   /** blocked: a feature the spec marks blocking drifted, and the run fails. */
   verdict: 'no reference' | 'no drift' | 'drift' | 'blocked';
@@ -37,26 +44,51 @@ export function profilerFor(spec: ModelSpec): DataProfiler {
   return new DataProfiler(kinds);
 }
 
+/**
+ * Data-upload's one pass over a drop: every row checked and encoded as training will, the
+ * training rows profiled, nothing kept per row (memory stays flat whatever the drop's size).
+ */
+export async function validateDrop(
+  spec: ModelSpec,
+  train: DataSource[],
+  evalSources: DataSource[],
+  onBadRow?: (row: BadRow, fields: string[]) => void,
+): Promise<{ train: DatasetSummary; eval: DatasetSummary; profiler: DataProfiler }> {
+  const encoder = new FeatureEncoder(spec);
+  const profiler = profilerFor(spec);
+  return {
+    train: await scanDataset(train, encoder, { onBadRow, onRecord: profiler.add }),
+    eval: await scanDataset(evalSources, encoder, { onBadRow }),
+    profiler,
+  };
+}
+
 /** Compares, writes the report and logs a WARNING naming the features past their threshold. */
 export async function writeDataReport(
   ctx: PipelineContext,
   runId: string,
   model: string,
   spec: ModelSpec,
-  profiler: DataProfiler,
+  drop: { profiler: DataProfiler; header: string[] | null },
   rows: DataReport['rows'],
   log: Logger,
 ): Promise<DataReport> {
+  const { profiler } = drop;
   const roles: Record<string, ColumnStatistics['role']> = { [spec.label.name]: 'label' };
   for (const c of spec.numeric) roles[c.name] = 'numeric';
   for (const c of spec.categorical) roles[c.name] = 'categorical';
-  const found = await referenceStatistics(ctx, model, log);
-  const drift = found ? compareWithReference(profiler, found.columns, spec.validation) : null;
+  const trail = await readJson(ctx, layout.dataReportTrail(model), log);
+  const found =
+    (await servingStatistics(ctx, model, log)) ??
+    (await previousRunStatistics(ctx, runId, trail, log));
+  const drift = found
+    ? compareWithReference(profiler, found.columns, spec.validation, drop.header)
+    : null;
   const report: DataReport = {
     runId,
     rows,
     columns: profiler.statistics(roles),
-    reference: found ? { version: found.version, source: found.source } : null,
+    reference: found ? { version: found.version, source: found.source, as: found.as } : null,
     drift,
     verdict: !drift
       ? 'no reference'
@@ -67,19 +99,32 @@ export async function writeDataReport(
           : 'no drift',
   };
   await ctx.storage.write(layout.dataReport(runId), JSON.stringify(report, null, 2));
+  // A validated drop is the next run's reference while no model serves (a blocked one is not:
+  // its data would excuse the same drift dropped again). A redelivery keeps the trail as is.
+  if (report.verdict !== 'blocked' && trail?.runId !== runId)
+    await ctx.storage.write(
+      layout.dataReportTrail(model),
+      JSON.stringify({ runId, previous: typeof trail?.runId === 'string' ? trail.runId : null }),
+    );
   if (drift?.drifted.length) {
+    const absent = new Set(drift.missingColumns);
     const figures = [
       ...drift.features.filter((f) => f.drifted).map((f) => `${f.name} (${f.reasons.join('; ')})`),
-      ...drift.missingColumns.map((c) => `${c} (empty)`),
+      ...drift.missingColumns.map(
+        (c) => `${c} (${drop.header && !drop.header.includes(c) ? 'column gone' : 'empty'})`,
+      ),
+      ...drift.newColumns.filter((c) => !absent.has(c)).map((c) => `${c} (new column)`),
     ];
     const shown = figures.slice(0, MAX_NAMED);
+    const against = found!.as === 'serving' ? 'version' : 'the previous run';
     log.event(
       'WARNING',
-      `data drift against version ${found!.version}: ${shown.join(', ')}${figures.length > shown.length ? `, and ${figures.length - shown.length} more` : ''}`,
+      `data drift against ${against} ${found!.version}: ${shown.join(', ')}${figures.length > shown.length ? `, and ${figures.length - shown.length} more` : ''}`,
       {
         report: layout.dataReport(runId),
         drifted: drift.drifted.slice(0, MAX_NAMED),
-        referenceVersion: found!.version,
+        reference: found!.version,
+        referenceIs: found!.as,
       },
     );
   }
@@ -91,46 +136,79 @@ const MAX_NAMED = 20;
 /** The most a reference object may weigh to be read (a report of many columns is far less). */
 const MAX_REFERENCE_BYTES = 20_000_000;
 
+interface Reference {
+  version: string;
+  source: string;
+  as: 'serving' | 'previous run';
+  columns: unknown[];
+}
+
 /**
- * The serving version's data statistics: its run's data report, else its inferred spec's.
- * Read errors throw (the event is retried); an unreadable or malformed reference is a WARNING
- * and no reference, never a run stuck on it.
+ * A bucket object as a JSON object, or null. Read errors throw (the event is retried); an
+ * unreadable or malformed reference is a WARNING and no reference, never a run stuck on it.
  */
-async function referenceStatistics(
+async function readJson(
+  ctx: PipelineContext,
+  name: string,
+  log: Logger,
+): Promise<Record<string, unknown> | null> {
+  const info = await ctx.storage.stat(name);
+  if (!info) return null;
+  if (info.size > MAX_REFERENCE_BYTES) {
+    log.event('WARNING', `data report: ${name} is too large to compare with (${info.size} bytes)`);
+    return null;
+  }
+  const obj = await ctx.storage.read(name);
+  try {
+    const value: unknown = obj ? JSON.parse(obj.data.toString('utf8')) : null;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    log.event('WARNING', `data report: ${name} is not JSON; the drop is not compared`);
+    return null;
+  }
+}
+
+/** The serving version's data statistics: its run's data report, else its inferred spec's. */
+async function servingStatistics(
   ctx: PipelineContext,
   model: string,
   log: Logger,
-): Promise<{ version: string; source: string; columns: unknown[] } | null> {
-  const readJson = async (name: string): Promise<Record<string, unknown> | null> => {
-    const info = await ctx.storage.stat(name);
-    if (!info) return null;
-    if (info.size > MAX_REFERENCE_BYTES) {
-      log.event(
-        'WARNING',
-        `data report: ${name} is too large to compare with (${info.size} bytes)`,
-      );
-      return null;
-    }
-    const obj = await ctx.storage.read(name);
-    try {
-      const value: unknown = obj ? JSON.parse(obj.data.toString('utf8')) : null;
-      return typeof value === 'object' && value !== null
-        ? (value as Record<string, unknown>)
-        : null;
-    } catch {
-      log.event('WARNING', `data report: ${name} is not JSON; the drop is not compared`);
-      return null;
-    }
-  };
-  const pointer = await readJson(layout.servingPointer(model));
+): Promise<Reference | null> {
+  const pointer = await readJson(ctx, layout.servingPointer(model), log);
   const version = pointer?.version;
   if (typeof version !== 'string' || parseRunId(version)?.model !== model) return null;
-  const ownReport = await readJson(layout.dataReport(version));
+  const ownReport = await readJson(ctx, layout.dataReport(version), log);
   if (ownReport && Array.isArray(ownReport.columns))
-    return { version, source: layout.dataReport(version), columns: ownReport.columns };
+    return {
+      version,
+      source: layout.dataReport(version),
+      as: 'serving',
+      columns: ownReport.columns,
+    };
   const modelJson = `${layout.modelVersionPrefix(model, version)}model.json`;
-  const meta = await readJson(modelJson);
+  const meta = await readJson(ctx, modelJson, log);
   const columns = (meta?.spec as { inferred?: { columns?: unknown } } | undefined)?.inferred
     ?.columns;
-  return Array.isArray(columns) ? { version, source: modelJson, columns } : null;
+  return Array.isArray(columns) ? { version, source: modelJson, as: 'serving', columns } : null;
+}
+
+/** The data report of the model's previous validated run (the trail names it), if any. */
+async function previousRunStatistics(
+  ctx: PipelineContext,
+  runId: string,
+  trail: Record<string, unknown> | null,
+  log: Logger,
+): Promise<Reference | null> {
+  const previous = trail?.runId === runId ? trail.previous : trail?.runId;
+  const model = parseRunId(runId)!.model;
+  if (typeof previous !== 'string' || parseRunId(previous)?.model !== model) return null;
+  const report = await readJson(ctx, layout.dataReport(previous), log);
+  return report && Array.isArray(report.columns)
+    ? {
+        version: previous,
+        source: layout.dataReport(previous),
+        as: 'previous run',
+        columns: report.columns,
+      }
+    : null;
 }

@@ -16,7 +16,7 @@ import {
   trialArgs,
   type StudySpec,
 } from '@bucketml/contracts';
-import { DataError, FeatureEncoder, problemType, readDataset, SpecError } from '@bucketml/model';
+import { DataError, problemType, SpecError } from '@bucketml/model';
 import { PreconditionFailedError, type ObjectInfo } from '@bucketml/ports';
 import {
   checkStudyForProblem,
@@ -25,7 +25,7 @@ import {
   StudySpecError,
 } from '@bucketml/tuning';
 import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
-import { profilerFor, writeDataReport } from './data-report.js';
+import { validateDrop, writeDataReport } from './data-report.js';
 import { RejectedRows } from './rejected-rows.js';
 import {
   failRun,
@@ -175,12 +175,11 @@ export async function onObjectFinalized(
         },
       );
     }
-    const encoder = new FeatureEncoder(resolved.spec);
-    const profiler = profilerFor(resolved.spec);
-    const read = (names: string[], onRecord?: typeof profiler.add) =>
-      readDataset(sources(names), encoder, { onBadRow: rejected.add, onRecord });
-    // The training rows' statistics, for the data report (one pass: the validation's).
-    const [trainData, evalData] = [await read(train, profiler.add), await read(evalFiles)];
+    const {
+      train: trainData,
+      eval: evalData,
+      profiler,
+    } = await validateDrop(resolved.spec, sources(train), sources(evalFiles), rejected.add);
     await keepRejected();
     const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
     for (const [k, n] of Object.entries(evalData.badRowReasons))
@@ -204,7 +203,7 @@ export async function onObjectFinalized(
       runId,
       model,
       resolved.spec,
-      profiler,
+      { profiler, header: trainData.header },
       {
         read: trainData.rowsRead + evalData.rowsRead,
         used: trainData.size + evalData.size,

@@ -1,0 +1,42 @@
+/**
+ * @module bench/data-worker
+ * One measurement of the data benchmark (data.ts) in a fresh process, so its peak RSS is its
+ * own: argv[2] is `validate` (data-upload's pass: every row checked and profiled, none kept) or
+ * `read` (the trainer's: rows read and encoded into typed arrays), argv[3] a babyweight CSV.
+ * Prints {rows, seconds, peakRssMb, heldBytesPerRow}.
+ */
+import { join } from 'node:path';
+import { BUILTIN_SPECS, FeatureEncoder, fileSource, readDataset } from '@bucketml/model';
+import { validateDrop } from '@bucketml/pipeline';
+
+const [mode, file] = process.argv.slice(2);
+const spec = BUILTIN_SPECS.babyweight;
+const heap = () => {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+const before = heap();
+const start = performance.now();
+let rows: number;
+let held = 0;
+if (mode === 'validate') {
+  // A drop's shape: the big file trains, the course's eval file evaluates.
+  const evalFile = join(import.meta.dirname, '../../data/babyweight/eval.csv');
+  const { train } = await validateDrop(spec, [fileSource(file)], [fileSource(evalFile)]);
+  rows = train.size;
+} else if (mode === 'read') {
+  const data = await readDataset([fileSource(file)], new FeatureEncoder(spec));
+  rows = data.size;
+  held = heap() - before;
+  if (data.labels.length !== rows) throw new Error('unreachable: keeps the data alive');
+} else throw new Error(`unknown mode ${mode}`);
+const seconds = (performance.now() - start) / 1000;
+console.log(
+  JSON.stringify({
+    rows,
+    seconds,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    heldBytesPerRow: mode === 'read' ? held / rows : null,
+  }),
+);

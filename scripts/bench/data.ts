@@ -1,0 +1,108 @@
+/**
+ * @module bench/data
+ * Reading a drop at scale, on babyweight-shaped rows: the course's train.csv (26,517 real rows)
+ * repeated to 100k and 1M rows (BENCH_DATA_ROWS to change; the rows repeat, so the statistics
+ * are those of the sample). Each size runs in its own process for each pass, so peak RSS is the
+ * pass's own: `validate` is data-upload's (rows checked, profiled, none kept), `read` the
+ * trainer's (rows encoded into typed arrays). Reports time, rows/s, peak RSS and the bytes held
+ * per encoded row; repeats are interleaved and medians reported.
+ */
+import { execFile } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { median } from './stats.ts';
+
+const run_ = promisify(execFile);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const SIZES = (process.env.BENCH_DATA_ROWS ?? '100000,1000000').split(',').map(Number);
+const SAMPLE = join(import.meta.dirname, '../../data/babyweight/train.csv');
+
+interface Pass {
+  rows: number;
+  seconds: number;
+  peakRssMb: number;
+  heldBytesPerRow: number | null;
+}
+
+/** The sample's rows repeated to `rows` rows (made once per size, kept in the temp dir). */
+async function repeated(rows: number): Promise<string> {
+  const dir = join(tmpdir(), 'bucketml-bench-data');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `babyweight-${rows}.csv`);
+  if (existsSync(file)) return file;
+  const lines = readFileSync(SAMPLE, 'utf8').trimEnd().split('\n');
+  const out = createWriteStream(`${file}.part`);
+  for (let written = 0; written < rows;) {
+    const n = Math.min(lines.length, rows - written);
+    const chunk = `${lines.slice(0, n).join('\n')}\n`;
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    written += n;
+  }
+  await new Promise<void>((r) => out.end(() => r()));
+  await rename(`${file}.part`, file);
+  return file;
+}
+
+async function pass(mode: string, file: string): Promise<Pass> {
+  const { stdout } = await run_(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'data-worker.ts'), mode, file],
+    { maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
+
+export async function run() {
+  const modes = ['validate', 'read'];
+  const results: Record<string, Record<string, object>> = {};
+  for (const rows of SIZES) {
+    const file = await repeated(rows);
+    const samples: Record<string, Pass[]> = { validate: [], read: [] };
+    for (let i = 0; i < REPEATS; i++)
+      for (const mode of modes) {
+        const p = await pass(mode, file);
+        samples[mode].push(p);
+        console.log(
+          `${rows.toLocaleString('en-US')} rows, repeat ${i + 1}/${REPEATS}, ${mode.padEnd(8)} ${p.seconds.toFixed(2)} s, ${Math.round(p.rows / p.seconds).toLocaleString('en-US')} rows/s, peak RSS ${Math.round(p.peakRssMb)} MB${p.heldBytesPerRow !== null ? `, ${p.heldBytesPerRow.toFixed(1)} bytes held per row` : ''}`,
+        );
+      }
+    results[rows] = Object.fromEntries(
+      modes.map((mode) => {
+        const s = samples[mode];
+        const seconds = median(s.map((p) => p.seconds));
+        return [
+          mode,
+          {
+            seconds: round(seconds),
+            rowsPerSecond: Math.round(s[0].rows / seconds),
+            peakRssMb: Math.round(median(s.map((p) => p.peakRssMb))),
+            ...(mode === 'read'
+              ? { bytesPerRow: round(median(s.map((p) => p.heldBytesPerRow!))) }
+              : {}),
+          },
+        ];
+      }),
+    );
+  }
+  const at1M = results[1_000_000] as
+    Record<string, { rowsPerSecond: number; bytesPerRow?: number; peakRssMb: number }> | undefined;
+  return {
+    bench: 'data',
+    table: 'babyweight train.csv (26,517 real rows) repeated',
+    repeats: REPEATS,
+    sizes: results,
+    ...(at1M
+      ? {
+          validateRowsPerSecond: at1M.validate.rowsPerSecond,
+          validatePeakRssMb: at1M.validate.peakRssMb,
+          rowsPerSecond: at1M.read.rowsPerSecond,
+          bytesPerRow: at1M.read.bytesPerRow,
+        }
+      : {}),
+  };
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
