@@ -202,6 +202,21 @@ describe('data report: statistics and drift against the serving model’s data',
         `^data drift against the previous run ${second}: plurality \\(column gone\\), gestation_days \\(new column\\)$`,
       ),
     );
+
+    // The fourth gives gestation as term or preterm: numbers became categories.
+    const fourth = await dropRows(header, draw(13), (l) => {
+      const c = l.split(',');
+      c[4] = Number(c[4]) < 37 ? 'preterm' : 'term';
+      return c.join(',');
+    });
+    const typed = h.bucket.json<Report>(layout.dataReport(fourth))!;
+    const gestation = typed.drift!.features.find((f) => f.name === 'gestation_weeks')!;
+    assert.equal(gestation.drifted, true);
+    assert.equal(warnings().length, 2);
+    assert.match(
+      warnings()[1].message,
+      /gestation_weeks \(type numeric → categorical; linfty 1 > 0\.1\)/,
+    );
   });
 
   it('a spec can make a feature’s drift blocking, with its own threshold: the run fails naming it, the serving model keeps serving', async () => {

@@ -137,9 +137,15 @@ export function compareWithReference(
     const missingRate = { reference: ref.missingRate, current: round(p.missing / p.count) };
     const missingShift = Math.abs(missingRate.current - missingRate.reference) > t.missingRate;
     // A distance against the feature's threshold (the spec's, else the metric's default).
-    const judged = (metric: FeatureDrift['metric'], distance: number, fallback: number) => {
+    const judged = (
+      metric: FeatureDrift['metric'],
+      distance: number,
+      fallback: number,
+      change?: string,
+    ) => {
       const threshold = rule(ref.name).threshold ?? fallback;
       const why = [
+        ...(change ? [change] : []),
         ...(distance > threshold ? [`${metric} ${distance} > ${threshold}`] : []),
         ...(missingShift ? [`missing rate ${missingRate.reference} → ${missingRate.current}`] : []),
       ];
@@ -155,7 +161,18 @@ export function compareWithReference(
       };
     };
     const numeric = profiler.kinds[ref.name] === 'numeric';
-    if (numeric && ref.quantiles && p.sample.length > 0) {
+    const refKind =
+      ref.role === 'numeric' || ref.role === 'categorical'
+        ? ref.role
+        : ref.quantiles
+          ? 'numeric'
+          : 'categorical';
+    if (refKind !== profiler.kinds[ref.name]) {
+      // Numbers became categories or the reverse: no distance compares them; the change is one.
+      const change = `type ${refKind} → ${profiler.kinds[ref.name]}`;
+      const metric = numeric ? 'js' : 'linfty';
+      features.push(judged(metric, 1, numeric ? t.jensenShannon : t.linfty, change));
+    } else if (numeric && ref.quantiles && p.sample.length > 0) {
       const distance = round(jensenShannon(ref.quantiles, p.sample, ref.decileShares));
       const outside = p.sample.filter((x) => x < ref.quantiles![0] || x > ref.quantiles![10]);
       features.push({
