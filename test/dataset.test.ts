@@ -102,4 +102,22 @@ describe('reading CSV data', () => {
     assert.deepEqual([...ds.labels], [7.5, 6.5]);
     assert.deepEqual(ds.keys, ['a', 'b']);
   });
+
+  it('a header of the column names in another order (any case) is read by name; one lacking columns names them', async () => {
+    const dir = await tempDir();
+    const rows = '30,Single(1),39,a,True,7.5\n25,Twins(2),36,b,False,6.5\n';
+    await writeFile(
+      join(dir, 'h.csv'),
+      `Mother_Age,plurality,gestation_weeks,key,is_male,WEIGHT_POUNDS\n${rows}`,
+    );
+    const ds = await readDataset([fileSource(join(dir, 'h.csv'))], encoder);
+    assert.equal(ds.badRows, 0);
+    assert.deepEqual([...ds.labels], [7.5, 6.5]);
+    assert.deepEqual(ds.keys, ['a', 'b']);
+    await writeFile(join(dir, 'l.csv'), `mother_age,key,is_male,weight_pounds\n30,a,True,7.5\n`);
+    await expectDataError(
+      readDataset([fileSource(join(dir, 'l.csv'))], encoder),
+      /l\.csv: header lacks column\(s\) plurality, gestation_weeks$/,
+    );
+  });
 });

@@ -6,7 +6,21 @@ import { layout } from '@bucketml/contracts';
 import { binShares, BUILTIN_SPECS, jensenShannon, parseSpec } from '@bucketml/model';
 import { onObjectFinalized } from '@bucketml/pipeline';
 import { DATA } from '../helpers.ts';
-import { drop, EVAL_CSV, harness, onlyStudy, paths, TRAIN_CSV } from './fixtures.ts';
+import { handlePredict, ModelServer } from '@bucketml/pipeline/serving';
+import {
+  BABY,
+  deployVersion,
+  drop,
+  EVAL_CSV,
+  harness,
+  MODEL,
+  onlyStudy,
+  paths,
+  TRAIN_CSV,
+  trainedModels,
+} from './fixtures.ts';
+
+const V1 = 'babyweight-0000000000a1';
 
 /** babyweight rows (weight_pounds,is_male,mother_age,plurality,gestation_weeks,key) changed. */
 const shifted = (csv: string, change: (cells: string[]) => void) =>
@@ -217,6 +231,44 @@ describe('data report: statistics and drift against the serving model’s data',
       warnings()[1].message,
       /gestation_weeks \(type numeric → categorical; linfty 1 > 0\.1\)/,
     );
+  });
+
+  it('a drop whose header lacks a column the model needs fails before any trial with an ERROR naming it; the serving model keeps answering', async () => {
+    const { good } = await trainedModels();
+    const h = harness();
+    await deployVersion(h.bucket, V1, good);
+    const server = new ModelServer(h.bucket, 0, () => {});
+    const versionOf = async () =>
+      (
+        (
+          await handlePredict(server, {
+            method: 'POST',
+            path: `/${MODEL}`,
+            contentType: 'application/json',
+            bodyBytes: 0,
+            body: { instances: [BABY] },
+          })
+        ).body as { model?: { version: string } }
+      ).model?.version;
+    assert.equal(await versionOf(), V1);
+    // The course's columns with a header, plurality left out.
+    const without = (csv: string) =>
+      [
+        'weight_pounds,is_male,mother_age,gestation_weeks,key',
+        ...csv
+          .trimEnd()
+          .split('\n')
+          .map((l) => l.split(',').toSpliced(3, 1).join(',')),
+      ].join('\n') + '\n';
+    for (const e of drop(h.bucket, {
+      [paths.train]: without(TRAIN_CSV),
+      [paths.eval]: without(EVAL_CSV),
+    }))
+      await onObjectFinalized(h.ctx, e);
+    assert.equal(h.training.studies.size, 0, 'no trial started');
+    const error = h.logs.find((l) => l.severity === 'ERROR')!;
+    assert.match(error.message, /data\/babyweight\/train\.csv: header lacks column\(s\) plurality/);
+    assert.equal(await versionOf(), V1);
   });
 
   it('a spec can make a feature’s drift blocking, with its own threshold: the run fails naming it, the serving model keeps serving', async () => {

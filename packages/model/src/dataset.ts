@@ -180,8 +180,12 @@ async function passOver(
           first = false;
           columnIndex = headerOrPositions(record, encoder.spec, source.name);
           if (columnIndex.size === 0) {
-            // A recognised header row: map by name from now on.
-            columnIndex = new Map(record.map((name, i) => [name.trim(), i]));
+            // A recognised header row: map by name from now on (a headerless spec's names match
+            // in any case, so they map to the spec's spelling).
+            const spelling = new Map(encoder.spec.columns.map((c) => [c.toLowerCase(), c]));
+            const named = (name: string) =>
+              encoder.spec.header ? name.trim() : (spelling.get(name.trim().toLowerCase()) ?? name);
+            columnIndex = new Map(record.map((name, i) => [named(name), i]));
             ds.header ??= record.map((name) => name.trim());
             continue;
           }
@@ -330,6 +334,17 @@ function headerOrPositions(first: string[], spec: ModelSpec, file: string): Map<
     names.every((n, i) => n.toLowerCase() === columns[i].toLowerCase())
   )
     return new Map();
+  // A row of the spec's column names in another order, or with some left out: a header. Read
+  // by name, or the lacking columns said by name (as positions, its rows would be misread, or
+  // only "expected 6 columns, found 5").
+  const lower = new Set(columns.map((c) => c.toLowerCase()));
+  if (names.length >= 2 && names.every((n) => lower.has(n.toLowerCase()))) {
+    const have = new Set(names.map((n) => n.toLowerCase()));
+    const missing = columns.filter((c) => !have.has(c.toLowerCase()));
+    if (missing.length > 0)
+      throw new DataError(`${file}: header lacks column(s) ${missing.join(', ')}`, file, 1);
+    return new Map();
+  }
   return new Map(columns.map((c, i) => [c, i]));
 }
 
