@@ -8,7 +8,7 @@ import {
 } from '@bucketml/model';
 import type { ServingPointer } from '@bucketml/contracts';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
-import { loadTensorFlow, trainModel } from '@bucketml/trainer';
+import { loadTrainingEngine, trainModel } from '@bucketml/trainer';
 import { DATA } from './helpers.ts';
 
 /**
@@ -26,7 +26,7 @@ export async function trainSmallModel(
     eval: [fileSource(join(DATA, 'babyweight/eval.csv'))],
     hyperparameters: { ...spec.hyperparameters, trainExamples, ensemble: 1 },
     seed,
-    tensorflow: await loadTensorFlow(),
+    tensorflow: await loadTrainingEngine(),
   });
   return serializeModel(model);
 }

@@ -15,7 +15,13 @@ import {
   ModelFormatError,
   type Dataset,
 } from '@bucketml/model';
-import { loadTensorFlow, trainModel, WideDeepNetwork, type TrainResult } from '@bucketml/trainer';
+import {
+  loadTensorFlow,
+  loadTrainingEngine,
+  trainModel,
+  WideDeepNetwork,
+  type TrainResult,
+} from '@bucketml/trainer';
 import { sampleCsv, tempDir } from './helpers.ts';
 
 const spec = BUILTIN_SPECS.babyweight;
@@ -63,7 +69,7 @@ describe('training', () => {
 
   it('records backend, hyperparameters and lineage in the model', async () => {
     const { meta } = first.model;
-    const { backend } = await loadTensorFlow();
+    const { backend } = await loadTrainingEngine();
     assert.equal(meta.training.backend, backend);
     assert.deepEqual(meta.hyperparameters, hyperparameters);
     assert.equal(meta.data.train.files[0].rows, 4000);

@@ -1,61 +1,137 @@
 /**
  * @module bench/training
- * Training throughput on babyweight, batch 512: our trainer (custom loop, scatter-add kernel)
- * on the wasm and cpu backends, and the stock tfjs baseline (the same model with
- * tf.layers.embedding + model.fit on cpu, stock kernels). Each configuration runs in its own
- * process (a process has one backend and one kernel registry); repeats are interleaved so
- * machine noise hits all of them alike; medians and ratios are reported.
+ * Training throughput on babyweight's default model (wide & deep, 17,298-id embedded cross) at
+ * batch 8, 32, 128 and 512 and first hidden layers of 64 and 287 units: the fused trainer (what
+ * trains when tfjs-node is not installed) against the TensorFlow.js reference on wasm, each run
+ * in its own process, repeats interleaved, medians reported. The machine's limit is measured in
+ * the same run: a plain typed-array matmul's GFLOP/s on one core, against which the fused
+ * trainer's useful FLOP/s (6 × the network's multiply-adds per example) is a ratio.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { BUILTIN_SPECS, deepInputSize, FeatureEncoder } from '@bucketml/model';
 import { median } from './stats.ts';
 
 const run_ = promisify(execFile);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const BATCHES = [8, 32, 128, 512];
+const WIDTHS = [64, 287];
 
-async function worker(
-  mode: string,
-): Promise<{ examplesPerSecond: number; backend: string; examples: number }> {
+/** Examples per run, so each takes a few seconds: tfjs at a small batch is slow. */
+const examplesFor = (engine: string, batch: number, width: number) =>
+  Math.round(
+    (engine === 'fused' ? 60_000 : batch < 64 ? 6_000 : 40_000) * (width > 100 ? 0.25 : 1),
+  );
+
+async function worker(engine: string, batch: number, width: number) {
   const { stdout } = await run_(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'training-worker.ts'), mode],
-    {
-      maxBuffer: 1 << 20,
-    },
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'training-worker.ts'),
+      engine,
+      String(batch),
+      String(width),
+      String(examplesFor(engine, batch, width)),
+    ],
+    { maxBuffer: 1 << 20 },
   );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    examplesPerSecond: number;
+    backend: string;
+  };
+}
+
+/** GFLOP/s of a plain i-k-j Float32Array matmul (n = 192), the best of 5. */
+function matmulGflops(): number {
+  const n = 192;
+  const a = Float32Array.from({ length: n * n }, (_, i) => ((i * 7) % 13) / 13);
+  const b = Float32Array.from({ length: n * n }, (_, i) => ((i * 5) % 11) / 11);
+  const c = new Float32Array(n * n);
+  let best = 0;
+  for (let rep = 0; rep < 5; rep++) {
+    c.fill(0);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < n; k++) {
+        const x = a[i * n + k];
+        for (let j = 0; j < n; j++) c[i * n + j] += x * b[k * n + j];
+      }
+    const s = (performance.now() - t0) / 1000;
+    best = Math.max(best, (2 * n ** 3) / s / 1e9);
+  }
+  return best;
+}
+
+/** Training FLOPs per example: forward 2 per multiply-add, backward twice that. */
+function flopsPerExample(width: number): number {
+  const layout = new FeatureEncoder(BUILTIN_SPECS.babyweight).layout;
+  const widths = [
+    deepInputSize(layout, BUILTIN_SPECS.babyweight.hyperparameters.nembeds),
+    width,
+    Math.round(width / 2),
+    1,
+  ];
+  let macs = 0;
+  for (let i = 1; i < widths.length; i++) macs += widths[i - 1] * widths[i];
+  return 6 * macs;
 }
 
 export async function run() {
-  const modes = ['ours-wasm', 'ours-cpu', 'stock-cpu'];
-  const samples: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
+  const engines = ['fused', 'wasm'];
+  const samples = new Map<string, number[]>();
+  const key = (e: string, b: number, w: number) => `${e}/${b}/${w}`;
+  const limits: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
-    for (const mode of modes) {
-      const r = await worker(mode);
-      samples[mode].push(r.examplesPerSecond);
-      console.log(
-        `repeat ${i + 1}/${REPEATS} ${mode.padEnd(10)} ${Math.round(r.examplesPerSecond).toLocaleString('en-US').padStart(8)} examples/s (${r.examples} examples, backend ${r.backend})`,
-      );
-    }
+    limits.push(matmulGflops());
+    for (const width of WIDTHS)
+      for (const batch of BATCHES)
+        for (const engine of engines) {
+          const r = await worker(engine, batch, width);
+          const k = key(engine, batch, width);
+          samples.set(k, [...(samples.get(k) ?? []), r.examplesPerSecond]);
+          console.log(
+            `repeat ${i + 1}/${REPEATS} nnsize ${width} batch ${String(batch).padStart(3)} ${engine.padEnd(5)} ${Math.round(r.examplesPerSecond).toLocaleString('en-US').padStart(8)} examples/s (backend ${r.backend})`,
+          );
+        }
   }
-  const m = Object.fromEntries(modes.map((mode) => [mode, Math.round(median(samples[mode]))]));
-  const result = {
+  const limit = median(limits);
+  const rows = WIDTHS.flatMap((width) =>
+    BATCHES.map((batch) => {
+      const fused = Math.round(median(samples.get(key('fused', batch, width))!));
+      const reference = Math.round(median(samples.get(key('wasm', batch, width))!));
+      const ratioToLimit = (fused * flopsPerExample(width)) / (limit * 1e9);
+      return {
+        width,
+        batch,
+        fused,
+        reference,
+        speedup: round(fused / reference),
+        ratioToLimit: round(ratioToLimit, 2),
+      };
+    }),
+  );
+  console.log(`machine limit: plain typed-array matmul ${limit.toFixed(2)} GFLOP/s (one core)`);
+  for (const r of rows)
+    console.log(
+      `nnsize ${r.width} batch ${String(r.batch).padStart(3)}: fused ${r.fused.toLocaleString('en-US')} ex/s, tfjs wasm ${r.reference.toLocaleString('en-US')} ex/s → ${r.speedup}×, ${r.ratioToLimit} of the limit`,
+    );
+  const at = (batch: number, width = 64) =>
+    rows.find((r) => r.batch === batch && r.width === width)!;
+  return {
     bench: 'training',
     model: 'babyweight',
-    batchSize: 512,
     repeats: REPEATS,
-    oursWasmExamplesPerSecond: m['ours-wasm'],
-    oursCpuExamplesPerSecond: m['ours-cpu'],
-    stockCpuExamplesPerSecond: m['stock-cpu'],
-    speedupWasmVsStock: round(m['ours-wasm'] / m['stock-cpu']),
-    speedupCpuVsStock: round(m['ours-cpu'] / m['stock-cpu']),
+    limitGflops: round(limit, 2),
+    rows,
+    batch8ExamplesPerSecond: at(8).fused,
+    batch512ExamplesPerSecond: at(512).fused,
+    referenceBatch8ExamplesPerSecond: at(8).reference,
+    referenceBatch512ExamplesPerSecond: at(512).reference,
+    limitRatioBatch8: at(8).ratioToLimit,
   };
-  console.log(
-    `median: ours wasm ${m['ours-wasm'].toLocaleString('en-US')} ex/s, ours cpu ${m['ours-cpu'].toLocaleString('en-US')} ex/s, ` +
-      `stock cpu ${m['stock-cpu'].toLocaleString('en-US')} ex/s → ${result.speedupWasmVsStock}× (wasm), ${result.speedupCpuVsStock}× (cpu)`,
-  );
-  return result;
 }
 
-const round = (x: number) => Math.round(x * 10) / 10;
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;

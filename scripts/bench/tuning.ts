@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_SPECS, fileSource, Rng } from '@bucketml/model';
-import { loadTensorFlow, trainModel } from '@bucketml/trainer';
+import { loadTrainingEngine, trainModel } from '@bucketml/trainer';
 import {
   COURSE_HYPERPARAM_YAML,
   parseStudyDocument,
@@ -104,7 +104,7 @@ async function learningCurve(parameters: ParamValues): Promise<Curve> {
     hyperparameters: { ...spec.hyperparameters, ...hp },
     seed: 1,
     evaluations: 10,
-    tensorflow: await loadTensorFlow(),
+    tensorflow: await loadTrainingEngine(),
   });
   const curve = {
     examples: r.evaluations.map((e) => e.examples),

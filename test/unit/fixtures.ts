@@ -37,7 +37,7 @@ import type {
   TrainingJobRequest,
 } from '@bucketml/ports';
 import { FakeTrainingBackend, MemoryBucket, MemoryMessaging } from '@bucketml/ports/testing';
-import { loadTensorFlow, trainModel } from '@bucketml/trainer';
+import { loadTrainingEngine, trainModel } from '@bucketml/trainer';
 
 export const MODEL = 'babyweight';
 const DATA = join(import.meta.dirname, '../../data');
@@ -187,7 +187,7 @@ let models: Promise<{ good: ModelFiles; poor: ModelFiles }> | undefined;
  */
 export function trainedModels(): Promise<{ good: ModelFiles; poor: ModelFiles }> {
   models ??= (async () => {
-    const tensorflow = await loadTensorFlow();
+    const tensorflow = await loadTrainingEngine();
     const spec = BUILTIN_SPECS[MODEL];
     const train = async (trainExamples: number, batchSize: number): Promise<ModelFiles> => {
       const { model } = await trainModel({

@@ -42,7 +42,7 @@ export const SETTINGS = {
     doc: "trainer: where Vertex AI's Cloud Storage FUSE mount is (gs://B/x is read as <root>/B/x)",
   },
   BUCKETML_TF_BACKEND: {
-    doc: 'trainer: force a TensorFlow.js backend (tensorflow, wasm or cpu); default: the fastest that loads',
+    doc: 'trainer: what trains — tensorflow (tfjs-node), fused (the typed-array trainer), or the TensorFlow.js reference on wasm or cpu; default: tfjs-node when it loads, else fused',
   },
   BUCKETML_PUBSUB_EMULATOR: {
     doc: "local stack: path of the Pub/Sub emulator's cloud-pubsub-emulator script (default: the gcloud SDK's)",

@@ -14,8 +14,15 @@ export {
   type TrainProgress,
   type Evaluation,
 } from './train.js';
-export { loadTensorFlow, type TensorFlow, type BackendName } from './tf-backend.js';
+export {
+  loadTensorFlow,
+  loadTrainingEngine,
+  type TensorFlow,
+  type TrainingEngine,
+  type BackendName,
+} from './tf-backend.js';
 export { WideDeepNetwork } from './network.js';
+export { FusedNetwork, type FusedBatch, type HeadLoss } from './fused-network.js';
 export { HypertuneReporter, pythonFloatStr } from './hypertune.js';
 export { expandDataFiles } from './data-files.js';
 export { GCS_FUSE_ROOT, localPathOf } from './gcs-fuse.js';

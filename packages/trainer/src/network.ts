@@ -10,6 +10,7 @@ import {
   Rng,
   type FeatureLayout,
   type Hyperparameters,
+  type WeightSpec,
 } from '@bucketml/model';
 import type { Tf } from './tf-backend.js';
 
@@ -42,23 +43,8 @@ export class WideDeepNetwork {
     /** The member's weight-name prefix in an ensemble (architecture's memberPrefix). */
     private readonly prefix = '',
   ) {
-    const rng = new Rng(seed);
-    for (const spec of networkWeightSpecs(layout, hp, prefix, initialBias.length)) {
-      const values = new Float32Array(elementCount(spec.shape));
-      const name = spec.name.slice(prefix.length);
-      if (name === 'embed') {
-        // TensorFlow's embedding_column default: normal with stddev 1/sqrt(dimension).
-        const std = 1 / Math.sqrt(hp.nembeds);
-        for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
-      } else if (name.endsWith('/kernel')) {
-        // Glorot uniform, Keras' Dense default.
-        const limit = Math.sqrt(6 / (spec.shape[0] + spec.shape[1]));
-        for (let i = 0; i < values.length; i++) values[i] = (2 * rng.next() - 1) * limit;
-      } else if (name === 'output/bias') {
-        values.set(initialBias);
-      }
+    for (const { spec, values } of initialWeightValues(layout, hp, seed, initialBias, prefix))
       this.variables.set(spec.name, tf.variable(tf.tensor(values, spec.shape), true, spec.name));
-    }
   }
 
   /** Outputs of shape [size, outputs]: the label, or logits. */
@@ -109,4 +95,34 @@ export class WideDeepNetwork {
   dispose(): void {
     for (const variable of this.variables.values()) variable.dispose();
   }
+}
+
+/**
+ * A network's initial weights, in saved order, drawn from the seed: the same values for the
+ * tfjs network and the fused one.
+ */
+export function initialWeightValues(
+  layout: FeatureLayout,
+  hp: Pick<Hyperparameters, 'nnsize' | 'nembeds'>,
+  seed: number,
+  initialBias: number[],
+  prefix = '',
+): { spec: WeightSpec; values: Float32Array }[] {
+  const rng = new Rng(seed);
+  return networkWeightSpecs(layout, hp, prefix, initialBias.length).map((spec) => {
+    const values = new Float32Array(elementCount(spec.shape));
+    const name = spec.name.slice(prefix.length);
+    if (name === 'embed') {
+      // TensorFlow's embedding_column default: normal with stddev 1/sqrt(dimension).
+      const std = 1 / Math.sqrt(hp.nembeds);
+      for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
+    } else if (name.endsWith('/kernel')) {
+      // Glorot uniform, Keras' Dense default.
+      const limit = Math.sqrt(6 / (spec.shape[0] + spec.shape[1]));
+      for (let i = 0; i < values.length; i++) values[i] = (2 * rng.next() - 1) * limit;
+    } else if (name === 'output/bias') {
+      values.set(initialBias);
+    }
+    return { spec, values };
+  });
 }

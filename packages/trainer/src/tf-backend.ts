@@ -1,20 +1,65 @@
 /**
  * @module tf-backend
- * Loads TensorFlow.js once per process, fastest backend first (tfjs-node, then wasm, then cpu).
+ * What trains: TensorFlow.js on native TensorFlow (tfjs-node) where it installs, else the fused
+ * typed-array trainer (fused-network.ts); TensorFlow.js on wasm or cpu is the reference
+ * implementation, chosen by BUCKETML_TF_BACKEND. Loads TensorFlow.js once per process.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { registerScatterAddKernel } from './scatter-add-kernel.js';
 import { setting } from '@bucketml/contracts';
 
 export type Tf = typeof tfTypes;
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** TensorFlow.js' backends. */
+export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** What can train a network: a TensorFlow.js backend, or the fused trainer. */
+export type BackendName = TfBackendName | 'fused';
 
 export interface TensorFlow {
   tf: Tf;
   /** The backend that runs: reported in logs and recorded in every saved model. */
-  backend: BackendName;
+  backend: TfBackendName;
   /** Why a faster backend was not used, if one was skipped. */
   notes: string[];
+}
+
+/** The fused trainer: no TensorFlow.js at all. */
+export interface FusedEngine {
+  tf?: undefined;
+  backend: 'fused';
+  notes: string[];
+}
+
+export type TrainingEngine = TensorFlow | FusedEngine;
+
+const BACKENDS: BackendName[] = ['tensorflow', 'fused', 'wasm', 'cpu'];
+
+/**
+ * What trains in this process: BUCKETML_TF_BACKEND's choice, else tfjs-node when it loads, else
+ * the fused trainer (faster than tfjs on wasm or cpu at every batch size; docs/benchmarks.md).
+ */
+export async function loadTrainingEngine(
+  prefer = setting('BUCKETML_TF_BACKEND') as BackendName | undefined,
+): Promise<TrainingEngine> {
+  if (prefer && !BACKENDS.includes(prefer))
+    throw new Error(`BUCKETML_TF_BACKEND must be ${BACKENDS.join(', ')} (got ${prefer})`);
+  if (prefer === 'fused') return { backend: 'fused', notes: [] };
+  if (prefer) return loadTensorFlow(prefer);
+  const nodeBinding = await loadTfjsNode();
+  if ('tf' in nodeBinding) return { tf: nodeBinding.tf, backend: 'tensorflow', notes: [] };
+  return { backend: 'fused', notes: [nodeBinding.note] };
+}
+
+async function loadTfjsNode(): Promise<{ tf: Tf } | { note: string }> {
+  try {
+    // A variable specifier: the package is optional and may be absent at compile time too.
+    const nodeBinding = '@tensorflow/tfjs-node';
+    const tf = (await import(nodeBinding)) as Tf;
+    await tf.ready();
+    return { tf };
+  } catch (err) {
+    // Any failure (not installed, missing libtensorflow, ABI mismatch) means: not this one.
+    return { note: `tfjs-node unavailable: ${firstLine(err)}` };
+  }
 }
 
 let loaded: Promise<TensorFlow> | undefined;
@@ -25,30 +70,23 @@ let loaded: Promise<TensorFlow> | undefined;
  * wasm backend, then cpu — the last two with the scatter-add kernel for embedding gradients.
  * `BUCKETML_TF_BACKEND` forces one (tests and benchmarks use it).
  */
-export function loadTensorFlow(
-  prefer = setting('BUCKETML_TF_BACKEND') as BackendName | undefined,
-): Promise<TensorFlow> {
+export function loadTensorFlow(prefer?: TfBackendName): Promise<TensorFlow> {
+  const fromSetting = setting('BUCKETML_TF_BACKEND');
+  prefer ??= fromSetting === 'fused' ? undefined : (fromSetting as TfBackendName | undefined);
   loaded ??= load(prefer);
   return loaded;
 }
 
-async function load(prefer: BackendName | undefined): Promise<TensorFlow> {
+async function load(prefer: TfBackendName | undefined): Promise<TensorFlow> {
   if (prefer && !['tensorflow', 'wasm', 'cpu'].includes(prefer)) {
-    throw new Error(`BUCKETML_TF_BACKEND must be tensorflow, wasm or cpu (got ${prefer})`);
+    throw new Error(`BUCKETML_TF_BACKEND must be ${BACKENDS.join(', ')} (got ${prefer})`);
   }
   const notes: string[] = [];
   if (!prefer || prefer === 'tensorflow') {
-    try {
-      // A variable specifier: the package is optional and may be absent at compile time too.
-      const nodeBinding = '@tensorflow/tfjs-node';
-      const tf = (await import(nodeBinding)) as Tf;
-      await tf.ready();
-      return { tf, backend: 'tensorflow', notes };
-    } catch (err) {
-      // Any failure (not installed, missing libtensorflow, ABI mismatch) means: use a pure backend.
-      notes.push(`tfjs-node unavailable: ${firstLine(err)}`);
-      if (prefer === 'tensorflow') throw new Error(notes[0]);
-    }
+    const nodeBinding = await loadTfjsNode();
+    if ('tf' in nodeBinding) return { tf: nodeBinding.tf, backend: 'tensorflow', notes };
+    notes.push(nodeBinding.note);
+    if (prefer === 'tensorflow') throw new Error(notes[0]);
   }
   const tf = (await import('@tensorflow/tfjs')) as Tf;
   tf.env().set('PROD', true); // no debug checks, and no "install tfjs-node" banner

@@ -36,8 +36,9 @@ import {
   type Preprocessing,
   type TrainedModel,
 } from '@bucketml/model';
-import { loadTensorFlow, type TensorFlow } from './tf-backend.js';
+import { loadTrainingEngine, type TensorFlow, type TrainingEngine } from './tf-backend.js';
 import { WideDeepNetwork, type BatchTensors } from './network.js';
+import { FusedNetwork, type FusedBatch, type HeadLoss } from './fused-network.js';
 
 export interface TrainOptions {
   spec: ModelSpec;
@@ -57,7 +58,8 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Called at each evaluation; return true to stop training early (the last result is kept). */
   onEvaluation?: (e: Evaluation) => boolean | void;
-  tensorflow?: TensorFlow;
+  /** What trains (default: loadTrainingEngine's choice); a TensorFlow.js one is the reference. */
+  tensorflow?: TrainingEngine;
 }
 
 export interface Evaluation {
@@ -129,7 +131,7 @@ export function objectiveFor(
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { spec, hyperparameters: hp, seed } = options;
   const objective = objectiveFor(spec, options.objective);
-  const { tf, backend, notes } = options.tensorflow ?? (await loadTensorFlow());
+  const { tf, backend, notes } = options.tensorflow ?? (await loadTrainingEngine());
   const encoder = new FeatureEncoder(spec);
   const { layout } = encoder;
   const read = async (sources: DataSource[]) =>
@@ -239,7 +241,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 
 /** What every member of an ensemble trains and is measured on (encoded, normalised once). */
 interface MemberData {
-  tf: TensorFlow['tf'];
+  /** TensorFlow.js, when it trains (absent: the fused trainer). */
+  tf?: TensorFlow['tf'];
   layout: FeatureEncoder['layout'];
   /** Training rows with the trained label: transformed (regression) or a class index. */
   train: Dataset;
@@ -302,21 +305,13 @@ function trainMember(
   k: number,
   count: number,
 ): MemberResult {
-  const { tf, layout, train, objective } = data;
+  const { train, objective } = data;
   const hp = options.hyperparameters;
   const seed = (options.seed + k * MEMBER_SEED_STRIDE) >>> 0;
   const reports = k === 0;
-  const network = new WideDeepNetwork(
-    tf,
-    layout,
-    hp,
-    seed,
-    initialBias(data),
-    memberPrefix(k, count),
-  );
-  const optimizer = tf.train.adam(hp.learningRate);
-  const trainable = [...network.variables.values()];
-  const loss = lossFunction(data);
+  const network = data.tf
+    ? tfjsNetwork(data, data.tf, hp, seed, memberPrefix(k, count))
+    : fusedNetwork(data, hp, seed, memberPrefix(k, count));
 
   const B = hp.batchSize;
   const steps = Math.max(1, Math.ceil(hp.trainExamples / B));
@@ -352,25 +347,15 @@ function trainMember(
   let step = 0;
   while (step < steps) {
     batch.next();
-    // Adam reads its learningRate field at every step.
-    (optimizer as unknown as { learningRate: number }).learningRate = lrAt(step);
-    const cost = tf.tidy(() =>
-      optimizer.minimize(
-        () => loss(batch.labels, network.forward(batch.tensors(tf))),
-        true,
-        trainable,
-      )!,
-    );
-    lossSum += cost.dataSync()[0];
+    lossSum += network.train(batch, lrAt(step));
     lossCount++;
-    cost.dispose();
     step++;
 
     const now = performance.now();
     const evaluate = evalAt.has(step);
     let evaluation: Evaluation | undefined;
     if (checkAt.has(step) || evaluate) {
-      const outputs = evalOutputs(network, data);
+      const outputs = network.evalOutputs();
       const measured = measure(outputs, data);
       const check: Evaluation = {
         step,
@@ -433,7 +418,6 @@ function trainMember(
     objective.better(last, prev) &&
     Math.abs(last - prev) > 0.005 * Math.abs(prev);
   network.dispose();
-  optimizer.dispose();
   return {
     best: best!,
     evaluations: results,
@@ -447,8 +431,11 @@ function trainMember(
  * The training loss of a batch: squared error, or the head's cross-entropy on logits (each row
  * weighted by its class's weight, when there are class weights).
  */
-function lossFunction(data: MemberData): (labels: Float32Array, outputs: Tensor2D) => Scalar {
-  const { tf, classes, classWeights } = data;
+function lossFunction(
+  data: MemberData,
+  tf: TensorFlow['tf'],
+): (labels: Float32Array, outputs: Tensor2D) => Scalar {
+  const { classes, classWeights } = data;
   if (!classes)
     return (labels, outputs) =>
       tf.losses.meanSquaredError(tf.tensor2d(labels, [labels.length, 1]), outputs) as Scalar;
@@ -489,33 +476,139 @@ function measure(outputs: Float32Array, data: MemberData): Measured {
   return { values: { rmse: rmse(predictions, data.eval.labels) } };
 }
 
-/**
- * The network's outputs on every eval row: a regressor's in the trained label's units, a
- * classifier's as class probabilities ([rows × classes]; a binary model's as 1 − p, p).
- */
-function evalOutputs(network: WideDeepNetwork, data: MemberData): Float32Array {
-  const { tf, eval: rows, classes, outputs: units } = data;
-  const width = classes || 1;
-  const out = new Float32Array(rows.size * width);
-  const { dense, wide, embed } = widths(rows);
+/** A network in training, on either engine. */
+interface TrainingNetwork {
+  /** One optimizer step on the batch at learning rate `lr`; the batch's loss. */
+  train(batch: BatchBuffer, lr: number): number;
+  /**
+   * The outputs on every eval row: a regressor's in the trained label's units, a classifier's
+   * as class probabilities ([rows × classes]; a binary model's as 1 − p, p).
+   */
+  evalOutputs(): Float32Array;
+  weights(): Map<string, Float32Array>;
+  dispose(): void;
+}
+
+/** The eval rows in chunks of EVAL_CHUNK, each turned into outputs by `forward`. */
+function inChunks(
+  data: MemberData,
+  forward: (start: number, end: number, parts: ReturnType<typeof widths>) => ArrayLike<number>,
+): Float32Array {
+  const { eval: rows, classes } = data;
+  const out = new Float32Array(rows.size * (classes || 1));
+  const parts = widths(rows);
   for (let start = 0; start < rows.size; start += EVAL_CHUNK) {
     const end = Math.min(rows.size, start + EVAL_CHUNK);
-    const size = end - start;
-    const values = tf.tidy(() => {
-      const z = network.forward({
-        dense: tf.tensor2d(rows.dense.subarray(start * dense, end * dense), [size, dense]),
-        wide: tf.tensor1d(rows.wide.subarray(start * wide, end * wide), 'int32'),
-        embed: tf.tensor1d(rows.embed.subarray(start * embed, end * embed), 'int32'),
-        size,
-      });
-      if (!classes) return z.dataSync();
-      // sigmoid(−z) for the negative class: 1 − sigmoid(z) rounds to 0 in float32 for large z.
-      if (units === 1) return tf.concat([tf.sigmoid(tf.neg(z)), tf.sigmoid(z)], 1).dataSync();
-      return tf.softmax(z).dataSync();
-    });
-    out.set(values, start * width);
+    out.set(forward(start, end, parts), start * (classes || 1));
   }
   return out;
+}
+
+/** The reference: TensorFlow.js variables and ops, tf.train.adam. */
+function tfjsNetwork(
+  data: MemberData,
+  tf: TensorFlow['tf'],
+  hp: Hyperparameters,
+  seed: number,
+  prefix: string,
+): TrainingNetwork {
+  const network = new WideDeepNetwork(tf, data.layout, hp, seed, initialBias(data), prefix);
+  const optimizer = tf.train.adam(hp.learningRate);
+  const trainable = [...network.variables.values()];
+  const loss = lossFunction(data, tf);
+  const { eval: rows, classes, outputs: units } = data;
+  return {
+    train(batch, lr) {
+      // Adam reads its learningRate field at every step.
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      const cost = tf.tidy(() =>
+        optimizer.minimize(
+          () => loss(batch.labels, network.forward(batch.tensors(tf))),
+          true,
+          trainable,
+        )!,
+      );
+      const value = cost.dataSync()[0];
+      cost.dispose();
+      return value;
+    },
+    evalOutputs: () =>
+      inChunks(data, (start, end, { dense, wide, embed }) =>
+        tf.tidy(() => {
+          const size = end - start;
+          const z = network.forward({
+            dense: tf.tensor2d(rows.dense.subarray(start * dense, end * dense), [size, dense]),
+            wide: tf.tensor1d(rows.wide.subarray(start * wide, end * wide), 'int32'),
+            embed: tf.tensor1d(rows.embed.subarray(start * embed, end * embed), 'int32'),
+            size,
+          });
+          if (!classes) return z.dataSync();
+          // sigmoid(−z) for the negative class: 1 − sigmoid(z) rounds to 0 in float32 for large z.
+          if (units === 1) return tf.concat([tf.sigmoid(tf.neg(z)), tf.sigmoid(z)], 1).dataSync();
+          return tf.softmax(z).dataSync();
+        }),
+      ),
+    weights: () => network.weights(),
+    dispose() {
+      network.dispose();
+      optimizer.dispose();
+    },
+  };
+}
+
+/** The fused trainer: one forward and backward pass over typed arrays, lazy Adam on the tables. */
+function fusedNetwork(
+  data: MemberData,
+  hp: Hyperparameters,
+  seed: number,
+  prefix: string,
+): TrainingNetwork {
+  const network = new FusedNetwork(data.layout, hp, seed, initialBias(data), prefix);
+  const { eval: rows, classes, outputs: units, classWeights } = data;
+  const loss: HeadLoss = !classes
+    ? { kind: 'squared' }
+    : units === 1
+      ? { kind: 'sigmoid', classWeights }
+      : { kind: 'softmax', classes, classWeights };
+  return {
+    train: (batch, lr) => network.train(batch.rows, loss, lr),
+    evalOutputs: () =>
+      inChunks(data, (start, end, { dense, wide, embed }) => {
+        const z = network.forward(
+          end - start,
+          rows.dense.subarray(start * dense, end * dense),
+          rows.wide.subarray(start * wide, end * wide),
+          rows.embed.subarray(start * embed, end * embed),
+        );
+        if (!classes) return z.subarray(0, end - start);
+        return probabilities(z, end - start, units);
+      }),
+    weights: () => network.weights(),
+    dispose() {},
+  };
+}
+
+/** Class probabilities of logits ([rows × units]; one unit: the positive class's logit). */
+function probabilities(z: Float32Array, rows: number, units: number): Float32Array {
+  if (units === 1) {
+    const p = new Float32Array(rows * 2);
+    for (let r = 0; r < rows; r++) {
+      // sigmoid(−z) for the negative class: 1 − sigmoid(z) rounds to 0 in float32 for large z.
+      p[2 * r] = 1 / (1 + Math.exp(z[r]));
+      p[2 * r + 1] = 1 / (1 + Math.exp(-z[r]));
+    }
+    return p;
+  }
+  const p = new Float32Array(rows * units);
+  for (let r = 0; r < rows; r++) {
+    const o = r * units;
+    let max = -Infinity;
+    for (let u = 0; u < units; u++) max = Math.max(max, z[o + u]);
+    let sum = 0;
+    for (let u = 0; u < units; u++) sum += Math.exp(z[o + u] - max);
+    for (let u = 0; u < units; u++) p[o + u] = Math.exp(z[o + u] - max) / sum;
+  }
+  return p;
 }
 
 function widths(data: Dataset) {
@@ -535,6 +628,8 @@ class BatchBuffer {
   private readonly dense: Float32Array;
   private readonly wide: Int32Array;
   private readonly embed: Int32Array;
+  /** The batch as the fused trainer reads it. */
+  readonly rows: FusedBatch;
   private readonly order: Uint32Array;
   private cursor: number;
   private readonly w: ReturnType<typeof widths>;
@@ -549,6 +644,13 @@ class BatchBuffer {
     this.dense = new Float32Array(size * this.w.dense);
     this.wide = new Int32Array(size * this.w.wide);
     this.embed = new Int32Array(size * this.w.embed);
+    this.rows = {
+      size,
+      dense: this.dense,
+      wide: this.wide,
+      embed: this.embed,
+      labels: this.labels,
+    };
     this.order = Uint32Array.from({ length: data.size }, (_, i) => i);
     this.cursor = data.size; // forces a shuffle before the first batch
   }

@@ -18,7 +18,7 @@ import {
 import {
   expandDataFiles,
   HypertuneReporter,
-  loadTensorFlow,
+  loadTrainingEngine,
   localPathOf,
   progressPrinter,
   resolveSpec,
@@ -172,7 +172,7 @@ inferred spec and the data's statistics are saved inside the model.`,
       for (const note of spec.inferred!.notes) say(`  ${note}`);
     }
     const hyperparameters = hyperparametersFrom(spec, flags);
-    const tensorflow = await loadTensorFlow();
+    const tensorflow = await loadTrainingEngine();
     say(
       `bucketml train: model ${spec.name}, backend ${tensorflow.backend}${tensorflow.notes.length ? ` (${tensorflow.notes.join('; ')})` : ''}`,
     );
