@@ -44,7 +44,7 @@ interface Layer {
   gradKernel: Float32Array;
   gradBias: Float32Array;
   moments: Float32Array[];
-  /** One row's sums, in double precision. */
+  /** Four rows' sums, in double precision. */
   acc: Float64Array;
 }
 
@@ -124,7 +124,7 @@ export class FusedNetwork {
         gradKernel: new Float32Array(kernel.length),
         gradBias: new Float32Array(bias.length),
         moments: [kernel, kernel, bias, bias].map((w) => new Float32Array(w.length)),
-        acc: new Float64Array(units),
+        acc: new Float64Array(4 * units),
       };
     });
   }
@@ -215,17 +215,60 @@ export class FusedNetwork {
       gradKernel.fill(0);
       gradBias.fill(0);
       const dIn = this.deltas[i];
-      const needInput = i > 0 || this.embed !== undefined;
-      for (let b = 0; b < B; b++) {
+      // The deep input's gradient is needed only where embeddings feed it.
+      const from = i > 0 ? 0 : this.embed ? this.dense : n;
+      for (let b = 0; b < B; b++) for (let j = 0; j < m; j++) gradBias[j] += dOut[b * m + j];
+      let b = 0;
+      // Four rows at a time: each kernel row is read once for the four (it may not fit L1).
+      for (; b + 4 <= B; b += 4) {
+        const a0 = b * n;
+        const a1 = a0 + n;
+        const a2 = a1 + n;
+        const a3 = a2 + n;
+        const d0 = b * m;
+        const d1 = d0 + m;
+        const d2 = d1 + m;
+        const d3 = d2 + m;
+        for (let k = 0; k < n; k++) {
+          const x0 = a[a0 + k];
+          const x1 = a[a1 + k];
+          const x2 = a[a2 + k];
+          const x3 = a[a3 + k];
+          const kr = k * m;
+          if (x0 !== 0 || x1 !== 0 || x2 !== 0 || x3 !== 0)
+            for (let j = 0; j < m; j++)
+              gradKernel[kr + j] +=
+                x0 * dOut[d0 + j] + x1 * dOut[d1 + j] + x2 * dOut[d2 + j] + x3 * dOut[d3 + j];
+          if (k < from) continue;
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let j = 0; j < m; j++) {
+            const w = kernel[kr + j];
+            s0 += dOut[d0 + j] * w;
+            s1 += dOut[d1 + j] * w;
+            s2 += dOut[d2 + j] * w;
+            s3 += dOut[d3 + j] * w;
+          }
+          // relu' of the layer below (the deep input has none).
+          const relu = i > 0;
+          dIn[a0 + k] = relu && x0 <= 0 ? 0 : s0;
+          dIn[a1 + k] = relu && x1 <= 0 ? 0 : s1;
+          dIn[a2 + k] = relu && x2 <= 0 ? 0 : s2;
+          dIn[a3 + k] = relu && x3 <= 0 ? 0 : s3;
+        }
+      }
+      for (; b < B; b++) {
         const ao = b * n;
         const dO = b * m;
-        for (let j = 0; j < m; j++) gradBias[j] += dOut[dO + j];
         for (let k = 0; k < n; k++) {
           const av = a[ao + k];
-          let sum = 0;
           const kr = k * m;
           if (av !== 0) for (let j = 0; j < m; j++) gradKernel[kr + j] += av * dOut[dO + j];
-          if (needInput && (i === 0 || av > 0)) {
+          if (k < from) continue;
+          if (i === 0 || av > 0) {
+            let sum = 0;
             for (let j = 0; j < m; j++) sum += dOut[dO + j] * kernel[kr + j];
             dIn[ao + k] = sum;
           } else dIn[ao + k] = 0;
@@ -299,7 +342,33 @@ function affine(
   relu: boolean,
 ): void {
   const { inputs: n, units: m, kernel, bias, acc } = layer;
-  for (let b = 0; b < rows; b++) {
+  let b = 0;
+  // Four rows at a time: each kernel row is read once for the four (it may not fit L1).
+  for (; b + 4 <= rows; b += 4) {
+    for (let j = 0; j < m; j++) acc[j] = acc[m + j] = acc[2 * m + j] = acc[3 * m + j] = bias[j];
+    const i0 = b * n;
+    const i1 = i0 + n;
+    const i2 = i1 + n;
+    const i3 = i2 + n;
+    for (let k = 0; k < n; k++) {
+      const x0 = input[i0 + k];
+      const x1 = input[i1 + k];
+      const x2 = input[i2 + k];
+      const x3 = input[i3 + k];
+      if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
+      const kr = k * m;
+      for (let j = 0; j < m; j++) {
+        const w = kernel[kr + j];
+        acc[j] += x0 * w;
+        acc[m + j] += x1 * w;
+        acc[2 * m + j] += x2 * w;
+        acc[3 * m + j] += x3 * w;
+      }
+    }
+    const oo = b * m;
+    for (let j = 0; j < 4 * m; j++) output[oo + j] = relu && acc[j] < 0 ? 0 : acc[j];
+  }
+  for (; b < rows; b++) {
     for (let j = 0; j < m; j++) acc[j] = bias[j];
     const io = b * n;
     for (let k = 0; k < n; k++) {
