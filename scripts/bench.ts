@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   quality: () => import('./bench/quality.ts'),
   drop: () => import('./bench/drop.ts'),
   data: () => import('./bench/data.ts'),
+  equality: () => import('./bench/equality.ts'),
 };
 
 const name = process.argv[2];

@@ -1,0 +1,80 @@
+/**
+ * @module bench/equality
+ * The fused trainer against the TensorFlow.js reference (wasm) on the quality bench's tables
+ * (quality/tables.json: the course models with their built-in specs, the others with the spec
+ * inferred from the label), the same seeds, the default hyperparameters (no study): the eval
+ * objective (RMSE or log loss) of each, their ratio per table (median over seeds), and the
+ * training time. This is where lazy Adam on the tables is judged against dense Adam.
+ * BENCH_TABLES=a,b limits the tables; BENCH_SEEDS=1,2,3 the seeds.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { median } from './stats.ts';
+
+const run_ = promisify(execFile);
+const SEEDS = (process.env.BENCH_SEEDS ?? '1,2,3').split(',').map(Number);
+
+interface Trained {
+  value: number;
+  seconds: number;
+  objective: string;
+}
+
+async function train(engine: string, table: string, seed: number): Promise<Trained> {
+  const { stdout } = await run_(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'equality-worker.ts'),
+      engine,
+      table,
+      String(seed),
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
+
+export async function run() {
+  const all = (
+    JSON.parse(readFileSync(join(import.meta.dirname, 'quality/tables.json'), 'utf8')) as {
+      tables: { name: string }[];
+    }
+  ).tables.map((t) => t.name);
+  const names = process.env.BENCH_TABLES?.split(',') ?? all;
+  const rows = [];
+  for (const table of names) {
+    const ratios: number[] = [];
+    const times = { fused: [] as number[], wasm: [] as number[] };
+    let objective = '';
+    for (const seed of SEEDS) {
+      const fused = await train('fused', table, seed);
+      const reference = await train('wasm', table, seed);
+      objective = fused.objective;
+      ratios.push(fused.value / reference.value);
+      times.fused.push(fused.seconds);
+      times.wasm.push(reference.seconds);
+      console.log(
+        `${table} seed ${seed}: ${objective} fused ${fused.value.toFixed(4)} (${fused.seconds.toFixed(1)} s), tfjs wasm ${reference.value.toFixed(4)} (${reference.seconds.toFixed(1)} s), ratio ${(fused.value / reference.value).toFixed(4)}`,
+      );
+    }
+    rows.push({
+      table,
+      objective,
+      ratio: round(median(ratios)),
+      worstRatio: round(Math.max(...ratios)),
+      fusedSeconds: round(median(times.fused)),
+      referenceSeconds: round(median(times.wasm)),
+    });
+  }
+  for (const r of rows)
+    console.log(
+      `${r.table}: ${r.objective} fused / reference ${r.ratio} (median of ${SEEDS.length} seeds; worst ${r.worstRatio}), training ${r.fusedSeconds} s vs ${r.referenceSeconds} s`,
+    );
+  return { bench: 'equality', seeds: SEEDS, rows };
+}
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
