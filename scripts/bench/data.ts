@@ -7,15 +7,12 @@
  * trainer's (rows encoded into typed arrays). Reports time, rows/s, peak RSS and the bytes held
  * per encoded row; repeats are interleaved and medians reported.
  */
-import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { median } from './stats.ts';
+import { median, runWorker } from './stats.ts';
 
-const run_ = promisify(execFile);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const SIZES = (process.env.BENCH_DATA_ROWS ?? '100000,1000000').split(',').map(Number);
 const SAMPLE = join(import.meta.dirname, '../../data/babyweight/train.csv');
@@ -46,14 +43,8 @@ async function repeated(rows: number): Promise<string> {
   return file;
 }
 
-async function pass(mode: string, file: string): Promise<Pass> {
-  const { stdout } = await run_(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'data-worker.ts'), mode, file],
-    { maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
+const pass = (mode: string, file: string) =>
+  runWorker<Pass>('data-worker.ts', [mode, file], ['--expose-gc']);
 
 export async function run() {
   const modes = ['validate', 'read'];

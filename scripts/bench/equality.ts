@@ -7,13 +7,10 @@
  * training time. This is where lazy Adam on the tables is judged against dense Adam.
  * BENCH_TABLES=a,b limits the tables; BENCH_SEEDS=1,2,3 the seeds.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { median } from './stats.ts';
+import { median, runWorker } from './stats.ts';
 
-const run_ = promisify(execFile);
 const SEEDS = (process.env.BENCH_SEEDS ?? '1,2,3').split(',').map(Number);
 
 interface Trained {
@@ -22,21 +19,8 @@ interface Trained {
   objective: string;
 }
 
-async function train(engine: string, table: string, seed: number): Promise<Trained> {
-  const { stdout } = await run_(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(import.meta.dirname, 'equality-worker.ts'),
-      engine,
-      table,
-      String(seed),
-    ],
-    { maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
+const train = (engine: string, table: string, seed: number) =>
+  runWorker<Trained>('equality-worker.ts', [engine, table, String(seed)]);
 
 export async function run() {
   const all = (

@@ -8,13 +8,9 @@
  * trainer's FLOP/s (6 × the dense network's multiply-adds per example; the trainer skips the
  * zeros of relu and of the encodings, so it can pass 1) is a ratio.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { BUILTIN_SPECS, deepInputSize, FeatureEncoder } from '@bucketml/model';
-import { median } from './stats.ts';
+import { median, runWorker } from './stats.ts';
 
-const run_ = promisify(execFile);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const BATCHES = [8, 32, 128, 512];
 const WIDTHS = [64, 287];
@@ -25,25 +21,13 @@ const examplesFor = (engine: string, batch: number, width: number) =>
     (engine === 'fused' ? 60_000 : batch < 64 ? 6_000 : 40_000) * (width > 100 ? 0.25 : 1),
   );
 
-async function worker(engine: string, batch: number, width: number) {
-  const { stdout } = await run_(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(import.meta.dirname, 'training-worker.ts'),
-      engine,
-      String(batch),
-      String(width),
-      String(examplesFor(engine, batch, width)),
-    ],
-    { maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as {
-    examplesPerSecond: number;
-    backend: string;
-  };
-}
+const worker = (engine: string, batch: number, width: number) =>
+  runWorker<{ examplesPerSecond: number; backend: string }>('training-worker.ts', [
+    engine,
+    String(batch),
+    String(width),
+    String(examplesFor(engine, batch, width)),
+  ]);
 
 /**
  * GFLOP/s of a plain typed-array matmul on one core (n = 256, i-k-j order, four rows of the
