@@ -319,10 +319,18 @@ function trainMember(
   const evalAt = new Set(
     Array.from({ length: evaluations }, (_, i) => Math.round(((i + 1) * steps) / evaluations)),
   );
-  // Best-weight checks between the reported evaluations: the eval set is small next to the
-  // training, and an early optimum (small tables overfit within one evaluation interval) is
-  // kept instead of missed. Reports and patience still count evaluations.
-  const checks = Math.min(steps, evaluations * CHECKS_PER_EVALUATION);
+  // Best-weight checks between the reported evaluations: where the eval set is small next to
+  // the training, an early optimum (small tables overfit within one evaluation interval) is
+  // kept instead of missed. Extra checks stop where they would cost more than the training
+  // itself (an eval row's forward pass is about a third of a training example's work): a short
+  // trial on a large eval set measures at its evaluations only. Reports and patience still
+  // count evaluations.
+  const affordable = Math.floor((3 * steps * B) / Math.max(1, data.eval.size));
+  const checks = Math.min(
+    steps,
+    evaluations * CHECKS_PER_EVALUATION,
+    Math.max(evaluations, affordable),
+  );
   const checkAt = new Set(
     Array.from({ length: checks }, (_, i) => Math.round(((i + 1) * steps) / checks)),
   );
