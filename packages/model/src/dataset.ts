@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { csvBatches } from './csv.js';
 import type { EncodedRows, FeatureEncoder } from './features.js';
 import { rawColumns, type ModelSpec } from './spec.js';
 
@@ -153,85 +153,78 @@ async function passOver(
     const info: DataFileInfo = { name: source.name, bytes: 0, sha256: '', rows: 0, badRows: 0 };
     const hash = createHash('sha256');
     const input = await source.open();
-    input.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      info.bytes += chunk.length;
-    });
-    const parser = input.pipe(
-      parse({
-        bom: true,
-        relax_column_count: true,
-        skip_empty_lines: true,
-        trim: true,
-        info: true,
-      }),
-    );
-    input.on('error', (err) => parser.destroy(err));
+    // Every byte read is hashed and counted, the records scanned from the same chunks.
+    async function* hashed(): AsyncGenerator<Buffer> {
+      for await (const chunk of input as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        info.bytes += chunk.length;
+        yield chunk;
+      }
+    }
 
     let columnIndex: Map<string, number> | null = null;
     let first = true;
     try {
-      for await (const { record, info: rec } of parser as AsyncIterable<{
-        record: string[];
-        info: { lines: number };
-      }>) {
-        const line = rec.lines;
-        if (first) {
-          first = false;
-          columnIndex = headerOrPositions(record, encoder.spec, source.name);
-          if (columnIndex.size === 0) {
-            // A recognised header row: map by name from now on (a headerless spec's names match
-            // in any case, so they map to the spec's spelling).
-            const spelling = new Map(encoder.spec.columns.map((c) => [c.toLowerCase(), c]));
-            const named = (name: string) =>
-              encoder.spec.header ? name.trim() : (spelling.get(name.trim().toLowerCase()) ?? name);
-            columnIndex = new Map(record.map((name, i) => [named(name), i]));
-            ds.header ??= record.map((name) => name.trim());
+      for await (const batch of csvBatches(hashed()))
+        for (const { fields: record, line } of batch) {
+          if (first) {
+            first = false;
+            columnIndex = headerOrPositions(record, encoder.spec, source.name);
+            if (columnIndex.size === 0) {
+              // A recognised header row: map by name from now on (a headerless spec's names match
+              // in any case, so they map to the spec's spelling).
+              const spelling = new Map(encoder.spec.columns.map((c) => [c.toLowerCase(), c]));
+              const named = (name: string) =>
+                encoder.spec.header
+                  ? name.trim()
+                  : (spelling.get(name.trim().toLowerCase()) ?? name);
+              columnIndex = new Map(record.map((name, i) => [named(name), i]));
+              ds.header ??= record.map((name) => name.trim());
+              continue;
+            }
+            if (!encoder.spec.header && record.length !== encoder.spec.columns.length) {
+              throw new DataError(
+                `${source.name}: expected ${encoder.spec.columns.length} columns (${encoder.spec.columns.join(', ')}), found ${record.length} on line ${line}`,
+                source.name,
+                line,
+              );
+            }
+          }
+          info.rows++;
+          ds.rowsRead++;
+          const labelAt = columnIndex!.get(encoder.spec.label.name);
+          if (labelAt !== undefined && (record[labelAt] ?? '').trim() === '') {
+            ds.unlabelledRows++;
             continue;
           }
-          if (!encoder.spec.header && record.length !== encoder.spec.columns.length) {
-            throw new DataError(
-              `${source.name}: expected ${encoder.spec.columns.length} columns (${encoder.spec.columns.join(', ')}), found ${record.length} on line ${line}`,
-              source.name,
-              line,
-            );
+          const reason = readRow(
+            record,
+            columnIndex!,
+            encoder,
+            rows,
+            keyName,
+            encoder.spec.columns.length,
+            encoder.spec.header === true,
+          );
+          if (reason === null && options.onRecord) {
+            const index = columnIndex!;
+            options.onRecord((column) => {
+              const i = index.get(column);
+              return i === undefined ? undefined : record[i];
+            });
           }
+          if (reason !== null) {
+            info.badRows++;
+            ds.badRows++;
+            const kind = reasonKind(reason);
+            if (kind in ds.badRowReasons || Object.keys(ds.badRowReasons).length < MAX_REASON_KINDS)
+              ds.badRowReasons[kind] = (ds.badRowReasons[kind] ?? 0) + 1;
+            const bad = { file: source.name, line, reason: bounded(reason) };
+            if (ds.badRowSamples.length < sampleLimit) ds.badRowSamples.push(bad);
+            options.onBadRow?.(bad, record);
+          }
+          if (options.onProgress && ds.rowsRead % 10_000 === 0) options.onProgress(ds.rowsRead);
         }
-        info.rows++;
-        ds.rowsRead++;
-        const labelAt = columnIndex!.get(encoder.spec.label.name);
-        if (labelAt !== undefined && (record[labelAt] ?? '').trim() === '') {
-          ds.unlabelledRows++;
-          continue;
-        }
-        const reason = readRow(
-          record,
-          columnIndex!,
-          encoder,
-          rows,
-          keyName,
-          encoder.spec.columns.length,
-          encoder.spec.header === true,
-        );
-        if (reason === null && options.onRecord) {
-          const index = columnIndex!;
-          options.onRecord((column) => {
-            const i = index.get(column);
-            return i === undefined ? undefined : record[i];
-          });
-        }
-        if (reason !== null) {
-          info.badRows++;
-          ds.badRows++;
-          const kind = reasonKind(reason);
-          if (kind in ds.badRowReasons || Object.keys(ds.badRowReasons).length < MAX_REASON_KINDS)
-            ds.badRowReasons[kind] = (ds.badRowReasons[kind] ?? 0) + 1;
-          const bad = { file: source.name, line, reason: bounded(reason) };
-          if (ds.badRowSamples.length < sampleLimit) ds.badRowSamples.push(bad);
-          options.onBadRow?.(bad, record);
-        }
-        if (options.onProgress && ds.rowsRead % 10_000 === 0) options.onProgress(ds.rowsRead);
-      }
     } catch (err) {
       throw csvError(err, source);
     }
@@ -282,12 +275,9 @@ export function csvError(err: unknown, source: DataSource): DataError {
 export async function readCsvHeader(source: DataSource): Promise<string[] | null> {
   try {
     const input = await source.open();
-    const parser = input.pipe(
-      parse({ bom: true, trim: true, to_line: 1, relax_column_count: true }),
-    );
-    for await (const record of parser as AsyncIterable<string[]>) {
+    for await (const [first] of csvBatches(input as AsyncIterable<Buffer>)) {
       input.destroy();
-      return record;
+      return first.fields;
     }
   } catch {
     /* unreadable: no header to show */

@@ -9,7 +9,7 @@
  * deep part, categoricals and calendar cycles in the wide part and embedded in the deep part. The statistics are kept in the spec (`inferred`), so they travel
  * with the run and inside the model.
  */
-import { parse } from 'csv-parse';
+import { csvBatches } from './csv.js';
 import { csvError, DataError, type DataSource } from './dataset.js';
 import { parseDate } from './dates.js';
 import { Rng } from './rng.js';
@@ -163,45 +163,42 @@ async function profile(
   const rng = new Rng(7);
   for (const source of sources) {
     const input = await source.open();
-    const parser = input.pipe(
-      parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true }),
-    );
-    input.on('error', (err) => parser.destroy(err));
     let first = true;
     try {
-      for await (const record of parser as AsyncIterable<string[]>) {
-        if (first) {
-          first = false;
-          const names = record.map((n, i) => n.trim() || `column_${i + 1}`);
-          if (!header) {
-            header = names;
-            const dup = names.find((n, i) => names.indexOf(n) !== i);
-            if (dup)
+      for await (const batch of csvBatches(input as AsyncIterable<Buffer>))
+        for (const { fields: record } of batch) {
+          if (first) {
+            first = false;
+            const names = record.map((n, i) => n.trim() || `column_${i + 1}`);
+            if (!header) {
+              header = names;
+              const dup = names.find((n, i) => names.indexOf(n) !== i);
+              if (dup)
+                throw new DataError(
+                  `${source.name}: the header names column "${dup}" twice`,
+                  source.name,
+                  1,
+                );
+              if (names.every((n) => NUMBER.test(n)))
+                throw new DataError(
+                  `${source.name}: the first row is all numbers, not a header: schema inference needs a header row`,
+                  source.name,
+                  1,
+                );
+              profiles = names.map((n) => new ColumnProfile(n, rng));
+            } else if (names.join('\u0000') !== header.join('\u0000')) {
               throw new DataError(
-                `${source.name}: the header names column "${dup}" twice`,
+                `${source.name}: its header differs from ${sources[0].name}'s`,
                 source.name,
                 1,
               );
-            if (names.every((n) => NUMBER.test(n)))
-              throw new DataError(
-                `${source.name}: the first row is all numbers, not a header: schema inference needs a header row`,
-                source.name,
-                1,
-              );
-            profiles = names.map((n) => new ColumnProfile(n, rng));
-          } else if (names.join('\u0000') !== header.join('\u0000')) {
-            throw new DataError(
-              `${source.name}: its header differs from ${sources[0].name}'s`,
-              source.name,
-              1,
-            );
+            }
+            continue;
           }
-          continue;
+          if (record.length !== header!.length) continue; // counted as bad rows when the data is read
+          rows++;
+          for (let i = 0; i < record.length; i++) profiles[i].add(record[i]);
         }
-        if (record.length !== header!.length) continue; // counted as bad rows when the data is read
-        rows++;
-        for (let i = 0; i < record.length; i++) profiles[i].add(record[i]);
-      }
     } catch (err) {
       throw csvError(err, source);
     }

@@ -7,8 +7,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
-import { Predictor, readModelDir } from '@bucketml/model';
+import { csvBatches, Predictor, readModelDir } from '@bucketml/model';
 import { UsageError } from '../flags.js';
 import { defineVerb } from '../verb.js';
 
@@ -99,26 +98,20 @@ async function* jsonInstances(input: Readable): AsyncGenerator<Item> {
 
 /** The rows of a CSV with a header as instances (cells are strings; an empty cell is missing). */
 async function* csvInstances(input: Readable): AsyncGenerator<Item> {
-  const parser = input.pipe(
-    parse({
-      bom: true,
-      columns: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      trim: true,
-      info: true,
-    }),
-  );
-  input.on('error', (err) => parser.destroy(err));
+  let header: string[] | null = null;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{
-      record: Record<string, string>;
-      info: { lines: number; invalid_field_length?: number };
-    }>) {
-      yield Object.keys(record).length === 0
-        ? { error: `line ${info.lines}: empty row` }
-        : { instance: record };
-    }
+    for await (const batch of csvBatches(input as AsyncIterable<Buffer>))
+      for (const { fields } of batch) {
+        if (!header) {
+          header = fields;
+          continue;
+        }
+        const instance: Record<string, string> = {};
+        fields.forEach((value, i) => {
+          if (i < header!.length) instance[header![i]] = value;
+        });
+        yield { instance };
+      }
   } catch (err) {
     yield { error: `cannot parse the CSV: ${String((err as Error).message).slice(0, 300)}` };
   }
