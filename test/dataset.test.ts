@@ -26,6 +26,7 @@ describe('reading CSV data', () => {
     assert.equal(ds.size, 1000);
     assert.equal(ds.badRows, 0);
     assert.equal(ds.files[0].rows, 1000);
+    assert.equal(ds.keys, undefined, 'keys are kept only when asked for');
     assert.match(ds.files[0].sha256, /^[0-9a-f]{64}$/);
     assert.ok(ds.files[0].bytes > 10_000);
   });
@@ -97,7 +98,7 @@ describe('reading CSV data', () => {
       join(dir, 'h.csv'),
       'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key\n7.5,True,30,Single(1),39,a\n6.5,False,25,Twins(2),36,b\n',
     );
-    const ds = await readDataset([fileSource(join(dir, 'h.csv'))], encoder);
+    const ds = await readDataset([fileSource(join(dir, 'h.csv'))], encoder, { keepKeys: true });
     assert.equal(ds.size, 2);
     assert.deepEqual([...ds.labels], [7.5, 6.5]);
     assert.deepEqual(ds.keys, ['a', 'b']);
@@ -110,7 +111,7 @@ describe('reading CSV data', () => {
       join(dir, 'h.csv'),
       `Mother_Age,plurality,gestation_weeks,key,is_male,WEIGHT_POUNDS\n${rows}`,
     );
-    const ds = await readDataset([fileSource(join(dir, 'h.csv'))], encoder);
+    const ds = await readDataset([fileSource(join(dir, 'h.csv'))], encoder, { keepKeys: true });
     assert.equal(ds.badRows, 0);
     assert.deepEqual([...ds.labels], [7.5, 6.5]);
     assert.deepEqual(ds.keys, ['a', 'b']);

@@ -70,7 +70,8 @@ export interface DatasetSummary {
 /** The rows read and encoded for training or evaluation. */
 export interface Dataset extends EncodedRows, DatasetSummary {
   labels: Float32Array;
-  keys: string[];
+  /** Each row's key (the spec's key column), when ReadOptions.keepKeys asked for them. */
+  keys?: string[];
 }
 
 /** Bad input data: names the file (and line) so the person who dropped it can fix it. */
@@ -95,6 +96,8 @@ export interface ReadOptions {
   /** Called with every bad row and its raw fields (to keep them, e.g. rejected-rows.csv). */
   onBadRow?: (row: BadRow, fields: string[]) => void;
   onProgress?: (rowsRead: number) => void;
+  /** Keep each row's key (training does not need them: a key string costs more than a row). */
+  keepKeys?: boolean;
 }
 
 const BAD_ROW_SAMPLES = 20;
@@ -106,7 +109,12 @@ export async function readDataset(
   options: ReadOptions = {},
 ): Promise<Dataset> {
   const { layout } = encoder;
-  const rows = new GrowableRows(layout.dense.length, layout.wide.length, layout.embed.length);
+  const rows = new GrowableRows(
+    layout.dense.length,
+    layout.wide.length,
+    layout.embed.length,
+    options.keepKeys === true && encoder.spec.key !== undefined,
+  );
   const summary = await passOver(sources, encoder, rows, options);
   return { ...rows.finish(), ...summary };
 }
@@ -357,13 +365,14 @@ function readRow(
   if (typeof label === 'string') return label;
   const problem = encoder.encode(read, rows, rows.reserve());
   if (problem !== null) return problem;
-  rows.commit(label, keyName ? String(read(keyName) ?? '') : '');
+  rows.commit(label, rows.keepsKeys && keyName ? String(read(keyName) ?? '') : '');
   return null;
 }
 
 /** Where a pass puts encoded rows: `reserve` gives the row index to encode into. */
 interface RowSink extends EncodedRows {
   size: number;
+  readonly keepsKeys: boolean;
   reserve(): number;
   commit(label: number, key: string): void;
 }
@@ -371,6 +380,7 @@ interface RowSink extends EncodedRows {
 /** One row's room, reused: rows are checked and counted, not kept. */
 class ScratchRow implements RowSink {
   size = 0;
+  readonly keepsKeys = false;
   dense: Float32Array;
   wide: Int32Array;
   embed: Int32Array;
@@ -398,13 +408,17 @@ class GrowableRows implements RowSink {
   wide: Int32Array;
   embed: Int32Array;
   labels: Float32Array;
-  keys: string[] = [];
+  private readonly keys: string[] | undefined;
+  readonly keepsKeys: boolean;
 
   constructor(
     private readonly nDense: number,
     private readonly nWide: number,
     private readonly nEmbed: number,
+    keepKeys: boolean,
   ) {
+    this.keys = keepKeys ? [] : undefined;
+    this.keepsKeys = keepKeys;
     this.dense = new Float32Array(this.capacity * nDense);
     this.wide = new Int32Array(this.capacity * nWide);
     this.embed = new Int32Array(this.capacity * nEmbed);
@@ -423,11 +437,11 @@ class GrowableRows implements RowSink {
 
   commit(label: number, key: string): void {
     this.labels[this.size] = label;
-    this.keys.push(key);
+    this.keys?.push(key);
     this.size++;
   }
 
-  finish(): EncodedRows & { size: number; labels: Float32Array; keys: string[] } {
+  finish(): EncodedRows & { size: number; labels: Float32Array; keys?: string[] } {
     const n = this.size;
     return {
       size: n,
@@ -435,7 +449,7 @@ class GrowableRows implements RowSink {
       wide: this.wide.slice(0, n * this.nWide),
       embed: this.embed.slice(0, n * this.nEmbed),
       labels: this.labels.slice(0, n),
-      keys: this.keys,
+      ...(this.keys ? { keys: this.keys } : {}),
     };
   }
 }
