@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   drop: () => import('./bench/drop.ts'),
   data: () => import('./bench/data.ts'),
   equality: () => import('./bench/equality.ts'),
+  study: () => import('./bench/study.ts'),
 };
 
 const name = process.argv[2];
