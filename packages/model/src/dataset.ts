@@ -427,7 +427,8 @@ class GrowableRows implements RowSink {
 
   reserve(): number {
     if (this.size < this.capacity) return this.size;
-    this.capacity *= 2;
+    // 1.5×, not 2×: growing copies old and new side by side, and `finish` keeps the arrays.
+    this.capacity = Math.ceil(this.capacity * 1.5);
     this.dense = grow(this.dense, this.capacity * this.nDense);
     this.wide = grow(this.wide, this.capacity * this.nWide);
     this.embed = grow(this.embed, this.capacity * this.nEmbed);
@@ -443,12 +444,15 @@ class GrowableRows implements RowSink {
 
   finish(): EncodedRows & { size: number; labels: Float32Array; keys?: string[] } {
     const n = this.size;
+    // Mostly full: views, no copy (a copy would hold both at once); else trimmed copies.
+    const cut = <T extends Float32Array | Int32Array>(a: T, width: number): T =>
+      (n >= 0.75 * this.capacity ? a.subarray(0, n * width) : a.slice(0, n * width)) as T;
     return {
       size: n,
-      dense: this.dense.slice(0, n * this.nDense),
-      wide: this.wide.slice(0, n * this.nWide),
-      embed: this.embed.slice(0, n * this.nEmbed),
-      labels: this.labels.slice(0, n),
+      dense: cut(this.dense, this.nDense),
+      wide: cut(this.wide, this.nWide),
+      embed: cut(this.embed, this.nEmbed),
+      labels: cut(this.labels, 1),
       ...(this.keys ? { keys: this.keys } : {}),
     };
   }
