@@ -53,18 +53,8 @@ describe('CSV scanner: csv-parse’s records, lines and errors', () => {
   // the first style it met and keeps the others inside fields; the scanner ends them at each.)
   it('as csv-parse on random text of quotes, delimiters, line breaks, blanks and non-ASCII, cut into random chunks', async () => {
     const piece = fc.constantFrom(
-      'a',
-      '7',
-      '-1.5',
-      ' ',
-      '\t',
-      ',',
-      '"',
-      '""',
-      'EOL',
-      'é',
-      '日本',
-      '',
+      ...['a', '7', '-1.5', ' ', '\t', '\f', '\v', '\u00a0', '\u3000', '\ufeff'],
+      ...[',', '"', '""', 'EOL', 'é', '日本', ''],
     );
     await fc.assert(
       fc.asyncProperty(
@@ -110,6 +100,33 @@ describe('CSV scanner: csv-parse’s records, lines and errors', () => {
       ),
       { numRuns: 1000, seed: 7 },
     );
+  });
+
+  it('cut at every byte: the same records (a BOM, a CRLF or a quote split across chunks)', async () => {
+    for (const text of ['\ufeffa,"b,""c"\r\nd,e\r\n', 'x\n\ufeffa,b\n', '"q\r\n"\r\n1,2']) {
+      const bytes = Buffer.from(text);
+      const whole = csvParse(bytes);
+      for (let cut = 1; cut < bytes.length; cut++) {
+        const ours = await scan(bytes, [cut]);
+        assert.deepEqual(
+          ours === 'error' ? ours : ours.records,
+          whole === 'error' ? whole : whole.records,
+          `${JSON.stringify(text)} cut at ${cut}`,
+        );
+      }
+    }
+  });
+
+  it('a record that never ends (an unclosed quote) is refused past 16 MB, in linear time', async () => {
+    const started = performance.now();
+    async function* source() {
+      yield Buffer.from('a,b\n"1,2,3');
+      for (let i = 0; i < 300; i++) yield Buffer.alloc(65_536, 0x61);
+    }
+    await assert.rejects(async () => {
+      for await (const _ of csvBatches(source()));
+    }, /a record longer than 16 MB starts at line 2/);
+    assert.ok(performance.now() - started < 5000, 'linear, not a rescan per chunk');
   });
 
   it('reads the shipped data files as csv-parse does', async () => {

@@ -304,6 +304,32 @@ describe('data report: statistics and drift against the serving model’s data',
     assert.equal(h.bucket.json<{ version: string }>('models/births/serving.json')!.version, first);
   });
 
+  it('a blocking feature that drifts against a previous run (nothing serves) warns and does not block: that run never deployed', async () => {
+    const h = harness();
+    const header = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
+    const births = (csv: string) => `${header}\n${csv}`;
+    h.bucket.put(
+      'config/births/schema.json',
+      JSON.stringify({
+        label: 'weight_pounds',
+        validation: { features: { mother_age: { threshold: 0.2, blocking: true } } },
+      }),
+    );
+    const files = (train: string) => ({
+      'data/births/train.csv': births(train),
+      'data/births/eval.csv': births(EVAL_CSV),
+    });
+    for (const e of drop(h.bucket, files(TRAIN_CSV))) await onObjectFinalized(h.ctx, e);
+    const older = shifted(TRAIN_CSV, (c) => (c[2] = String(Number(c[2]) + 15)));
+    for (const e of drop(h.bucket, files(older))) await onObjectFinalized(h.ctx, e);
+    assert.equal(h.training.studies.size, 2, 'the second drop tunes too');
+    const second = [...h.training.studies.values()][1].runId;
+    const report = h.bucket.json<Report>(layout.dataReport(second))!;
+    assert.equal(report.reference?.version, [...h.training.studies.values()][0].runId);
+    assert.equal(report.verdict, 'drift');
+    assert.ok(h.logs.some((l) => l.severity === 'WARNING' && /mother_age \(js/.test(l.message)));
+  });
+
   it('a validation naming a column the model does not read, or a bad threshold, is refused naming the field', () => {
     const spec = (validation: unknown) => ({ ...BUILTIN_SPECS.babyweight, validation });
     assert.throws(

@@ -14,7 +14,7 @@
  *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log
  *   runs/<runId>/final/               the final training's job output (same shape)
  *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
- *   reports/<model>/data-report-trail.json  the last validated runs (the drift reference while none serves)
+ *   reports/<model>/data-report-trail.json  the last validated run (the drift reference while none serves)
  */
 
 /** Model names: also folder names, label values and URL path segments, so kept plain. */
@@ -72,8 +72,8 @@ export const layout = {
   modelVersionPrefix: (model: string, version: string) => `models/${model}/${version}/`,
   servingPointer: (model: string) => `models/${model}/serving.json`,
   /**
-   * The model's last validated run and the one before ({runId, previous}): while no model
-   * serves, a drop's data is compared with the previous run's.
+   * The model's last validated run ({runId}): while no model serves, a drop's data is
+   * compared with that run's.
    */
   dataReportTrail: (model: string) => `reports/${model}/data-report-trail.json`,
 };

@@ -135,3 +135,16 @@ export function trainerArgv(
     ...job.evalData.map(location),
   ];
 }
+
+/**
+ * The local training service's warm trainer workers (`bucketml-worker`): a worker reads one
+ * job per line on stdin ({argv, env}: `bucketml train`'s argv and the job's environment),
+ * writes the job's output on stdout, then this marker, the exit code and a line break.
+ */
+export const TRAINER_WORKER_EXIT = '\u0000bucketml-worker exit ';
+
+/** One job for a trainer worker: the argv after `bucketml` and the variables it sets. */
+export interface TrainerWorkerJob {
+  argv: string[];
+  env: Record<string, string>;
+}

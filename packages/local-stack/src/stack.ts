@@ -34,10 +34,10 @@ import { createTopology } from './topology.js';
 import { LocalTrainingService } from './training-service.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const TRAINER_BIN = join(
-  dirname(createRequire(import.meta.url).resolve('@bucketml/cli')),
-  '../bin/bucketml.js',
-);
+const CLI_BIN = join(dirname(createRequire(import.meta.url).resolve('@bucketml/cli')), '../bin');
+const TRAINER_BIN = join(CLI_BIN, 'bucketml.js');
+/** The warm trainer the local training service runs its jobs on. */
+const TRAINER_WORKER = join(CLI_BIN, 'bucketml-worker.js');
 
 export interface LogLine {
   source: string;
@@ -110,6 +110,7 @@ export class LocalStack extends EventEmitter {
       log: trainingLog,
       stateDir: join(this.bucket.root, '.training-jobs'),
       trainerBin: TRAINER_BIN,
+      trainerWorker: TRAINER_WORKER,
     });
     const trainingUrl = await this.training.start();
 

@@ -39,6 +39,7 @@ import type {
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { shouldStopTrial, suggestTrial } from '@bucketml/tuning';
 import { leashed, stopGroup } from './leashed.js';
+import { TrainerPool, type TrainerRun } from './trainer-pool.js';
 
 /** A job as persisted in stateDir/<jobId>.json. */
 interface JobRecord {
@@ -66,6 +67,11 @@ export interface TrainingServiceOptions {
   log: Logger;
   stateDir: string;
   trainerBin: string;
+  /**
+   * The warm trainer (`bucketml-worker`): when given, jobs run on a pool of them instead of a
+   * `bucketml train` process each (the same verb, flags and environment).
+   */
+  trainerWorker?: string;
   env?: NodeJS.ProcessEnv;
   /** Most trials at once across a study (default: two per core). */
   maxParallelTrials?: number;
@@ -74,9 +80,10 @@ export interface TrainingServiceOptions {
 /** The local training service; `start` returns the base URL LocalTrainingClient talks to. */
 export class LocalTrainingService {
   private readonly jobs = new Map<string, JobRecord>();
-  private readonly children = new Set<ChildProcess>();
+  private readonly children = new Set<TrainerRun>();
   /** Each job's running trainers, for cancelling one job. */
-  private readonly jobChildren = new Map<string, Set<ChildProcess>>();
+  private readonly jobChildren = new Map<string, Set<TrainerRun>>();
+  private readonly pool?: TrainerPool;
   private readonly running = new Set<Promise<void>>();
   private readonly writes = new Map<string, Promise<void>>();
   private server?: Server;
@@ -86,7 +93,10 @@ export class LocalTrainingService {
   private activeTrials = 0;
   private readonly capped = new Set<string>();
 
-  constructor(private readonly options: TrainingServiceOptions) {}
+  constructor(private readonly options: TrainingServiceOptions) {
+    if (options.trainerWorker)
+      this.pool = new TrainerPool(options.trainerWorker, { ...process.env, ...options.env });
+  }
 
   async start(port = 0): Promise<string> {
     await mkdir(this.options.stateDir, { recursive: true });
@@ -124,7 +134,8 @@ export class LocalTrainingService {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const child of this.children) stopGroup(child, 'SIGKILL');
+    for (const run of this.children) run.stop('SIGKILL');
+    this.pool?.stop('SIGKILL');
     await new Promise<void>((resolve) =>
       this.server ? this.server.close(() => resolve()) : resolve(),
     );
@@ -188,7 +199,7 @@ export class LocalTrainingService {
       runId: record.request.runId,
       stage: 'training-backend',
     });
-    for (const child of this.jobChildren.get(jobId) ?? []) stopGroup(child, 'SIGTERM');
+    for (const run of this.jobChildren.get(jobId) ?? []) run.stop('SIGTERM');
     return { jobId, cancelling: true };
   }
 
@@ -435,48 +446,49 @@ export class LocalTrainingService {
     shouldStop?: () => Promise<boolean>,
   ): Promise<{ ok: true; stopped?: false } | { ok: false; stopped: boolean; error: string }> {
     const { bucket } = this.options;
-    const args = [
-      this.options.trainerBin,
-      ...trainerArgv({ ...request, parameters }, (name) => bucket.pathOf(name)),
-    ];
+    const argv = trainerArgv({ ...request, parameters }, (name) => bucket.pathOf(name));
     env = { ...env, AIP_MODEL_DIR: bucket.pathOf(jobOutput.modelDir(dir).slice(0, -1)) };
     const logPath = bucket.pathOf(jobOutput.trainLog(dir));
     await mkdir(join(logPath, '..'), { recursive: true });
     const logFile = createWriteStream(logPath);
-    const child = leashed(process.execPath, args, {
-      env: { ...process.env, ...this.options.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.children.add(child);
-    const ofJob = this.jobChildren.get(request.jobId) ?? new Set<ChildProcess>();
-    this.jobChildren.set(request.jobId, ofJob.add(child));
-    // A cancel that came while this trainer was being set up found nothing to stop.
-    if (this.jobs.get(request.jobId)?.cancelRequested) stopGroup(child, 'SIGTERM');
     let tail = '';
-    for (const s of [child.stdout!, child.stderr!]) {
-      s.on('data', (d: Buffer) => {
-        logFile.write(d);
-        tail = (tail + d.toString()).slice(-2000);
-      });
-    }
+    const onOutput = (text: string | Buffer) => {
+      logFile.write(text);
+      tail = (tail + text.toString()).slice(-2000);
+    };
+    const run = this.pool
+      ? this.pool.run({ argv, env }, onOutput)
+      : processRun(
+          this.options.trainerBin,
+          argv,
+          { ...process.env, ...this.options.env, ...env },
+          onOutput,
+        );
+    let finished = false;
+    void run.done.then(() => (finished = true));
+    this.children.add(run);
+    const ofJob = this.jobChildren.get(request.jobId) ?? new Set<TrainerRun>();
+    this.jobChildren.set(request.jobId, ofJob.add(run));
+    // A cancel that came while this trainer was being set up found nothing to stop.
+    if (this.jobs.get(request.jobId)?.cancelRequested) run.stop('SIGTERM');
     let stopped = false;
     const poll = shouldStop
       ? setInterval(() => {
           void shouldStop().then(
             (stop) => {
-              if (stop && !stopped && child.exitCode === null) {
+              if (stop && !stopped && !finished) {
                 stopped = true;
-                stopGroup(child, 'SIGTERM');
+                run.stop('SIGTERM');
               }
             },
             () => undefined,
           );
         }, 200)
       : undefined;
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const code = await run.done;
     clearInterval(poll);
-    this.children.delete(child);
-    ofJob.delete(child);
+    this.children.delete(run);
+    ofJob.delete(run);
     if (ofJob.size === 0) this.jobChildren.delete(request.jobId);
     logFile.end();
     if (stopped) return { ok: false, stopped: true, error: 'stopped early (median rule)' };
@@ -530,4 +542,23 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(body));
     req.on('error', reject);
   });
+}
+
+/** A job as a `bucketml train` process of its own (leashed), its output to `onOutput`. */
+function processRun(
+  trainerBin: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  onOutput: (text: Buffer) => void,
+): TrainerRun {
+  const child = leashed(process.execPath, [trainerBin, ...argv], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const s of [child.stdout!, child.stderr!]) s.on('data', onOutput);
+  return {
+    child,
+    stop: (signal) => stopGroup(child, signal),
+    done: new Promise((resolve) => child.on('exit', (c) => resolve(c))),
+  };
 }

@@ -17,11 +17,17 @@ export interface DataSource {
   /** Shown in errors and recorded in lineage (a path or an object URI). */
   name: string;
   open(): Readable | Promise<Readable>;
+  /** What changes when the bytes may have (a file's size and times); absent: unknown. */
+  version?(): Promise<string | null>;
 }
 
 export function fileSource(path: string): DataSource {
   return {
     name: path,
+    async version() {
+      const info = await stat(path).catch(() => null);
+      return info ? `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` : null;
+    },
     async open() {
       const info = await stat(path).catch(() => null);
       if (!info) throw new DataError(`${path}: file not found`, path);

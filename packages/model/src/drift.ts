@@ -110,6 +110,7 @@ export function compareWithReference(
   reference: unknown[],
   validation: ValidationSpec = { features: {} },
   header: string[] | null = null,
+  referenceHeader?: string[],
 ): DriftReport {
   const t = DRIFT_THRESHOLDS;
   const rule = (name: string) => validation.features[name] ?? {};
@@ -117,17 +118,22 @@ export function compareWithReference(
   const missingColumns: string[] = [];
   const entries = reference.filter(isColumnStatistics);
   const known = new Set(entries.map((c) => c.name));
-  // A reference with no readable entry says nothing of which columns are new.
+  // New: not in the reference's header (when it kept one) nor among its statistics; a column
+  // the spec now reads that the data had before is not new. A reference with no readable entry
+  // says nothing of which columns are new.
+  const lower = (names: Iterable<string>) => new Set([...names].map((n) => n.toLowerCase()));
+  const before = lower([...known, ...(referenceHeader ?? [])]);
   const newColumns = known.size
-    ? [...profiler.profiles.keys()].filter((name) => !known.has(name))
+    ? [...profiler.profiles.keys()].filter((name) => !before.has(name.toLowerCase()))
     : [];
+  const inHeader = header ? lower(header) : null;
   for (const ref of entries) {
     // Dates are new by nature (a drop's are not the reference's): not compared.
     if (['dropped', 'key', 'date'].includes(ref.role)) continue;
     const p = profiler.profiles.get(ref.name);
     if (!p) {
       // Not read now: gone from the drop's header, or left out by the spec (not a drift).
-      if (header && !header.includes(ref.name)) missingColumns.push(ref.name);
+      if (inHeader && !inHeader.has(ref.name.toLowerCase())) missingColumns.push(ref.name);
       continue;
     }
     if (p.count === p.missing) {

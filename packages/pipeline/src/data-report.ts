@@ -7,6 +7,7 @@
  * WARNING, not a stop: the gate decides on the numbers.
  */
 import { layout, parseRunId } from '@bucketml/contracts';
+import { PreconditionFailedError } from '@bucketml/ports';
 import {
   compareWithReference,
   DataProfiler,
@@ -26,6 +27,8 @@ import type { PipelineContext } from './context.js';
 export interface DataReport {
   runId: string;
   rows: { read: number; used: number; rejected: number; rejectedByReason: Record<string, number> };
+  /** The drop's header as read (null: a headerless spec), for the next report's new columns. */
+  header: string[] | null;
   columns: ColumnStatistics[];
   /** What the drop was compared with: the serving version's data, or the previous run's. */
   reference: { version: string; source: string; as: 'serving' | 'previous run' } | null;
@@ -77,16 +80,27 @@ export async function writeDataReport(
   const roles: Record<string, ColumnStatistics['role']> = { [spec.label.name]: 'label' };
   for (const c of spec.numeric) roles[c.name] = 'numeric';
   for (const c of spec.categorical) roles[c.name] = 'categorical';
-  const trail = await readJson(ctx, layout.dataReportTrail(model), log);
+  // A redelivery compares with what the first delivery compared with (a run validated since
+  // must not become this one's "previous run").
+  const earlier = await readJson(ctx, layout.dataReport(runId), log);
+  const earlierReference = earlier?.reference as { version?: unknown; as?: unknown } | null;
   const found =
     (await servingStatistics(ctx, model, log)) ??
-    (await previousRunStatistics(ctx, runId, trail, log));
+    (earlier
+      ? earlierReference?.as === 'previous run' && typeof earlierReference.version === 'string'
+        ? await runStatistics(ctx, earlierReference.version, log)
+        : null
+      : await previousRunStatistics(ctx, runId, log));
   const drift = found
-    ? compareWithReference(profiler, found.columns, spec.validation, drop.header)
+    ? compareWithReference(profiler, found.columns, spec.validation, drop.header, found.header)
     : null;
+  // Blocking is judged against what serves: a previous run that never deployed cannot block
+  // the drop that fixes it (its drift is a warning, and the gate decides).
+  if (drift && found?.as !== 'serving') drift.blocking = [];
   const report: DataReport = {
     runId,
     rows,
+    header: drop.header,
     columns: profiler.statistics(roles),
     reference: found ? { version: found.version, source: found.source, as: found.as } : null,
     drift,
@@ -100,18 +114,15 @@ export async function writeDataReport(
   };
   await ctx.storage.write(layout.dataReport(runId), JSON.stringify(report, null, 2));
   // A validated drop is the next run's reference while no model serves (a blocked one is not:
-  // its data would excuse the same drift dropped again). A redelivery keeps the trail as is.
-  if (report.verdict !== 'blocked' && trail?.runId !== runId)
-    await ctx.storage.write(
-      layout.dataReportTrail(model),
-      JSON.stringify({ runId, previous: typeof trail?.runId === 'string' ? trail.runId : null }),
-    );
+  // its data would excuse the same drift dropped again).
+  if (!earlier && report.verdict !== 'blocked') await advanceTrail(ctx, model, runId);
   if (drift?.drifted.length) {
     const absent = new Set(drift.missingColumns);
     const figures = [
       ...drift.features.filter((f) => f.drifted).map((f) => `${f.name} (${f.reasons.join('; ')})`),
       ...drift.missingColumns.map(
-        (c) => `${c} (${drop.header && !drop.header.includes(c) ? 'column gone' : 'empty'})`,
+        (c) =>
+          `${c} (${drop.header && !drop.header.some((h) => h.toLowerCase() === c.toLowerCase()) ? 'column gone' : 'empty'})`,
       ),
       ...drift.newColumns.filter((c) => !absent.has(c)).map((c) => `${c} (new column)`),
     ];
@@ -141,7 +152,14 @@ interface Reference {
   source: string;
   as: 'serving' | 'previous run';
   columns: unknown[];
+  /** The reference's header, when its report kept it. */
+  header?: string[];
 }
+
+const headerOf = (report: Record<string, unknown> | null) =>
+  Array.isArray(report?.header) && report.header.every((h) => typeof h === 'string')
+    ? { header: report.header as string[] }
+    : {};
 
 /**
  * A bucket object as a JSON object, or null. Read errors throw (the event is retried); an
@@ -184,6 +202,7 @@ async function servingStatistics(
       source: layout.dataReport(version),
       as: 'serving',
       columns: ownReport.columns,
+      ...headerOf(ownReport),
     };
   const modelJson = `${layout.modelVersionPrefix(model, version)}model.json`;
   const meta = await readJson(ctx, modelJson, log);
@@ -192,23 +211,53 @@ async function servingStatistics(
   return Array.isArray(columns) ? { version, source: modelJson, as: 'serving', columns } : null;
 }
 
-/** The data report of the model's previous validated run (the trail names it), if any. */
+/** The data report of the model's last validated run (the trail names it), if any. */
 async function previousRunStatistics(
   ctx: PipelineContext,
   runId: string,
-  trail: Record<string, unknown> | null,
   log: Logger,
 ): Promise<Reference | null> {
-  const previous = trail?.runId === runId ? trail.previous : trail?.runId;
   const model = parseRunId(runId)!.model;
-  if (typeof previous !== 'string' || parseRunId(previous)?.model !== model) return null;
-  const report = await readJson(ctx, layout.dataReport(previous), log);
+  const trail = await readJson(ctx, layout.dataReportTrail(model), log);
+  const previous = trail?.runId;
+  if (typeof previous !== 'string' || previous === runId || parseRunId(previous)?.model !== model)
+    return null;
+  return runStatistics(ctx, previous, log);
+}
+
+/** A run's own data report as a reference (a previous run's). */
+async function runStatistics(
+  ctx: PipelineContext,
+  runId: string,
+  log: Logger,
+): Promise<Reference | null> {
+  const report = await readJson(ctx, layout.dataReport(runId), log);
   return report && Array.isArray(report.columns)
     ? {
-        version: previous,
-        source: layout.dataReport(previous),
+        version: runId,
+        source: layout.dataReport(runId),
         as: 'previous run',
         columns: report.columns,
+        ...headerOf(report),
       }
     : null;
+}
+
+/**
+ * Names this run as the model's last validated one: a compare-and-swap on the trail, so two
+ * runs validated at once leave one of them, never a torn write.
+ */
+async function advanceTrail(ctx: PipelineContext, model: string, runId: string): Promise<void> {
+  const name = layout.dataReportTrail(model);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const info = await ctx.storage.stat(name);
+    try {
+      await ctx.storage.write(name, JSON.stringify({ runId }), {
+        ifGenerationMatch: info?.generation ?? '0',
+      });
+      return;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+  }
 }

@@ -7,6 +7,7 @@
  */
 export {
   trainModel,
+  reuseTrainingData,
   objectiveFor,
   TrainingOptionsError,
   type TrainOptions,

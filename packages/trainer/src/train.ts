@@ -134,16 +134,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { tf, backend, notes } = options.tensorflow ?? (await loadTrainingEngine());
   const encoder = new FeatureEncoder(spec);
   const { layout } = encoder;
-  const read = async (sources: DataSource[]) =>
-    readDataset(sources, encoder, {
-      maxBadFraction: options.maxBadFraction,
-      onProgress: (rows) => options.onProgress?.({ phase: 'reading', file: sources[0].name, rows }),
-    });
-  const train = await read(options.train);
-  const evalData = await read(options.eval);
-  const preprocessing = computePreprocessing(layout.dense, train.dense, train.size);
-  normalizeDense(preprocessing, train.dense);
-  normalizeDense(preprocessing, evalData.dense);
+  const { train, evalData, ...prepared } = await readTrainingData(options, encoder);
+  // A copy: the label transform is set on it below, and a reused read's stays as it was.
+  const preprocessing = { ...prepared.preprocessing };
   const classes = spec.label.classes?.length ?? 0;
   if (hp.classWeights && !classes)
     throw new TrainingOptionsError(
@@ -239,6 +232,60 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   };
 }
 
+/** The training and eval rows, encoded and normalised, and the normalisation. */
+interface TrainingData {
+  train: Dataset;
+  evalData: Dataset;
+  preprocessing: Preprocessing;
+}
+
+/** The last read kept for reuse (reuseTrainingData), and what it was read from. */
+let kept: { key: string; data: TrainingData } | undefined;
+let reuse = false;
+
+/**
+ * Keeps the last training's data for the next training of the same spec on the same files
+ * (unchanged: each file's version must match): a warm worker's trials then read their run's
+ * data once. Off by default: a one-shot process has nothing to reuse it for.
+ */
+export function reuseTrainingData(on: boolean): void {
+  reuse = on;
+  if (!on) kept = undefined;
+}
+
+async function readTrainingData(
+  options: TrainOptions,
+  encoder: FeatureEncoder,
+): Promise<TrainingData> {
+  const sources = [...options.train, ...options.eval];
+  const versions = reuse ? await Promise.all(sources.map((s) => s.version?.() ?? null)) : [];
+  const key =
+    reuse && versions.every((v) => v !== null)
+      ? JSON.stringify([
+          options.spec,
+          options.maxBadFraction ?? null,
+          options.train.map((s) => s.name),
+          options.eval.map((s) => s.name),
+          versions,
+        ])
+      : undefined;
+  if (key !== undefined && kept?.key === key) return kept.data;
+  kept = undefined; // one run's data at a time
+  const read = async (files: DataSource[]) =>
+    readDataset(files, encoder, {
+      maxBadFraction: options.maxBadFraction,
+      onProgress: (rows) => options.onProgress?.({ phase: 'reading', file: files[0].name, rows }),
+    });
+  const train = await read(options.train);
+  const evalData = await read(options.eval);
+  const preprocessing = computePreprocessing(encoder.layout.dense, train.dense, train.size);
+  normalizeDense(preprocessing, train.dense);
+  normalizeDense(preprocessing, evalData.dense);
+  const data = { train, evalData, preprocessing };
+  if (key !== undefined) kept = { key, data };
+  return data;
+}
+
 /** What every member of an ensemble trains and is measured on (encoded, normalised once). */
 interface MemberData {
   /** TensorFlow.js, when it trains (absent: the fused trainer). */
@@ -326,11 +373,12 @@ function trainMember(
   // trial on a large eval set measures at its evaluations only. Reports and patience still
   // count evaluations.
   const affordable = Math.floor((3 * steps * B) / Math.max(1, data.eval.size));
-  const checks = Math.min(
-    steps,
-    evaluations * CHECKS_PER_EVALUATION,
-    Math.max(evaluations, affordable),
+  // A whole number of checks per evaluation, so the evaluations are among the checks.
+  const perEvaluation = Math.max(
+    1,
+    Math.min(CHECKS_PER_EVALUATION, Math.floor(affordable / evaluations)),
   );
+  const checks = Math.min(steps, evaluations * perEvaluation);
   const checkAt = new Set(
     Array.from({ length: checks }, (_, i) => Math.round(((i + 1) * steps) / checks)),
   );
