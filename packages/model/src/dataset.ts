@@ -450,9 +450,10 @@ class GrowableRows implements RowSink {
 
   finish(): EncodedRows & { size: number; labels: Float32Array; keys?: string[] } {
     const n = this.size;
-    // Mostly full: views, no copy (a copy would hold both at once); else trimmed copies.
+    // Mostly full (≥ 80%: at most 1.25× the rows held): views, no copy (a copy would hold both
+    // at once); else trimmed copies.
     const cut = <T extends Float32Array | Int32Array>(a: T, width: number): T =>
-      (n >= 0.75 * this.capacity ? a.subarray(0, n * width) : a.slice(0, n * width)) as T;
+      (n >= 0.8 * this.capacity ? a.subarray(0, n * width) : a.slice(0, n * width)) as T;
     return {
       size: n,
       dense: cut(this.dense, this.nDense),
