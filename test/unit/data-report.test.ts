@@ -59,6 +59,36 @@ interface Report {
   verdict: string;
 }
 
+/**
+ * A births model whose spec makes mother_age's drift blocking (its own threshold 0.2), its
+ * first drop made; `dropOlder` drops the same births with mothers 15 years older.
+ */
+async function blockingMotherAge() {
+  const h = harness();
+  const header = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
+  const births = (csv: string) => `${header}\n${csv}`;
+  h.bucket.put(
+    'config/births/schema.json',
+    JSON.stringify({
+      label: 'weight_pounds',
+      validation: { features: { mother_age: { threshold: 0.2, blocking: true } } },
+    }),
+  );
+  const files = (train: string) => ({
+    'data/births/train.csv': births(train),
+    'data/births/eval.csv': births(EVAL_CSV),
+  });
+  for (const e of drop(h.bucket, files(TRAIN_CSV))) await onObjectFinalized(h.ctx, e);
+  return {
+    h,
+    first: onlyStudy(h.training).runId,
+    async dropOlder() {
+      const older = shifted(TRAIN_CSV, (c) => (c[2] = String(Number(c[2]) + 15)));
+      for (const e of drop(h.bucket, files(older))) await onObjectFinalized(h.ctx, e);
+    },
+  };
+}
+
 describe('data report: statistics and drift against the serving model’s data', () => {
   it('the first drop has no reference; a later one is compared with the serving run’s data and its drift is a WARNING naming the features', async () => {
     const h = harness();
@@ -272,25 +302,9 @@ describe('data report: statistics and drift against the serving model’s data',
   });
 
   it('a spec can make a feature’s drift blocking, with its own threshold: the run fails naming it, the serving model keeps serving', async () => {
-    const h = harness();
-    const header = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
-    const births = (csv: string) => `${header}\n${csv}`;
-    h.bucket.put(
-      'config/births/schema.json',
-      JSON.stringify({
-        label: 'weight_pounds',
-        validation: { features: { mother_age: { threshold: 0.2, blocking: true } } },
-      }),
-    );
-    const files = (train: string) => ({
-      'data/births/train.csv': births(train),
-      'data/births/eval.csv': births(EVAL_CSV),
-    });
-    for (const e of drop(h.bucket, files(TRAIN_CSV))) await onObjectFinalized(h.ctx, e);
-    const first = onlyStudy(h.training).runId;
+    const { h, first, dropOlder } = await blockingMotherAge();
     h.bucket.put('models/births/serving.json', JSON.stringify({ version: first }));
-    const older = shifted(TRAIN_CSV, (c) => (c[2] = String(Number(c[2]) + 15)));
-    for (const e of drop(h.bucket, files(older))) await onObjectFinalized(h.ctx, e);
+    await dropOlder();
     const run = h.bucket
       .names('runs/')
       .filter((n) => n.endsWith('/run.json') && !n.includes(first))
@@ -305,27 +319,12 @@ describe('data report: statistics and drift against the serving model’s data',
   });
 
   it('a blocking feature that drifts against a previous run (nothing serves) warns and does not block: that run never deployed', async () => {
-    const h = harness();
-    const header = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
-    const births = (csv: string) => `${header}\n${csv}`;
-    h.bucket.put(
-      'config/births/schema.json',
-      JSON.stringify({
-        label: 'weight_pounds',
-        validation: { features: { mother_age: { threshold: 0.2, blocking: true } } },
-      }),
-    );
-    const files = (train: string) => ({
-      'data/births/train.csv': births(train),
-      'data/births/eval.csv': births(EVAL_CSV),
-    });
-    for (const e of drop(h.bucket, files(TRAIN_CSV))) await onObjectFinalized(h.ctx, e);
-    const older = shifted(TRAIN_CSV, (c) => (c[2] = String(Number(c[2]) + 15)));
-    for (const e of drop(h.bucket, files(older))) await onObjectFinalized(h.ctx, e);
+    const { h, first, dropOlder } = await blockingMotherAge();
+    await dropOlder();
     assert.equal(h.training.studies.size, 2, 'the second drop tunes too');
     const second = [...h.training.studies.values()][1].runId;
     const report = h.bucket.json<Report>(layout.dataReport(second))!;
-    assert.equal(report.reference?.version, [...h.training.studies.values()][0].runId);
+    assert.equal(report.reference?.version, first);
     assert.equal(report.verdict, 'drift');
     assert.ok(h.logs.some((l) => l.severity === 'WARNING' && /mother_age \(js/.test(l.message)));
   });
