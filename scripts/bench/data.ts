@@ -1,8 +1,9 @@
 /**
  * @module bench/data
  * Reading a drop at scale, on babyweight-shaped rows: the course's train.csv (26,517 real rows)
- * repeated to 100k and 1M rows (BENCH_DATA_ROWS to change; the rows repeat, so the statistics
- * are those of the sample). Each size runs in its own process for each pass, so peak RSS is the
+ * repeated to 100k, 1M and 10M rows (BENCH_DATA_ROWS to change; 10M is measured once; the rows
+ * repeat, so the statistics are those of the sample). Then a study drop of 1M such rows →
+ * served, split by stage (BENCH_STUDY_ROWS; 0 skips it). Each size runs in its own process for each pass, so peak RSS is the
  * pass's own: `validate` is data-upload's (rows checked, profiled, none kept), `read` the
  * trainer's (rows encoded into typed arrays). Reports time, rows/s, peak RSS and the bytes held
  * per encoded row; repeats are interleaved and medians reported.
@@ -12,9 +13,14 @@ import { mkdir, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, runWorker } from './stats.ts';
+import { once as studyOnce, STAGES } from './study.ts';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const SIZES = (process.env.BENCH_DATA_ROWS ?? '100000,1000000').split(',').map(Number);
+const SIZES = (process.env.BENCH_DATA_ROWS ?? '100000,1000000,10000000').split(',').map(Number);
+/** Sizes from this many rows are measured once (a 10M-row pass takes minutes). */
+const ONCE_FROM = 5_000_000;
+/** The rows of the study drop measured after the passes (0: none). */
+const STUDY_ROWS = Number(process.env.BENCH_STUDY_ROWS ?? 1_000_000);
 const SAMPLE = join(import.meta.dirname, '../../data/babyweight/train.csv');
 
 interface Pass {
@@ -52,7 +58,7 @@ export async function run() {
   for (const rows of SIZES) {
     const file = await repeated(rows);
     const samples: Record<string, Pass[]> = { validate: [], read: [] };
-    for (let i = 0; i < REPEATS; i++)
+    for (let i = 0; i < (rows >= ONCE_FROM ? 1 : REPEATS); i++)
       for (const mode of modes) {
         const p = await pass(mode, file);
         samples[mode].push(p);
@@ -78,6 +84,14 @@ export async function run() {
       }),
     );
   }
+  // A study drop of STUDY_ROWS rows → served, split by stage (the study bench's measurement).
+  let study: Awaited<ReturnType<typeof studyOnce>> | undefined;
+  if (STUDY_ROWS > 0) {
+    study = await studyOnce(await repeated(STUDY_ROWS));
+    console.log(
+      `study drop of ${STUDY_ROWS.toLocaleString('en-US')} rows: ${study.total} s from start to the first answer (${STAGES.map((k) => `${k} ${study![k]} s`).join(', ')})`,
+    );
+  }
   const at1M = results[1_000_000] as
     Record<string, { rowsPerSecond: number; bytesPerRow?: number; peakRssMb: number }> | undefined;
   return {
@@ -85,6 +99,7 @@ export async function run() {
     table: 'babyweight train.csv (26,517 real rows) repeated',
     repeats: REPEATS,
     sizes: results,
+    ...(study ? { study: { rows: STUDY_ROWS, ...study } } : {}),
     ...(at1M
       ? {
           validateRowsPerSecond: at1M.validate.rowsPerSecond,

@@ -19,7 +19,7 @@ import { median } from './stats.ts';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const ROOT = join(import.meta.dirname, '../..');
-const STAGES = [
+export const STAGES = [
   'stack',
   'settle',
   'validate',
@@ -29,9 +29,10 @@ const STAGES = [
   'predict',
 ] as const;
 
-async function once(): Promise<
-  Record<(typeof STAGES)[number] | 'total', number> & { rmse: number }
-> {
+/** One drop → first answer on a fresh stack; `trainFile` replaces the course's train.csv. */
+export async function once(
+  trainFile = join(ROOT, 'data/babyweight/train.csv'),
+): Promise<Record<(typeof STAGES)[number] | 'total', number> & { rmse: number }> {
   const bucketDir = mkdtempSync(join(tmpdir(), 'bucketml-study-'));
   const started = Date.now();
   const stack = await startLocalStack({ bucketDir, predictPort: 0 });
@@ -39,8 +40,8 @@ async function once(): Promise<
   try {
     const dir = join(bucketDir, layout.dataPrefix('babyweight'));
     await mkdir(dir, { recursive: true });
-    for (const file of ['train.csv', 'eval.csv'])
-      await copyFile(join(ROOT, 'data/babyweight', file), join(dir, file));
+    await copyFile(join(ROOT, 'data/babyweight/eval.csv'), join(dir, 'eval.csv'));
+    await copyFile(trainFile, join(dir, 'train.csv'));
     const dropped = Date.now();
     const runId = await stack.runIdOfDrop('babyweight');
     const end = await stack.waitForRun(runId, 600_000);
