@@ -15,6 +15,7 @@ export {
 } from './stack.js';
 export { renderLogLine } from './log-renderer.js';
 export { LocalTrainingService } from './training-service.js';
+export { TrainerPool, type TrainerRun } from './trainer-pool.js';
 export { BucketWatcher } from './bucket-watcher.js';
 export { startPubSubEmulator, findPubSubEmulator } from './pubsub-emulator.js';
 export { FunctionProcess, type FunctionSpec } from './function-process.js';

@@ -95,7 +95,12 @@ export class LocalTrainingService {
 
   constructor(private readonly options: TrainingServiceOptions) {
     if (options.trainerWorker)
-      this.pool = new TrainerPool(options.trainerWorker, { ...process.env, ...options.env });
+      this.pool = new TrainerPool(
+        options.trainerWorker,
+        { ...process.env, ...options.env },
+        // As many idle workers as trials may run at once.
+        options.maxParallelTrials ?? Math.max(2, 2 * availableParallelism()),
+      );
   }
 
   async start(port = 0): Promise<string> {
@@ -445,6 +450,7 @@ export class LocalTrainingService {
     env: Record<string, string>,
     shouldStop?: () => Promise<boolean>,
   ): Promise<{ ok: true; stopped?: false } | { ok: false; stopped: boolean; error: string }> {
+    if (this.stopping) return { ok: false, stopped: false, error: 'the training service stopped' };
     const { bucket } = this.options;
     const argv = trainerArgv({ ...request, parameters }, (name) => bucket.pathOf(name));
     env = { ...env, AIP_MODEL_DIR: bucket.pathOf(jobOutput.modelDir(dir).slice(0, -1)) };
@@ -557,7 +563,6 @@ function processRun(
   });
   for (const s of [child.stdout!, child.stderr!]) s.on('data', onOutput);
   return {
-    child,
     stop: (signal) => stopGroup(child, signal),
     done: new Promise((resolve) => child.on('exit', (c) => resolve(c))),
   };

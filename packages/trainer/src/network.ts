@@ -43,8 +43,11 @@ export class WideDeepNetwork {
     /** The member's weight-name prefix in an ensemble (architecture's memberPrefix). */
     private readonly prefix = '',
   ) {
-    for (const { spec, values } of initialWeightValues(layout, hp, seed, initialBias, prefix))
-      this.variables.set(spec.name, tf.variable(tf.tensor(values, spec.shape), true, spec.name));
+    for (const { spec, values } of initialWeightValues(layout, hp, seed, initialBias, prefix)) {
+      const initial = tf.tensor(values, spec.shape);
+      this.variables.set(spec.name, tf.variable(initial, true, spec.name));
+      initial.dispose(); // the variable holds its own copy: a warm worker trains many networks
+    }
   }
 
   /** Outputs of shape [size, outputs]: the label, or logits. */
