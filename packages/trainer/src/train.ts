@@ -11,6 +11,8 @@
  * its networks one after another on the same encoded data, each from its own seed, and is
  * measured by the mean of their outputs (a classifier's probabilities).
  */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs';
 import { DEFAULT_OBJECTIVE, METRICS_BY_PROBLEM, type ProblemType } from '@bucketml/contracts';
 import {
@@ -161,13 +163,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   };
 
   const count = ensembleSize(hp);
-  const members: MemberResult[] = [];
   const started = performance.now();
-  for (let k = 0; k < count; k++) {
-    const member = trainMember(data, options, k, count);
-    members.push(member);
-    if (member.stopReason === 'caller') break; // the caller ends the whole training
-  }
+  const members = await trainMembers(data, options, count);
   const seconds = (performance.now() - started) / 1000;
   // The ensemble answers with its members' mean output (the architecture contract).
   const mean = new Float32Array(members[0].best.outputs.length);
@@ -284,6 +281,98 @@ async function readTrainingData(
   const data = { train, evalData, preprocessing };
   if (key !== undefined) kept = { key, data };
   return data;
+}
+
+/** Encoded rows a member thread may be given (a copy each): beyond it, members train in turn. */
+const THREAD_COPY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Trains an ensemble's members: member 0 here (it alone reports to the caller), the others in
+ * worker threads beside it when that pays — the fused engine (tfjs stays on its thread), a
+ * spare core, and data small enough to copy. Each member is the same network either way (its
+ * own seed, the same code). A caller's stop during member 0 keeps member 0 alone, as in turn.
+ */
+async function trainMembers(
+  data: MemberData,
+  options: TrainOptions,
+  count: number,
+): Promise<MemberResult[]> {
+  const rows = [data.train, data.eval];
+  const bytes = rows.reduce(
+    (n, d) => n + d.dense.byteLength + d.wide.byteLength + d.embed.byteLength + d.labels.byteLength,
+    0,
+  );
+  if (data.tf || count === 1 || availableParallelism() < 2 || bytes > THREAD_COPY_BYTES) {
+    const members: MemberResult[] = [];
+    for (let k = 0; k < count; k++) {
+      const member = trainMember(data, options, k, count);
+      members.push(member);
+      if (member.stopReason === 'caller') break; // the caller ends the whole training
+    }
+    return members;
+  }
+  const threads = Array.from({ length: count - 1 }, (_, i) =>
+    memberThread(data, options, i + 1, count),
+  );
+  const first = trainMember(data, options, 0, count);
+  if (first.stopReason === 'caller') {
+    for (const t of threads) void t.worker.terminate();
+    return [first];
+  }
+  return [first, ...(await Promise.all(threads.map((t) => t.result)))];
+}
+
+/** What a member thread is given: the member's data and options, nothing that is a function. */
+export interface MemberThreadInput {
+  data: Omit<MemberData, 'tf' | 'objective'> & {
+    objective: { tag: string; problem: ProblemType; minimize: boolean };
+  };
+  options: Pick<TrainOptions, 'hyperparameters' | 'seed' | 'evaluations'>;
+  k: number;
+  count: number;
+}
+
+function memberThread(
+  data: MemberData,
+  options: TrainOptions,
+  k: number,
+  count: number,
+): { worker: Worker; result: Promise<MemberResult> } {
+  const { tf: _tf, objective, ...rest } = data;
+  const input: MemberThreadInput = {
+    data: {
+      ...rest,
+      objective: {
+        tag: objective.tag,
+        problem: objective.problem,
+        minimize: objective.better(0, 1),
+      },
+    },
+    options: {
+      hyperparameters: options.hyperparameters,
+      seed: options.seed,
+      evaluations: options.evaluations,
+    },
+    k,
+    count,
+  };
+  const worker = new Worker(new URL('./member-thread.js', import.meta.url), { workerData: input });
+  const result = new Promise<MemberResult>((resolve, reject) => {
+    worker.once('message', (m: MemberResult) => resolve(m));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`member ${k + 1}'s thread exited (${code})`)));
+  });
+  return { worker, result };
+}
+
+/** A member thread's work: one member trained, the result posted back. */
+export function trainMemberOf(input: MemberThreadInput): MemberResult {
+  const { tag, problem, minimize } = input.data.objective;
+  const data: MemberData = {
+    ...input.data,
+    objective: { tag, problem, better: (a, b) => (minimize ? a < b : a > b) },
+  };
+  return trainMember(data, input.options as TrainOptions, input.k, input.count);
 }
 
 /** What every member of an ensemble trains and is measured on (encoded, normalised once). */
