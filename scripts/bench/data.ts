@@ -1,6 +1,6 @@
 /**
  * @module bench/data
- * Reading a drop at scale, on babyweight-shaped rows: the course's train.csv (26,517 real rows)
+ * Reading a drop at scale, on babyweight-shaped rows: the course's train.csv (26,518 real rows)
  * repeated to 100k, 1M and 10M rows (BENCH_DATA_ROWS to change; 10M is measured once; the rows
  * repeat, so the statistics are those of the sample). Then a study drop of 1M such rows →
  * served, split by stage (BENCH_STUDY_ROWS; 0 skips it). Each size runs in its own process for each pass, so peak RSS is the
@@ -96,7 +96,7 @@ export async function run() {
     Record<string, { rowsPerSecond: number; bytesPerRow?: number; peakRssMb: number }> | undefined;
   return {
     bench: 'data',
-    table: 'babyweight train.csv (26,517 real rows) repeated',
+    table: 'babyweight train.csv (26,518 real rows) repeated',
     repeats: REPEATS,
     sizes: results,
     ...(study ? { study: { rows: STUDY_ROWS, ...study } } : {}),

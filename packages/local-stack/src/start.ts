@@ -70,7 +70,7 @@ try {
     await mkdir(target, { recursive: true });
     for (const file of ['train.csv', 'eval.csv'])
       await copyFile(join(ROOT, 'data/babyweight', file), join(target, file));
-    say(`demo: copied data/babyweight/train.csv and eval.csv into ${target}/`);
+    say(`demo: copied data/babyweight/train.csv and eval.csv into ${target}`);
     const timeout = Number(args.timeout) * 1000;
     // The run id derives from the drop's names and generations, as data-upload derives it.
     const runId = await stack.runIdOfDrop('babyweight');

@@ -180,7 +180,10 @@ export function compareWithReference(
       features.push(judged(metric, 1, numeric ? t.jensenShannon : t.linfty, change));
     } else if (numeric && ref.quantiles && p.sample.length > 0) {
       const distance = round(jensenShannon(ref.quantiles, p.sample, ref.decileShares));
-      const outside = p.sample.filter((x) => x < ref.quantiles![0] || x > ref.quantiles![10]);
+      // The reference's own range (its deciles come from a sample and may miss the extremes).
+      const lo = Number.isFinite(ref.min) ? ref.min! : ref.quantiles[0];
+      const hi = Number.isFinite(ref.max) ? ref.max! : ref.quantiles[10];
+      const outside = p.sample.filter((x) => x < lo || x > hi);
       features.push({
         ...judged('js', distance, t.jensenShannon),
         outOfRange: round(outside.length / p.sample.length),
