@@ -11,7 +11,6 @@
  * reason instead of being resumed, and an unreadable record is set aside: no job record can keep
  * the stack from starting.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
