@@ -112,7 +112,8 @@ export class LocalStack extends EventEmitter {
       trainerBin: TRAINER_BIN,
       trainerWorker: TRAINER_WORKER,
     });
-    const trainingUrl = await this.training.start();
+    // Its unfinished jobs resume once the topology exists (below).
+    const trainingUrl = await this.training.start(0, { resume: false });
 
     // The functions' settings, by the names the registry declares.
     const settings: Partial<Record<SettingName, string>> = {
@@ -153,6 +154,8 @@ export class LocalStack extends EventEmitter {
         url: fns[s.fn as LocalFunctionName].url,
       })),
     );
+    this.training.resume(); // resumed jobs publish to the topics just made
+
     this.watcher = new BucketWatcher(this.bucket, {
       bucketName: basename(this.bucket.root),
       prefix: (functionNamed('data-upload').trigger as { prefix: string }).prefix,

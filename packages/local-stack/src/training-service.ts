@@ -91,6 +91,8 @@ export class LocalTrainingService {
   readonly stats = { submissions: 0, created: 0, maxConcurrentTrials: 0 };
   private activeTrials = 0;
   private readonly capped = new Set<string>();
+  /** Jobs loaded at start and launched by resume (once each). */
+  private readonly resumed = new Set<string>();
 
   constructor(private readonly options: TrainingServiceOptions) {
     if (options.trainerWorker)
@@ -102,7 +104,12 @@ export class LocalTrainingService {
       );
   }
 
-  async start(port = 0): Promise<string> {
+  /**
+   * Loads the job records, listens, and (unless `resume: false`) resumes the unfinished jobs.
+   * The stack resumes them later, once the topics exist: a resumed trial that ends before
+   * then would publish its events to no subscription (the emulator keeps no topics).
+   */
+  async start(port = 0, options: { resume?: boolean } = {}): Promise<string> {
     await mkdir(this.options.stateDir, { recursive: true });
     for (const file of (await readdir(this.options.stateDir)).filter((f) => f.endsWith('.json'))) {
       const path = join(this.options.stateDir, file);
@@ -122,8 +129,8 @@ export class LocalTrainingService {
         continue;
       }
       this.jobs.set(record.request.jobId, record);
-      if (!record.completionPublished) this.launch(record);
     }
+    if (options.resume !== false) this.resume();
     this.server = createServer((req, res) => {
       this.route(req)
         .then(([status, body]) => {
@@ -134,6 +141,15 @@ export class LocalTrainingService {
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     const address = this.server.address() as { port: number };
     return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** Starts every loaded job whose completion is not published yet. */
+  resume(): void {
+    for (const record of this.jobs.values())
+      if (!record.completionPublished && !this.resumed.has(record.request.jobId)) {
+        this.resumed.add(record.request.jobId);
+        this.launch(record);
+      }
   }
 
   async stop(): Promise<void> {
