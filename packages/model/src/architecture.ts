@@ -71,3 +71,29 @@ export function weightSpecs(
 }
 
 export const elementCount = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Adds `share` × the class probabilities of one row's logits (z[zAt…], `units` of them) to
+ * out[outAt…]: one unit is the positive class's logit (1 − p, p), several are softmax's. The
+ * predictor averages an ensemble's members so; the trainer measures its networks so.
+ */
+export function addClassProbabilities(
+  z: ArrayLike<number>,
+  zAt: number,
+  units: number,
+  out: Float32Array | Float64Array,
+  outAt: number,
+  share = 1,
+): void {
+  if (units === 1) {
+    // sigmoid(−z) for the negative class: 1 − sigmoid(z) rounds to 0 in float32 for large z.
+    out[outAt] += share / (1 + Math.exp(z[zAt]));
+    out[outAt + 1] += share / (1 + Math.exp(-z[zAt]));
+    return;
+  }
+  let max = -Infinity;
+  for (let c = 0; c < units; c++) max = Math.max(max, z[zAt + c]);
+  let sum = 0;
+  for (let c = 0; c < units; c++) sum += Math.exp(z[zAt + c] - max);
+  for (let c = 0; c < units; c++) out[outAt + c] += (Math.exp(z[zAt + c] - max) / sum) * share;
+}

@@ -59,6 +59,7 @@ export {
   memberPrefix,
   deepInputSize,
   elementCount,
+  addClassProbabilities,
   type WeightSpec,
 } from './architecture.js';
 export {

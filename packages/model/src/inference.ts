@@ -4,7 +4,12 @@
  * a number; a classifier the most probable class, with every class's probability (Vertex AI's
  * `classes` and `scores`).
  */
-import { deepInputSize, ensembleSize, memberPrefix } from './architecture.js';
+import {
+  addClassProbabilities,
+  deepInputSize,
+  ensembleSize,
+  memberPrefix,
+} from './architecture.js';
 import type { Dataset } from './dataset.js';
 import { FeatureEncoder, type EncodedRows } from './features.js';
 import { classificationMetrics, rmse } from './metrics.js';
@@ -182,16 +187,7 @@ export class Predictor {
     for (const member of this.members) {
       const z = this.forwardMember(member, rows, r);
       if (!this.classes) answer[0] += z[0] * share;
-      else if (this.outputs === 1) {
-        answer[0] += share / (1 + Math.exp(z[0]));
-        answer[1] += share / (1 + Math.exp(-z[0]));
-      } else {
-        let max = -Infinity;
-        for (let c = 0; c < this.outputs; c++) max = Math.max(max, z[c]);
-        let sum = 0;
-        for (let c = 0; c < this.outputs; c++) sum += Math.exp(z[c] - max);
-        for (let c = 0; c < this.outputs; c++) answer[c] += (Math.exp(z[c] - max) / sum) * share;
-      }
+      else addClassProbabilities(z, 0, this.outputs, answer, 0, share);
     }
     return answer;
   }

@@ -195,15 +195,8 @@ async function servingStatistics(
   const pointer = await readJson(ctx, layout.servingPointer(model), log);
   const version = pointer?.version;
   if (typeof version !== 'string' || parseRunId(version)?.model !== model) return null;
-  const ownReport = await readJson(ctx, layout.dataReport(version), log);
-  if (ownReport && Array.isArray(ownReport.columns))
-    return {
-      version,
-      source: layout.dataReport(version),
-      as: 'serving',
-      columns: ownReport.columns,
-      ...headerOf(ownReport),
-    };
+  const ownReport = await runStatistics(ctx, version, log);
+  if (ownReport) return { ...ownReport, as: 'serving' };
   const modelJson = `${layout.modelVersionPrefix(model, version)}model.json`;
   const meta = await readJson(ctx, modelJson, log);
   const columns = (meta?.spec as { inferred?: { columns?: unknown } } | undefined)?.inferred
@@ -225,7 +218,7 @@ async function previousRunStatistics(
   return runStatistics(ctx, previous, log);
 }
 
-/** A run's own data report as a reference (a previous run's). */
+/** A run's own data report as a reference (as a previous run's; the serving run's too). */
 async function runStatistics(
   ctx: PipelineContext,
   runId: string,

@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs';
 import { DEFAULT_OBJECTIVE, METRICS_BY_PROBLEM, type ProblemType } from '@bucketml/contracts';
 import {
+  addClassProbabilities,
   classificationMetrics,
   computePreprocessing,
   decodeLabel,
@@ -324,9 +325,10 @@ async function trainMembers(
 
 /** What a member thread is given: the member's data and options, nothing that is a function. */
 export interface MemberThreadInput {
-  data: Omit<MemberData, 'tf' | 'objective'> & {
-    objective: { tag: string; problem: ProblemType; minimize: boolean };
-  };
+  data: Omit<MemberData, 'tf' | 'objective'>;
+  /** The objective is rebuilt from these in the thread (objectiveFor), functions not being cloned. */
+  spec: ModelSpec;
+  objective: string;
   options: Pick<TrainOptions, 'hyperparameters' | 'seed' | 'evaluations'>;
   k: number;
   count: number;
@@ -340,14 +342,9 @@ function memberThread(
 ): { worker: Worker; result: Promise<MemberResult> } {
   const { tf: _tf, objective, ...rest } = data;
   const input: MemberThreadInput = {
-    data: {
-      ...rest,
-      objective: {
-        tag: objective.tag,
-        problem: objective.problem,
-        minimize: objective.better(0, 1),
-      },
-    },
+    data: rest,
+    spec: options.spec,
+    objective: objective.tag,
     options: {
       hyperparameters: options.hyperparameters,
       seed: options.seed,
@@ -367,11 +364,7 @@ function memberThread(
 
 /** A member thread's work: one member trained, the result posted back. */
 export function trainMemberOf(input: MemberThreadInput): MemberResult {
-  const { tag, problem, minimize } = input.data.objective;
-  const data: MemberData = {
-    ...input.data,
-    objective: { tag, problem, better: (a, b) => (minimize ? a < b : a > b) },
-  };
+  const data: MemberData = { ...input.data, objective: objectiveFor(input.spec, input.objective) };
   return trainMember(data, input.options as TrainOptions, input.k, input.count);
 }
 
@@ -735,24 +728,9 @@ function fusedNetwork(
 
 /** Class probabilities of logits ([rows × units]; one unit: the positive class's logit). */
 function probabilities(z: Float32Array, rows: number, units: number): Float32Array {
-  if (units === 1) {
-    const p = new Float32Array(rows * 2);
-    for (let r = 0; r < rows; r++) {
-      // sigmoid(−z) for the negative class: 1 − sigmoid(z) rounds to 0 in float32 for large z.
-      p[2 * r] = 1 / (1 + Math.exp(z[r]));
-      p[2 * r + 1] = 1 / (1 + Math.exp(-z[r]));
-    }
-    return p;
-  }
-  const p = new Float32Array(rows * units);
-  for (let r = 0; r < rows; r++) {
-    const o = r * units;
-    let max = -Infinity;
-    for (let u = 0; u < units; u++) max = Math.max(max, z[o + u]);
-    let sum = 0;
-    for (let u = 0; u < units; u++) sum += Math.exp(z[o + u] - max);
-    for (let u = 0; u < units; u++) p[o + u] = Math.exp(z[o + u] - max) / sum;
-  }
+  const width = units === 1 ? 2 : units;
+  const p = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) addClassProbabilities(z, r * units, units, p, r * width);
   return p;
 }
 
