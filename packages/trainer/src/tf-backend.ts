@@ -49,7 +49,11 @@ export async function loadTrainingEngine(
   return { backend: 'fused', notes: [nodeBinding.note] };
 }
 
-async function loadTfjsNode(): Promise<{ tf: Tf } | { note: string }> {
+/** Tried once per process: a warm worker's jobs do not each pay a failing import. */
+let tfjsNode: Promise<{ tf: Tf } | { note: string }> | undefined;
+const loadTfjsNode = () => (tfjsNode ??= importTfjsNode());
+
+async function importTfjsNode(): Promise<{ tf: Tf } | { note: string }> {
   try {
     // A variable specifier: the package is optional and may be absent at compile time too.
     const nodeBinding = '@tensorflow/tfjs-node';
