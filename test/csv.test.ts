@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
-import { csvBatches } from '@bucketml/model';
+import { csvBatches, scanCsv } from '@bucketml/model';
 import { DATA } from './helpers.ts';
 
 /** csv-parse with the options the readers used before the scanner replaced it. */
@@ -149,5 +149,58 @@ describe('CSV scanner: csv-parse’s records, lines and errors', () => {
         for await (const _ of csvBatches(source()));
       }, pattern);
     }
+  });
+
+  it('a field read as a number from its bytes is Number of its text, or NaN (the caller parses the text)', async () => {
+    const plain = fc
+      .tuple(
+        fc.constantFrom('', '-', '+'),
+        fc.stringMatching(/^[0-9]{0,17}$/),
+        fc.option(fc.stringMatching(/^[0-9]{0,8}$/)),
+        fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '-', '+'), fc.nat(400))),
+      )
+      .map(
+        ([sign, whole, fraction, exp]) =>
+          `${sign}${whole}${fraction === null ? '' : `.${fraction}`}${exp === null ? '' : `${exp[0]}${exp[1]}${exp[2]}`}`,
+      );
+    const other = fc.constantFrom(
+      '0x1A',
+      'Infinity',
+      '1_0',
+      '  ',
+      '1 ',
+      ' 7',
+      '"5"',
+      '.',
+      '-',
+      'e5',
+      '1e',
+    );
+    const cell = fc.oneof(plain, other, fc.double().map(String), fc.integer().map(String));
+    await fc.assert(
+      fc.asyncProperty(fc.array(cell, { minLength: 1, maxLength: 4 }), async (cells) => {
+        const seen: { text: string; number: number; category: string }[] = [];
+        async function* source() {
+          yield Buffer.from(`${cells.join(',')}\n`);
+        }
+        await scanCsv(source(), (row) => {
+          for (let i = 0; i < row.count; i++)
+            seen.push({ text: row.text(i)!, number: row.number(i), category: row.category(i)! });
+        });
+        for (const { text, number, category } of seen) {
+          assert.equal(category, text);
+          if (!Number.isNaN(number))
+            assert.ok(Object.is(number, Number(text)), `${text}: ${number}`);
+        }
+        // A plain decimal of at most 15 significant digits is always read from its bytes.
+        if (seen.length === cells.length)
+          cells.forEach((raw, i) => {
+            const digits = raw.replace(/[-+.]/g, '').replace(/^0+/, '').length;
+            if (/^[-+]?(\d+\.?\d*|\.\d+)$/.test(raw) && digits <= 15)
+              assert.ok(!Number.isNaN(seen[i].number), raw);
+          });
+      }),
+      { numRuns: 3000, seed: 16 },
+    );
   });
 });

@@ -8,8 +8,9 @@
  * spaces, tabs and form feeds before a field and after a closing quote, any white space at the
  * end of an unquoted field. Bad quoting is an error
  * naming the line, as csv-parse's. test/csv.test.ts holds it equal to csv-parse on such input.
- * It is several times faster: it scans bytes and decodes each field once, where csv-parse
- * walks characters through a general state machine (docs/benchmarks.md, data).
+ * It is several times faster: it scans bytes into field spans (`CsvRow`), and a reader decodes
+ * only the fields it uses, a number straight from its bytes (docs/benchmarks.md, data), where
+ * csv-parse walks characters through a general state machine and makes a string per field.
  */
 
 /** One record: its fields and the line it ends on (1-based, as csv-parse's `info.lines`). */
@@ -35,21 +36,185 @@ const LF = 0x0a;
 const CR = 0x0d;
 /** What csv-parse's `trim` drops before a field and after a closing quote. */
 const isTrimmed = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0c;
+/** An ASCII byte that is neither white space nor a control: a field ending in one needs no trim. */
+const isPlainEnd = (byte: number) => byte > 0x20 && byte < 0x7f;
+
+const EMPTY = Buffer.alloc(0);
+/** The intern table of `CsvRow.category`: its size (a power of 2) and longest text. */
+const INTERN_SLOTS = 1024;
+const INTERN_MAX_BYTES = 48;
+/** 10^0 … 10^22: the powers of ten a double holds exactly (Clinger's fast path). */
+const EXACT_POWERS = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
- * The records of a byte stream, in batches (one per chunk read: a generator step per record
- * would cost more than the scan). A record cut by a chunk's end is completed by the next.
+ * One record as spans of the bytes it was scanned from, so a reader decodes only the fields it
+ * uses, and a number without a string. Valid only during the callback that receives it (the
+ * scanner reuses it for the next record).
+ */
+export class CsvRow {
+  buf: Buffer = EMPTY;
+  /** How many fields the record has. */
+  count = 0;
+  /** The line the record ends on (1-based). */
+  line = 0;
+  /**
+   * Each unquoted field's bytes, leading white space trimmed (the end is trimmed on decode); a
+   * quoted field's start is -1 and its value in `quoted`.
+   */
+  starts = new Int32Array(16);
+  ends = new Int32Array(16);
+  /** A quoted field's value (quotes removed, doubled quotes undone), where its start is -1. */
+  readonly quoted: string[] = [];
+  /** Short texts seen, by a hash of their bytes: a category repeats, so its string is made once. */
+  private readonly interned: ({ bytes: Buffer; text: string } | undefined)[] = new Array(
+    INTERN_SLOTS,
+  );
+
+  /** Field i's text, trimmed as csv-parse trims; undefined past the record's end. */
+  text(i: number): string | undefined {
+    if (i >= this.count) return undefined;
+    const s = this.starts[i];
+    if (s < 0) return this.quoted[i];
+    const e = this.ends[i];
+    if (e === s) return '';
+    const value = this.buf.toString('utf8', s, e);
+    // csv-parse trims the end as String.trimEnd does (any Unicode white space).
+    return isPlainEnd(this.buf[e - 1]) ? value : value.trimEnd();
+  }
+
+  /**
+   * `text`, for a field whose values repeat (a category): a short unquoted field's string is
+   * made once per distinct value and reused, so a lookup by it hashes no new string.
+   */
+  category(i: number): string | undefined {
+    if (i >= this.count || this.starts[i] < 0) return this.text(i);
+    const buf = this.buf;
+    const s = this.starts[i];
+    const e = this.ends[i];
+    if (e - s > INTERN_MAX_BYTES) return this.text(i);
+    let h = 0x811c9dc5;
+    for (let p = s; p < e; p++) h = Math.imul(h ^ buf[p], 0x01000193);
+    const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+    const seen = this.interned[slot];
+    if (seen && seen.bytes.length === e - s) {
+      let same = true;
+      for (let p = 0; p < e - s; p++)
+        if (seen.bytes[p] !== buf[s + p]) {
+          same = false;
+          break;
+        }
+      if (same) return seen.text;
+    }
+    const text = this.text(i)!;
+    this.interned[slot] = { bytes: Buffer.from(buf.subarray(s, e)), text };
+    return text;
+  }
+
+  /** Whether field i is absent or white space only (an empty cell: missing). */
+  blank(i: number): boolean {
+    if (i >= this.count) return true;
+    if (this.starts[i] < 0 || !isPlainEnd(this.buf[this.ends[i] - 1]))
+      return (this.text(i) ?? '').trim() === '';
+    return this.ends[i] === this.starts[i];
+  }
+
+  /**
+   * Field i as a number when it is a plain decimal of at most 15 significant digits
+   * (`-12.5`, `3e-4`): read from the bytes, equal to `Number` of its text. NaN for anything
+   * else (empty, quoted, longer, hex, `Infinity`, junk): the caller then parses the text.
+   */
+  number(i: number): number {
+    if (i >= this.count || this.starts[i] < 0) return NaN;
+    const buf = this.buf;
+    let p = this.starts[i];
+    const e = this.ends[i];
+    let negative = false;
+    if (p < e && (buf[p] === 0x2d || buf[p] === 0x2b)) negative = buf[p++] === 0x2d;
+    let mantissa = 0;
+    let digits = 0;
+    let significant = 0;
+    let scale = 0;
+    for (; p < e; p++) {
+      const d = buf[p] - 0x30;
+      if (d < 0 || d > 9) break;
+      mantissa = mantissa * 10 + d;
+      digits++;
+      if (mantissa > 0) significant++;
+    }
+    if (p < e && buf[p] === 0x2e) {
+      for (p++; p < e; p++) {
+        const d = buf[p] - 0x30;
+        if (d < 0 || d > 9) break;
+        mantissa = mantissa * 10 + d;
+        digits++;
+        if (mantissa > 0) significant++;
+        scale--;
+      }
+    }
+    if (digits === 0 || significant > 15) return NaN;
+    if (p < e && (buf[p] === 0x65 || buf[p] === 0x45)) {
+      p++;
+      let expNegative = false;
+      if (p < e && (buf[p] === 0x2d || buf[p] === 0x2b)) expNegative = buf[p++] === 0x2d;
+      let exponent = 0;
+      let expDigits = 0;
+      for (; p < e && expDigits < 4; p++, expDigits++) {
+        const d = buf[p] - 0x30;
+        if (d < 0 || d > 9) break;
+        exponent = exponent * 10 + d;
+      }
+      if (expDigits === 0) return NaN;
+      scale += expNegative ? -exponent : exponent;
+    }
+    if (p !== e) return NaN; // trailing white space or junk: the text decides
+    let value: number;
+    if (mantissa === 0) value = 0;
+    else if (scale >= 0 && scale <= 22) value = mantissa * EXACT_POWERS[scale];
+    else if (scale < 0 && scale >= -22) value = mantissa / EXACT_POWERS[-scale];
+    else return NaN;
+    return negative ? -value : value;
+  }
+
+  /** The record's fields as strings. */
+  fields(): string[] {
+    const out = new Array<string>(this.count);
+    for (let i = 0; i < this.count; i++) out[i] = this.text(i)!;
+    return out;
+  }
+}
+
+/**
+ * Scans a byte stream, calling `onRow` with each record (the same CsvRow, refilled). A record
+ * cut by a chunk's end is completed by the next.
+ */
+export async function scanCsv(
+  input: AsyncIterable<Buffer | string>,
+  onRow: (row: CsvRow) => void,
+): Promise<void> {
+  const scanner = new CsvScanner(onRow);
+  for await (const chunk of input)
+    scanner.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, false);
+  scanner.push(EMPTY, true);
+}
+
+/**
+ * The records of a byte stream as strings, in batches (one per chunk read: a generator step per
+ * record would cost more than the scan).
  */
 export async function* csvBatches(
   input: AsyncIterable<Buffer | string>,
 ): AsyncGenerator<CsvRecord[]> {
-  const scanner = new CsvScanner();
+  let batch: CsvRecord[] = [];
+  const scanner = new CsvScanner((row) => batch.push({ fields: row.fields(), line: row.line }));
   for await (const chunk of input) {
-    const batch = scanner.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, false);
-    if (batch.length) yield batch;
+    scanner.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, false);
+    if (batch.length) {
+      yield batch;
+      batch = [];
+    }
   }
-  const rest = scanner.push(Buffer.alloc(0), true);
-  if (rest.length) yield rest;
+  scanner.push(EMPTY, true);
+  if (batch.length) yield batch;
 }
 
 /**
@@ -63,11 +228,15 @@ class CsvScanner {
   private carry: Buffer | null = null;
   private waiting: Buffer[] = [];
   private waitingBytes = 0;
-  /** The line the carried bytes start on. */
+  /** The line the carried bytes start on, and the line the record being scanned is at. */
   private line = 1;
+  private recordLine = 1;
   private first = true;
+  private readonly row = new CsvRow();
 
-  push(chunk: Buffer, final: boolean): CsvRecord[] {
+  constructor(private readonly onRow: (row: CsvRow) => void) {}
+
+  push(chunk: Buffer, final: boolean): void {
     // An incomplete record is scanned again only once as many new bytes have come as it has
     // (or at the end): a long record costs linear time, not a rescan per chunk.
     const pending = this.waitingBytes + chunk.length;
@@ -79,7 +248,7 @@ class CsvScanner {
     ) {
       this.waiting.push(chunk);
       this.waitingBytes += chunk.length;
-      return [];
+      return;
     }
     let buf = this.carry ? Buffer.concat([this.carry, ...this.waiting, chunk]) : chunk;
     this.waiting = [];
@@ -88,18 +257,12 @@ class CsvScanner {
       // The BOM is looked for in the first 3 bytes, however the stream is cut.
       if (buf.length < 3 && !final) {
         this.carry = buf.length ? Buffer.from(buf) : null;
-        return [];
+        return;
       }
       this.first = false;
       if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
     }
-    const out: CsvRecord[] = [];
-    let pos = 0;
-    while (pos < buf.length) {
-      const end = this.record(buf, pos, final, out);
-      if (end < 0) break; // incomplete: wait for more bytes
-      pos = end;
-    }
+    const pos = this.records(buf, final);
     this.carry = pos < buf.length ? Buffer.from(buf.subarray(pos)) : null;
     if (final && this.carry) throw new Error('unreachable: a final push leaves no bytes');
     if (this.carry && this.carry.length > MAX_RECORD_BYTES)
@@ -107,82 +270,82 @@ class CsvScanner {
         `a record longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB starts at line ${this.line} (an unclosed quote?)`,
         this.line,
       );
-    return out;
   }
 
   /**
-   * Scans one record from `pos`; pushes it (unless blank) and returns where the next begins,
-   * or -1 when the record is not complete in `buf` and more bytes may come.
+   * Scans the records in `buf`, returning where the incomplete rest begins. (Apart from push:
+   * code after a hot loop that has never run deoptimizes the loop's function at each chunk.)
    */
-  private record(buf: Buffer, pos: number, final: boolean, out: CsvRecord[]): number {
-    const fields: string[] = [];
-    let line = this.line;
+  private records(buf: Buffer, final: boolean): number {
+    this.row.buf = buf;
+    let pos = 0;
+    while (pos < buf.length) {
+      const end = this.record(buf, pos, final);
+      if (end < 0) break; // incomplete: wait for more bytes
+      pos = end;
+    }
+    this.row.buf = EMPTY;
+    return pos;
+  }
+
+  /** Twice the room for fields in the row's spans. */
+  private grow(): void {
+    const row = this.row;
+    const starts = new Int32Array(row.starts.length * 2);
+    const ends = new Int32Array(row.ends.length * 2);
+    starts.set(row.starts);
+    ends.set(row.ends);
+    row.starts = starts;
+    row.ends = ends;
+  }
+
+  /**
+   * Scans one record from `pos`; hands it to onRow (unless blank) and returns where the next
+   * begins, or -1 when the record is not complete in `buf` and more bytes may come.
+   */
+  private record(buf: Buffer, pos: number, final: boolean): number {
+    const row = this.row;
+    const len = buf.length;
+    let { starts, ends } = row;
+    let n = 0;
     let i = pos;
     let blank = true;
+    this.recordLine = this.line;
     for (;;) {
-      // Leading spaces and tabs are trimmed.
-      while (i < buf.length && isTrimmed(buf[i])) i++;
-      if (i < buf.length && buf[i] === QUOTE) {
+      if (n >= starts.length) {
+        this.grow();
+        ({ starts, ends } = row);
+      }
+      // Leading spaces, tabs and form feeds are trimmed.
+      let c = i < len ? buf[i] : -1;
+      while (c === 0x20 || c === 0x09 || c === 0x0c) c = ++i < len ? buf[i] : -1;
+      if (c === QUOTE) {
+        i = this.quotedField(buf, i, final, n);
+        if (i < 0) return -1;
         blank = false;
-        // A quoted field: up to the quote not followed by another.
-        let start = i + 1;
-        let j = start;
-        let value = '';
-        for (;;) {
-          while (j < buf.length && buf[j] !== QUOTE) {
-            if (buf[j] === LF || (buf[j] === CR && buf[j + 1] !== LF)) line++;
-            j++;
-          }
-          if (j >= buf.length) {
-            if (!final) return -1;
-            throw new CsvSyntaxError(
-              `Quote Not Closed: the parsing is finished with an opening quote at line ${this.line}`,
-              this.line,
-            );
-          }
-          if (buf[j + 1] === QUOTE) {
-            value += buf.toString('utf8', start, j + 1);
-            j += 2;
-            start = j;
-            continue;
-          }
-          if (j + 1 >= buf.length && !final) return -1;
-          value += buf.toString('utf8', start, j);
-          break;
-        }
-        i = j + 1;
-        while (i < buf.length && isTrimmed(buf[i])) i++;
-        if (i < buf.length && buf[i] !== COMMA && buf[i] !== LF && buf[i] !== CR)
-          throw new CsvSyntaxError(
-            `Invalid Closing Quote: got "${String.fromCharCode(buf[i])}" at line ${line} instead of delimiter or record delimiter`,
-            line,
-          );
-        if (i >= buf.length && !final) return -1;
-        fields.push(value);
       } else {
         const start = i;
-        let j = i;
-        while (j < buf.length) {
-          const c = buf[j];
-          if (c === COMMA || c === LF || c === CR) break;
-          if (c === QUOTE)
-            throw new CsvSyntaxError(
-              `Invalid Opening Quote: a quote is found on field ${fields.length} at line ${line}, value is "${buf.toString('utf8', start, j).trim()}"`,
-              line,
-            );
-          j++;
+        while (i < len) {
+          const b = buf[i];
+          // Every byte that ends or breaks a field is at most a comma: one test for the rest.
+          if (b > COMMA) {
+            i++;
+            continue;
+          }
+          if (b === COMMA || b === LF || b === CR) break;
+          if (b === QUOTE) this.openingQuote(buf, start, i, n);
+          i++;
         }
-        if (j >= buf.length && !final) return -1;
-        // The end trimmed as csv-parse trims it (String.trimEnd: any Unicode white space).
-        const value = j > start ? buf.toString('utf8', start, j).trimEnd() : '';
-        if (j > start) blank = false;
-        fields.push(value);
-        i = j;
+        if (i >= len && !final) return -1;
+        if (i > start) blank = false;
+        starts[n] = start;
+        ends[n] = i;
       }
-      if (i >= buf.length) {
+      n++;
+      if (i >= len) {
         // The last record of the stream, without a line break.
-        if (!(blank && fields.length === 1)) out.push({ fields, line });
-        this.line = line;
+        this.emit(n, blank);
+        this.line = this.recordLine;
         return i;
       }
       if (buf[i] === COMMA) {
@@ -192,12 +355,71 @@ class CsvScanner {
       }
       // A record delimiter: LF, CRLF or CR (a CR at a chunk's end may be half of a CRLF).
       if (buf[i] === CR) {
-        if (i + 1 >= buf.length && !final) return -1;
+        if (i + 1 >= len && !final) return -1;
         i += buf[i + 1] === LF ? 2 : 1;
       } else i++;
-      if (!(blank && fields.length === 1)) out.push({ fields, line });
-      this.line = line + 1;
+      this.emit(n, blank);
+      this.line = this.recordLine + 1;
       return i;
     }
+  }
+
+  /**
+   * A quoted field from its opening quote at `i`, as field n: up to the quote not followed by
+   * another, then white space to a delimiter. Returns where it ends, or -1 when incomplete.
+   */
+  private quotedField(buf: Buffer, i: number, final: boolean, n: number): number {
+    let start = i + 1;
+    let j = start;
+    let value = '';
+    let line = this.recordLine;
+    for (;;) {
+      while (j < buf.length && buf[j] !== QUOTE) {
+        if (buf[j] === LF || (buf[j] === CR && buf[j + 1] !== LF)) line++;
+        j++;
+      }
+      if (j >= buf.length) {
+        if (!final) return -1;
+        throw new CsvSyntaxError(
+          `Quote Not Closed: the parsing is finished with an opening quote at line ${this.line}`,
+          this.line,
+        );
+      }
+      if (buf[j + 1] === QUOTE) {
+        value += buf.toString('utf8', start, j + 1);
+        j += 2;
+        start = j;
+        continue;
+      }
+      if (j + 1 >= buf.length && !final) return -1;
+      value += buf.toString('utf8', start, j);
+      break;
+    }
+    let end = j + 1;
+    while (end < buf.length && isTrimmed(buf[end])) end++;
+    if (end < buf.length && buf[end] !== COMMA && buf[end] !== LF && buf[end] !== CR)
+      throw new CsvSyntaxError(
+        `Invalid Closing Quote: got "${String.fromCharCode(buf[end])}" at line ${line} instead of delimiter or record delimiter`,
+        line,
+      );
+    if (end >= buf.length && !final) return -1;
+    this.recordLine = line;
+    this.row.starts[n] = -1;
+    this.row.quoted[n] = value;
+    return end;
+  }
+
+  private openingQuote(buf: Buffer, start: number, at: number, n: number): never {
+    throw new CsvSyntaxError(
+      `Invalid Opening Quote: a quote is found on field ${n} at line ${this.recordLine}, value is "${buf.toString('utf8', start, at).trim()}"`,
+      this.recordLine,
+    );
+  }
+
+  private emit(count: number, blank: boolean): void {
+    if (blank && count === 1) return; // an empty or white-space line is no record
+    this.row.count = count;
+    this.row.line = this.recordLine;
+    this.onRow(this.row);
   }
 }

@@ -46,7 +46,42 @@ export interface EncodedRows {
 /** Reads one raw value by column name; undefined when absent. */
 export type ValueReader = (name: string) => unknown;
 
-type Step = (values: Float64Array, read: ValueReader) => string | null;
+/**
+ * One row's raw cells by the index of the encoder's input column (`FeatureEncoder.inputs`): a
+ * CSV record's fields or a JSON instance's values. Encoding reads through it, so one compiled
+ * encoder serves both, and a CSV reader needs no string for a number.
+ */
+export interface RowCells {
+  /** The raw value (a CSV field's text, a JSON value); undefined when absent. */
+  value(input: number): unknown;
+  /** Whether the cell is missing: absent, null, or an empty or white-space string. */
+  missing(input: number): boolean;
+  /** `value`, for a category: the same, or the same text made once per distinct value. */
+  category(input: number): unknown;
+  /** The cell's number when it is quick to tell (a plain CSV decimal, a finite JSON number), else NaN. */
+  quickNumber(input: number): number;
+}
+
+type Step = (values: Float64Array, cells: RowCells) => string | null;
+
+/** A JSON instance's (or any named reader's) values as RowCells. */
+class NamedCells implements RowCells {
+  read: ValueReader = () => undefined;
+  constructor(private readonly names: string[]) {}
+  value(input: number): unknown {
+    return this.read(this.names[input]);
+  }
+  category(input: number): unknown {
+    return this.read(this.names[input]);
+  }
+  missing(input: number): boolean {
+    return isMissing(this.read(this.names[input]));
+  }
+  quickNumber(input: number): number {
+    const raw = this.read(this.names[input]);
+    return typeof raw === 'number' && Number.isFinite(raw) ? raw : NaN;
+  }
+}
 
 export function featureLayout(spec: ModelSpec): FeatureLayout {
   const card = sparseCardinalities(spec);
@@ -83,6 +118,12 @@ export class FeatureEncoder {
   readonly oovCounts = new Map<string, number>();
   /** A categorical label's class indices. */
   private readonly classIds?: Map<string, number>;
+  /** The raw columns encoding reads, in the order RowCells indexes them. */
+  readonly inputs: string[] = [];
+  /** The label's and the key's input index (the key: -1 when the spec has none). */
+  readonly labelInput: number;
+  readonly keyInput: number;
+  private readonly named: NamedCells;
 
   constructor(readonly spec: ModelSpec) {
     this.layout = featureLayout(spec);
@@ -92,25 +133,35 @@ export class FeatureEncoder {
       if (!this.slot.has(name)) this.slot.set(name, this.slot.size);
       return this.slot.get(name)!;
     };
+    const inputOf = (name: string) => {
+      const at = this.inputs.indexOf(name);
+      return at >= 0 ? at : this.inputs.push(name) - 1;
+    };
+    this.labelInput = inputOf(spec.label.name);
+    this.keyInput = spec.key !== undefined ? inputOf(spec.key) : -1;
 
     for (const col of spec.numeric) {
       const s = slotOf(col.name);
       const impute = col.impute;
       const m = impute !== undefined ? slotOf(missingIndicator(col.name)) : -1;
-      this.steps.push((v, read) => {
-        const raw = read(col.name);
+      const k = inputOf(col.name);
+      this.steps.push((v, cells) => {
         if (impute !== undefined) {
           v[m] = 0;
-          if (isMissing(raw)) {
+          if (cells.missing(k)) {
             v[s] = impute;
             v[m] = 1;
             return null;
           }
         }
-        const parsed = parseNumber(raw, col.name);
-        if (typeof parsed === 'string') return parsed;
-        v[s] = parsed;
-        return checkRange(parsed, col, col.name);
+        let x = cells.quickNumber(k);
+        if (Number.isNaN(x)) {
+          const parsed = parseNumber(cells.value(k), col.name);
+          if (typeof parsed === 'string') return parsed;
+          x = parsed;
+        }
+        v[s] = x;
+        return checkRange(x, col, col.name);
       });
     }
     for (const col of spec.categorical) {
@@ -121,8 +172,18 @@ export class FeatureEncoder {
         col.vocabulary.length > 20
           ? `${col.vocabulary.slice(0, 20).join(', ')}, … (${col.vocabulary.length} values)`
           : col.vocabulary.join(', ');
-      this.steps.push((v, read) => {
-        const raw = read(col.name);
+      const k = inputOf(col.name);
+      // Raw strings already resolved to an id, as given (untrimmed): most cells repeat one.
+      const resolved = new Map<string, number>();
+      this.steps.push((v, cells) => {
+        const raw = cells.category(k);
+        if (typeof raw === 'string') {
+          const known = resolved.get(raw);
+          if (known !== undefined) {
+            v[s] = known;
+            return null;
+          }
+        }
         if (
           raw !== undefined &&
           raw !== null &&
@@ -136,8 +197,10 @@ export class FeatureEncoder {
         const id = missing
           ? undefined
           : ids.get(typeof raw === 'string' ? raw.trim() : String(raw));
-        if (id !== undefined) v[s] = id;
-        else if (oov >= 0) {
+        if (id !== undefined) {
+          v[s] = id;
+          if (typeof raw === 'string' && resolved.size < MAX_RESOLVED) resolved.set(raw, id);
+        } else if (oov >= 0) {
           v[s] = oov;
           this.oovCounts.set(col.name, (this.oovCounts.get(col.name) ?? 0) + 1);
         } else
@@ -150,8 +213,9 @@ export class FeatureEncoder {
     for (const d of spec.dates) {
       const parts = d.parts.map((p) => ({ part: p, slot: slotOf(datePartName(d.name, p)) }));
       const m = d.allowMissing ? slotOf(missingIndicator(d.name)) : -1;
-      this.steps.push((v, read) => {
-        const raw = read(d.name);
+      const k = inputOf(d.name);
+      this.steps.push((v, cells) => {
+        const raw = cells.value(k);
         if (m >= 0) v[m] = 0;
         if (isMissing(raw)) {
           if (m < 0) return `${d.name}: missing`;
@@ -210,13 +274,20 @@ export class FeatureEncoder {
     this.denseSlots = this.layout.dense.map((n) => this.slot.get(n)!);
     this.wideSlots = this.layout.wide.map((w) => this.slot.get(w.name)!);
     this.embedSlots = this.layout.embed.map((e) => this.slot.get(e.name)!);
+    this.named = new NamedCells(this.inputs);
   }
 
   /** Encodes one row into `out` at index `row`; returns null, or the first reason it is invalid. */
   encode(read: ValueReader, out: EncodedRows, row: number): string | null {
+    this.named.read = read;
+    return this.encodeCells(this.named, out, row);
+  }
+
+  /** `encode`, reading the row's cells by input index. */
+  encodeCells(cells: RowCells, out: EncodedRows, row: number): string | null {
     const v = this.values;
     for (const step of this.steps) {
-      const problem = step(v, read);
+      const problem = step(v, cells);
       if (problem !== null) return problem;
     }
     const { dense, wide, embed } = this.layout;
@@ -231,17 +302,28 @@ export class FeatureEncoder {
 
   /** The label of a row (a class's index for a categorical label), or why it is invalid. */
   label(read: ValueReader): number | string {
+    this.named.read = read;
+    return this.labelOf(this.named);
+  }
+
+  /** `label`, reading the row's cells by input index. */
+  labelOf(cells: RowCells): number | string {
     const { label } = this.spec;
+    const k = this.labelInput;
     if (this.classIds) {
-      const raw = read(label.name);
+      const raw = cells.category(k);
       if (isMissing(raw)) return `${label.name}: missing`;
       const id = this.classIds.get(String(raw).trim());
       if (id !== undefined) return id;
       const classes = label.classes!;
       return `${label.name}: ${JSON.stringify(raw)?.slice(0, 60)} is not one of the classes ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', …' : ''}`;
     }
-    const value = parseNumber(read(label.name), label.name);
-    if (typeof value === 'string') return value;
+    let value = cells.quickNumber(k);
+    if (Number.isNaN(value)) {
+      const parsed = parseNumber(cells.value(k), label.name);
+      if (typeof parsed === 'string') return parsed;
+      value = parsed;
+    }
     return checkRange(value, label, label.name) ?? value;
   }
 
@@ -277,6 +359,9 @@ export class FeatureEncoder {
     ];
   }
 }
+
+/** How many raw spellings per categorical column the encoder remembers the id of. */
+const MAX_RESOLVED = 4096;
 
 /** Only an empty cell (or an absent / null JSON value) is missing: "NA" and "None" are values. */
 export function isMissing(raw: unknown): boolean {

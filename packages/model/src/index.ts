@@ -19,7 +19,7 @@ export {
   type SparseSlot,
   type ValueReader,
 } from './features.js';
-export { csvBatches, CsvSyntaxError, type CsvRecord } from './csv.js';
+export { csvBatches, CsvRow, CsvSyntaxError, scanCsv, type CsvRecord } from './csv.js';
 export {
   readDataset,
   scanDataset,

@@ -116,7 +116,8 @@ export class DirectoryBucket implements Storage {
   async openRead(name: string): Promise<NodeJS.ReadableStream> {
     const path = await this.realPathOf(name);
     await stat(path);
-    return createReadStream(path);
+    // 1 MiB chunks: the 64 KiB default costs more per byte than scanning the CSV they carry.
+    return createReadStream(path, { highWaterMark: 1 << 20 });
   }
 
   async write(name: string, data: Buffer | string, options: WriteOptions = {}): Promise<string> {
