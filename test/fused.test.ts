@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { BUILTIN_SPECS, FeatureEncoder, Rng, type FeatureLayout } from '@bucketml/model';
@@ -9,6 +11,9 @@ import {
   type FusedBatch,
   type HeadLoss,
 } from '@bucketml/trainer';
+import { DENSE_KERNELS_WASM } from '../packages/trainer/src/dense-kernels-wasm.ts';
+import { compileKernels } from '../packages/trainer/scripts/compile-kernels.mjs';
+import { ROOT } from './helpers.ts';
 
 /**
  * The fused trainer against the TensorFlow.js reference: the same initial weights, loss and
@@ -88,12 +93,15 @@ describe('fused trainer: equal to the TensorFlow.js reference', () => {
       const { tf } = await loadTensorFlow();
       const classes =
         head.loss.kind === 'softmax' ? head.loss.classes : head.loss.kind === 'sigmoid' ? 2 : 0;
-      for (const [seed, size] of [
-        [1, 8],
-        [2, 33],
-      ]) {
-        const fused = new FusedNetwork(layout, hp, seed, head.bias);
-        const reference = new WideDeepNetwork(tf, layout, hp, seed, head.bias);
+      // Batches and layers of sizes not a multiple of 4 too: the kernels' padding rows and
+      // one-at-a-time units.
+      for (const [seed, size, nnsize] of [
+        [1, 8, hp.nnsize],
+        [2, 33, [18, 7]],
+      ] as const) {
+        const shape = { ...hp, nnsize: [...nnsize] };
+        const fused = new FusedNetwork(layout, shape, seed, head.bias);
+        const reference = new WideDeepNetwork(tf, layout, shape, seed, head.bias);
         const batch = randomBatch(size, classes, seed * 101);
         const loss = fused.gradients(batch, head.loss);
         const { value, grads } = tf.variableGrads(() =>
@@ -164,5 +172,11 @@ describe('fused trainer: equal to the TensorFlow.js reference', () => {
     }
     optimizer.dispose();
     reference.dispose();
+  });
+
+  it('the committed kernel bytes are dense-kernels.wat compiled (npm run build:kernels -w @bucketml/trainer)', async () => {
+    const wat = readFileSync(join(ROOT, 'packages/trainer/src/dense-kernels.wat'), 'utf8');
+    const bytes = Buffer.from(await compileKernels(wat));
+    assert.ok(bytes.equals(Buffer.from(DENSE_KERNELS_WASM, 'base64')), 'run npm run build:kernels');
   });
 });

@@ -119,7 +119,7 @@ export class CsvRow {
   }
 
   /**
-   * Field i as a number when it is a plain decimal of at most 15 significant digits
+   * Field i as a number when it is a plain decimal whose digits make an integer below 2^53
    * (`-12.5`, `3e-4`): read from the bytes, equal to `Number` of its text. NaN for anything
    * else (empty, quoted, longer, hex, `Infinity`, junk): the caller then parses the text.
    */
@@ -130,40 +130,40 @@ export class CsvRow {
     const e = this.ends[i];
     let negative = false;
     if (p < e && (buf[p] === 0x2d || buf[p] === 0x2b)) negative = buf[p++] === 0x2d;
+    const digitsFrom = p;
     let mantissa = 0;
-    let digits = 0;
-    let significant = 0;
-    let scale = 0;
     for (; p < e; p++) {
       const d = buf[p] - 0x30;
-      if (d < 0 || d > 9) break;
+      if (d >>> 0 > 9) break;
       mantissa = mantissa * 10 + d;
-      digits++;
-      if (mantissa > 0) significant++;
     }
+    let digits = p - digitsFrom;
+    let scale = 0;
     if (p < e && buf[p] === 0x2e) {
-      for (p++; p < e; p++) {
+      const fractionFrom = ++p;
+      for (; p < e; p++) {
         const d = buf[p] - 0x30;
-        if (d < 0 || d > 9) break;
+        if (d >>> 0 > 9) break;
         mantissa = mantissa * 10 + d;
-        digits++;
-        if (mantissa > 0) significant++;
-        scale--;
       }
+      scale = fractionFrom - p;
+      digits -= scale;
     }
-    if (digits === 0 || significant > 15) return NaN;
+    // Below 2^53 every step was exact (rounding is monotone: a computed mantissa under 2^53
+    // means the true one is).
+    if (digits === 0 || mantissa > Number.MAX_SAFE_INTEGER) return NaN;
     if (p < e && (buf[p] === 0x65 || buf[p] === 0x45)) {
       p++;
       let expNegative = false;
       if (p < e && (buf[p] === 0x2d || buf[p] === 0x2b)) expNegative = buf[p++] === 0x2d;
+      const expFrom = p;
       let exponent = 0;
-      let expDigits = 0;
-      for (; p < e && expDigits < 4; p++, expDigits++) {
+      for (; p < e && p - expFrom < 4; p++) {
         const d = buf[p] - 0x30;
-        if (d < 0 || d > 9) break;
+        if (d >>> 0 > 9) break;
         exponent = exponent * 10 + d;
       }
-      if (expDigits === 0) return NaN;
+      if (p === expFrom) return NaN;
       scale += expNegative ? -exponent : exponent;
     }
     if (p !== e) return NaN; // trailing white space or junk: the text decides

@@ -10,9 +10,11 @@
  * holds them equal within 1e-4), Adam with tfjs' defaults on the dense layers; the embedding
  * and wide tables take lazy Adam updates, as TF's LazyAdamOptimizer and the course's canned
  * estimators' sparse updates do: only the rows a batch uses move, their moments with them
- * (docs/benchmarks.md measures the quality of this against dense Adam).
+ * (docs/benchmarks.md measures the quality of this against dense Adam). The dense layers'
+ * products run in WebAssembly SIMD (dense-kernels.ts), in float32 as tfjs computes them.
  */
 import { deepInputSize, type FeatureLayout, type Hyperparameters } from '@bucketml/model';
+import { DenseKernels, type Block } from './dense-kernels.js';
 import { initialWeightValues } from './network.js';
 
 /** The training loss of the network's head. */
@@ -35,17 +37,19 @@ const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPSILON = 1e-7;
 
-/** A dense layer: kernel [inputs × units] row-major, bias [units], and their Adam moments. */
+/**
+ * A dense layer: kernel [inputs × units] row-major, bias [units], and their Adam moments; what
+ * the kernels read and write is in their memory (a Block's view).
+ */
 interface Layer {
+  name: string;
   inputs: number;
   units: number;
-  kernel: Float32Array;
-  bias: Float32Array;
-  gradKernel: Float32Array;
+  kernel: Block;
+  bias: Block;
+  gradKernel: Block;
   gradBias: Float32Array;
   moments: Float32Array[];
-  /** Four rows' sums, in double precision. */
-  acc: Float64Array;
 }
 
 /** A table read by sparse ids (embeddings, the wide part): [rows × width]. */
@@ -71,11 +75,14 @@ export class FusedNetwork {
   private readonly layers: Layer[];
   private readonly embed?: Table;
   private readonly wide?: Table;
-  private readonly names = new Map<string, Float32Array>();
-  /** Activations per layer input ([rows × width]); acts[0] is the deep input. */
-  private acts: Float32Array[] = [];
-  private deltas: Float32Array[] = [];
-  private out = new Float32Array(0);
+  private readonly kernels = new DenseKernels();
+  /**
+   * Activations per layer input ([rows × width]; acts[0] is the deep input), the gradients at
+   * each layer's input and output, and the outputs, for `capacity` rows (a multiple of 4).
+   */
+  private acts: Block[] = [];
+  private deltas: Block[] = [];
+  private out!: Block;
   private capacity = 0;
   private step = 0;
 
@@ -92,10 +99,11 @@ export class FusedNetwork {
     this.nembeds = hp.nembeds;
     this.inputs = deepInputSize(layout, hp.nembeds);
     this.outputs = initialBias.length;
+    const initial = new Map<string, Float32Array>();
     for (const { spec, values } of initialWeightValues(layout, hp, seed, initialBias, prefix))
-      this.names.set(spec.name.slice(prefix.length), values);
+      initial.set(spec.name.slice(prefix.length), values);
     const table = (name: string, width: number): Table | undefined => {
-      const values = this.names.get(name);
+      const values = initial.get(name);
       if (!values) return undefined;
       const rows = values.length / width;
       return {
@@ -114,17 +122,22 @@ export class FusedNetwork {
     const widths = [this.inputs, ...hp.nnsize, this.outputs];
     this.layers = widths.slice(1).map((units, i) => {
       const name = i < hp.nnsize.length ? `hidden_${i}` : 'output';
-      const kernel = this.names.get(`${name}/kernel`)!;
-      const bias = this.names.get(`${name}/bias`)!;
+      const inMemory = (values: Float32Array) => {
+        const block = this.kernels.allocate(values.length);
+        block.view.set(values);
+        return block;
+      };
+      const kernel = inMemory(initial.get(`${name}/kernel`)!);
+      const bias = inMemory(initial.get(`${name}/bias`)!);
       return {
+        name,
         inputs: widths[i],
         units,
         kernel,
         bias,
-        gradKernel: new Float32Array(kernel.length),
+        gradKernel: this.kernels.allocate(kernel.length),
         gradBias: new Float32Array(bias.length),
         moments: [kernel, kernel, bias, bias].map((w) => new Float32Array(w.length)),
-        acc: new Float64Array(4 * units),
       };
     });
   }
@@ -132,7 +145,7 @@ export class FusedNetwork {
   /** The outputs of `rows` rows: the (transformed) label, or logits ([rows × outputs]). */
   forward(rows: number, dense: Float32Array, wide: Int32Array, embed: Int32Array): Float32Array {
     this.reserve(rows);
-    const x = this.acts[0];
+    const x = this.acts[0].view;
     const { inputs, nembeds } = this;
     const nd = this.dense;
     const ne = this.slotsEmbed;
@@ -148,11 +161,25 @@ export class FusedNetwork {
         }
       }
     }
+    // The kernels take rows four at a time: the padding rows are zero inputs (finite outputs,
+    // never read; their gradient is zero).
+    const padded = Math.ceil(rows / 4) * 4;
+    x.fill(0, rows * inputs, padded * inputs);
     const last = this.layers.length - 1;
     this.layers.forEach((layer, i) => {
       const output = i === last ? this.out : this.acts[i + 1];
-      affine(this.acts[i], layer, output, rows, i < last);
+      this.kernels.affine(
+        this.acts[i],
+        layer.inputs,
+        layer.kernel,
+        layer.bias,
+        output,
+        layer.units,
+        padded,
+        i < last,
+      );
     });
+    const out = this.out.view;
     if (this.wide) {
       const { values } = this.wide;
       const U = this.outputs;
@@ -160,10 +187,10 @@ export class FusedNetwork {
       for (let b = 0; b < rows; b++)
         for (let s = 0; s < nw; s++) {
           const from = wide[b * nw + s] * U;
-          for (let u = 0; u < U; u++) this.out[b * U + u] += values[from + u];
+          for (let u = 0; u < U; u++) out[b * U + u] += values[from + u];
         }
     }
-    return this.out;
+    return out;
   }
 
   /**
@@ -178,8 +205,9 @@ export class FusedNetwork {
     const c2 = 1 - BETA2 ** this.step;
     for (const layer of this.layers) {
       const [mK, vK, mB, vB] = layer.moments;
-      adam(layer.kernel, layer.gradKernel, mK, vK, 0, layer.kernel.length, lr, c1, c2);
-      adam(layer.bias, layer.gradBias, mB, vB, 0, layer.bias.length, lr, c1, c2);
+      const { kernel, bias } = layer;
+      adam(kernel.view, layer.gradKernel.view, mK, vK, 0, kernel.length, lr, c1, c2);
+      adam(bias.view, layer.gradBias, mB, vB, 0, bias.length, lr, c1, c2);
     }
     for (const table of [this.embed, this.wide]) {
       if (!table) continue;
@@ -204,83 +232,40 @@ export class FusedNetwork {
     const out = this.forward(B, batch.dense, batch.wide, batch.embed);
     const U = this.outputs;
     const last = this.layers.length - 1;
-    const delta = this.deltas[last + 1];
+    const delta = this.deltas[last + 1].view;
     const value = headGradient(out, batch.labels, B, U, loss, delta);
+    const padded = Math.ceil(B / 4) * 4;
+    delta.fill(0, B * U, padded * U);
     // Back through the layers: δ_in = (δ_out · Wᵀ) ⊙ relu'(a_in) (the deep input has no relu).
     for (let i = last; i >= 0; i--) {
       const layer = this.layers[i];
-      const a = this.acts[i];
       const dOut = this.deltas[i + 1];
-      const { inputs: n, units: m, kernel, gradKernel, gradBias } = layer;
-      gradKernel.fill(0);
+      const { inputs: n, units: m, gradBias } = layer;
+      layer.gradKernel.view.fill(0);
       gradBias.fill(0);
-      const dIn = this.deltas[i];
+      const d = dOut.view;
+      for (let b = 0; b < B; b++) for (let j = 0; j < m; j++) gradBias[j] += d[b * m + j];
       // The deep input's gradient is needed only where embeddings feed it.
       const from = i > 0 ? 0 : this.embed ? this.dense : n;
-      for (let b = 0; b < B; b++) for (let j = 0; j < m; j++) gradBias[j] += dOut[b * m + j];
-      let b = 0;
-      // Four rows at a time: each kernel row is read once for the four (it may not fit L1).
-      for (; b + 4 <= B; b += 4) {
-        const a0 = b * n;
-        const a1 = a0 + n;
-        const a2 = a1 + n;
-        const a3 = a2 + n;
-        const d0 = b * m;
-        const d1 = d0 + m;
-        const d2 = d1 + m;
-        const d3 = d2 + m;
-        for (let k = 0; k < n; k++) {
-          const x0 = a[a0 + k];
-          const x1 = a[a1 + k];
-          const x2 = a[a2 + k];
-          const x3 = a[a3 + k];
-          const kr = k * m;
-          if (x0 !== 0 || x1 !== 0 || x2 !== 0 || x3 !== 0)
-            for (let j = 0; j < m; j++)
-              gradKernel[kr + j] +=
-                x0 * dOut[d0 + j] + x1 * dOut[d1 + j] + x2 * dOut[d2 + j] + x3 * dOut[d3 + j];
-          if (k < from) continue;
-          let s0 = 0;
-          let s1 = 0;
-          let s2 = 0;
-          let s3 = 0;
-          for (let j = 0; j < m; j++) {
-            const w = kernel[kr + j];
-            s0 += dOut[d0 + j] * w;
-            s1 += dOut[d1 + j] * w;
-            s2 += dOut[d2 + j] * w;
-            s3 += dOut[d3 + j] * w;
-          }
-          // relu' of the layer below (the deep input has none).
-          const relu = i > 0;
-          dIn[a0 + k] = relu && x0 <= 0 ? 0 : s0;
-          dIn[a1 + k] = relu && x1 <= 0 ? 0 : s1;
-          dIn[a2 + k] = relu && x2 <= 0 ? 0 : s2;
-          dIn[a3 + k] = relu && x3 <= 0 ? 0 : s3;
-        }
-      }
-      for (; b < B; b++) {
-        const ao = b * n;
-        const dO = b * m;
-        for (let k = 0; k < n; k++) {
-          const av = a[ao + k];
-          const kr = k * m;
-          if (av !== 0) for (let j = 0; j < m; j++) gradKernel[kr + j] += av * dOut[dO + j];
-          if (k < from) continue;
-          if (i === 0 || av > 0) {
-            let sum = 0;
-            for (let j = 0; j < m; j++) sum += dOut[dO + j] * kernel[kr + j];
-            dIn[ao + k] = sum;
-          } else dIn[ao + k] = 0;
-        }
-      }
+      this.kernels.backward(
+        this.acts[i],
+        n,
+        dOut,
+        m,
+        layer.kernel,
+        layer.gradKernel,
+        this.deltas[i],
+        padded,
+        from,
+        i > 0,
+      );
     }
     if (this.embed) {
       const t = this.embed;
       const { inputs, nembeds } = this;
       const nd = this.dense;
       const ne = this.slotsEmbed;
-      const d0 = this.deltas[0];
+      const d0 = this.deltas[0].view;
       for (let b = 0; b < B; b++)
         for (let s = 0; s < ne; s++) {
           const r = batch.embed[b * ne + s];
@@ -307,78 +292,35 @@ export class FusedNetwork {
     const out = new Map<string, Float32Array>();
     if (this.wide) out.set(`${this.prefix}wide`, new Float32Array(this.wide.grad));
     if (this.embed) out.set(`${this.prefix}embed`, new Float32Array(this.embed.grad));
-    this.layers.forEach((layer, i) => {
-      const name = i < this.layers.length - 1 ? `hidden_${i}` : 'output';
-      out.set(`${this.prefix}${name}/kernel`, new Float32Array(layer.gradKernel));
-      out.set(`${this.prefix}${name}/bias`, new Float32Array(layer.gradBias));
-    });
+    for (const layer of this.layers) {
+      out.set(`${this.prefix}${layer.name}/kernel`, new Float32Array(layer.gradKernel.view));
+      out.set(`${this.prefix}${layer.name}/bias`, new Float32Array(layer.gradBias));
+    }
     return out;
   }
 
   /** A copy of every weight, by saved name. */
   weights(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
-    for (const [name, values] of this.names) out.set(this.prefix + name, new Float32Array(values));
+    if (this.wide) out.set(`${this.prefix}wide`, new Float32Array(this.wide.values));
+    if (this.embed) out.set(`${this.prefix}embed`, new Float32Array(this.embed.values));
+    for (const layer of this.layers) {
+      out.set(`${this.prefix}${layer.name}/kernel`, new Float32Array(layer.kernel.view));
+      out.set(`${this.prefix}${layer.name}/bias`, new Float32Array(layer.bias.view));
+    }
     return out;
   }
 
   /** Scratch room for `rows` rows (grown, never shrunk: a step allocates nothing). */
   private reserve(rows: number): void {
     if (rows <= this.capacity) return;
-    this.capacity = rows;
+    // Blocks are never freed: the room grows to the largest request (a batch, an eval chunk).
+    const padded = Math.ceil(rows / 4) * 4;
+    this.capacity = padded;
     const widths = [this.inputs, ...this.layers.map((l) => l.units)];
-    this.acts = widths.slice(0, -1).map((w) => new Float32Array(rows * w));
-    this.deltas = widths.map((w) => new Float32Array(rows * w));
-    this.out = new Float32Array(rows * this.outputs);
-  }
-}
-
-/** output = input · kernel + bias (then relu when `relu`), skipping zero inputs (relu, PLE). */
-function affine(
-  input: Float32Array,
-  layer: Layer,
-  output: Float32Array,
-  rows: number,
-  relu: boolean,
-): void {
-  const { inputs: n, units: m, kernel, bias, acc } = layer;
-  let b = 0;
-  // Four rows at a time: each kernel row is read once for the four (it may not fit L1).
-  for (; b + 4 <= rows; b += 4) {
-    for (let j = 0; j < m; j++) acc[j] = acc[m + j] = acc[2 * m + j] = acc[3 * m + j] = bias[j];
-    const i0 = b * n;
-    const i1 = i0 + n;
-    const i2 = i1 + n;
-    const i3 = i2 + n;
-    for (let k = 0; k < n; k++) {
-      const x0 = input[i0 + k];
-      const x1 = input[i1 + k];
-      const x2 = input[i2 + k];
-      const x3 = input[i3 + k];
-      if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
-      const kr = k * m;
-      for (let j = 0; j < m; j++) {
-        const w = kernel[kr + j];
-        acc[j] += x0 * w;
-        acc[m + j] += x1 * w;
-        acc[2 * m + j] += x2 * w;
-        acc[3 * m + j] += x3 * w;
-      }
-    }
-    const oo = b * m;
-    for (let j = 0; j < 4 * m; j++) output[oo + j] = relu && acc[j] < 0 ? 0 : acc[j];
-  }
-  for (; b < rows; b++) {
-    for (let j = 0; j < m; j++) acc[j] = bias[j];
-    const io = b * n;
-    for (let k = 0; k < n; k++) {
-      const x = input[io + k];
-      if (x === 0) continue;
-      const kr = k * m;
-      for (let j = 0; j < m; j++) acc[j] += x * kernel[kr + j];
-    }
-    const oo = b * m;
-    for (let j = 0; j < m; j++) output[oo + j] = relu && acc[j] < 0 ? 0 : acc[j];
+    this.acts = widths.slice(0, -1).map((w) => this.kernels.allocate(padded * w));
+    this.deltas = widths.map((w) => this.kernels.allocate(padded * w));
+    this.out = this.kernels.allocate(padded * this.outputs);
   }
 }
 

@@ -1,0 +1,2 @@
+/** WebAssembly text → bytes with wabt (SIMD on). */
+export function compileKernels(wat: string): Promise<Uint8Array>;

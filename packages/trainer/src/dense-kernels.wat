@@ -1,0 +1,275 @@
+;; The fused trainer's dense layers in WebAssembly SIMD (f32x4): four rows at a time, four units
+;; per vector, so each kernel vector loaded serves four rows. Pointers are byte offsets into the
+;; memory the trainer allocates its layers in; matrices are row-major f32; `rows` is a multiple
+;; of 4 (the trainer pads a batch with rows whose gradient is zero). A layer whose unit count is
+;; not a multiple of 4 has its last units done one at a time.
+;;
+;; Compiled to dense-kernels-wasm.ts by `npm run build:kernels -w @bucketml/trainer` (wabt);
+;; test/fused.test.ts checks the two agree.
+(module
+  (memory (export "memory") 1)
+
+  ;; out[rows × m] = in[rows × n] · kernel[n × m] + bias, then max(·, 0) when relu ≠ 0 (as the
+  ;; JavaScript `x < 0 ? 0 : x`: f32x4.pmax).
+  (func (export "affine")
+    (param $in i32) (param $n i32) (param $kernel i32) (param $bias i32)
+    (param $out i32) (param $m i32) (param $rows i32) (param $relu i32)
+    (local $b i32) (local $j i32) (local $k i32) (local $m4 i32)
+    (local $nb i32) (local $mb i32) (local $row i32) (local $p i32) (local $w i32) (local $o i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $wv v128)
+    (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32) (local $ws f32)
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $mb (i32.shl (local.get $m) (i32.const 2)))
+    (local.set $m4 (i32.and (local.get $m) (i32.const -4)))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $b) (local.get $rows)))
+        (local.set $row (i32.add (local.get $in) (i32.mul (local.get $b) (local.get $nb))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $b) (local.get $mb))))
+        ;; Four units at a time.
+        (local.set $j (i32.const 0))
+        (block $vecDone
+          (loop $vecLoop
+            (br_if $vecDone (i32.ge_u (local.get $j) (local.get $m4)))
+            (local.set $a0
+              (v128.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
+            (local.set $a1 (local.get $a0))
+            (local.set $a2 (local.get $a0))
+            (local.set $a3 (local.get $a0))
+            (local.set $w (i32.add (local.get $kernel) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $p (local.get $row))
+            (local.set $k (i32.const 0))
+            (block $kDone
+              (loop $kLoop
+                (br_if $kDone (i32.ge_u (local.get $k) (local.get $n)))
+                (local.set $wv (v128.load (local.get $w)))
+                (local.set $a0 (f32x4.add (local.get $a0)
+                  (f32x4.mul (local.get $wv) (f32x4.splat (f32.load (local.get $p))))))
+                (local.set $a1 (f32x4.add (local.get $a1)
+                  (f32x4.mul (local.get $wv)
+                    (f32x4.splat (f32.load (i32.add (local.get $p) (local.get $nb)))))))
+                (local.set $a2 (f32x4.add (local.get $a2)
+                  (f32x4.mul (local.get $wv)
+                    (f32x4.splat (f32.load (i32.add (local.get $p)
+                      (i32.shl (local.get $nb) (i32.const 1))))))))
+                (local.set $a3 (f32x4.add (local.get $a3)
+                  (f32x4.mul (local.get $wv)
+                    (f32x4.splat (f32.load (i32.add (local.get $p)
+                      (i32.mul (local.get $nb) (i32.const 3))))))))
+                (local.set $w (i32.add (local.get $w) (local.get $mb)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $kLoop)))
+            (if (local.get $relu)
+              (then
+                (local.set $a0 (f32x4.pmax (local.get $a0) (v128.const f32x4 0 0 0 0)))
+                (local.set $a1 (f32x4.pmax (local.get $a1) (v128.const f32x4 0 0 0 0)))
+                (local.set $a2 (f32x4.pmax (local.get $a2) (v128.const f32x4 0 0 0 0)))
+                (local.set $a3 (f32x4.pmax (local.get $a3) (v128.const f32x4 0 0 0 0)))))
+            (local.set $p (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))
+            (v128.store (local.get $p) (local.get $a0))
+            (v128.store (i32.add (local.get $p) (local.get $mb)) (local.get $a1))
+            (v128.store (i32.add (local.get $p) (i32.shl (local.get $mb) (i32.const 1)))
+              (local.get $a2))
+            (v128.store (i32.add (local.get $p) (i32.mul (local.get $mb) (i32.const 3)))
+              (local.get $a3))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $vecLoop)))
+        ;; The units past the last multiple of 4, one at a time.
+        (block $tailDone
+          (loop $tailLoop
+            (br_if $tailDone (i32.ge_u (local.get $j) (local.get $m)))
+            (local.set $s0
+              (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
+            (local.set $s1 (local.get $s0))
+            (local.set $s2 (local.get $s0))
+            (local.set $s3 (local.get $s0))
+            (local.set $w (i32.add (local.get $kernel) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $p (local.get $row))
+            (local.set $k (i32.const 0))
+            (block $kDone
+              (loop $kLoop
+                (br_if $kDone (i32.ge_u (local.get $k) (local.get $n)))
+                (local.set $ws (f32.load (local.get $w)))
+                (local.set $s0 (f32.add (local.get $s0)
+                  (f32.mul (local.get $ws) (f32.load (local.get $p)))))
+                (local.set $s1 (f32.add (local.get $s1)
+                  (f32.mul (local.get $ws) (f32.load (i32.add (local.get $p) (local.get $nb))))))
+                (local.set $s2 (f32.add (local.get $s2)
+                  (f32.mul (local.get $ws) (f32.load (i32.add (local.get $p)
+                    (i32.shl (local.get $nb) (i32.const 1)))))))
+                (local.set $s3 (f32.add (local.get $s3)
+                  (f32.mul (local.get $ws) (f32.load (i32.add (local.get $p)
+                    (i32.mul (local.get $nb) (i32.const 3)))))))
+                (local.set $w (i32.add (local.get $w) (local.get $mb)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $kLoop)))
+            (if (local.get $relu)
+              (then
+                (if (f32.lt (local.get $s0) (f32.const 0)) (then (local.set $s0 (f32.const 0))))
+                (if (f32.lt (local.get $s1) (f32.const 0)) (then (local.set $s1 (f32.const 0))))
+                (if (f32.lt (local.get $s2) (f32.const 0)) (then (local.set $s2 (f32.const 0))))
+                (if (f32.lt (local.get $s3) (f32.const 0)) (then (local.set $s3 (f32.const 0))))))
+            (local.set $p (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))
+            (f32.store (local.get $p) (local.get $s0))
+            (f32.store (i32.add (local.get $p) (local.get $mb)) (local.get $s1))
+            (f32.store (i32.add (local.get $p) (i32.shl (local.get $mb) (i32.const 1)))
+              (local.get $s2))
+            (f32.store (i32.add (local.get $p) (i32.mul (local.get $mb) (i32.const 3)))
+              (local.get $s3))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tailLoop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 4)))
+        (br $rowsLoop))))
+
+  ;; A layer's backward pass, given its input a[rows × n] and the gradient at its output
+  ;; dOut[rows × m]: gradKernel[n × m] += aᵀ · dOut, and for inputs k ≥ from,
+  ;; dIn[b, k] = (dOut[b] · kernel[k]) — zero where relu ≠ 0 and a[b, k] ≤ 0 (relu').
+  (func (export "backward")
+    (param $a i32) (param $n i32) (param $dOut i32) (param $m i32) (param $kernel i32)
+    (param $gradKernel i32) (param $dIn i32) (param $rows i32) (param $from i32) (param $relu i32)
+    (local $b i32) (local $j i32) (local $k i32) (local $m4 i32)
+    (local $nb i32) (local $mb i32) (local $row i32) (local $d i32) (local $g i32) (local $w i32)
+    (local $off i32)
+    (local $x0 f32) (local $x1 f32) (local $x2 f32) (local $x3 f32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128) (local $wv v128)
+    (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32)
+    (local $e0 f32) (local $e1 f32) (local $e2 f32) (local $e3 f32) (local $ws f32)
+    (local $wantIn i32)
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $mb (i32.shl (local.get $m) (i32.const 2)))
+    (local.set $m4 (i32.and (local.get $m) (i32.const -4)))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $b) (local.get $rows)))
+        (local.set $row (i32.add (local.get $a) (i32.mul (local.get $b) (local.get $nb))))
+        (local.set $d (i32.add (local.get $dOut) (i32.mul (local.get $b) (local.get $mb))))
+        (local.set $k (i32.const 0))
+        (block $kDone
+          (loop $kLoop
+            (br_if $kDone (i32.ge_u (local.get $k) (local.get $n)))
+            (local.set $off (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 2))))
+            (local.set $x0 (f32.load (local.get $off)))
+            (local.set $x1 (f32.load (i32.add (local.get $off) (local.get $nb))))
+            (local.set $x2 (f32.load (i32.add (local.get $off)
+              (i32.shl (local.get $nb) (i32.const 1)))))
+            (local.set $x3 (f32.load (i32.add (local.get $off)
+              (i32.mul (local.get $nb) (i32.const 3)))))
+            (local.set $v0 (f32x4.splat (local.get $x0)))
+            (local.set $v1 (f32x4.splat (local.get $x1)))
+            (local.set $v2 (f32x4.splat (local.get $x2)))
+            (local.set $v3 (f32x4.splat (local.get $x3)))
+            (local.set $wantIn (i32.ge_u (local.get $k) (local.get $from)))
+            (local.set $g (i32.add (local.get $gradKernel) (i32.mul (local.get $k) (local.get $mb))))
+            (local.set $w (i32.add (local.get $kernel) (i32.mul (local.get $k) (local.get $mb))))
+            (local.set $e0 (f32.const 0))
+            (local.set $e1 (f32.const 0))
+            (local.set $e2 (f32.const 0))
+            (local.set $e3 (f32.const 0))
+            ;; s: dOut · kernel[k] by vector lanes, summed after.
+            (local.set $d0 (v128.const f32x4 0 0 0 0))
+            (local.set $d1 (v128.const f32x4 0 0 0 0))
+            (local.set $d2 (v128.const f32x4 0 0 0 0))
+            (local.set $d3 (v128.const f32x4 0 0 0 0))
+            (local.set $j (i32.const 0))
+            (block $vecDone
+              (loop $vecLoop
+                (br_if $vecDone (i32.ge_u (local.get $j) (local.get $m4)))
+                (local.set $off (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 2))))
+                ;; gradKernel[k, j..j+3] += x0·dOut[b] + x1·dOut[b+1] + x2·dOut[b+2] + x3·dOut[b+3]
+                (local.set $wv (v128.load (local.get $off)))
+                (v128.store (local.get $g)
+                  (f32x4.add (v128.load (local.get $g))
+                    (f32x4.add
+                      (f32x4.add
+                        (f32x4.mul (local.get $v0) (local.get $wv))
+                        (f32x4.mul (local.get $v1)
+                          (v128.load (i32.add (local.get $off) (local.get $mb)))))
+                      (f32x4.add
+                        (f32x4.mul (local.get $v2)
+                          (v128.load (i32.add (local.get $off)
+                            (i32.shl (local.get $mb) (i32.const 1)))))
+                        (f32x4.mul (local.get $v3)
+                          (v128.load (i32.add (local.get $off)
+                            (i32.mul (local.get $mb) (i32.const 3)))))))))
+                (if (local.get $wantIn)
+                  (then
+                    (local.set $wv (v128.load (local.get $w)))
+                    (local.set $d0 (f32x4.add (local.get $d0)
+                      (f32x4.mul (local.get $wv) (v128.load (local.get $off)))))
+                    (local.set $d1 (f32x4.add (local.get $d1)
+                      (f32x4.mul (local.get $wv)
+                        (v128.load (i32.add (local.get $off) (local.get $mb))))))
+                    (local.set $d2 (f32x4.add (local.get $d2)
+                      (f32x4.mul (local.get $wv)
+                        (v128.load (i32.add (local.get $off)
+                          (i32.shl (local.get $mb) (i32.const 1)))))))
+                    (local.set $d3 (f32x4.add (local.get $d3)
+                      (f32x4.mul (local.get $wv)
+                        (v128.load (i32.add (local.get $off)
+                          (i32.mul (local.get $mb) (i32.const 3)))))))))
+                (local.set $g (i32.add (local.get $g) (i32.const 16)))
+                (local.set $w (i32.add (local.get $w) (i32.const 16)))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $vecLoop)))
+            ;; The units past the last multiple of 4.
+            (block $tailDone
+              (loop $tailLoop
+                (br_if $tailDone (i32.ge_u (local.get $j) (local.get $m)))
+                (local.set $off (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $s0 (f32.load (local.get $off)))
+                (local.set $s1 (f32.load (i32.add (local.get $off) (local.get $mb))))
+                (local.set $s2 (f32.load (i32.add (local.get $off)
+                  (i32.shl (local.get $mb) (i32.const 1)))))
+                (local.set $s3 (f32.load (i32.add (local.get $off)
+                  (i32.mul (local.get $mb) (i32.const 3)))))
+                (f32.store (local.get $g)
+                  (f32.add (f32.load (local.get $g))
+                    (f32.add
+                      (f32.add
+                        (f32.mul (f32x4.extract_lane 0 (local.get $v0)) (local.get $s0))
+                        (f32.mul (f32x4.extract_lane 0 (local.get $v1)) (local.get $s1)))
+                      (f32.add
+                        (f32.mul (f32x4.extract_lane 0 (local.get $v2)) (local.get $s2))
+                        (f32.mul (f32x4.extract_lane 0 (local.get $v3)) (local.get $s3))))))
+                (local.set $ws (f32.load (local.get $w)))
+                (local.set $e0 (f32.add (local.get $e0) (f32.mul (local.get $ws) (local.get $s0))))
+                (local.set $e1 (f32.add (local.get $e1) (f32.mul (local.get $ws) (local.get $s1))))
+                (local.set $e2 (f32.add (local.get $e2) (f32.mul (local.get $ws) (local.get $s2))))
+                (local.set $e3 (f32.add (local.get $e3) (f32.mul (local.get $ws) (local.get $s3))))
+                (local.set $g (i32.add (local.get $g) (i32.const 4)))
+                (local.set $w (i32.add (local.get $w) (i32.const 4)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $tailLoop)))
+            (if (local.get $wantIn)
+              (then
+                (local.set $off (i32.add (i32.add (local.get $dIn)
+                  (i32.mul (local.get $b) (local.get $nb))) (i32.shl (local.get $k) (i32.const 2))))
+                (f32.store (local.get $off)
+                  (select (f32.const 0) (f32.add (local.get $e0) (call $sum (local.get $d0)))
+                    (i32.and (local.get $relu)
+                      (f32.le (f32x4.extract_lane 0 (local.get $v0)) (f32.const 0)))))
+                (f32.store (i32.add (local.get $off) (local.get $nb))
+                  (select (f32.const 0) (f32.add (local.get $e1) (call $sum (local.get $d1)))
+                    (i32.and (local.get $relu)
+                      (f32.le (f32x4.extract_lane 0 (local.get $v1)) (f32.const 0)))))
+                (f32.store (i32.add (local.get $off) (i32.shl (local.get $nb) (i32.const 1)))
+                  (select (f32.const 0) (f32.add (local.get $e2) (call $sum (local.get $d2)))
+                    (i32.and (local.get $relu)
+                      (f32.le (f32x4.extract_lane 0 (local.get $v2)) (f32.const 0)))))
+                (f32.store (i32.add (local.get $off) (i32.mul (local.get $nb) (i32.const 3)))
+                  (select (f32.const 0) (f32.add (local.get $e3) (call $sum (local.get $d3)))
+                    (i32.and (local.get $relu)
+                      (f32.le (f32x4.extract_lane 0 (local.get $v3)) (f32.const 0)))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kLoop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 4)))
+        (br $rowsLoop))))
+
+  ;; The sum of a vector's four lanes.
+  (func $sum (param $v v128) (result f32)
+    (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+      (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v))))))
