@@ -436,14 +436,29 @@ class ScratchRow implements RowSink {
   }
 }
 
-/** Typed arrays that double in size as rows arrive; `finish` trims them. */
-class GrowableRows implements RowSink {
-  size = 0;
-  private capacity = 4096;
+interface Chunk {
   dense: Float32Array;
   wide: Int32Array;
   embed: Int32Array;
   labels: Float32Array;
+}
+
+/** Rows per chunk of GrowableRows (about 0.5 MB for babyweight's rows). */
+const CHUNK_ROWS = 16_384;
+
+/**
+ * Rows kept in fixed chunks as they arrive; `finish` copies them once into arrays of the exact
+ * size. (Growing one array copies every row several times, and holds old and new at once.)
+ */
+class GrowableRows implements RowSink {
+  size = 0;
+  /** The current chunk's arrays: `reserve` returns the row's index in them. */
+  dense = new Float32Array(0);
+  wide = new Int32Array(0);
+  embed = new Int32Array(0);
+  labels = new Float32Array(0);
+  private readonly chunks: Chunk[] = [];
+  private inChunk = CHUNK_ROWS;
   private readonly keys: string[] | undefined;
   readonly keepsKeys: boolean;
 
@@ -455,48 +470,52 @@ class GrowableRows implements RowSink {
   ) {
     this.keys = keepKeys ? [] : undefined;
     this.keepsKeys = keepKeys;
-    this.dense = new Float32Array(this.capacity * nDense);
-    this.wide = new Int32Array(this.capacity * nWide);
-    this.embed = new Int32Array(this.capacity * nEmbed);
-    this.labels = new Float32Array(this.capacity);
   }
 
   reserve(): number {
-    if (this.size < this.capacity) return this.size;
-    // 1.5×, not 2×: growing copies old and new side by side, and `finish` keeps the arrays.
-    this.capacity = Math.ceil(this.capacity * 1.5);
-    this.dense = grow(this.dense, this.capacity * this.nDense);
-    this.wide = grow(this.wide, this.capacity * this.nWide);
-    this.embed = grow(this.embed, this.capacity * this.nEmbed);
-    this.labels = grow(this.labels, this.capacity);
-    return this.size;
+    if (this.inChunk < CHUNK_ROWS) return this.inChunk;
+    const chunk = {
+      dense: new Float32Array(CHUNK_ROWS * this.nDense),
+      wide: new Int32Array(CHUNK_ROWS * this.nWide),
+      embed: new Int32Array(CHUNK_ROWS * this.nEmbed),
+      labels: new Float32Array(CHUNK_ROWS),
+    };
+    this.chunks.push(chunk);
+    ({ dense: this.dense, wide: this.wide, embed: this.embed, labels: this.labels } = chunk);
+    this.inChunk = 0;
+    return 0;
   }
 
   commit(label: number, key: string): void {
-    this.labels[this.size] = label;
+    this.labels[this.inChunk++] = label;
     this.keys?.push(key);
     this.size++;
   }
 
   finish(): EncodedRows & { size: number; labels: Float32Array; keys?: string[] } {
     const n = this.size;
-    // Mostly full (≥ 80%: at most 1.25× the rows held): views, no copy (a copy would hold both
-    // at once); else trimmed copies.
-    const cut = <T extends Float32Array | Int32Array>(a: T, width: number): T =>
-      (n >= 0.8 * this.capacity ? a.subarray(0, n * width) : a.slice(0, n * width)) as T;
-    return {
+    const chunks = this.chunks;
+    // One kind at a time, each chunk's part let go once copied: the peak is the rows plus one
+    // kind's copy, not twice the rows.
+    const joined = <K extends 'dense' | 'wide' | 'embed' | 'labels'>(kind: K, width: number) => {
+      const out = new (chunks[0][kind].constructor as new (length: number) => Chunk[K])(n * width);
+      chunks.forEach((c, i) => {
+        const rows = Math.min(CHUNK_ROWS, n - i * CHUNK_ROWS);
+        out.set(c[kind].subarray(0, rows * width), i * CHUNK_ROWS * width);
+        c[kind] = out.subarray(0, 0) as Chunk[K];
+      });
+      return out;
+    };
+    if (chunks.length === 0) this.reserve();
+    const rows = {
       size: n,
-      dense: cut(this.dense, this.nDense),
-      wide: cut(this.wide, this.nWide),
-      embed: cut(this.embed, this.nEmbed),
-      labels: cut(this.labels, 1),
+      dense: joined('dense', this.nDense),
+      wide: joined('wide', this.nWide),
+      embed: joined('embed', this.nEmbed),
+      labels: joined('labels', 1),
       ...(this.keys ? { keys: this.keys } : {}),
     };
+    chunks.length = 0;
+    return rows;
   }
-}
-
-function grow<T extends Float32Array | Int32Array>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length);
-  b.set(a);
-  return b;
 }
