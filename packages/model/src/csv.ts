@@ -40,8 +40,9 @@ const isTrimmed = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0
 const isPlainEnd = (byte: number) => byte > 0x20 && byte < 0x7f;
 
 const EMPTY = Buffer.alloc(0);
-/** The intern table of `CsvRow.category`: its size (a power of 2) and longest text. */
-const INTERN_SLOTS = 1024;
+/** The intern table of `CsvRow.category`: its size (2^INTERN_BITS slots) and longest text. */
+const INTERN_BITS = 10;
+const INTERN_SLOTS = 1 << INTERN_BITS;
 const INTERN_MAX_BYTES = 48;
 /** 10^0 … 10^22: the powers of ten a double holds exactly (Clinger's fast path). */
 const EXACT_POWERS = Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -65,10 +66,13 @@ export class CsvRow {
   ends = new Int32Array(16);
   /** A quoted field's value (quotes removed, doubled quotes undone), where its start is -1. */
   readonly quoted: string[] = [];
-  /** Short texts seen, by a hash of their bytes: a category repeats, so its string is made once. */
-  private readonly interned: ({ bytes: Buffer; text: string } | undefined)[] = new Array(
-    INTERN_SLOTS,
-  );
+  /**
+   * Short texts seen, by a hash of their bytes (a category repeats, so its string is made once):
+   * each slot's bytes in one slab, its length (-1: empty) and its text.
+   */
+  private readonly internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
+  private readonly internLength = new Int32Array(INTERN_SLOTS).fill(-1);
+  private readonly internText: string[] = new Array<string>(INTERN_SLOTS).fill('');
 
   /** Field i's text, trimmed as csv-parse trims; undefined past the record's end. */
   text(i: number): string | undefined {
@@ -90,23 +94,25 @@ export class CsvRow {
     if (i >= this.count || this.starts[i] < 0) return this.text(i);
     const buf = this.buf;
     const s = this.starts[i];
-    const e = this.ends[i];
-    if (e - s > INTERN_MAX_BYTES) return this.text(i);
-    let h = 0x811c9dc5;
-    for (let p = s; p < e; p++) h = Math.imul(h ^ buf[p], 0x01000193);
-    const slot = (h >>> 0) & (INTERN_SLOTS - 1);
-    const seen = this.interned[slot];
-    if (seen && seen.bytes.length === e - s) {
-      let same = true;
-      for (let p = 0; p < e - s; p++)
-        if (seen.bytes[p] !== buf[s + p]) {
-          same = false;
-          break;
-        }
-      if (same) return seen.text;
+    const length = this.ends[i] - s;
+    if (length > INTERN_MAX_BYTES || length === 0) return this.text(i);
+    // The length and three bytes pick the slot; the bytes are compared in full.
+    const h = Math.imul(
+      length ^ (buf[s] << 8) ^ (buf[s + length - 1] << 16) ^ (buf[s + (length >> 1)] << 24),
+      0x9e3779b1,
+    );
+    const slot = h >>> (32 - INTERN_BITS);
+    const at = slot * INTERN_MAX_BYTES;
+    const slab = this.internBytes;
+    if (this.internLength[slot] === length) {
+      let p = 0;
+      while (p < length && slab[at + p] === buf[s + p]) p++;
+      if (p === length) return this.internText[slot];
     }
     const text = this.text(i)!;
-    this.interned[slot] = { bytes: Buffer.from(buf.subarray(s, e)), text };
+    for (let p = 0; p < length; p++) slab[at + p] = buf[s + p];
+    this.internLength[slot] = length;
+    this.internText[slot] = text;
     return text;
   }
 
@@ -119,9 +125,10 @@ export class CsvRow {
   }
 
   /**
-   * Field i as a number when it is a plain decimal whose digits make an integer below 2^53
-   * (`-12.5`, `3e-4`): read from the bytes, equal to `Number` of its text. NaN for anything
-   * else (empty, quoted, longer, hex, `Infinity`, junk): the caller then parses the text.
+   * Field i as a number when it is a plain decimal (`-12.5`, `3e-4`), equal to `Number` of its
+   * text: read from the bytes when its digits make an integer below 2^53 and its power of ten
+   * is exact, else from its text. NaN for anything else (empty, quoted, hex, `Infinity`, junk):
+   * the caller then parses the text.
    */
   number(i: number): number {
     if (i >= this.count || this.starts[i] < 0) return NaN;
@@ -149,9 +156,7 @@ export class CsvRow {
       scale = fractionFrom - p;
       digits -= scale;
     }
-    // Below 2^53 every step was exact (rounding is monotone: a computed mantissa under 2^53
-    // means the true one is).
-    if (digits === 0 || mantissa > Number.MAX_SAFE_INTEGER) return NaN;
+    if (digits === 0) return NaN;
     if (p < e && (buf[p] === 0x65 || buf[p] === 0x45)) {
       p++;
       let expNegative = false;
@@ -167,6 +172,10 @@ export class CsvRow {
       scale += expNegative ? -exponent : exponent;
     }
     if (p !== e) return NaN; // trailing white space or junk: the text decides
+    // Below 2^53 every step was exact (rounding is monotone: a computed mantissa under 2^53
+    // means the true one is); above, the digits (all ASCII) are read as text.
+    if (mantissa > Number.MAX_SAFE_INTEGER)
+      return Number(buf.toString('latin1', this.starts[i], e));
     let value: number;
     if (mantissa === 0) value = 0;
     else if (scale >= 0 && scale <= 22) value = mantissa * EXACT_POWERS[scale];

@@ -124,6 +124,8 @@ export class FeatureEncoder {
   readonly labelInput: number;
   readonly keyInput: number;
   private readonly named: NamedCells;
+  private readonly labelMin: number;
+  private readonly labelMax: number;
 
   constructor(readonly spec: ModelSpec) {
     this.layout = featureLayout(spec);
@@ -139,12 +141,14 @@ export class FeatureEncoder {
     };
     this.labelInput = inputOf(spec.label.name);
     this.keyInput = spec.key !== undefined ? inputOf(spec.key) : -1;
+    [this.labelMin, this.labelMax] = limitsOf(spec.label);
 
     for (const col of spec.numeric) {
       const s = slotOf(col.name);
       const impute = col.impute;
       const m = impute !== undefined ? slotOf(missingIndicator(col.name)) : -1;
       const k = inputOf(col.name);
+      const [lo, hi] = limitsOf(col);
       this.steps.push((v, cells) => {
         if (impute !== undefined) {
           v[m] = 0;
@@ -161,7 +165,7 @@ export class FeatureEncoder {
           x = parsed;
         }
         v[s] = x;
-        return checkRange(x, col, col.name);
+        return x < lo || x > hi ? outOfRange(x, col, col.name) : null;
       });
     }
     for (const col of spec.categorical) {
@@ -234,18 +238,20 @@ export class FeatureEncoder {
       const s = slotOf(d.name);
       const inputs = d.inputs.map((n) => this.slot.get(n)!);
       const fn = DERIVED[d.op];
+      const [lo, hi] = limitsOf(d);
       this.steps.push((v) => {
         const x = fn(inputs.map((i) => v[i]));
         if (!Number.isFinite(x)) return `${d.name}: ${d.op}(${d.inputs.join(', ')}) is not finite`;
         v[s] = x;
-        return checkRange(x, d, d.name);
+        return x < lo || x > hi ? outOfRange(x, d, d.name) : null;
       });
     }
     for (const b of spec.bucketized) {
       const s = slotOf(b.name);
       const src = this.slot.get(b.source)!;
+      const { boundaries } = b;
       this.steps.push((v) => {
-        v[s] = bucketIndex(b.boundaries, v[src]);
+        v[s] = bucketIndex(boundaries, v[src]);
         return null;
       });
     }
@@ -324,7 +330,9 @@ export class FeatureEncoder {
       if (typeof parsed === 'string') return parsed;
       value = parsed;
     }
-    return checkRange(value, label, label.name) ?? value;
+    return value < this.labelMin || value > this.labelMax
+      ? outOfRange(value, label, label.name)
+      : value;
   }
 
   /** The raw input columns an instance must provide, for schemas and error messages. */
@@ -379,12 +387,19 @@ export function parseNumber(raw: unknown, name: string): number | string {
   return Number.isFinite(n) ? n : `${name}: ${JSON.stringify(raw)} is not a number`;
 }
 
-function checkRange(x: number, limits: RangeLimits, name: string): string | null {
-  if (limits.min !== undefined && x < limits.min)
-    return `${name}: ${x} is below the minimum ${limits.min}`;
-  if (limits.max !== undefined && x > limits.max)
-    return `${name}: ${x} is above the maximum ${limits.max}`;
-  return null;
+/**
+ * A range's limits as numbers (±Infinity when open), read once: the steps compare with them
+ * (a spec's column objects differ in shape, so reading `min` per row is a megamorphic lookup).
+ */
+function limitsOf(limits: RangeLimits): [number, number] {
+  return [limits.min ?? -Infinity, limits.max ?? Infinity];
+}
+
+/** Why x is outside its column's limits (it is). */
+function outOfRange(x: number, limits: RangeLimits, name: string): string {
+  return x < (limits.min ?? -Infinity)
+    ? `${name}: ${x} is below the minimum ${limits.min}`
+    : `${name}: ${x} is above the maximum ${limits.max}`;
 }
 
 /** Bucket i holds boundaries[i-1] <= x < boundaries[i] (TensorFlow's bucketized_column). */
