@@ -179,16 +179,21 @@ describe('CSV scanner: csv-parse’s records, lines and errors', () => {
     const cell = fc.oneof(plain, other, fc.double().map(String), fc.integer().map(String));
     await fc.assert(
       fc.asyncProperty(fc.array(cell, { minLength: 1, maxLength: 4 }), async (cells) => {
-        const seen: { text: string; number: number; category: string }[] = [];
+        const vocabulary = new Map(cells.map((c, i) => [c.trim(), i]));
+        const seen: { text: string; number: number; id: number }[] = [];
         async function* source() {
           yield Buffer.from(`${cells.join(',')}\n`);
         }
         await scanCsv(source(), (row) => {
           for (let i = 0; i < row.count; i++)
-            seen.push({ text: row.text(i)!, number: row.number(i), category: row.category(i)! });
+            seen.push({
+              text: row.text(i)!,
+              number: row.number(i),
+              id: row.categoryId(i, vocabulary),
+            });
         });
-        for (const { text, number, category } of seen) {
-          assert.equal(category, text);
+        for (const { text, number, id } of seen) {
+          assert.equal(id, vocabulary.get(text.trim()) ?? -1);
           if (!Number.isNaN(number))
             assert.ok(Object.is(number, Number(text)), `${text}: ${number}`);
         }

@@ -40,7 +40,7 @@ const isTrimmed = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0
 const isPlainEnd = (byte: number) => byte > 0x20 && byte < 0x7f;
 
 const EMPTY = Buffer.alloc(0);
-/** The intern table of `CsvRow.category`: its size (2^INTERN_BITS slots) and longest text. */
+/** The lookup memory of `CsvRow.categoryId`: its size (2^INTERN_BITS slots), longest value. */
 const INTERN_BITS = 10;
 const INTERN_SLOTS = 1 << INTERN_BITS;
 const INTERN_MAX_BYTES = 48;
@@ -67,12 +67,17 @@ export class CsvRow {
   /** A quoted field's value (quotes removed, doubled quotes undone), where its start is -1. */
   readonly quoted: string[] = [];
   /**
-   * Short texts seen, by a hash of their bytes (a category repeats, so its string is made once):
-   * each slot's bytes in one slab, its length (-1: empty) and its text.
+   * Short values looked up, by a hash of their bytes (a category repeats, so it is decoded and
+   * looked up once): each slot's bytes in one slab, its length (-1: empty), the vocabulary it
+   * was looked up in and the id found.
    */
   private readonly internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
   private readonly internLength = new Int32Array(INTERN_SLOTS).fill(-1);
-  private readonly internText: string[] = new Array<string>(INTERN_SLOTS).fill('');
+  private readonly internIds = new Int32Array(INTERN_SLOTS);
+  private readonly internVocabulary: (ReadonlyMap<string, number> | null)[] = new Array<ReadonlyMap<
+    string,
+    number
+  > | null>(INTERN_SLOTS).fill(null);
 
   /** Field i's text, trimmed as csv-parse trims; undefined past the record's end. */
   text(i: number): string | undefined {
@@ -87,15 +92,16 @@ export class CsvRow {
   }
 
   /**
-   * `text`, for a field whose values repeat (a category): a short unquoted field's string is
-   * made once per distinct value and reused, so a lookup by it hashes no new string.
+   * The id `vocabulary` gives field i's text (trimmed), or -1 when it has none: a short field's
+   * answer is remembered by its bytes, so a category's repeats are neither decoded nor hashed
+   * as strings.
    */
-  category(i: number): string | undefined {
-    if (i >= this.count || this.starts[i] < 0) return this.text(i);
-    const buf = this.buf;
+  categoryId(i: number, vocabulary: ReadonlyMap<string, number>): number {
     const s = this.starts[i];
     const length = this.ends[i] - s;
-    if (length > INTERN_MAX_BYTES || length === 0) return this.text(i);
+    if (i >= this.count || s < 0 || length > INTERN_MAX_BYTES || length === 0)
+      return vocabulary.get((this.text(i) ?? '').trim()) ?? -1;
+    const buf = this.buf;
     // The length and three bytes pick the slot; the bytes are compared in full.
     const h = Math.imul(
       length ^ (buf[s] << 8) ^ (buf[s + length - 1] << 16) ^ (buf[s + (length >> 1)] << 24),
@@ -104,16 +110,17 @@ export class CsvRow {
     const slot = h >>> (32 - INTERN_BITS);
     const at = slot * INTERN_MAX_BYTES;
     const slab = this.internBytes;
-    if (this.internLength[slot] === length) {
+    if (this.internLength[slot] === length && this.internVocabulary[slot] === vocabulary) {
       let p = 0;
       while (p < length && slab[at + p] === buf[s + p]) p++;
-      if (p === length) return this.internText[slot];
+      if (p === length) return this.internIds[slot];
     }
-    const text = this.text(i)!;
+    const id = vocabulary.get(this.text(i)!.trim()) ?? -1;
     for (let p = 0; p < length; p++) slab[at + p] = buf[s + p];
     this.internLength[slot] = length;
-    this.internText[slot] = text;
-    return text;
+    this.internVocabulary[slot] = vocabulary;
+    this.internIds[slot] = id;
+    return id;
   }
 
   /** Whether field i is absent or white space only (an empty cell: missing). */

@@ -371,9 +371,9 @@ class CsvCells implements RowCells {
     return at < 0 ? undefined : this.row.text(at);
   }
 
-  category(input: number): string | undefined {
+  categoryId(input: number, vocabulary: ReadonlyMap<string, number>): number {
     const at = this.positions[input];
-    return at < 0 ? undefined : this.row.category(at);
+    return at < 0 ? -1 : this.row.categoryId(at, vocabulary);
   }
 
   missing(input: number): boolean {

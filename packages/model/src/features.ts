@@ -56,8 +56,11 @@ export interface RowCells {
   value(input: number): unknown;
   /** Whether the cell is missing: absent, null, or an empty or white-space string. */
   missing(input: number): boolean;
-  /** `value`, for a category: the same, or the same text made once per distinct value. */
-  category(input: number): unknown;
+  /**
+   * The id `vocabulary` gives the cell (a string, trimmed; a number or boolean as its text), or
+   * -1 when none does (absent, missing, another type, not in it).
+   */
+  categoryId(input: number, vocabulary: ReadonlyMap<string, number>): number;
   /** The cell's number when it is quick to tell (a plain CSV decimal, a finite JSON number), else NaN. */
   quickNumber(input: number): number;
 }
@@ -71,8 +74,12 @@ class NamedCells implements RowCells {
   value(input: number): unknown {
     return this.read(this.names[input]);
   }
-  category(input: number): unknown {
-    return this.read(this.names[input]);
+  categoryId(input: number, vocabulary: ReadonlyMap<string, number>): number {
+    const raw = this.read(this.names[input]);
+    if (typeof raw === 'string') return vocabulary.get(raw.trim()) ?? -1;
+    if (typeof raw === 'number' || typeof raw === 'boolean')
+      return vocabulary.get(String(raw)) ?? -1;
+    return -1;
   }
   missing(input: number): boolean {
     return isMissing(this.read(this.names[input]));
@@ -177,17 +184,14 @@ export class FeatureEncoder {
           ? `${col.vocabulary.slice(0, 20).join(', ')}, … (${col.vocabulary.length} values)`
           : col.vocabulary.join(', ');
       const k = inputOf(col.name);
-      // Raw strings already resolved to an id, as given (untrimmed): most cells repeat one.
-      const resolved = new Map<string, number>();
       this.steps.push((v, cells) => {
-        const raw = cells.category(k);
-        if (typeof raw === 'string') {
-          const known = resolved.get(raw);
-          if (known !== undefined) {
-            v[s] = known;
-            return null;
-          }
+        const known = cells.categoryId(k, ids);
+        if (known >= 0) {
+          v[s] = known;
+          return null;
         }
+        // Not in the vocabulary: out of it, missing or malformed.
+        const raw = cells.value(k);
         if (
           raw !== undefined &&
           raw !== null &&
@@ -201,10 +205,8 @@ export class FeatureEncoder {
         const id = missing
           ? undefined
           : ids.get(typeof raw === 'string' ? raw.trim() : String(raw));
-        if (id !== undefined) {
-          v[s] = id;
-          if (typeof raw === 'string' && resolved.size < MAX_RESOLVED) resolved.set(raw, id);
-        } else if (oov >= 0) {
+        if (id !== undefined) v[s] = id;
+        else if (oov >= 0) {
           v[s] = oov;
           this.oovCounts.set(col.name, (this.oovCounts.get(col.name) ?? 0) + 1);
         } else
@@ -317,7 +319,9 @@ export class FeatureEncoder {
     const { label } = this.spec;
     const k = this.labelInput;
     if (this.classIds) {
-      const raw = cells.category(k);
+      const known = cells.categoryId(k, this.classIds);
+      if (known >= 0) return known;
+      const raw = cells.value(k);
       if (isMissing(raw)) return `${label.name}: missing`;
       const id = this.classIds.get(String(raw).trim());
       if (id !== undefined) return id;
@@ -367,9 +371,6 @@ export class FeatureEncoder {
     ];
   }
 }
-
-/** How many raw spellings per categorical column the encoder remembers the id of. */
-const MAX_RESOLVED = 4096;
 
 /** Only an empty cell (or an absent / null JSON value) is missing: "NA" and "None" are values. */
 export function isMissing(raw: unknown): boolean {
