@@ -10,3 +10,4 @@ export * from './functions.js';
 export * from './run.js';
 export * from './events.js';
 export * from './settings.js';
+export * from './vertex-serving.js';

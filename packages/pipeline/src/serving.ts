@@ -186,7 +186,19 @@ export async function handlePredict(
       },
     };
   }
-  const instances = (req.body as { instances?: unknown } | null)?.instances;
+  return answerInstances(loaded.predictor, req.body, model);
+}
+
+/**
+ * The answer to a predict body {"instances": [...]}: {"predictions": [...]} (with `model` when
+ * given), or a 400 naming each invalid instance.
+ */
+export function answerInstances(
+  predictor: Predictor,
+  body: unknown,
+  model?: { name: string; version: string },
+): PredictResponse {
+  const instances = (body as { instances?: unknown } | null)?.instances;
   if (!Array.isArray(instances))
     return {
       status: 400,
@@ -202,9 +214,9 @@ export async function handlePredict(
   const predictions: object[] = [];
   const errors: object[] = [];
   instances.forEach((instance, index) => {
-    const p = loaded.predictor.predictInstance(instance);
+    const p = predictor.predictInstance(instance);
     if (p.error !== undefined) errors.push({ index, ...p.key, error: p.error });
-    else predictions.push(loaded.predictor.answer(p));
+    else predictions.push(predictor.answer(p));
   });
   if (errors.length > 0) {
     return {
@@ -212,11 +224,11 @@ export async function handlePredict(
       body: {
         error: `${errors.length} of ${instances.length} instance(s) are invalid`,
         instances: errors,
-        model,
+        ...(model ? { model } : {}),
       },
     };
   }
-  return { status: 200, body: { predictions, model } };
+  return { status: 200, body: { predictions, ...(model ? { model } : {}) } };
 }
 
 export { storageFromEnv } from './storage-from-env.js';

@@ -1,0 +1,167 @@
+/**
+ * @module vertex-serving
+ * The predict server under Vertex AI's custom-container contract (`VERTEX_SERVING` in the
+ * contracts), so the model a run deployed can also serve from a Vertex endpoint: one model,
+ * read from AIP_STORAGE_URI (a gs:// prefix, or a directory), served on AIP_HTTP_PORT;
+ * AIP_HEALTH_ROUTE answers 200 only once the model is loaded (Vertex sends no traffic before),
+ * AIP_PREDICT_ROUTE takes {"instances": [...], "parameters": {...}} and answers
+ * {"predictions": [...]}, each instance as the predict function answers it.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MAX_REQUEST_BYTES, VERTEX_SERVING } from '@bucketml/contracts';
+import { Predictor } from '@bucketml/model';
+import type { Storage } from '@bucketml/ports';
+import { readModelObjects } from './model-store.js';
+import { answerInstances } from './serving.js';
+
+export interface VertexServingConfig {
+  port: number;
+  healthRoute: string;
+  predictRoute: string;
+  /** The model's directory: gs://bucket/path/ or a local directory. */
+  storageUri: string;
+}
+
+/** The contract's variables, checked, with Vertex's defaults where it has them. */
+export function vertexServingConfig(env: NodeJS.ProcessEnv = process.env): VertexServingConfig {
+  const { portEnv, healthRouteEnv, predictRouteEnv, storageUriEnv } = VERTEX_SERVING;
+  const storageUri = env[storageUriEnv];
+  if (!storageUri)
+    throw new Error(
+      `${storageUriEnv} is not set: Vertex sets it to the model's artifacts; locally, give a model directory (e.g. .bucket/models/babyweight/<version>)`,
+    );
+  const port = Number(env[portEnv] ?? VERTEX_SERVING.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`${portEnv}=${env[portEnv]}: not a port number`);
+  const route = (name: string, fallback: string) => {
+    const value = env[name] ?? fallback;
+    if (!value.startsWith('/')) throw new Error(`${name}=${value}: a route starts with /`);
+    return value;
+  };
+  return {
+    port,
+    healthRoute: route(healthRouteEnv, VERTEX_SERVING.healthRoute),
+    predictRoute: route(predictRouteEnv, VERTEX_SERVING.predictRoute),
+    storageUri,
+  };
+}
+
+/** The storage and prefix a model directory URI names. */
+async function modelLocation(uri: string): Promise<{ storage: Storage; prefix: string }> {
+  if (uri.startsWith('gs://')) {
+    const [bucket, ...path] = uri.slice('gs://'.length).split('/');
+    const prefix = path.filter(Boolean).join('/');
+    const { GcsBucket } = await import('@bucketml/ports/gcs-bucket');
+    return { storage: new GcsBucket(bucket), prefix: prefix ? `${prefix}/` : '' };
+  }
+  const { DirectoryBucket } = await import('@bucketml/ports/directory-bucket');
+  return { storage: new DirectoryBucket(uri), prefix: '' };
+}
+
+export interface VertexServer {
+  port: number;
+  /** Whether the model is loaded (the health route answers 200). */
+  readonly ready: boolean;
+  close(): Promise<void>;
+}
+
+export interface VertexServerOptions {
+  /** How often to try loading again while the model is missing or unreadable (default 1 s). */
+  retryMs?: number;
+  onLoadError?: (err: unknown) => void;
+}
+
+/** Starts the server; the model loads in the background, retried until it loads. */
+export async function startVertexServer(
+  config: VertexServingConfig,
+  options: VertexServerOptions = {},
+): Promise<VertexServer> {
+  const { storage, prefix } = await modelLocation(config.storageUri);
+  let predictor: Predictor | null = null;
+  let model: { name: string; version: string } | undefined;
+  let failure = 'the model is loading';
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+  const load = async () => {
+    try {
+      const saved = await readModelObjects(storage, prefix);
+      if (saved) {
+        predictor = new Predictor(saved);
+        model = { name: saved.meta.name, version: versionOf(config.storageUri) };
+        return;
+      }
+      failure = `no complete model at ${config.storageUri} yet (model.json and its weights)`;
+    } catch (err) {
+      failure = `the model at ${config.storageUri} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`;
+      options.onLoadError?.(err);
+    }
+    if (!closed) retry = setTimeout(load, options.retryMs ?? 1000);
+  };
+  void load();
+
+  const server = createServer(async (req, res) => {
+    const send = (status: number, body: object) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === config.healthRoute && (req.method === 'GET' || req.method === 'HEAD'))
+      return predictor ? send(200, { status: 'ready', model }) : send(503, { error: failure });
+    if (path !== config.predictRoute)
+      return send(404, {
+        error: `routes: GET ${config.healthRoute}, POST ${config.predictRoute}`,
+      });
+    if (req.method !== 'POST') return send(405, { error: `use POST ${config.predictRoute}` });
+    if (!predictor) return send(503, { error: failure });
+    const body = await readJson(req);
+    if ('error' in body) return send(body.status, { error: body.error });
+    const parameters = (body.value as { parameters?: unknown } | null)?.parameters;
+    if (parameters !== undefined && (typeof parameters !== 'object' || parameters === null))
+      return send(400, { error: '"parameters" must be an object when given' });
+    const { status, body: answer } = answerInstances(predictor, body.value);
+    send(status, answer);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    get ready() {
+      return predictor !== null;
+    },
+    close: () => {
+      closed = true;
+      clearTimeout(retry);
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The request's JSON body, refused past MAX_REQUEST_BYTES (Vertex's own limit is 1.5 MB). */
+async function readJson(
+  req: IncomingMessage,
+): Promise<{ value: unknown } | { status: number; error: string }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > MAX_REQUEST_BYTES)
+      return {
+        status: 413,
+        error: `the body is over ${MAX_REQUEST_BYTES} bytes: send fewer instances per request`,
+      };
+    chunks.push(chunk);
+  }
+  try {
+    return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+  } catch {
+    return { status: 400, error: 'the body must be JSON: {"instances": [...]}' };
+  }
+}
+
+/** The version a model directory holds: its last path segment (models/<model>/<version>/). */
+function versionOf(uri: string): string {
+  return uri.split('/').filter(Boolean).pop() ?? uri;
+}
