@@ -11,7 +11,8 @@
  *   runs/<runId>/rejected-rows.csv    the drop's rows that could not be used, with the reasons
  *   runs/<runId>/data-report.json     the drop's statistics and drift against the serving model's data
  *   runs/<runId>/inputs/*.csv         the run's copies of its drop, at the generations it was created for
- *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log
+ *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log,
+ *                                     tensorboard/ (its TensorBoard event file)
  *   runs/<runId>/final/               the final training's job output (same shape)
  *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
  *   reports/<model>/data-report-trail.json  the last validated run (the drift reference while none serves)
@@ -32,6 +33,8 @@ export const jobOutput = {
   modelDir: (dir: string) => `${dir}model/`,
   metricFile: (dir: string) => `${dir}hypertune.metrics`,
   trainLog: (dir: string) => `${dir}train.log`,
+  /** TensorBoard event files, when the job has no AIP_TENSORBOARD_LOG_DIR. */
+  tensorboardDir: (dir: string) => `${dir}tensorboard/`,
   /** The output directory of trial `trialId` of a study whose output directory is `studyDir`. */
   trialDir: (studyDir: string, trialId: string) => `${studyDir}${trialId}/`,
 };

@@ -14,6 +14,7 @@ export {
   type TrainResult,
   type TrainProgress,
   type Evaluation,
+  type EvaluationReport,
 } from './train.js';
 export {
   loadTensorFlow,
@@ -29,3 +30,14 @@ export { expandDataFiles } from './data-files.js';
 export { GCS_FUSE_ROOT, localPathOf } from './gcs-fuse.js';
 export { progressPrinter } from './progress.js';
 export { resolveSpec } from './resolve-spec.js';
+export {
+  EventFileWriter,
+  TrainingEvents,
+  tensorboardLogDir,
+  hparamsOf,
+  crc32c,
+  maskedCrc32c,
+  tfRecord,
+  type HParamValue,
+  type SessionStatus,
+} from './tensorboard.js';

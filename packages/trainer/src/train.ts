@@ -59,8 +59,11 @@ export interface TrainOptions {
   /** How many times to measure the eval metrics during training (the hypertune intermediate values). */
   evaluations?: number;
   onProgress?: (p: TrainProgress) => void;
-  /** Called at each evaluation; return true to stop training early (the last result is kept). */
-  onEvaluation?: (e: Evaluation) => boolean | void;
+  /**
+   * Called at each evaluation with the best evaluation so far (the model training would keep)
+   * and this one's own measure; return true to stop training early (the last result is kept).
+   */
+  onEvaluation?: (e: EvaluationReport) => boolean | void;
   /** What trains (default: loadTrainingEngine's choice); a TensorFlow.js one is the reference. */
   tensorflow?: TrainingEngine;
 }
@@ -72,6 +75,19 @@ export interface Evaluation {
   value: number;
   /** Every metric the problem type reports, by hypertune tag. */
   metrics: Record<string, number>;
+}
+
+/** What onEvaluation is told: the best evaluation so far, at this evaluation's step. */
+export interface EvaluationReport extends Evaluation {
+  /** This evaluation's own metrics (the weights at this step), by hypertune tag. */
+  measured: Record<string, number>;
+  /**
+   * The mean training loss over the steps since the previous evaluation: a regressor's as the
+   * RMSE of the trained label, a classifier's as its cross-entropy.
+   */
+  loss: number;
+  /** Examples trained per second of wall time since the previous evaluation (measuring included). */
+  examplesPerSecond: number;
 }
 
 export type TrainProgress =
@@ -482,11 +498,18 @@ function trainMember(
   let lastReport = started;
   let lossSum = 0;
   let lossCount = 0;
+  // The same, since the previous evaluation (for the evaluation's report).
+  let evalLossSum = 0;
+  let evalLossCount = 0;
+  let lastEvaluation = { at: started, step: 0 };
   let step = 0;
   while (step < steps) {
     batch.next();
-    lossSum += network.train(batch, lrAt(step));
+    const batchLoss = network.train(batch, lrAt(step));
+    lossSum += batchLoss;
     lossCount++;
+    evalLossSum += batchLoss;
+    evalLossCount++;
     step++;
 
     const now = performance.now();
@@ -530,16 +553,26 @@ function trainMember(
       lossCount = 0;
     }
     // Callers see the best value so far: the model they would get if training stopped here.
-    if (
-      reports &&
-      evaluation &&
-      options.onEvaluation?.({
-        ...best!.evaluation,
-        step: evaluation.step,
-        examples: evaluation.examples,
-      }) === true &&
-      step < steps
-    ) {
+    let stop = false;
+    if (reports && evaluation && options.onEvaluation) {
+      const meanLoss = evalLossSum / evalLossCount;
+      const seconds = (performance.now() - lastEvaluation.at) / 1000;
+      stop =
+        options.onEvaluation({
+          ...best!.evaluation,
+          step: evaluation.step,
+          examples: evaluation.examples,
+          measured: evaluation.metrics,
+          loss: data.classes ? meanLoss : Math.sqrt(meanLoss),
+          examplesPerSecond: ((step - lastEvaluation.step) * B) / seconds,
+        }) === true;
+    }
+    if (evaluation) {
+      evalLossSum = 0;
+      evalLossCount = 0;
+      lastEvaluation = { at: performance.now(), step };
+    }
+    if (stop && step < steps) {
       stopReason = 'caller';
       break;
     }
