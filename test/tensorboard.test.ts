@@ -4,14 +4,17 @@
  * (@aws-crypto/crc32c) and its own masking, events decoded by protobufjs from the .proto files
  * themselves (not the writer's generated descriptor; google.protobuf.Value is protobufjs'
  * bundled copy, its fields in camelCase), a few records' bytes spelled out from upstream's
- * field numbers.
+ * field numbers. Then real trainings: `bucketml train`,
+ * one-shot and on a warm worker, leave event files whose values are the ones it reported.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { crc32c as awsCrc32c } from '@aws-crypto/crc32c';
+import { TRAINER_WORKER_EXIT } from '@bucketml/contracts';
 import {
   crc32c,
   EventFileWriter,
@@ -21,7 +24,7 @@ import {
 } from '@bucketml/trainer';
 import { TENSORBOARD_PROTOS } from '../packages/trainer/src/tensorboard-descriptor.ts';
 import { loadProtos, protoDescriptor } from '../scripts/tensorboard-protos.ts';
-import { tempDir } from './helpers.ts';
+import { ROOT, runCli, sampleCsv, tempDir } from './helpers.ts';
 
 const protos = loadProtos();
 const EventType = protos.lookupType('tensorflow.Event');
@@ -118,6 +121,8 @@ async function onlyEventFile(dir: string): Promise<Decoded & { name: string }> {
   assert.equal(files.length, 1, `one event file in ${dir}: ${files.join(', ')}`);
   return { name: files[0], ...decode(await readFile(join(dir, files[0]))) };
 }
+
+const series = (d: Decoded, tag: string) => d.scalars.filter((s) => s.tag === tag);
 
 describe('TensorBoard event files: framing and protobufs, read back independently', () => {
   it("CRC-32C is Castagnoli's: the check value, and the same as another implementation", () => {
@@ -282,5 +287,188 @@ describe('TensorBoard event files: framing and protobufs, read back independentl
     }).end('success');
     assert.equal(unmounted.length, 1);
     assert.match(unmounted[0], /AIP_TENSORBOARD_LOG_DIR gs:\/\/absent\/logs: .*not mounted/);
+  });
+});
+
+/** The hypertune metric file's entries: {global_step, rmse, …} as numbers. */
+async function hypertuneEntries(file: string): Promise<Record<string, number>[]> {
+  return (await readFile(file, 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => Object.fromEntries(Object.entries(JSON.parse(l)).map(([k, v]) => [k, Number(v)])));
+}
+
+describe('bucketml train leaves an event file of what it reported', () => {
+  it('babyweight sample, an ensemble: beside the model, every reported value, the hparams', async () => {
+    const dir = await tempDir();
+    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 3000);
+    const evalPath = await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', 800);
+    const metricFile = join(dir, 'hypertune.metrics');
+    const job = join(dir, 'runs/r/trials/3/');
+    const r = await runCli(
+      [
+        'train',
+        '--model=babyweight',
+        '--train_data',
+        train,
+        '--eval_data',
+        evalPath,
+        '--batch_size=256',
+        '--train_examples=10240',
+        '--evaluations=5',
+      ],
+      { AIP_MODEL_DIR: join(job, 'model'), CLOUD_ML_HP_METRIC_FILE: metricFile },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const meta = JSON.parse(await readFile(join(job, 'model/model.json'), 'utf8'));
+    const d = await onlyEventFile(join(job, 'tensorboard'));
+    assert.match(r.stderr, new RegExp(`TensorBoard events written to .*${d.name}`));
+
+    // The rmse series is what the tuning service was told, in order: per evaluation, then the
+    // ensemble's own measure; steps as examples trained (the hypertune file counts steps).
+    const reported = await hypertuneEntries(metricFile);
+    assert.equal(meta.hyperparameters.ensemble, 3);
+    assert.equal(reported.length, 6);
+    assert.deepEqual(
+      series(d, 'rmse').map((s) => [s.step, s.value]),
+      reported.map((e) => [e.global_step * 256, Math.fround(e.rmse)]),
+    );
+    assert.equal(series(d, 'rmse').at(-1)!.step, meta.training.examples);
+    assert.equal(series(d, 'rmse').at(-1)!.value, Math.fround(meta.metrics.rmse));
+    assert.match(r.stdout, new RegExp(`eval rmse: ${meta.metrics.rmse.toFixed(4)}`));
+    // Per evaluation, the loss, this evaluation's own rmse (never better than the best so far)
+    // and the speed.
+    const steps = reported.slice(0, 5).map((e) => e.global_step * 256);
+    for (const tag of ['loss', 'eval/rmse', 'examples/sec'])
+      assert.deepEqual(
+        series(d, tag).map((s) => s.step),
+        steps,
+        tag,
+      );
+    series(d, 'eval/rmse').forEach((s, i) => assert.ok(s.value >= series(d, 'rmse')[i].value));
+    for (const s of [...series(d, 'loss'), ...series(d, 'examples/sec')])
+      assert.ok(Number.isFinite(s.value) && s.value > 0, `${s.tag} ${s.value}`);
+    const walls = d.events.map((e) => e.wall_time);
+    assert.deepEqual(
+      walls,
+      [...walls].sort((a, b) => a - b),
+    );
+
+    assert.equal(d.starts.length, 1);
+    const { hparams, model_uri } = d.starts[0];
+    assert.deepEqual(hparams, {
+      batch_size: { numberValue: 256 },
+      ensemble: { numberValue: 3 },
+      learning_rate: { numberValue: meta.hyperparameters.learningRate },
+      nembeds: { numberValue: meta.hyperparameters.nembeds },
+      nnsize: { stringValue: meta.hyperparameters.nnsize.join(' ') },
+      seed: { numberValue: 42 },
+      train_examples: { numberValue: 10240 },
+    });
+    assert.equal(model_uri, join(job, 'model'));
+    assert.equal(d.ends.length, 1);
+    assert.equal(d.ends[0].status, STATUS.STATUS_SUCCESS);
+  });
+
+  it('to AIP_TENSORBOARD_LOG_DIR when set; a failed training ends its session as a failure', async () => {
+    const dir = await tempDir();
+    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 600);
+    const evalPath = await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', 200);
+    const logs = join(dir, 'vertex-logs');
+    const args = [
+      'train',
+      '--model=babyweight',
+      '--train_data',
+      train,
+      '--eval_data',
+      evalPath,
+      '--ensemble=1',
+      '--nnsize=16',
+      '--train_examples=2048',
+      '--evaluations=2',
+    ];
+    const r = await runCli(args, {
+      AIP_MODEL_DIR: join(dir, 'job/model'),
+      AIP_TENSORBOARD_LOG_DIR: logs,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await readdir(join(dir, 'job')), ['model']);
+    const d = await onlyEventFile(logs);
+    assert.equal(series(d, 'rmse').length, 2);
+    assert.deepEqual(d.starts[0].hparams.nnsize, { numberValue: 16 });
+    const printed = Number(/eval rmse: ([\d.]+)/.exec(r.stdout)![1]); // 4 decimals
+    assert.ok(Math.abs(series(d, 'rmse').at(-1)!.value - printed) <= 0.00005 + 1e-6, r.stdout);
+
+    // Bad data fails the training (exit 1): the session still ends, as a failure.
+    const bad = join(dir, 'bad.csv');
+    await writeFile(bad, 'not,the,right,header\n1,2,3,4\n');
+    const failed = await runCli([...args.slice(0, 3), bad, ...args.slice(4)], {
+      AIP_MODEL_DIR: join(dir, 'job2/model'),
+    });
+    assert.equal(failed.code, 1, failed.stderr);
+    const f = await onlyEventFile(join(dir, 'job2/tensorboard'));
+    assert.equal(f.scalars.length, 0);
+    assert.equal(f.ends[0].status, STATUS.STATUS_FAILURE);
+  });
+
+  it('a warm worker: each job its own file in its own directory, its env only', async () => {
+    const dir = await tempDir();
+    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 600);
+    const evalPath = await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', 200);
+    const argv = (examples: number) => [
+      'train',
+      '--model=babyweight',
+      '--train-data',
+      train,
+      '--eval-data',
+      evalPath,
+      '--ensemble=1',
+      `--train-examples=${examples}`,
+      '--evaluations=2',
+    ];
+    const jobs = [
+      { argv: argv(1024), env: { AIP_MODEL_DIR: join(dir, 'trials/1/model') } },
+      {
+        argv: argv(2048),
+        env: {
+          AIP_MODEL_DIR: join(dir, 'trials/2/model'),
+          AIP_TENSORBOARD_LOG_DIR: join(dir, 'l2'),
+        },
+      },
+      { argv: argv(1024), env: { AIP_MODEL_DIR: join(dir, 'trials/3/model') } },
+    ];
+    const worker = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/bucketml-worker.js')], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const done = new Promise<void>((resolve) => {
+      worker.stdout.on('data', (chunk) => {
+        out += chunk;
+        if (out.split(TRAINER_WORKER_EXIT).length > jobs.length) resolve();
+      });
+    });
+    for (const job of jobs) worker.stdin.write(JSON.stringify(job) + '\n');
+    await done;
+    worker.stdin.end();
+    const codes = out
+      .split(TRAINER_WORKER_EXIT)
+      .slice(1)
+      .map((s) => Number(s.split('\n')[0]));
+    assert.deepEqual(codes, [0, 0, 0], out);
+
+    const one = await onlyEventFile(join(dir, 'trials/1/tensorboard'));
+    const two = await onlyEventFile(join(dir, 'l2'));
+    const three = await onlyEventFile(join(dir, 'trials/3/tensorboard'));
+    await assert.rejects(readdir(join(dir, 'trials/2/tensorboard')), { code: 'ENOENT' });
+    assert.notEqual(one.name, three.name);
+    assert.deepEqual(
+      [one, two, three].map((d) => series(d, 'rmse').map((s) => s.step)),
+      [
+        [512, 1024],
+        [1024, 2048],
+        [512, 1024],
+      ],
+    );
+    for (const d of [one, two, three]) assert.equal(d.ends[0].status, STATUS.STATUS_SUCCESS);
   });
 });

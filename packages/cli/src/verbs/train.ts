@@ -3,7 +3,8 @@
  * `bucketml train`: trains a model on CSV files and writes a model directory. This is the
  * trainer image's entry point, with Vertex AI's contract: AIP_MODEL_DIR is the default output,
  * snake_case flags are accepted, every eval metric goes to the hypertune metric file, a repeated
- * flag keeps its last value. Training itself is @bucketml/trainer's.
+ * flag keeps its last value. Every training also leaves a TensorBoard event file
+ * (AIP_TENSORBOARD_LOG_DIR, else beside the model). Training itself is @bucketml/trainer's.
  */
 import { resolve } from 'node:path';
 import {
@@ -20,9 +21,12 @@ import {
   HypertuneReporter,
   loadTrainingEngine,
   localPathOf,
+  hparamsOf,
   progressPrinter,
   resolveSpec,
+  tensorboardLogDir,
   trainModel,
+  TrainingEvents,
 } from '@bucketml/trainer';
 import { UsageError } from '../flags.js';
 import { defineVerb } from '../verb.js';
@@ -34,7 +38,11 @@ export const train = defineVerb({
 writes a self-contained model directory. The counterpart of the course's \`python -m
 trainer.task\`, with Vertex AI's contract: AIP_MODEL_DIR is the default output, and when
 CLOUD_ML_HP_METRIC_FILE is set every eval metric is reported there under its own tag (rmse;
-logloss, accuracy, auc or f1_macro) as the hypertune library does. Flags also accept snake_case
+logloss, accuracy, auc or f1_macro) as the hypertune library does. Each training writes a
+TensorBoard event file (loss, eval metrics and examples/s per evaluation; the hyperparameters
+for the HParams dashboard) to AIP_TENSORBOARD_LOG_DIR when set, else beside the model: a
+job's <dir>/tensorboard/ when the output is <dir>/model, else <output-dir>.tensorboard/; a
+write error there is a warning, never a failed training. Flags also accept snake_case
 (--batch_size), as Vertex passes tuned parameters; a repeated flag keeps its last value.
 Hyperparameters left out take the model's defaults. Without --model, --label names the column to
 predict and the spec is inferred from the training files' header and data (see infer-spec); the
@@ -179,19 +187,36 @@ inferred spec and the data's statistics are saved inside the model.`,
     say(`hyperparameters: ${JSON.stringify(hyperparameters)}, seed ${flags.seed}`);
 
     const hypertune = HypertuneReporter.fromEnv();
-    const result = await trainModel({
-      spec,
-      train: trainData,
-      eval: evalData,
-      hyperparameters,
-      seed: flags.seed,
-      maxBadFraction: maxBad,
-      ...(flags.objective ? { objective: flags.objective } : {}),
-      evaluations: flags.evaluations ?? (hyperparameters.patience ? 20 : 10),
-      tensorflow,
-      onProgress: progressPrinter(),
-      onEvaluation: (e) => hypertune?.reportAll(e.metrics, e.step),
+    const events = TrainingEvents.start({
+      dir: () => tensorboardLogDir(outputDir),
+      hparams: hparamsOf(hyperparameters, { seed: flags.seed }),
+      modelUri: outputUri,
+      warn: say,
     });
+    // A training that throws still ends its TensorBoard session, as a failure.
+    const orFail = <T>(work: Promise<T>) =>
+      work.catch((err: unknown) => {
+        events.end('failure');
+        throw err;
+      });
+    const result = await orFail(
+      trainModel({
+        spec,
+        train: trainData,
+        eval: evalData,
+        hyperparameters,
+        seed: flags.seed,
+        maxBadFraction: maxBad,
+        ...(flags.objective ? { objective: flags.objective } : {}),
+        evaluations: flags.evaluations ?? (hyperparameters.patience ? 20 : 10),
+        tensorflow,
+        onProgress: progressPrinter(),
+        onEvaluation: (e) => {
+          hypertune?.reportAll(e.metrics, e.step);
+          events.evaluation(e);
+        },
+      }),
+    );
     const { meta } = result.model;
     for (const [which, d] of [
       ['train', meta.data.train],
@@ -206,14 +231,19 @@ inferred spec and the data's statistics are saved inside the model.`,
     const values = meta.metrics.values!;
     const objective = meta.metrics.objective!;
     // An ensemble's measure is its mean output's: the last values the tuning service reads.
-    if (meta.metrics.memberValues) hypertune?.reportAll(values, meta.training.steps);
+    if (meta.metrics.memberValues) {
+      hypertune?.reportAll(values, meta.training.steps);
+      events.scalars(meta.training.examples, values);
+    }
     const dir = resolve(outputDir);
-    await writeModelDir(dir, serializeModel(result.model));
+    await orFail(writeModelDir(dir, serializeModel(result.model)));
+    events.end('success');
     const t = meta.training;
     say(
       `trained on ${t.examples.toLocaleString('en-US')} examples in ${t.seconds.toFixed(1)} s (${t.examplesPerSecond.toLocaleString('en-US')} ex/s, ${t.backend} backend)`,
     );
     say(`model written to ${dir}`);
+    if (events.path && !events.failed) say(`TensorBoard events written to ${events.path}`);
     if (t.stopReason === 'converged')
       say(
         `stopped at ${t.examples.toLocaleString('en-US')} examples: eval ${objective} had not improved for ${hyperparameters.patience} evaluations (the best weights are kept)`,
