@@ -19,7 +19,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
 import { jobOutput } from '@bucketml/contracts';
 import type { Hyperparameters } from '@bucketml/model';
 import { localPathOf } from './gcs-fuse.js';
@@ -59,14 +60,32 @@ export function tfRecord(data: Uint8Array): Buffer {
   return record;
 }
 
-// The descriptor's literal types are narrower than protobufjs' INamespace (its map fields' keyType).
-const protos = protobuf.Root.fromJSON(TENSORBOARD_PROTOS as unknown as protobuf.INamespace);
-const EventType = protos.lookupType('tensorflow.Event');
-const HParamsPluginData = protos.lookupType('tensorboard.hparams.HParamsPluginData');
-/** Upstream's enum values, by name (the writer's API takes names). */
-const DT_FLOAT = protos.lookupEnum('tensorflow.DataType').values.DT_FLOAT;
-const DATA_CLASS_SCALAR = protos.lookupEnum('tensorflow.DataClass').values.DATA_CLASS_SCALAR;
-const SESSION_STATUS = protos.lookupEnum('tensorboard.hparams.Status').values;
+/** The protobuf types, built on first use: a verb that writes no events pays nothing for them. */
+interface Protos {
+  Event: protobuf.Type;
+  HParamsPluginData: protobuf.Type;
+  DT_FLOAT: number;
+  DATA_CLASS_SCALAR: number;
+  STATUS: Record<string, number>;
+}
+let loaded: Protos | undefined;
+
+function protos(): Protos {
+  if (loaded) return loaded;
+  // protobufjs is CommonJS: required synchronously, so the writer's API stays synchronous.
+  const { Root } = createRequire(import.meta.url)('protobufjs') as typeof protobuf;
+  // The descriptor's literal types are narrower than protobufjs' INamespace (its map fields' keyType).
+  const root = Root.fromJSON(TENSORBOARD_PROTOS as unknown as protobuf.INamespace);
+  // Upstream's enum values, by name.
+  loaded = {
+    Event: root.lookupType('tensorflow.Event'),
+    HParamsPluginData: root.lookupType('tensorboard.hparams.HParamsPluginData'),
+    DT_FLOAT: root.lookupEnum('tensorflow.DataType').values.DT_FLOAT,
+    DATA_CLASS_SCALAR: root.lookupEnum('tensorflow.DataClass').values.DATA_CLASS_SCALAR,
+    STATUS: root.lookupEnum('tensorboard.hparams.Status').values,
+  };
+  return loaded;
+}
 
 /** The HParams plugin's names and version (tensorboard/plugins/hparams/metadata.py). */
 const HPARAMS_PLUGIN = 'hparams';
@@ -77,7 +96,7 @@ const SESSION_END_TAG = '_hparams_/session_end_info';
  * The tensor of a summary that only carries metadata: a float vector of length 0, upstream's 6
  * bytes (the dim's size 0 is proto3's default, so left out; protobufjs writes what it is given).
  */
-const NULL_TENSOR = { dtype: DT_FLOAT, tensor_shape: { dim: [{}] } };
+const nullTensor = () => ({ dtype: protos().DT_FLOAT, tensor_shape: { dim: [{}] } });
 
 export type HParamValue = number | string | boolean;
 export type SessionStatus = 'success' | 'failure' | 'running' | 'unknown';
@@ -124,9 +143,9 @@ export class EventFileWriter {
       tag,
       ...this.metadataOnce(tag, {
         plugin_data: { plugin_name: 'scalars' },
-        data_class: DATA_CLASS_SCALAR,
+        data_class: protos().DATA_CLASS_SCALAR,
       }),
-      tensor: { dtype: DT_FLOAT, tensor_shape: {}, float_val: [v] },
+      tensor: { dtype: protos().DT_FLOAT, tensor_shape: {}, float_val: [v] },
     }));
     this.write({ wall_time: wallTime, step, summary: { value } });
   }
@@ -159,7 +178,7 @@ export class EventFileWriter {
   sessionEnd(status: SessionStatus, endTime = Date.now() / 1000): void {
     this.hparams(SESSION_END_TAG, endTime, {
       session_end_info: {
-        status: SESSION_STATUS[`STATUS_${status.toUpperCase()}`],
+        status: protos().STATUS[`STATUS_${status.toUpperCase()}`],
         end_time_secs: endTime,
       },
     });
@@ -183,6 +202,7 @@ export class EventFileWriter {
 
   /** As upstream's hparams summaries: step 0 (left out), the plugin data as metadata, a null tensor. */
   private hparams(tag: string, wallTime: number, data: Record<string, unknown>): void {
+    const { HParamsPluginData } = protos();
     const content = HParamsPluginData.encode(
       HParamsPluginData.fromObject({ version: HPARAMS_PLUGIN_VERSION, ...data }),
     ).finish();
@@ -193,7 +213,7 @@ export class EventFileWriter {
           {
             tag,
             metadata: { plugin_data: { plugin_name: HPARAMS_PLUGIN, content } },
-            tensor: NULL_TENSOR,
+            tensor: nullTensor(),
           },
         ],
       },
@@ -208,7 +228,8 @@ export class EventFileWriter {
 
   private write(event: Record<string, unknown>): void {
     if (this.fd === undefined) throw new Error(`${this.path} is closed`);
-    const record = tfRecord(EventType.encode(EventType.fromObject(event)).finish());
+    const { Event } = protos();
+    const record = tfRecord(Event.encode(Event.fromObject(event)).finish());
     let written = 0;
     while (written < record.length) written += writeSync(this.fd, record, written);
   }
