@@ -2,8 +2,9 @@
  * @module tensorboard
  * TensorBoard event files, written without TensorFlow (tfjs' own writer needs native
  * libtensorflow): TFRecord framing (length, masked CRC32C, data, masked CRC32C) around
- * `tensorflow.Event` protobufs, encoded by protobufjs from TensorFlow's definitions
- * (proto/README.md). `EventFileWriter` writes one file and throws; `TrainingEvents` is what a
+ * `tensorflow.Event` protobufs, encoded by protobufjs from the subset of TensorFlow's and
+ * TensorBoard's definitions in proto/ (upstream's names and field numbers; proto/README.md
+ * says from where). `EventFileWriter` writes one file and throws; `TrainingEvents` is what a
  * training uses: it never throws, and a write error is one warning.
  *
  * What a training writes, all at the step axis of examples trained (trials of different batch
