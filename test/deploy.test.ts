@@ -4,7 +4,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { FUNCTIONS, VERTEX_LOG_FILTER } from '@bucketml/contracts';
+import { FUNCTIONS, VERTEX_LOG_FILTER, VERTEX_SERVING } from '@bucketml/contracts';
 import { stageFunction } from '@bucketml/cli';
 import { FunctionProcess, freePort } from '@bucketml/local-stack';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
@@ -156,6 +156,51 @@ describe('bucketml deploy --dry-run', () => {
       assert.doesNotMatch(c, / (delete|remove-iam-policy-binding|clear)\b|--clear-/);
     // The second run converges: the same function deploys and bindings, no more.
     assert.equal(second.filter((c) => c.includes('functions deploy')).length, FUNCTIONS.length);
+  });
+
+  it('--vertex-endpoint: the predict container, the model upload with its routes and port, the endpoint and the deployment, each guarded', async () => {
+    const args = [
+      ...ARGS,
+      '--vertex-endpoint',
+      'babyweight',
+      '--version',
+      'babyweight-0123456789ab',
+    ];
+    const r = await runCli(args);
+    assert.equal(r.code, 0, r.stderr);
+    const commands = steps(r.stdout).map(([, c]) => c);
+    const build = commands.find((c) => c.includes('gcloud builds submit'));
+    assert.match(
+      build!,
+      /\.bucketml\/functions\/predict --pack='image=.*,env=GOOGLE_ENTRYPOINT=node dist\/vertex\.js'/,
+    );
+    const upload = commands.find((c) => c.includes('gcloud ai models upload'))!;
+    for (const part of [
+      `--container-ports=${VERTEX_SERVING.port}`,
+      `--container-health-route=${VERTEX_SERVING.healthRoute}`,
+      `--container-predict-route=${VERTEX_SERVING.predictRoute}`,
+      '--artifact-uri=gs://b/models/babyweight/$VERSION/',
+      'VERSION=babyweight-0123456789ab',
+    ])
+      assert.ok(upload.includes(part), `${part} in ${upload}`);
+    assert.match(upload, /\|\| gcloud ai models upload/, 'uploaded only when not found');
+    assert.match(
+      commands.find((c) => c.includes('endpoints create'))!,
+      /\|\| gcloud ai endpoints create/,
+    );
+    assert.match(
+      commands.find((c) => c.includes('deploy-model'))!,
+      /grep -qx "\$MODEL_NAME" \|\| gcloud ai endpoints deploy-model/,
+    );
+    // Where everything exists, a run uploads nothing and creates nothing.
+    const calls = await execute(r.stdout, true);
+    assert.ok(
+      !calls.some((c) => / ai models upload | ai endpoints create /.test(c)),
+      calls.join('\n'),
+    );
+    const bad = await runCli([...ARGS, '--vertex-endpoint', 'Baby Weight']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--vertex-endpoint must be a model name/);
   });
 
   it('refuses missing or malformed options with usage', async () => {

@@ -12,6 +12,8 @@ import {
   pushSubscriptions,
   TOPICS,
   VERTEX_LOG_FILTER,
+  VERTEX_SERVING,
+  layout,
   type SettingName,
   type FunctionName,
 } from '@bucketml/contracts';
@@ -258,6 +260,76 @@ export function deployPlan(o: DeployOptions): Step[] {
   add(
     'the predict URL',
     `gcloud functions describe predict --gen2 ${region} --format='value(serviceConfig.uri)' ${p}`,
+  );
+  return steps;
+}
+
+export interface VertexEndpointOptions {
+  project: string;
+  region: string;
+  bucket: string;
+  /** The model whose deployed version the endpoint serves. */
+  model: string;
+  /** The version (a run id); default: the one models/<model>/serving.json names when run. */
+  version?: string;
+  /** Where the functions are staged (the predict folder is the container's source). */
+  stagingDir?: string;
+  /** Machine type of the endpoint's replicas. */
+  machineType?: string;
+}
+
+/**
+ * Serving one model from a Vertex AI endpoint: the predict folder built as a container whose
+ * entry point is the custom-container server (dist/vertex.js), the model's version uploaded
+ * with that image and VERTEX_SERVING's routes and port, an endpoint, and the model deployed to
+ * it. Each step finds what an earlier run made (by display name) instead of making another.
+ */
+export function vertexEndpointPlan(o: VertexEndpointOptions): Step[] {
+  const p = `--project=${o.project}`;
+  const region = `--region=${o.region}`;
+  const staging = o.stagingDir ?? '.bucketml/functions';
+  const image = `${o.region}-docker.pkg.dev/${o.project}/bucketml/predict-vertex:latest`;
+  const pointer = `gs://${o.bucket}/${layout.servingPointer(o.model)}`;
+  // The version is read when the step runs (the pointer moves with each deploy and rollback).
+  const version =
+    o.version ??
+    `$(gcloud storage cat ${pointer} ${p} | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).version))")`;
+  const setVersion = `VERSION=${version}`;
+  const modelName = `bucketml-${o.model}-$VERSION`;
+  const endpointName = `bucketml-${o.model}`;
+  const find = (kind: 'models' | 'endpoints', name: string) =>
+    `$(gcloud ai ${kind} list ${region} --filter=display_name=${name} --format='value(name)' --limit=1 ${p})`;
+  const steps: Step[] = [];
+  const add = (title: string, command: string) => steps.push({ title, command });
+  add(
+    'stage each function as a self-contained source folder',
+    `npx bucketml stage-functions --out=${staging}`,
+  );
+  add(
+    'the image repository',
+    `gcloud artifacts repositories describe bucketml --location=${o.region} ${p} >/dev/null 2>&1 || gcloud artifacts repositories create bucketml --repository-format=docker --location=${o.region} ${p}`,
+  );
+  add(
+    'the predict container for Vertex AI (buildpacks; entry point: the custom-container server)',
+    `gcloud builds submit ${staging}/predict --pack=${q(`image=${image},env=GOOGLE_ENTRYPOINT=node dist/vertex.js`)} ${region} ${p}`,
+  );
+  add(
+    `the model: ${o.model}'s version with the container's routes and port`,
+    `${setVersion}; MODEL_NAME=${modelName}; [ -n "$(gcloud ai models list ${region} --filter=display_name=$MODEL_NAME --format='value(name)' ${p})" ] || ` +
+      `gcloud ai models upload ${region} --display-name=$MODEL_NAME --container-image-uri=${image} ` +
+      `--artifact-uri=gs://${o.bucket}/${layout.modelVersionPrefix(o.model, '$VERSION')} --container-ports=${VERTEX_SERVING.port} ` +
+      `--container-health-route=${VERTEX_SERVING.healthRoute} --container-predict-route=${VERTEX_SERVING.predictRoute} ${p}`,
+  );
+  add(
+    'the endpoint',
+    `[ -n "${find('endpoints', endpointName)}" ] || gcloud ai endpoints create ${region} --display-name=${endpointName} ${p}`,
+  );
+  add(
+    'the model deployed to the endpoint, with all its traffic (unless it already is)',
+    `${setVersion}; ENDPOINT=${find('endpoints', endpointName)}; MODEL_NAME=${modelName}; ` +
+      `gcloud ai endpoints describe $ENDPOINT ${region} --format='value(deployedModels.displayName)' ${p} | tr ';' '\\n' | grep -qx "$MODEL_NAME" || ` +
+      `gcloud ai endpoints deploy-model $ENDPOINT ${region} --model=${find('models', '$MODEL_NAME')} ` +
+      `--display-name=$MODEL_NAME --machine-type=${o.machineType ?? 'n1-standard-2'} --traffic-split=0=100 ${p}`,
   );
   return steps;
 }

@@ -5,7 +5,8 @@
  * gcloud CLI and loads no Google Cloud client library.
  */
 import { spawnSync } from 'node:child_process';
-import { deployPlan, formatPlan } from '../cloud/plan.js';
+import { isModelName } from '@bucketml/contracts';
+import { deployPlan, formatPlan, vertexEndpointPlan } from '../cloud/plan.js';
 import { UsageError } from '../flags.js';
 import { defineVerb } from '../verb.js';
 
@@ -14,7 +15,9 @@ export const deploy = defineVerb({
   summary: 'stand BucketML up on Google Cloud (--dry-run prints the gcloud plan)',
   description: `Stands BucketML up on Google Cloud with gcloud: APIs, bucket, topics, push subscriptions with
 dead-letter topics, one service account per function, the functions (gen2, nodejs20), the
-Vertex AI log sink. Every step is safe to repeat; nothing is deleted.`,
+Vertex AI log sink. Every step is safe to repeat; nothing is deleted.
+With --vertex-endpoint MODEL, instead: serves MODEL's deployed version (or --version) from a
+Vertex AI endpoint, with the predict server's custom-container image.`,
   flags: [
     { name: 'project', type: 'string', required: true, help: 'Google Cloud project id' },
     {
@@ -40,6 +43,16 @@ Vertex AI log sink. Every step is safe to repeat; nothing is deleted.`,
       help: 'let anyone call predict; otherwise callers need an identity token',
     },
     {
+      name: 'vertex-endpoint',
+      type: 'string',
+      help: 'serve this model from a Vertex AI endpoint (the custom-container image) instead',
+    },
+    {
+      name: 'version',
+      type: 'string',
+      help: 'with --vertex-endpoint: the version to serve (default: the one serving.json names)',
+    },
+    {
       name: 'dry-run',
       type: 'boolean',
       help: 'print the ordered gcloud commands as a script, run nothing',
@@ -56,13 +69,29 @@ Vertex AI log sink. Every step is safe to repeat; nothing is deleted.`,
       throw new UsageError(
         `--bucket must be a bucket name, not a gs:// URI (got ${JSON.stringify(flags.bucket)})`,
       );
-    const steps = deployPlan({
-      project: flags.project,
-      region: flags.region,
-      bucket: flags.bucket,
-      public: flags.public,
-      image: flags.image,
-    });
+    const model = flags['vertex-endpoint'];
+    if (model !== undefined && !isModelName(model))
+      throw new UsageError(`--vertex-endpoint must be a model name (got ${JSON.stringify(model)})`);
+    if (flags.version !== undefined && model === undefined)
+      throw new UsageError('--version goes with --vertex-endpoint');
+    if (flags.version !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.version))
+      throw new UsageError(`--version must be a run id (got ${JSON.stringify(flags.version)})`);
+    const steps =
+      model !== undefined
+        ? vertexEndpointPlan({
+            project: flags.project,
+            region: flags.region,
+            bucket: flags.bucket,
+            model,
+            version: flags.version,
+          })
+        : deployPlan({
+            project: flags.project,
+            region: flags.region,
+            bucket: flags.bucket,
+            public: flags.public,
+            image: flags.image,
+          });
     if (flags['dry-run']) {
       process.stdout.write(formatPlan(steps));
       return 0;
