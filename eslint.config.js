@@ -8,7 +8,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', '.bucket/**', '**/*.cjs'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'data/**',
+      '.bucket/**',
+      'test-output/**',
+      '**/*.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -33,6 +42,22 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
     },
+  },
+  {
+    // The pages' scripts run in the browser, inlined after uPlot (packages/pages/src/client/).
+    files: ['packages/pages/src/client/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        URL: 'readonly',
+        uPlot: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-unused-vars': 'off', 'no-unused-vars': 'off' },
   },
   {
     files: ['test/**/*.ts', 'scripts/**/*.ts'],

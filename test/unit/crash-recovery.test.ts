@@ -117,7 +117,7 @@ describe('crash recovery: one run, a crash at every crash point', () => {
       const versions = new Set(
         h.bucket
           .names('models/')
-          .filter((n) => n !== paths.pointer)
+          .filter((n) => ![paths.pointer, paths.modelsPage, paths.modelsPageData].includes(n))
           .map((n) => n.split('/')[2]),
       );
       assert.deepEqual(

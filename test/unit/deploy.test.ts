@@ -52,6 +52,8 @@ describe('deploy: onModelCandidate', () => {
         ]),
         `${prefix}model.json`,
         `${prefix}weights.bin`,
+        paths.modelsPage,
+        paths.modelsPageData,
         paths.pointer,
       ].sort(),
     );

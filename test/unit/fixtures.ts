@@ -60,6 +60,8 @@ export const paths = {
   reportText: (runId: string) => `runs/${runId}/report.txt`,
   versionPrefix: (version: string) => `models/${MODEL}/${version}/`,
   pointer: `models/${MODEL}/serving.json`,
+  modelsPage: `models/${MODEL}/index.html`,
+  modelsPageData: `models/${MODEL}/page.json`,
 };
 
 // ---- logs ----

@@ -21,7 +21,7 @@ describe('job-completed: onJobEvent', () => {
   before(async () => void ({ good } = await fx.trainedModels()));
 
   describe('trial.completed', () => {
-    it('logs one event per trial (WARNING when it failed) and changes nothing', async () => {
+    it('logs one event per trial (WARNING when it failed) and changes nothing but the run page', async () => {
       const h = fx.harness();
       const runId = await fx.toTuning(h);
       const before = fx.snapshot(h.bucket);
@@ -51,11 +51,16 @@ describe('job-completed: onJobEvent', () => {
         trials.map((l) => [l.severity, l.message, l.trialId, l.runId]),
         [
           ['INFO', 'trial 2 succeeded: objective 1.0800', '2', runId],
-          ['WARNING', 'trial 3 failed', '3', runId],
+          ['WARNING', 'trial 3 failed: trainer exited with code 1', '3', runId],
         ],
       );
       assert.equal(trials[1].error, 'trainer exited with code 1');
-      assert.deepEqual(fx.snapshot(h.bucket), before);
+      const page = [`runs/${runId}/page.json`, `runs/${runId}/index.html`];
+      const withoutPage = (s: Record<string, string>) =>
+        Object.fromEntries(Object.entries(s).filter(([name]) => !page.includes(name)));
+      assert.deepEqual(withoutPage(fx.snapshot(h.bucket)), withoutPage(before));
+      for (const name of page)
+        assert.notEqual(fx.snapshot(h.bucket)[name], before[name], `${name} rewritten`);
       assert.equal(fx.runOf(h.bucket, runId)?.state, 'tuning');
     });
   });

@@ -9,6 +9,7 @@ import { parseJobId, parseRunId } from './ids.js';
 import {
   JOB_OUTCOMES,
   TRIAL_STATES,
+  type EarlyStopDecision,
   type JobOutcome,
   type ParameterValue,
   type Trial,
@@ -30,6 +31,8 @@ export interface TrialCompletedEvent extends EventBase {
   objective?: number;
   seconds?: number;
   error?: string;
+  /** A stopped trial's early-stop numbers (the local training service's median rule). */
+  earlyStop?: EarlyStopDecision;
 }
 
 export interface StudyCompletedEvent extends EventBase {
@@ -62,6 +65,8 @@ export interface RunFinishedEvent extends EventBase {
   metric?: string;
   candidateValue?: number;
   servingValue?: number;
+  /** The eval rows both models were measured on. */
+  evalRows?: number;
 }
 
 export type JobEvent = TrialCompletedEvent | StudyCompletedEvent | TrainingCompletedEvent;
@@ -99,6 +104,7 @@ export function trialCompletedEvent(
       ? { seconds: (Date.parse(trial.endTime) - Date.parse(trial.startTime)) / 1000 }
       : {}),
     ...(trial.error ? { error: boundedText(trial.error) } : {}),
+    ...(trial.earlyStop ? { earlyStop: trial.earlyStop } : {}),
   };
 }
 
@@ -115,6 +121,21 @@ const oneOf =
   (v) =>
     typeof v === 'string' && values.includes(v);
 const text: FieldCheck = (v) => typeof v === 'string' && v.length <= MAX_EVENT_TEXT * 2;
+const EARLY_STOP_FIELDS = [
+  'measurement',
+  'value',
+  'median',
+  'finished',
+  'improvement',
+  'medianImprovement',
+] as const satisfies readonly (keyof EarlyStopDecision)[];
+const earlyStop: FieldCheck = (v) =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.keys(v).length === EARLY_STOP_FIELDS.length &&
+  EARLY_STOP_FIELDS.every((k) => finite((v as Record<string, unknown>)[k]));
+const count: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 0;
 const parameters: FieldCheck = (v) =>
   typeof v === 'object' &&
   v !== null &&
@@ -130,7 +151,7 @@ const SCHEMAS: Record<
 > = {
   'trial.completed': {
     required: { jobId: id, trialId: id, state: oneOf(TRIAL_STATES), parameters },
-    optional: { objective: finite, seconds: finite, error: text },
+    optional: { objective: finite, seconds: finite, error: text, earlyStop },
   },
   'study.completed': {
     required: { jobId: id, state: oneOf(JOB_OUTCOMES) },
@@ -143,7 +164,13 @@ const SCHEMAS: Record<
   'model.candidate': { required: { metric: text, value: finite } },
   'run.finished': {
     required: { outcome: oneOf(TERMINAL_STATES), reason: text },
-    optional: { version: id, metric: text, candidateValue: finite, servingValue: finite },
+    optional: {
+      version: id,
+      metric: text,
+      candidateValue: finite,
+      servingValue: finite,
+      evalRows: count,
+    },
   },
 };
 

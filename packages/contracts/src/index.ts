@@ -11,3 +11,4 @@ export * from './run.js';
 export * from './events.js';
 export * from './settings.js';
 export * from './vertex-serving.js';
+export * from './pages.js';

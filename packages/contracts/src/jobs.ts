@@ -30,6 +30,30 @@ export interface Trial {
   startTime?: string;
   endTime?: string;
   error?: string;
+  /** Why the median rule stopped the trial (STOPPED by the local training service), with its numbers. */
+  earlyStop?: EarlyStopDecision;
+}
+
+/**
+ * The numbers of an early stop (the median rule of @bucketml/tuning): at its `measurement`-th
+ * measurement the trial's best value so far (`value`) was worse than the median of the
+ * `finished` trials' best values over their first as many measurements (`median`), and it had
+ * improved less since its first measurement (`improvement`) than their median did
+ * (`medianImprovement`). Improvements are in the goal's direction (positive is better).
+ */
+export interface EarlyStopDecision {
+  measurement: number;
+  value: number;
+  median: number;
+  finished: number;
+  improvement: number;
+  medianImprovement: number;
+}
+
+/** An early stop in words, the same in the log, the event, the run page and the CLI. */
+export function explainEarlyStop(d: EarlyStopDecision, metricTag: string): string {
+  const f = (x: number) => x.toFixed(4);
+  return `at measurement ${d.measurement} its best ${metricTag} ${f(d.value)} was behind the median ${f(d.median)} of the ${d.finished} finished trials, and it had improved ${f(d.improvement)} since its first measurement against their median ${f(d.medianImprovement)}`;
 }
 
 export type ParamType = 'INTEGER' | 'DOUBLE' | 'CATEGORICAL' | 'DISCRETE';

@@ -14,7 +14,9 @@
  *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log,
  *                                     tensorboard/ (its TensorBoard event file)
  *   runs/<runId>/final/               the final training's job output (same shape)
+ *   runs/<runId>/index.html           the run page; page.json its data (rewritten at each step)
  *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
+ *   models/<model>/index.html         the models page; page.json its data (the deployments)
  *   reports/<model>/data-report-trail.json  the last validated run (the drift reference while none serves)
  */
 
@@ -71,9 +73,20 @@ export const layout = {
   rejectedRows: (runId: string) => `runs/${runId}/rejected-rows.csv`,
   report: (runId: string) => `runs/${runId}/report.json`,
   reportText: (runId: string) => `runs/${runId}/report.txt`,
+  /** The run page: self-contained HTML that polls its data (runPageData) while the run goes. */
+  runPage: (runId: string) => `runs/${runId}/index.html`,
+  /** The run page's data (RunPageData), rewritten by the stages at each step. */
+  runPageData: (runId: string) => `runs/${runId}/page.json`,
+  /** A trial's hypertune metric file: one line per reported evaluation (its learning curve). */
+  trialMetricFile: (runId: string, trialId: string) =>
+    jobOutput.metricFile(jobOutput.trialDir(`runs/${runId}/trials/`, trialId)),
   modelsRoot: 'models/',
   modelVersionPrefix: (model: string, version: string) => `models/${model}/${version}/`,
   servingPointer: (model: string) => `models/${model}/serving.json`,
+  /** The models page: the model's deployed versions, their figures and when each served. */
+  modelsPage: (model: string) => `models/${model}/index.html`,
+  /** The models page's data (ModelsPageData), appended to by each deployment. */
+  modelsPageData: (model: string) => `models/${model}/page.json`,
   /**
    * The model's last validated run ({runId}): while no model serves, a drop's data is
    * compared with that run's.

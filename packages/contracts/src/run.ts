@@ -87,6 +87,8 @@ export interface RunRecord {
     candidateValue?: number;
     servingValue?: number;
     servingVersion?: string;
+    /** The eval rows both models were measured on. */
+    evalRows?: number;
   };
   version?: string;
   error?: { stage: string; message: string; file?: string; line?: number };

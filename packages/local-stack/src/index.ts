@@ -19,3 +19,4 @@ export { TrainerPool, type TrainerRun } from './trainer-pool.js';
 export { BucketWatcher } from './bucket-watcher.js';
 export { startPubSubEmulator, findPubSubEmulator } from './pubsub-emulator.js';
 export { FunctionProcess, type FunctionSpec } from './function-process.js';
+export { PageServer, servedObjectName } from './page-server.js';

@@ -18,9 +18,11 @@ import {
   isTerminal,
   layout,
   parseCancelRequestName,
+  parsePageData,
   pushSubscriptions,
   runIdOf,
   type FunctionName,
+  type RunPageData,
   type RunRecord,
   type SettingName,
 } from '@bucketml/contracts';
@@ -29,6 +31,7 @@ import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { PubSubMessaging } from '@bucketml/ports/pubsub';
 import { BucketWatcher } from './bucket-watcher.js';
 import { FunctionProcess, type FunctionSpec } from './function-process.js';
+import { PageServer } from './page-server.js';
 import { startPubSubEmulator, type PubSubEmulator } from './pubsub-emulator.js';
 import { createTopology } from './topology.js';
 import { LocalTrainingService } from './training-service.js';
@@ -55,6 +58,8 @@ export interface LocalStackOptions {
   bucketDir: string;
   projectId?: string;
   predictPort?: number;
+  /** The port the bucket's pages are served on (0 or unset: any free port). */
+  pagesPort?: number;
   settleMs?: number;
   /** Extra environment for the function processes (fault injection, duplicate publishing). */
   functionEnv?: Record<string, string>;
@@ -82,6 +87,9 @@ export class LocalStack extends EventEmitter {
   private watcher?: BucketWatcher;
   private cancelWatcher?: BucketWatcher;
   private messaging?: PubSubMessaging;
+  private pages?: PageServer;
+  /** Where the bucket's pages are served: <pagesUrl>/runs/<runId>/, <pagesUrl>/models/<model>/. */
+  pagesUrl = '';
 
   constructor(readonly options: LocalStackOptions) {
     super();
@@ -96,6 +104,8 @@ export class LocalStack extends EventEmitter {
     const projectId = o.projectId ?? 'bucketml-local';
     await mkdir(o.bucketDir, { recursive: true });
     this.bucket = new DirectoryBucket(o.bucketDir);
+    this.pages = new PageServer(this.bucket);
+    this.pagesUrl = await this.pages.start(o.pagesPort ?? 0);
 
     this.emulator = await startPubSubEmulator(await freePort());
     process.env.PUBSUB_EMULATOR_HOST = this.emulator.host;
@@ -199,6 +209,7 @@ export class LocalStack extends EventEmitter {
     await Promise.all(Object.values(this.functions ?? {}).map((f) => f.stop()));
     await this.messaging?.close();
     await this.emulator?.stop();
+    await this.pages?.stop();
   }
 
   /** The run id the model's data folder maps to now (as data-upload derives it once it settles). */
@@ -222,6 +233,25 @@ export class LocalStack extends EventEmitter {
       if (Date.now() > deadline)
         throw new Error(
           `timed out after ${timeoutMs} ms waiting for run ${runId} to end (it is ${current?.run.state ?? 'not created yet'})`,
+        );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /**
+   * Resolves with the run page's data once it shows the run ended: the stage that ended the run
+   * rewrites the page just after, so a caller that stops the stack at the run's end (npm start
+   * --once, tests) waits for it.
+   */
+  async waitForRunPage(runId: string, timeoutMs: number): Promise<RunPageData> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const obj = await this.bucket.read(layout.runPageData(runId));
+      const page = obj ? parsePageData<RunPageData>(obj.data.toString('utf8')) : null;
+      if (page?.terminal) return page;
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for the page of run ${runId} to show its end (it shows ${page?.state ?? 'nothing yet'})`,
         );
       await new Promise((r) => setTimeout(r, 200));
     }

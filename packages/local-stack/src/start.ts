@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     'no-demo': { type: 'boolean', default: false },
     bucket: { type: 'string', default: join(ROOT, '.bucket') },
     port: { type: 'string', default: '8080' },
+    'pages-port': { type: 'string', default: '8081' },
     verbose: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '900' },
   },
@@ -51,10 +52,15 @@ try {
     throw new Error(`--port must be a port number (got ${args.port})`);
   if (port !== 0 && !(await portIsFree(port)))
     throw new Error(`port ${port} is in use (another npm start?): stop it or pass --port N`);
+  const pagesPort = Number(args['pages-port']);
+  if (!Number.isInteger(pagesPort) || pagesPort < 0 || pagesPort > 65535)
+    throw new Error(`--pages-port must be a port number (got ${args['pages-port']})`);
   say(`BucketML local stack: bucket ${args.bucket}`);
   stack = await startLocalStack({
     bucketDir: args.bucket!,
     predictPort: port,
+    // A busy pages port is no reason not to start: any free one, printed below.
+    pagesPort: pagesPort !== 0 && (await portIsFree(pagesPort)) ? pagesPort : 0,
     onLog: (line) => {
       const text = renderLogLine(line, { color, verbose: args.verbose! });
       if (text) say(text);
@@ -62,7 +68,7 @@ try {
   });
   const predictUrl = `${stack.predictUrl}/babyweight`;
   say(
-    `ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, layout.dataPrefix('<model>'))}; predictions at ${stack.predictUrl}/<model>`,
+    `ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, layout.dataPrefix('<model>'))}; predictions at ${stack.predictUrl}/<model>; run pages at ${stack.pagesUrl}/runs/<runId>/`,
   );
 
   if (!args['no-demo']) {
@@ -74,6 +80,7 @@ try {
     const timeout = Number(args.timeout) * 1000;
     // The run id derives from the drop's names and generations, as data-upload derives it.
     const runId = await stack.runIdOfDrop('babyweight');
+    say(`run page (live while the run goes): ${stack.pagesUrl}/${layout.runPage(runId)}`);
     const end = await stack.waitForRun(runId, timeout);
     if (end.state === 'failed') {
       say(`run ${runId} failed: ${end.error?.message ?? 'unknown error'}`);
@@ -90,6 +97,14 @@ try {
     );
     say(
       `first prediction served ${elapsed()} after start (run ${runId}: ${end.state === 'deployed' ? 'deployed' : 'rejected; the previous model serves'})`,
+    );
+    // The stage that ended the run writes its page just after: --once must not cut it off.
+    const page = await stack.waitForRunPage(runId, 30_000).catch((err: Error) => {
+      say(`warning: ${err.message}`);
+      return null;
+    });
+    say(
+      `run page${page ? ` (${page.trials.length} trials, ${page.state})` : ''}: ${stack.pagesUrl}/${layout.runPage(runId)} (the file: ${join(args.bucket!, layout.runPage(runId))}); models page: ${stack.pagesUrl}/${layout.modelsPage('babyweight')}`,
     );
     if (!res.ok) await shutdown(1);
     if (args.once) await shutdown(0);

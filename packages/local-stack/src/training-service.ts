@@ -23,6 +23,7 @@ import {
   TOPICS,
   trainerArgv,
   trialCompletedEvent,
+  type EarlyStopDecision,
   type JobState,
   type Trial,
 } from '@bucketml/contracts';
@@ -36,7 +37,7 @@ import type {
   TrainingJobRequest,
 } from '@bucketml/ports';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
-import { shouldStopTrial, suggestTrial } from '@bucketml/tuning';
+import { stoppingDecision, suggestTrial } from '@bucketml/tuning';
 import { leashed, stopGroup } from './leashed.js';
 import { TrainerPool, type TrainerRun } from './trainer-pool.js';
 
@@ -400,8 +401,12 @@ export class LocalTrainingService {
         record.trials
           .filter((t) => (t.state === 'SUCCEEDED' || t.state === 'STOPPED') && t.measurements)
           .map((t) => t.measurements!);
+      // The first decision to stop is the one acted on: its numbers go with the trial.
+      const stop: { decision?: EarlyStopDecision | null } = {};
       const shouldStop = request.enableTrialEarlyStopping
-        ? async () => shouldStopTrial(await measurements(), finished(), request.goal)
+        ? async () =>
+            (stop.decision ??= stoppingDecision(await measurements(), finished(), request.goal)) !==
+            null
         : undefined;
       const result = await this.train(
         request,
@@ -418,7 +423,12 @@ export class LocalTrainingService {
             state: 'FAILED',
             error: `no "${request.metricTag}" metric reported`,
           });
-        else Object.assign(trial, { state: result.ok ? 'SUCCEEDED' : 'STOPPED', objective });
+        else
+          Object.assign(trial, {
+            state: result.ok ? 'SUCCEEDED' : 'STOPPED',
+            objective,
+            ...(!result.ok && stop.decision ? { earlyStop: stop.decision } : {}),
+          });
       } else
         Object.assign(trial, {
           state: 'FAILED',

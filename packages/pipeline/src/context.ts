@@ -30,6 +30,7 @@ import {
 } from '@bucketml/model';
 import type { Messaging, Storage, TrainingBackend } from '@bucketml/ports';
 import type { Logger } from './logger.js';
+import { refreshRunPage } from './run-page.js';
 import type { RunStore } from './run-store.js';
 
 export interface PipelineContext {
@@ -138,7 +139,8 @@ export async function runAwaiting(
 
 /**
  * Ends a run: moves it to its outcome (compare-and-swap; nothing happens if another delivery
- * got there first), lets the stage log its step, then publishes the run's one run.finished.
+ * got there first), lets the stage log its step, publishes the run's one run.finished and
+ * rewrites the run page.
  */
 export async function finishRun(
   ctx: PipelineContext,
@@ -152,6 +154,7 @@ export async function finishRun(
   if (!ended) return;
   logEnd(ended);
   await publishRunFinished(ctx, ended);
+  await refreshRunPage(ctx, runId);
 }
 
 /**
@@ -192,6 +195,7 @@ export async function publishRunFinished(ctx: PipelineContext, run: RunRecord): 
     ...(run.decision?.servingValue !== undefined
       ? { servingValue: run.decision.servingValue }
       : {}),
+    ...(run.decision?.evalRows !== undefined ? { evalRows: run.decision.evalRows } : {}),
   };
   await ctx.messaging.publish(TOPICS.runOutcomes, event, { runId: run.runId, type: event.type });
   await ctx.runs.update(run.runId, { finishedPublished: true });

@@ -27,6 +27,7 @@ import {
 import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
 import { validateDrop, writeDataReport } from './data-report.js';
 import { RejectedRows } from './rejected-rows.js';
+import { refreshRunPage } from './run-page.js';
 import {
   failRun,
   publishRunFinished,
@@ -123,7 +124,9 @@ export async function onObjectFinalized(
       train,
       eval: evalFiles,
       bytes: sum(objects.map((o) => o.size)),
+      page: layout.runPage(runId),
     });
+  await refreshRunPage(ctx, runId, runLog);
   ctx.crashPoint('data-upload:after-run-created');
 
   // The run reads its own copies of the generations it was created for: a file overwritten
@@ -286,6 +289,7 @@ export async function onObjectFinalized(
         metricTag: study.metricTag,
       },
     );
+    await refreshRunPage(ctx, runId, runLog);
   }
 }
 

@@ -23,6 +23,7 @@ import {
 import { DataError, ModelFormatError, problemType, type SavedModel } from '@bucketml/model';
 import { failRun, finishRun, runAwaiting, type PipelineContext } from './context.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
+import { recordDeployment } from './models-page.js';
 import { readServingPointer } from './serving-pointer.js';
 
 /** The gate's measure: the study's metric tag and goal (a run without a study: rmse). */
@@ -68,10 +69,10 @@ export async function onModelCandidate(
     // A previous delivery switched the pointer and stopped before recording it: the serving
     // figure is measured again (the same models on the same data give the same number).
     const previous = serving.pointer.previousVersion;
-    const servingValue = previous
-      ? await versionValue(ctx, run.model, previous, evalData, metric.tag).catch(() => undefined)
-      : undefined;
-    await finish(ctx, run.runId, serving.pointer, previous, servingValue);
+    const measure = (v: string) =>
+      versionEvaluation(ctx, run.model, v, evalData).catch(() => undefined);
+    const servingValue = previous ? (await measure(previous))?.values[metric.tag] : undefined;
+    await finish(ctx, run.runId, serving.pointer, previous, servingValue, await measure(version));
     return;
   }
 
@@ -95,10 +96,15 @@ export async function onModelCandidate(
             ? { servingValue: figures.servingValue as number }
             : {}),
           servingVersion: serving!.pointer.version,
+          evalRows: candidateEval.rows,
         },
       },
       () =>
-        log.event('WARNING', `candidate rejected: ${reason}`, { decision: 'rejected', ...figures }),
+        log.event('WARNING', `candidate rejected: ${reason}`, {
+          decision: 'rejected',
+          evalRows: candidateEval.rows,
+          ...figures,
+        }),
     );
   let servingValue: number | undefined;
   if (serving) {
@@ -156,7 +162,7 @@ export async function onModelCandidate(
   };
   if (servingValue !== undefined && worse(candidateValue, servingValue)) {
     await reject(
-      `candidate ${metric.tag} ${candidateValue.toFixed(4)} is worse than serving version ${serving!.pointer.version}'s ${servingValue.toFixed(4)} on this run's eval data`,
+      `candidate ${metric.tag} ${candidateValue.toFixed(4)} is worse than serving version ${serving!.pointer.version}'s ${servingValue.toFixed(4)} on this run's eval data (${candidateEval.rows} rows)`,
       figures,
     );
     return;
@@ -180,30 +186,49 @@ export async function onModelCandidate(
     ifGenerationMatch: serving?.generation ?? '0',
   });
   ctx.crashPoint('deploy:after-swap');
-  await finish(ctx, run.runId, pointer, serving?.pointer.version, servingValue);
+  await finish(ctx, run.runId, pointer, serving?.pointer.version, servingValue, candidateEval);
 }
 
-async function versionValue(
+/** A deployed version's metrics on eval objects (undefined: its model is not there). */
+async function versionEvaluation(
   ctx: PipelineContext,
   model: string,
   version: string,
   evalFiles: string[],
-  tag: string,
-): Promise<number | undefined> {
+): Promise<{ values: Record<string, number>; rows: number } | undefined> {
   const saved = await readModelObjects(ctx.storage, layout.modelVersionPrefix(model, version));
-  return saved ? (await evaluateOn(ctx.storage, saved, evalFiles)).values[tag] : undefined;
+  return saved ? await evaluateOn(ctx.storage, saved, evalFiles) : undefined;
 }
 
 async function finish(
   ctx: PipelineContext,
   runId: string,
   pointer: ServingPointer,
-  previous?: string,
-  servingValue?: number,
+  previous: string | undefined,
+  servingValue: number | undefined,
+  candidateEval: { values: Record<string, number>; rows: number } | undefined,
 ): Promise<void> {
+  const evalRows = candidateEval?.rows;
   const reason = previous
-    ? `${pointer.metric} ${pointer.value.toFixed(4)} is not worse than version ${previous}'s ${servingValue?.toFixed(4) ?? '?'}`
+    ? `${pointer.metric} ${pointer.value.toFixed(4)} is not worse than version ${previous}'s ${servingValue?.toFixed(4) ?? '?'}${evalRows !== undefined ? ` on ${evalRows} eval rows` : ''}`
     : 'no model was serving';
+  // The models page first: the run page, rewritten as the run ends, links to it.
+  await recordDeployment(
+    ctx,
+    pointer.model,
+    {
+      version: pointer.version,
+      runId,
+      metric: pointer.metric,
+      value: pointer.value,
+      ...(candidateEval ? { metrics: candidateEval.values } : {}),
+      ...(evalRows !== undefined ? { evalRows } : {}),
+      deployedAt: pointer.deployedAt,
+      ...(previous ? { previousVersion: previous } : {}),
+      ...(servingValue !== undefined ? { servingValue } : {}),
+    },
+    ctx.log.child({ runId, model: pointer.model, stage: 'deploy' }),
+  );
   await finishRun(
     ctx,
     runId,
@@ -218,6 +243,7 @@ async function finish(
         candidateValue: pointer.value,
         servingValue,
         servingVersion: previous,
+        ...(evalRows !== undefined ? { evalRows } : {}),
       },
     },
     () =>
@@ -231,6 +257,7 @@ async function finish(
         candidateValue: pointer.value,
         servingValue,
         previousVersion: previous,
+        evalRows,
       }),
   );
 }

@@ -9,6 +9,7 @@
  * acts on is the one run state names, whatever the event says.
  */
 import {
+  explainEarlyStop,
   finalTrainingArgs,
   isJobFinished,
   jobIdOf,
@@ -29,14 +30,24 @@ import { failRun, runAwaiting, type PipelineContext } from './context.js';
 import { cancelIfRunEnded } from './cancel-run.js';
 import type { Logger } from './logger.js';
 import { readModelObjects } from './model-store.js';
+import { refreshRunPage } from './run-page.js';
 
 export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model });
   switch (event.type) {
-    case 'trial.completed':
+    case 'trial.completed': {
+      // The metric's name for the explanation (the event carries figures, not the study).
+      const metric = event.earlyStop
+        ? ((await ctx.runs.get(event.runId).catch(() => null))?.run.study?.metricTag ?? 'objective')
+        : undefined;
+      const why = event.earlyStop
+        ? ` (${explainEarlyStop(event.earlyStop, metric!)})`
+        : event.state === 'FAILED' && event.error
+          ? `: ${event.error.slice(0, 300)}`
+          : '';
       log.event(
         event.state === 'FAILED' ? 'WARNING' : 'INFO',
-        `trial ${event.trialId} ${event.state.toLowerCase()}${event.objective !== undefined ? `: objective ${event.objective.toFixed(4)}` : ''}`,
+        `trial ${event.trialId} ${event.state.toLowerCase()}${event.objective !== undefined ? `: objective ${event.objective.toFixed(4)}` : ''}${why}`,
         {
           stage: 'trial',
           trialId: event.trialId,
@@ -45,9 +56,12 @@ export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise
           objective: event.objective,
           seconds: event.seconds,
           error: event.error,
+          earlyStop: event.earlyStop,
         },
       );
+      await refreshRunPage(ctx, event.runId, log);
       return;
+    }
     case 'study.completed':
       return onStudyCompleted(ctx, event);
     case 'training.completed':
@@ -143,6 +157,7 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
           .map((t) => ({ trialId: t.id, objective: t.objective, parameters: t.parameters })),
       },
     );
+    await refreshRunPage(ctx, run.runId, log);
   }
 }
 
@@ -225,6 +240,7 @@ async function onTrainingCompleted(
         { metric, value, examples: trained.meta.training.examples },
       );
     }
+    await refreshRunPage(ctx, run.runId, log);
   }
 }
 

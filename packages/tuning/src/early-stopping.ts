@@ -18,6 +18,7 @@
  * Measurements are compared by index, not by global step: trials with different batch sizes
  * take different numbers of steps, but each reports at the same fractions of its budget.
  */
+import type { EarlyStopDecision } from '@bucketml/contracts';
 import type { Goal } from './study-spec.js';
 
 export interface StoppingOptions {
@@ -34,18 +35,38 @@ export function shouldStopTrial(
   goal: Goal,
   options: StoppingOptions = {},
 ): boolean {
+  return stoppingDecision(current, completed, goal, options) !== null;
+}
+
+/**
+ * The numbers of the stop when the trial should stop (both conditions hold), else null. Values
+ * are in the metric's units; improvements in the goal's direction (positive is better).
+ */
+export function stoppingDecision(
+  current: number[],
+  completed: number[][],
+  goal: Goal,
+  options: StoppingOptions = {},
+): EarlyStopDecision | null {
   const k = current.length;
-  if (k < (options.minMeasurements ?? 2)) return false;
+  if (k < (options.minMeasurements ?? 2)) return null;
   const peers = completed.filter((m) => m.length >= k);
-  if (peers.length < (options.minCompleted ?? 4)) return false;
+  if (peers.length < (options.minCompleted ?? 4)) return null;
   // Minimise internally.
   const sign = goal === 'MINIMIZE' ? 1 : -1;
   const bestSoFar = (m: number[]) => Math.min(...m.slice(0, k).map((v) => sign * v));
   const improvement = (m: number[]) => sign * m[0] - bestSoFar(m);
-  return (
-    bestSoFar(current) > median(peers.map(bestSoFar)) &&
-    improvement(current) < median(peers.map(improvement))
-  );
+  const [value, medianValue] = [bestSoFar(current), median(peers.map(bestSoFar))];
+  const [gain, medianGain] = [improvement(current), median(peers.map(improvement))];
+  if (!(value > medianValue && gain < medianGain)) return null;
+  return {
+    measurement: k,
+    value: sign * value,
+    median: sign * medianValue,
+    finished: peers.length,
+    improvement: gain,
+    medianImprovement: medianGain,
+  };
 }
 
 function median(xs: number[]): number {

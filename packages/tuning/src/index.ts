@@ -18,5 +18,5 @@ export {
 export { parseStudyDocument } from './study-document.js';
 export { suggestTrial, gridPoint, type SearchSpace } from './search.js';
 export { suggestBayesian, type Observation } from './bayesian.js';
-export { shouldStopTrial, type StoppingOptions } from './early-stopping.js';
+export { shouldStopTrial, stoppingDecision, type StoppingOptions } from './early-stopping.js';
 export { defaultStudyFor, studyForModel } from './default-study.js';
