@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { layout, type RunPageData } from '@bucketml/contracts';
 import { startLocalStack, type LocalStack } from '@bucketml/local-stack';
-import { ROOT, sampleCsv, tempDir } from './helpers.ts';
+import { ROOT, runCli, sampleCsv, tempDir } from './helpers.ts';
 
 const CHROMIUM = process.env.BUCKETML_CHROMIUM ?? '/usr/bin/chromium';
 const OUTPUT = join(ROOT, 'test-output/browser');
@@ -222,5 +222,48 @@ describe('the run page in a real browser', { skip }, () => {
     assert.deepEqual(errors, []);
     await screenshot(page, 'models-page.png');
     await page.close();
+  });
+
+  it('`bucketml run` and `bucketml runs` show the numbers the page shows', async () => {
+    const { page } = await openPage(browser, pageUrl);
+    const shown = await page.$$eval('#trials tbody tr', (trs) =>
+      trs.map((tr) => [
+        tr.getAttribute('data-trial-id'),
+        tr.querySelector('.state .badge')?.textContent,
+        tr.querySelector('.objective')?.textContent,
+        tr.querySelector('.duration')?.textContent,
+      ]),
+    );
+    await page.close();
+    const run = await runCli(['run', runId, '--bucket', stack.bucket.root]);
+    assert.equal(run.code, 0, run.stderr);
+    // Each trial's line of the CLI's table: trial, state, objective, duration, in the page's order.
+    const cliRows = run.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s{2,}/))
+      .filter((cells) => shown.some(([id]) => cells[1] === id) && /^(\d+|–)$/.test(cells[0]));
+    assert.deepEqual(
+      cliRows.map((c) => [c[1], c[2], c[3], c.at(-2)]),
+      shown.map(([id, state, objective, duration]) => [id, state, objective, duration]),
+    );
+    const runs = await runCli(['runs', '--bucket', stack.bucket.root]);
+    assert.equal(runs.code, 0, runs.stderr);
+    const line = runs.stdout.split('\n').find((l) => l.startsWith(runId));
+    assert.ok(line, runs.stdout);
+    const data = await stack.waitForRunPage(runId, 1000);
+    assert.deepEqual(line.split(/\s{2,}/), [
+      runId,
+      'deployed',
+      'rmse',
+      data.best!.objective.toFixed(4),
+      data.version,
+      `${data.durationSeconds.toFixed(1)} s`,
+    ]);
+    // The gate's figures, as the page's gate table shows them.
+    const gate = run.stdout.split('\n').find((l) => l.startsWith('gate: '));
+    assert.equal(
+      gate,
+      `gate: deployed: candidate rmse ${data.decision!.candidateValue!.toFixed(4)}, serving none, ${data.decision!.evalRows} eval rows`,
+    );
   });
 });

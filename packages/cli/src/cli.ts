@@ -13,6 +13,8 @@ import { deploy } from './verbs/deploy.js';
 import { cancel } from './verbs/cancel.js';
 import { inferSpecVerb } from './verbs/infer-spec.js';
 import { predict } from './verbs/predict.js';
+import { run } from './verbs/run.js';
+import { runs } from './verbs/runs.js';
 import { stageFunctions } from './verbs/stage-functions.js';
 import { train } from './verbs/train.js';
 
@@ -21,6 +23,8 @@ export const VERBS: readonly Verb[] = [
   train,
   predict,
   inferSpecVerb,
+  runs,
+  run,
   cancel,
   deploy,
   stageFunctions,
