@@ -5,8 +5,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createLogger } from '@bucketml/pipeline';
 import { LocalTrainingService, startPubSubEmulator, freePort } from '@bucketml/local-stack';
-import { TOPICS } from '@bucketml/contracts';
-import type { StudyJobRequest } from '@bucketml/ports';
+import { parseEvent, TOPICS, type EarlyStopDecision } from '@bucketml/contracts';
+import type { StudyJob, StudyJobRequest } from '@bucketml/ports';
+import { stoppingDecision } from '@bucketml/tuning';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { PubSubMessaging } from '@bucketml/ports/pubsub';
 import { Writable } from 'node:stream';
@@ -117,6 +118,58 @@ describe('local training service', () => {
       /--nnsize must be a positive integer/,
     );
     assert.ok(service.stats.maxConcurrentTrials <= 2);
+  });
+
+  it('an early stop carries its numbers in the trial and its event: value vs the median of the finished trials at its measurement, improvement vs theirs', async () => {
+    // Four trials that learn, then one whose learning rate is too small to move at all: the
+    // median rule stops it at its second measurement.
+    const request: StudyJobRequest = {
+      ...study('early-stop', 0),
+      maxTrials: 5,
+      maxParallelTrials: 1,
+      enableTrialEarlyStopping: true,
+      // Long enough between evaluations for the service's poll (every 200 ms) to see each.
+      args: ['--train_examples=16000', '--evaluations=10'],
+      params: [
+        {
+          name: 'learning_rate',
+          type: 'CATEGORICAL',
+          categoricalValues: ['0.01', '0.011', '0.012', '0.013', '0.000000001'],
+        },
+      ],
+    };
+    const done = await run(request);
+    assert.equal(done.state, 'SUCCEEDED');
+    const trials = events.filter((e) => e.type === 'trial.completed' && e.jobId === 'early-stop');
+    const stopped = trials.find((t) => t.trialId === '5')!;
+    assert.equal(stopped.state, 'STOPPED', JSON.stringify(trials));
+    const stop = stopped.earlyStop as EarlyStopDecision;
+    assert.ok(stop, 'the event carries the numbers');
+    // The numbers are the rule's own, recomputed from the trials' recorded measurements.
+    const job = (await (await fetch(`${url}/studies/early-stop`)).json()) as StudyJob;
+    const record = job.trials.find((t) => t.id === '5')!;
+    assert.deepEqual(record.earlyStop, stop, 'the trial records what the event says');
+    const finished = job.trials.filter((t) => t.id !== '5').map((t) => t.measurements!);
+    assert.deepEqual(
+      stoppingDecision(record.measurements!.slice(0, stop.measurement), finished, 'MINIMIZE'),
+      stop,
+    );
+    assert.equal(stop.finished, 4);
+    assert.ok(stop.value > stop.median && stop.improvement < stop.medianImprovement);
+    // The event's schema takes the numbers (under a real run id: these jobs' ids are short).
+    const runId = 'babyweight-0123456789ab';
+    const relabelled = parseEvent({ ...stopped, runId, jobId: `${runId}-study` });
+    assert.deepEqual((relabelled as { earlyStop?: unknown }).earlyStop, stop);
+    assert.throws(
+      () =>
+        parseEvent({
+          ...stopped,
+          runId,
+          jobId: `${runId}-study`,
+          earlyStop: { ...stop, median: 'x' },
+        }),
+      /earlyStop is malformed/,
+    );
   });
 
   it('the study fails once more than maxFailedTrials trials have failed', async () => {
