@@ -7,6 +7,7 @@ import {
   WEIGHTS_FILE,
 } from '@bucketml/model';
 import type { ServingPointer } from '@bucketml/contracts';
+import { readServingPointer, recordServingChange } from '@bucketml/pipeline/admin';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { loadTrainingEngine, trainModel } from '@bucketml/trainer';
 import { DATA } from './helpers.ts';
@@ -51,7 +52,23 @@ export async function deployVersion(
     runId: version,
     deployedAt: new Date().toISOString(),
   };
-  await bucket.write(`models/${model}/serving.json`, JSON.stringify(pointer));
+  const previous = await readServingPointer(bucket, model);
+  const pointerGeneration = await bucket.write(
+    `models/${model}/serving.json`,
+    JSON.stringify({ ...pointer, previousVersion: previous?.pointer.version }),
+  );
+  // As the deploy stage records it.
+  await recordServingChange(bucket, {
+    at: pointer.deployedAt,
+    model,
+    reason: 'deploy',
+    ...(previous ? { from: previous.pointer.version } : {}),
+    to: version,
+    runId: version,
+    metric: 'rmse',
+    value: pointer.value,
+    pointerGeneration,
+  });
 }
 
 /** A valid babyweight instance. */

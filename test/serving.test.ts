@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +8,7 @@ import fc from 'fast-check';
 import { deserializeModel, Predictor } from '@bucketml/model';
 import { FunctionProcess, freePort } from '@bucketml/local-stack';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
-import { ROOT, tempDir } from './helpers.ts';
+import { ROOT, runCli, tempDir } from './helpers.ts';
 import { BABY, deployVersion, trainSmallModel } from './serving-fixture.ts';
 
 /**
@@ -244,8 +245,49 @@ describe('predict function over HTTP', () => {
     assert.equal(body.predictions[0].weight_pounds, local.predictInstance(BABY).value);
   });
 
+  it('bucketml rollback under load: no failed request, answers switch back to v1, three history lines', async () => {
+    assert.equal(await servedVersion(), 'v2', 'the test above deployed v2');
+    const load = autocannon({
+      url: url + '/babyweight',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [BABY] }),
+      connections: 16,
+      duration: 4,
+    });
+    const rolledBack = (async () => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return runCli(['rollback', '--bucket', bucket.root, '--model', 'babyweight']);
+    })();
+    const [result, cli] = await Promise.all([load, rolledBack]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /babyweight: serving v1 \(was v2\)/);
+    assert.match(cli.stderr, /"severity":"NOTICE".*rolled back babyweight from v2 to v1/);
+    assert.equal(result.errors, 0);
+    assert.equal(result.non2xx, 0);
+    await waitForVersion('v1');
+    const v1 = new Predictor(deserializeModel(models[0].modelJson, models[0].weightsBin));
+    const body = (await (await post({ instances: [BABY] })).json()) as {
+      predictions: { weight_pounds: number }[];
+    };
+    assert.equal(body.predictions[0].weight_pounds, v1.predictInstance(BABY).value);
+    const history = (await readFile(join(bucket.root, 'models/babyweight/history.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { reason: string; to: string });
+    assert.deepEqual(
+      history.map((c) => `${c.reason} ${c.to}`),
+      ['deploy v1', 'deploy v2', 'rollback v1'],
+    );
+    const listed = await runCli(['models', '--bucket', bucket.root]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /babyweight: serving v1/);
+    assert.match(listed.stdout, /\*\s+v1/);
+  });
+
   it('a version that cannot be loaded is logged and the serving one keeps answering', async () => {
-    await waitForVersion('v2');
+    // v1, since the rollback above.
+    await waitForVersion('v1');
     const prefix = 'models/babyweight/broken/';
     await bucket.write(prefix + 'weights.bin', models[0].weightsBin.subarray(0, 100));
     await bucket.write(prefix + 'model.json', models[0].modelJson);
@@ -261,7 +303,7 @@ describe('predict function over HTTP', () => {
       }),
     );
     const deadline = Date.now() + 10_000;
-    // Requests drive revalidation; every one of them is answered by v2 meanwhile.
+    // Requests drive revalidation; every one of them is answered by v1 meanwhile.
     while (
       !lines.some((l) =>
         /"severity":"ERROR".*model babyweight could not be loaded: .*weights/.test(l),
@@ -271,7 +313,7 @@ describe('predict function over HTTP', () => {
       assert.equal((await post({ instances: [BABY] })).status, 200);
       await new Promise((r) => setTimeout(r, 50));
     }
-    assert.equal(await servedVersion(), 'v2');
+    assert.equal(await servedVersion(), 'v1');
     assert.equal(fn.restarts, 0);
   });
 });

@@ -117,7 +117,10 @@ describe('crash recovery: one run, a crash at every crash point', () => {
       const versions = new Set(
         h.bucket
           .names('models/')
-          .filter((n) => ![paths.pointer, paths.modelsPage, paths.modelsPageData].includes(n))
+          .filter(
+            (n) =>
+              ![paths.pointer, paths.history, paths.modelsPage, paths.modelsPageData].includes(n),
+          )
           .map((n) => n.split('/')[2]),
       );
       assert.deepEqual(

@@ -52,6 +52,7 @@ describe('deploy: onModelCandidate', () => {
         ]),
         `${prefix}model.json`,
         `${prefix}weights.bin`,
+        paths.history,
         paths.modelsPage,
         paths.modelsPageData,
         paths.pointer,

@@ -62,6 +62,7 @@ export const paths = {
   pointer: `models/${MODEL}/serving.json`,
   modelsPage: `models/${MODEL}/index.html`,
   modelsPageData: `models/${MODEL}/page.json`,
+  history: `models/${MODEL}/history.jsonl`,
 };
 
 // ---- logs ----

@@ -12,7 +12,9 @@ import { runVerb, type Verb } from './verb.js';
 import { deploy } from './verbs/deploy.js';
 import { cancel } from './verbs/cancel.js';
 import { inferSpecVerb } from './verbs/infer-spec.js';
+import { models } from './verbs/models.js';
 import { predict } from './verbs/predict.js';
+import { rollback } from './verbs/rollback.js';
 import { run } from './verbs/run.js';
 import { runs } from './verbs/runs.js';
 import { stageFunctions } from './verbs/stage-functions.js';
@@ -25,6 +27,8 @@ export const VERBS: readonly Verb[] = [
   inferSpecVerb,
   runs,
   run,
+  models,
+  rollback,
   cancel,
   deploy,
   stageFunctions,

@@ -83,6 +83,11 @@ export const layout = {
   modelsRoot: 'models/',
   modelVersionPrefix: (model: string, version: string) => `models/${model}/${version}/`,
   servingPointer: (model: string) => `models/${model}/serving.json`,
+  /**
+   * Every change of the serving pointer (ServingChange, one JSON line each, oldest first):
+   * deployments and rollbacks, appended once per pointer generation.
+   */
+  servingHistory: (model: string) => `models/${model}/history.jsonl`,
   /** The models page: the model's deployed versions, their figures and when each served. */
   modelsPage: (model: string) => `models/${model}/index.html`,
   /** The models page's data (ModelsPageData), appended to by each deployment. */

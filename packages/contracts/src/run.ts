@@ -97,6 +97,28 @@ export interface RunRecord {
   history: { state: RunStateName; at: string }[];
 }
 
+/** One change of a model's serving pointer, as models/<model>/history.jsonl records it. */
+export interface ServingChange {
+  /** When the pointer changed. */
+  at: string;
+  model: string;
+  reason: 'deploy' | 'rollback';
+  /** The version that served before (absent: none did). */
+  from?: string;
+  to: string;
+  /** The run that made the version `to`. */
+  runId: string;
+  /** The gate's figure of `to` (and of `from` on the same data, for a deployment). */
+  metric: string;
+  value: number;
+  fromValue?: number;
+  evalRows?: number;
+  /** Why, in words (the gate's reason, or the rollback's). */
+  note?: string;
+  /** The generation of serving.json this change wrote: one entry per pointer write. */
+  pointerGeneration: string;
+}
+
 export interface ServingPointer {
   model: string;
   version: string;

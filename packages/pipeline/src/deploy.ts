@@ -24,6 +24,7 @@ import { DataError, ModelFormatError, problemType, type SavedModel } from '@buck
 import { failRun, finishRun, runAwaiting, type PipelineContext } from './context.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
 import { recordDeployment } from './models-page.js';
+import { recordServingChange } from './serving-history.js';
 import { readServingPointer } from './serving-pointer.js';
 
 /** The gate's measure: the study's metric tag and goal (a run without a study: rmse). */
@@ -72,7 +73,15 @@ export async function onModelCandidate(
     const measure = (v: string) =>
       versionEvaluation(ctx, run.model, v, evalData).catch(() => undefined);
     const servingValue = previous ? (await measure(previous))?.values[metric.tag] : undefined;
-    await finish(ctx, run.runId, serving.pointer, previous, servingValue, await measure(version));
+    await finish(
+      ctx,
+      run.runId,
+      serving.pointer,
+      serving.generation,
+      previous,
+      servingValue,
+      await measure(version),
+    );
     return;
   }
 
@@ -182,11 +191,21 @@ export async function onModelCandidate(
     ...(serving ? { previousVersion: serving.pointer.version } : {}),
   };
   // Throws PreconditionFailedError if another deployment won the race: redelivery re-gates.
-  await ctx.storage.write(layout.servingPointer(run.model), JSON.stringify(pointer, null, 2), {
-    ifGenerationMatch: serving?.generation ?? '0',
-  });
+  const generation = await ctx.storage.write(
+    layout.servingPointer(run.model),
+    JSON.stringify(pointer, null, 2),
+    { ifGenerationMatch: serving?.generation ?? '0' },
+  );
   ctx.crashPoint('deploy:after-swap');
-  await finish(ctx, run.runId, pointer, serving?.pointer.version, servingValue, candidateEval);
+  await finish(
+    ctx,
+    run.runId,
+    pointer,
+    generation,
+    serving?.pointer.version,
+    servingValue,
+    candidateEval,
+  );
 }
 
 /** A deployed version's metrics on eval objects (undefined: its model is not there). */
@@ -204,6 +223,7 @@ async function finish(
   ctx: PipelineContext,
   runId: string,
   pointer: ServingPointer,
+  pointerGeneration: string,
   previous: string | undefined,
   servingValue: number | undefined,
   candidateEval: { values: Record<string, number>; rows: number } | undefined,
@@ -212,6 +232,21 @@ async function finish(
   const reason = previous
     ? `${pointer.metric} ${pointer.value.toFixed(4)} is not worse than version ${previous}'s ${servingValue?.toFixed(4) ?? '?'}${evalRows !== undefined ? ` on ${evalRows} eval rows` : ''}`
     : 'no model was serving';
+  // The serving history (a contract rollback reads): a failure here is retried with the event.
+  await recordServingChange(ctx.storage, {
+    at: pointer.deployedAt,
+    model: pointer.model,
+    reason: 'deploy',
+    ...(previous ? { from: previous } : {}),
+    to: pointer.version,
+    runId,
+    metric: pointer.metric,
+    value: pointer.value,
+    ...(servingValue !== undefined ? { fromValue: servingValue } : {}),
+    ...(evalRows !== undefined ? { evalRows } : {}),
+    note: reason,
+    pointerGeneration,
+  });
   // The models page first: the run page, rewritten as the run ends, links to it.
   await recordDeployment(
     ctx,

@@ -45,7 +45,7 @@ Vertex AI endpoint, with the predict server's custom-container image.`,
     {
       name: 'vertex-endpoint',
       type: 'string',
-      help: 'serve this model from a Vertex AI endpoint (the custom-container image) instead',
+      help: 'serve this model from a Vertex AI endpoint (the custom-container image) instead (default: stand the pipeline up)',
     },
     {
       name: 'version',

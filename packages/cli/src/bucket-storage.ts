@@ -1,0 +1,34 @@
+/**
+ * @module bucket-storage
+ * A bucket as the pipeline's Storage port, for the verbs that change what serves (`models`,
+ * `rollback`): they need its compare-and-swap, so they use the pipeline's own code and
+ * adapters, loaded when run. Those are development dependencies of this package: the trainer
+ * image, which installs only what training needs, does not carry them.
+ */
+import { realpath } from 'node:fs/promises';
+import { UsageError } from './flags.js';
+
+type Storage = import('@bucketml/ports').Storage;
+
+/** The Storage of `--bucket DIR` or `--bucket gs://B`, and the pipeline's model admin. */
+export async function openBucketStorage(bucket: string): Promise<{
+  storage: Storage;
+  admin: typeof import('@bucketml/pipeline/admin');
+}> {
+  const admin = await import('@bucketml/pipeline/admin').catch(() => {
+    throw new UsageError(
+      'this install has no pipeline (the trainer image carries training only): run it from a full install (npm ci at the repository root)',
+    );
+  });
+  if (bucket.startsWith('gs://')) {
+    const name = bucket.slice('gs://'.length).replace(/\/+$/, '');
+    if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(name))
+      throw new UsageError(`--bucket ${bucket}: expected gs://<bucket name>, without a path`);
+    const { GcsBucket } = await import('@bucketml/ports/gcs-bucket');
+    return { storage: new GcsBucket(name), admin };
+  }
+  const root = await realpath(bucket).catch(() => null);
+  if (!root) throw new UsageError(`--bucket: ${bucket} is not a directory`);
+  const { DirectoryBucket } = await import('@bucketml/ports/directory-bucket');
+  return { storage: new DirectoryBucket(root), admin };
+}
