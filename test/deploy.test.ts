@@ -226,6 +226,7 @@ describe('bucketml stage-functions', () => {
       assert.deepEqual(Object.keys(manifest.dependencies), [
         '@bucketml/contracts',
         '@bucketml/model',
+        '@bucketml/pages',
         '@bucketml/pipeline',
         '@bucketml/ports',
         '@bucketml/tuning',

@@ -8,6 +8,8 @@ import { startLocalStack, type LocalStack, type LogLine } from '@bucketml/local-
 import { RunStore } from '@bucketml/pipeline';
 import { DATA, runCli, sampleCsv, tempDir } from './helpers.ts';
 
+/** A model folder's own objects besides its versions: history, models page, pointer. */
+const MODEL_FILES = ['history.jsonl', 'index.html', 'page.json', 'serving.json'];
 /**
  * The pipeline on the embedded default, end to end: the real Pub/Sub emulator, the four
  * functions as functions-framework processes, the bucket watcher and local training service.
@@ -137,7 +139,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
 
     const bucket = stack.bucket.root;
     assert.deepEqual(await entries(join(bucket, 'runs')), [firstRun]);
-    assert.deepEqual(await entries(join(bucket, 'models/babyweight')), [firstRun, 'serving.json']);
+    assert.deepEqual(await entries(join(bucket, 'models/babyweight')), [firstRun, ...MODEL_FILES]);
     const run = JSON.parse(await readFile(join(bucket, 'runs', firstRun, 'run.json'), 'utf8'));
     assert.equal(run.state, 'deployed');
     assert.deepEqual(
@@ -286,7 +288,7 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     );
     assert.deepEqual(await entries(join(stack.bucket.root, 'models/babyweight')), [
       firstRun,
-      'serving.json',
+      ...MODEL_FILES,
     ]);
   });
 
@@ -512,7 +514,7 @@ describe('pipeline on the local stack, each function killed mid-step once', () =
       assert.ok(stack.functions[fn].restarts >= 1, `${fn} was killed and restarted`);
     }
     const bucket = stack.bucket.root;
-    assert.deepEqual(await entries(join(bucket, 'models/babyweight')), [runId, 'serving.json']);
+    assert.deepEqual(await entries(join(bucket, 'models/babyweight')), [runId, ...MODEL_FILES]);
     const model = await readModelDir(join(bucket, 'models/babyweight', runId)); // verifies the weights checksum
     assert.equal(model.meta.name, 'babyweight');
     assert.equal(stack.training.stats.created, 2);

@@ -18,7 +18,7 @@ const WIDTHS = [64, 287];
 /** Examples per run, so each takes a few seconds: tfjs at a small batch is slow. */
 const examplesFor = (engine: string, batch: number, width: number) =>
   Math.round(
-    (engine === 'fused' ? 60_000 : batch < 64 ? 6_000 : 40_000) * (width > 100 ? 0.25 : 1),
+    (engine === 'fused' ? 200_000 : batch < 64 ? 6_000 : 40_000) * (width > 100 ? 0.25 : 1),
   );
 
 const worker = (engine: string, batch: number, width: number) =>
