@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PubSub } from '@google-cloud/pubsub';
+import { TOPICS } from '@bucketml/contracts';
 import { readModelDir } from '@bucketml/model';
 import { startLocalStack, type LocalStack, type LogLine } from '@bucketml/local-stack';
 import { RunStore } from '@bucketml/pipeline';
@@ -507,9 +509,24 @@ describe('pipeline on the local stack, each function killed mid-step once', () =
   });
   after(() => stopAndKeepLog(stack));
 
-  it('redelivery completes the run with one deployment and a whole model', async () => {
+  it('redelivery completes the run with one deployment, a whole model and exactly one run.finished', async () => {
+    // A pull subscription on the outcomes topic, as a user's subscriber would have.
+    const pubsub = new PubSub({ projectId: 'bucketml-local' });
+    const [outcomes] = await pubsub.topic(TOPICS.runOutcomes).createSubscription('test-outcomes');
+    const finished: { runId: string; outcome: string; version?: string }[] = [];
+    outcomes.on('message', (m) => {
+      finished.push(JSON.parse(m.data.toString('utf8')));
+      m.ack();
+    });
     await dropBabyweight(stack, 3000, 800, SMALL_STUDY(['--train_examples=6000']));
     const { runId } = await dropEnded(stack, 'babyweight', 'deployed');
+    // Every function was killed once and its event redelivered: still one message.
+    await new Promise((r) => setTimeout(r, 3000));
+    await outcomes.close();
+    const ours = finished.filter((f) => f.runId === runId);
+    assert.equal(ours.length, 1, JSON.stringify(finished));
+    assert.equal(ours[0].outcome, 'deployed');
+    assert.equal(ours[0].version, runId);
     for (const fn of ['data-upload', 'job-completed', 'deploy'] as const) {
       assert.ok(stack.functions[fn].restarts >= 1, `${fn} was killed and restarted`);
     }
