@@ -39,6 +39,23 @@ describe('predict function over HTTP', () => {
     }
   }
 
+  /** 4 s of predict requests on 16 connections, with `action` run 1.5 s in. */
+  async function underLoad<T>(action: () => Promise<T>) {
+    const load = autocannon({
+      url: url + '/babyweight',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [BABY] }),
+      connections: 16,
+      duration: 4,
+    });
+    const acted = (async () => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return action();
+    })();
+    return Promise.all([load, acted]);
+  }
+
   before(async () => {
     bucket = new DirectoryBucket(await tempDir());
     models.push(await trainSmallModel(1, 5000), await trainSmallModel(2, 5000));
@@ -221,19 +238,7 @@ describe('predict function over HTTP', () => {
   });
 
   it('a new version is swapped in under load without a failed request', async () => {
-    const instance = await autocannon({
-      url: url + '/babyweight',
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ instances: [BABY] }),
-      connections: 16,
-      duration: 4,
-    });
-    const deployed = (async () => {
-      await new Promise((r) => setTimeout(r, 1500));
-      await deployVersion(bucket, 'babyweight', 'v2', models[1]);
-    })();
-    const [result] = await Promise.all([instance, deployed]);
+    const [result] = await underLoad(() => deployVersion(bucket, 'babyweight', 'v2', models[1]));
     assert.equal(result.errors, 0);
     assert.equal(result.non2xx, 0);
     assert.ok(result.requests.total > 500, `only ${result.requests.total} requests`);
@@ -247,19 +252,9 @@ describe('predict function over HTTP', () => {
 
   it('bucketml rollback under load: no failed request, answers switch back to v1, three history lines', async () => {
     assert.equal(await servedVersion(), 'v2', 'the test above deployed v2');
-    const load = autocannon({
-      url: url + '/babyweight',
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ instances: [BABY] }),
-      connections: 16,
-      duration: 4,
-    });
-    const rolledBack = (async () => {
-      await new Promise((r) => setTimeout(r, 1500));
-      return runCli(['rollback', '--bucket', bucket.root, '--model', 'babyweight']);
-    })();
-    const [result, cli] = await Promise.all([load, rolledBack]);
+    const [result, cli] = await underLoad(() =>
+      runCli(['rollback', '--bucket', bucket.root, '--model', 'babyweight']),
+    );
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, /babyweight: serving v1 \(was v2\)/);
     assert.match(cli.stderr, /"severity":"NOTICE".*rolled back babyweight from v2 to v1/);
