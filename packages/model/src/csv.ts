@@ -278,7 +278,9 @@ class CsvScanner {
       this.first = false;
       if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
     }
+    this.row.buf = buf;
     const pos = this.records(buf, final);
+    this.row.buf = EMPTY;
     this.carry = pos < buf.length ? Buffer.from(buf.subarray(pos)) : null;
     if (final && this.carry) throw new Error('unreachable: a final push leaves no bytes');
     if (this.carry && this.carry.length > MAX_RECORD_BYTES)
@@ -289,18 +291,18 @@ class CsvScanner {
   }
 
   /**
-   * Scans the records in `buf`, returning where the incomplete rest begins. (Apart from push:
-   * code after a hot loop that has never run deoptimizes the loop's function at each chunk.)
+   * Scans the records in `buf`, returning where the incomplete rest begins. Nothing but the
+   * loop: code after a hot loop has no type feedback when the loop is compiled on stack, and
+   * deoptimized the function at each chunk's end.
    */
   private records(buf: Buffer, final: boolean): number {
-    this.row.buf = buf;
+    const length = buf.length;
     let pos = 0;
-    while (pos < buf.length) {
+    while (pos < length) {
       const end = this.record(buf, pos, final);
-      if (end < 0) break; // incomplete: wait for more bytes
+      if (end < 0) return pos; // incomplete: wait for more bytes
       pos = end;
     }
-    this.row.buf = EMPTY;
     return pos;
   }
 
