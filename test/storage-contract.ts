@@ -89,4 +89,43 @@ export function storageContract(name: string, make: () => Promise<Storage>): voi
       await assert.rejects(s.write(bad, 'x'), InvalidObjectNameError, bad);
     }
   });
+
+  it(`${name}: a streamed write appears whole, with a generation, and honours its precondition`, async () => {
+    const s = await make();
+    const key = `${unique()}/out.jsonl`;
+    async function* lines(n: number) {
+      for (let i = 0; i < n; i++) yield `{"row":${i}}\n`;
+    }
+    const g = await s.writeStream(key, lines(5000), { ifGenerationMatch: '0' });
+    const obj = await s.read(key);
+    assert.equal(obj?.generation, g);
+    const text = obj!.data.toString();
+    assert.equal(text.split('\n').length, 5001);
+    assert.ok(text.startsWith('{"row":0}\n') && text.endsWith('{"row":4999}\n'));
+    await assert.rejects(
+      s.writeStream(key, lines(1), { ifGenerationMatch: '0' }),
+      PreconditionFailedError,
+    );
+    assert.equal((await s.read(key))?.generation, g);
+  });
+
+  it(`${name}: a streamed write that fails mid-way leaves nothing visible`, async () => {
+    const s = await make();
+    const root = unique();
+    const key = `${root}/out/answers.jsonl`;
+    const g = await s.write(key, 'previous');
+    async function* failing() {
+      yield 'half of ';
+      yield Buffer.from('an answer');
+      throw new Error('the source failed');
+    }
+    await assert.rejects(s.writeStream(key, failing()), /the source failed/);
+    await assert.rejects(s.writeStream(`${root}/out/new.jsonl`, failing()), /the source failed/);
+    assert.equal((await s.read(key))?.data.toString(), 'previous');
+    assert.equal((await s.stat(key))?.generation, g);
+    assert.deepEqual(
+      (await s.list(`${root}/`)).map((o) => o.name),
+      [key],
+    );
+  });
 }

@@ -9,7 +9,9 @@
  * check-then-rename; a lock left by a killed process is broken once it is LOCK_STALE_MS old.
  * Names starting with '.' are internal (locks, temporaries) and never listed.
  */
-import { createReadStream, realpathSync } from 'node:fs';
+import { createReadStream, createWriteStream, realpathSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   copyFile,
   lstat,
@@ -122,6 +124,27 @@ export class DirectoryBucket implements Storage {
 
   async write(name: string, data: Buffer | string, options: WriteOptions = {}): Promise<string> {
     return this.writeWith(name, options, (tmp) => writeFile(tmp, data));
+  }
+
+  /**
+   * Streams into a staging file beside the object first, without the lock (a long stream would
+   * outlive LOCK_STALE_MS), then moves it into place as any write does: a crash mid-stream
+   * leaves only a dot-file, which is never listed.
+   */
+  async writeStream(
+    name: string,
+    chunks: AsyncIterable<Buffer | string>,
+    options: WriteOptions = {},
+  ): Promise<string> {
+    const path = await this.realPathOf(name);
+    await mkdir(dirname(path), { recursive: true });
+    const staged = join(dirname(path), `.${randomBytes(6).toString('hex')}.staged`);
+    try {
+      await pipeline(Readable.from(chunks), createWriteStream(staged));
+      return await this.writeWith(name, options, (tmp) => rename(staged, tmp));
+    } finally {
+      await rm(staged, { force: true });
+    }
   }
 
   async copy(source: string, destination: string, sourceGeneration: string): Promise<string> {

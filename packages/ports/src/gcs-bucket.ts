@@ -2,6 +2,8 @@
  * @module gcs-bucket
  * The storage port on Cloud Storage: the bucket of the cloud runtime.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
 import { checkObjectName, PreconditionFailedError } from './storage.js';
 import type { ObjectInfo, Storage, StoredObject, WriteOptions } from './storage.js';
@@ -75,6 +77,43 @@ export class GcsBucket implements Storage {
           ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
           : {}),
       });
+    } catch (err) {
+      if (status(err) === 412)
+        throw new PreconditionFailedError(
+          name,
+          options.ifGenerationMatch!,
+          (await this.stat(name))?.generation ?? null,
+        );
+      throw err;
+    }
+    const generation = file.metadata.generation;
+    if (generation === undefined)
+      throw new Error(`Cloud Storage returned no generation for ${name}`);
+    return String(generation);
+  }
+
+  /**
+   * A resumable upload: Cloud Storage creates the object only when the upload is finalized
+   * (its last chunk), so a stream that fails or a process that dies leaves no partial object;
+   * ifGenerationMatch is checked then.
+   */
+  async writeStream(
+    name: string,
+    chunks: AsyncIterable<Buffer | string>,
+    options: WriteOptions = {},
+  ): Promise<string> {
+    const file = this.file(name);
+    try {
+      await pipeline(
+        Readable.from(chunks),
+        file.createWriteStream({
+          resumable: true,
+          contentType: options.contentType,
+          ...(options.ifGenerationMatch !== undefined
+            ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
+            : {}),
+        }),
+      );
     } catch (err) {
       if (status(err) === 412)
         throw new PreconditionFailedError(

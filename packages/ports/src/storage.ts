@@ -32,6 +32,17 @@ export interface Storage {
   /** Returns the new generation; throws PreconditionFailedError when ifGenerationMatch fails. */
   write(name: string, data: Buffer | string, options?: WriteOptions): Promise<string>;
   /**
+   * Writes an object from a stream of chunks, for outputs too large to hold (memory stays
+   * flat). The object appears whole once the stream ends, or not at all: a stream that fails
+   * or a process that dies mid-way leaves the previous generation (or no object) in place.
+   * Returns the new generation; ifGenerationMatch is checked when the object is finalized.
+   */
+  writeStream(
+    name: string,
+    chunks: AsyncIterable<Buffer | string>,
+    options?: WriteOptions,
+  ): Promise<string>;
+  /**
    * Copies one generation of `source` to `destination` (a new generation of it, returned);
    * throws PreconditionFailedError when `source` is no longer at that generation, so the copy
    * is exactly the object that was seen.

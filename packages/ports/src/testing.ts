@@ -91,6 +91,18 @@ export class MemoryBucket implements Storage {
     return this.store(name, data, new Date());
   }
 
+  /** Gathers the chunks, then writes them as one write: nothing is visible until the end. */
+  async writeStream(
+    name: string,
+    chunks: AsyncIterable<Buffer | string>,
+    options: WriteOptions = {},
+  ): Promise<string> {
+    checkObjectName(name);
+    const parts: Buffer[] = [];
+    for await (const c of chunks) parts.push(typeof c === 'string' ? Buffer.from(c) : c);
+    return this.write(name, Buffer.concat(parts), options);
+  }
+
   async copy(source: string, destination: string, sourceGeneration: string): Promise<string> {
     checkObjectName(destination);
     await tick();
