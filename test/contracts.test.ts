@@ -8,6 +8,8 @@ import {
   FUNCTIONS,
   isEvalFile,
   jobIdOf,
+  layout,
+  parseBatchInputName,
   parseDropName,
   parseJobId,
   parseRunId,
@@ -43,6 +45,28 @@ describe('contracts', () => {
     assert.equal(isEvalFile('data/medieval/taxi-valid.csv'), true);
     assert.deepEqual(parseDropName('data/m/a.csv'), { model: 'm', file: 'a.csv' });
     assert.equal(parseDropName('data/m/sub/a.csv'), null);
+  });
+
+  it('batch inputs: predict/<model>/<name>.csv or JSON lines; their outputs never parse as inputs', () => {
+    assert.deepEqual(parseBatchInputName('predict/babyweight/jan.csv'), {
+      model: 'babyweight',
+      name: 'jan',
+      format: 'csv',
+    });
+    assert.deepEqual(parseBatchInputName('predict/m/b.v2.JSONL'), {
+      model: 'm',
+      name: 'b.v2',
+      format: 'jsonl',
+    });
+    assert.equal(parseBatchInputName('predict/m/sub/a.csv'), null);
+    assert.equal(parseBatchInputName('predict/m/a.txt'), null);
+    assert.equal(parseBatchInputName('predict/../a.csv'), null);
+    assert.equal(layout.batchPredictions('m', 'jan'), 'predictions/m/jan.jsonl');
+    assert.equal(layout.batchSummary('m', 'jan'), 'predictions/m/jan.summary.json');
+    for (const written of [layout.batchPredictions('m', 'jan'), layout.batchSummary('m', 'jan')]) {
+      assert.equal(parseBatchInputName(written), null);
+      assert.equal(written.startsWith(layout.batchInputRoot), false);
+    }
   });
 
   it('the trainer argv: backend flags last, and study args may not set them', () => {

@@ -18,6 +18,9 @@
  *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
  *   models/<model>/index.html         the models page; page.json its data (the deployments)
  *   reports/<model>/data-report-trail.json  the last validated run (the drift reference while none serves)
+ *   predict/<model>/<name>.csv|.jsonl batch inputs: a CSV with a header, or JSON lines of instances
+ *   predictions/<model>/<name>.jsonl  a batch input's answers, one line per row, in order;
+ *                                     <name>.summary.json its summary (rows, errors, version)
  */
 
 /** Model names: also folder names, label values and URL path segments, so kept plain. */
@@ -97,12 +100,33 @@ export const layout = {
    * compared with that run's.
    */
   dataReportTrail: (model: string) => `reports/${model}/data-report-trail.json`,
+  /** Batch inputs for the model's serving version (predictions/, where answers go, is apart). */
+  batchInputPrefix: (model: string) => `predict/${model}/`,
+  batchInputRoot: 'predict/',
+  /** A batch input's answers: predict/<model>/<name>.<ext> → predictions/<model>/<name>.jsonl. */
+  batchPredictions: (model: string, name: string) => `predictions/${model}/${name}.jsonl`,
+  /** A batch job's summary, written after its answers: its presence marks the job done. */
+  batchSummary: (model: string, name: string) => `predictions/${model}/${name}.summary.json`,
 };
 
 const NAME = MODEL_NAME.source.slice(1, -1); // without its anchors
 const DROP = new RegExp(`^data/(${NAME})/([^/]+\\.csv)$`, 'i');
 const SERVING_POINTER = new RegExp(`^models/(${NAME})/serving\\.json$`);
 const CANCEL_REQUEST = new RegExp(`^runs/((?:${NAME})-[0-9a-f]{12})/cancel\\.json$`);
+
+const BATCH_INPUT = new RegExp(`^predict/(${NAME})/([^/]+)\\.(csv|jsonl|ndjson|json)$`, 'i');
+
+/**
+ * A batch input (predict/<model>/<name>.csv, or .jsonl/.ndjson/.json for JSON lines): its model,
+ * its name without the extension (what its outputs are named by) and its format; null otherwise.
+ */
+export function parseBatchInputName(
+  object: string,
+): { model: string; name: string; format: 'csv' | 'jsonl' } | null {
+  const m = BATCH_INPUT.exec(object);
+  if (!m) return null;
+  return { model: m[1], name: m[2], format: m[3].toLowerCase() === 'csv' ? 'csv' : 'jsonl' };
+}
 
 /** The run a cancel request (runs/<runId>/cancel.json) is for, or null. */
 export function parseCancelRequestName(name: string): string | null {
