@@ -20,6 +20,7 @@ export {
   type ValueReader,
 } from './features.js';
 export { csvBatches, CsvRow, CsvSyntaxError, scanCsv, type CsvRecord } from './csv.js';
+export { csvInstances, jsonLineInstances, type InstanceItem } from './instances.js';
 export {
   readDataset,
   scanDataset,

@@ -138,6 +138,19 @@ export class Predictor {
   }
 
   /**
+   * An answer as `bucketml predict` prints it and batch prediction writes it: `answer`, its
+   * numbers cut to 7 significant digits (float32 carries about that many; more would be noise).
+   */
+  roundedAnswer(p: Prediction & { error?: undefined }): Record<string, unknown> {
+    const digits = (x: number) => Number(x.toPrecision(7));
+    return this.answer({
+      ...p,
+      value: typeof p.value === 'number' ? digits(p.value) : p.value,
+      ...(p.scores ? { scores: p.scores.map(digits) } : {}),
+    });
+  }
+
+  /**
    * What an answer echoes so the caller can match it: with a key column, its value under the
    * column's name; without one, the instance's own `key` field. Only strings (cut to 256
    * characters) and finite numbers are echoed.

@@ -5,9 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { csvBatches, Predictor, readModelDir } from '@bucketml/model';
+import { csvInstances, jsonLineInstances, Predictor, readModelDir } from '@bucketml/model';
 import { UsageError } from '../flags.js';
 import { defineVerb } from '../verb.js';
 
@@ -52,7 +50,7 @@ or else the instance's own "key" field; exits 1 if any instance was invalid.`,
     const predictor = new Predictor(await readModelDir(modelDir));
     const input = file === '-' ? process.stdin : createReadStream(file);
     let failures = 0;
-    for await (const item of csv !== undefined ? csvInstances(input) : jsonInstances(input)) {
+    for await (const item of csv !== undefined ? csvInstances(input) : jsonLineInstances(input)) {
       if ('error' in item) {
         failures++;
         process.stdout.write(JSON.stringify({ error: item.error }) + '\n');
@@ -64,55 +62,9 @@ or else the instance's own "key" field; exits 1 if any instance was invalid.`,
       if (p.error !== undefined) {
         failures++;
         process.stdout.write(JSON.stringify({ ...p.key, error: p.error }) + '\n');
-      } else {
-        // float32 carries ~7 significant digits; more would be noise.
-        const digits = (x: number) => Number(x.toPrecision(7));
-        const answer = predictor.answer({
-          ...p,
-          value: typeof p.value === 'number' ? digits(p.value) : p.value,
-          ...(p.scores ? { scores: p.scores.map(digits) } : {}),
-        });
-        process.stdout.write(JSON.stringify(answer) + '\n');
-      }
+      } else process.stdout.write(JSON.stringify(predictor.roundedAnswer(p)) + '\n');
     }
     if (failures > 0) process.stderr.write(`${failures} invalid instance(s)\n`);
     return failures > 0 ? 1 : 0;
   },
 });
-
-type Item = { instance: unknown } | { error: string };
-
-/** One JSON instance per line; a line that is not JSON is an error item, in its place. */
-async function* jsonInstances(input: Readable): AsyncGenerator<Item> {
-  let lineNo = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    try {
-      yield { instance: JSON.parse(line) };
-    } catch (err) {
-      yield { error: `line ${lineNo}: not valid JSON (${(err as Error).message})` };
-    }
-  }
-}
-
-/** The rows of a CSV with a header as instances (cells are strings; an empty cell is missing). */
-async function* csvInstances(input: Readable): AsyncGenerator<Item> {
-  let header: string[] | null = null;
-  try {
-    for await (const batch of csvBatches(input as AsyncIterable<Buffer>))
-      for (const { fields } of batch) {
-        if (!header) {
-          header = fields;
-          continue;
-        }
-        const instance: Record<string, string> = {};
-        fields.forEach((value, i) => {
-          if (i < header!.length) instance[header![i]] = value;
-        });
-        yield { instance };
-      }
-  } catch (err) {
-    yield { error: `cannot parse the CSV: ${String((err as Error).message).slice(0, 300)}` };
-  }
-}

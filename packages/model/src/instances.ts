@@ -1,0 +1,51 @@
+/**
+ * @module instances
+ * Prediction inputs read as a stream of instances, in order: JSON lines, or the rows of a CSV
+ * with a header (field names from the header, every cell a string, an empty cell missing).
+ * `bucketml predict` and batch prediction read their inputs here, so they see the same instances.
+ */
+import { createInterface } from 'node:readline';
+import { csvBatches } from './csv.js';
+
+/** One input item: an instance, or why the item could not be read (kept in its place). */
+export type InstanceItem = { instance: unknown } | { error: string };
+
+/** One JSON instance per line; blank lines are skipped, a line that is not JSON is an error item. */
+export async function* jsonLineInstances(
+  input: NodeJS.ReadableStream,
+): AsyncGenerator<InstanceItem> {
+  let lineNo = 0;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    try {
+      yield { instance: JSON.parse(line) };
+    } catch (err) {
+      yield { error: `line ${lineNo}: not valid JSON (${(err as Error).message})` };
+    }
+  }
+}
+
+/**
+ * The rows of a CSV with a header as instances. Bad quoting ends the input: one error item,
+ * naming the line, is its last item (nothing after it can be told apart reliably).
+ */
+export async function* csvInstances(input: NodeJS.ReadableStream): AsyncGenerator<InstanceItem> {
+  let header: string[] | null = null;
+  try {
+    for await (const batch of csvBatches(input as AsyncIterable<Buffer>))
+      for (const { fields } of batch) {
+        if (!header) {
+          header = fields;
+          continue;
+        }
+        const instance: Record<string, string> = {};
+        fields.forEach((value, i) => {
+          if (i < header!.length) instance[header![i]] = value;
+        });
+        yield { instance };
+      }
+  } catch (err) {
+    yield { error: `cannot parse the CSV: ${String((err as Error).message).slice(0, 300)}` };
+  }
+}
