@@ -1,7 +1,8 @@
 /**
  * @module @bucketml/fn-data-upload
  * The data-upload Cloud Function: the bucket's object-finalized events, delivered by Eventarc
- * (locally by the bucket watcher), handed to stage 1, which turns a drop of CSVs into a run.
+ * (locally by the bucket watcher), handed to stage 1, which turns a drop of CSVs into a run
+ * (and routes cancel requests and batch inputs under predict/<model>/ to their stages).
  */
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
 import { onObjectFinalized, pipelineFromEnv, type StorageObjectData } from '@bucketml/pipeline';

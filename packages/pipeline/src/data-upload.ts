@@ -1,6 +1,9 @@
 /**
  * @module data-upload
- * Stage 1, on every finalized object: a drop of CSVs under data/<model>/ becomes one run.
+ * Stage 1, on every finalized object: a drop of CSVs under data/<model>/ becomes one run. The
+ * bucket's one storage trigger lands here for every object (Eventarc cannot filter by prefix),
+ * so the other objects that start work are routed from here too: cancel requests, and batch
+ * inputs under predict/<model>/ (batch-predict).
  */
 import {
   boundedText,
@@ -9,6 +12,7 @@ import {
   isEvalFile,
   jobIdOf,
   layout,
+  parseBatchInputName,
   parseCancelRequestName,
   parseDropName,
   runIdOf,
@@ -24,6 +28,7 @@ import {
   studyForModel,
   StudySpecError,
 } from '@bucketml/tuning';
+import { onBatchInput } from './batch-predict.js';
 import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
 import { validateDrop, writeDataReport } from './data-report.js';
 import { RejectedRows } from './rejected-rows.js';
@@ -57,6 +62,10 @@ export async function onObjectFinalized(
 ): Promise<void> {
   const cancelled = parseCancelRequestName(object.name ?? '');
   if (cancelled) return onCancelRequested(ctx, cancelled);
+  if (parseBatchInputName(object.name ?? '')) {
+    await onBatchInput(ctx, object);
+    return;
+  }
   const drop = parseDropName(object.name ?? '');
   if (!drop) {
     ctx.log.event('DEBUG', `ignored ${object.name}: not a CSV under data/<model>/`, {

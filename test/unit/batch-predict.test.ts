@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { layout } from '@bucketml/contracts';
+import { deserializeModel, Predictor } from '@bucketml/model';
+import { onBatchInput, onObjectFinalized, type BatchPredictionSummary } from '@bucketml/pipeline';
+import {
+  babyweightCsv,
+  crashing,
+  deployVersion,
+  harness,
+  MODEL,
+  SimulatedCrash,
+  trainedModels,
+  type Harness,
+  type ModelFiles,
+} from './fixtures.ts';
+
+const VERSION = 'babyweight-0000000000b1';
+const HEADER = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
+const INPUT = `predict/${MODEL}/jan.csv`;
+const ANSWERS = layout.batchPredictions(MODEL, 'jan');
+const SUMMARY = layout.batchSummary(MODEL, 'jan');
+
+/** 50 eval rows under a header, the 11th row broken (a gestation that is no number). */
+const ROWS = babyweightCsv('eval.csv', 50).trimEnd().split('\n');
+const BROKEN = 10;
+ROWS[BROKEN] = '7.1,True,30,Single(1),not-a-number,broken-row';
+const CSV = [HEADER, ...ROWS].join('\n') + '\n';
+
+const lines = (text: string | undefined) =>
+  (text ?? '')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** Drops an object as a user's upload would; returns its finalized event. */
+function dropInput(h: Harness, name: string, data: string) {
+  return { bucket: h.bucket.bucketName, name, generation: h.bucket.put(name, data) };
+}
+
+describe('batch-predict: onBatchInput', () => {
+  let model: ModelFiles;
+  before(async () => void ({ good: model } = await trainedModels()));
+
+  async function deployed() {
+    const h = harness();
+    await deployVersion(h.bucket, VERSION, model);
+    return h;
+  }
+
+  it('answers every row in order with the serving version, as the predictor does; a broken row gets an error line', async () => {
+    const h = await deployed();
+    const summary = await onBatchInput(h.ctx, dropInput(h, INPUT, CSV));
+    const predictor = new Predictor(deserializeModel(model.modelJson, model.weightsBin));
+    const header = HEADER.split(',');
+    const expected = ROWS.map((row, i) => {
+      const instance = Object.fromEntries(row.split(',').map((v, j) => [header[j], v]));
+      const p = predictor.predictInstance(instance);
+      return p.error !== undefined
+        ? { row: i + 1, ...p.key, error: p.error }
+        : predictor.roundedAnswer(p);
+    });
+    const answers = lines(h.bucket.text(ANSWERS));
+    assert.deepEqual(answers, expected);
+    assert.equal(answers.length, 50);
+    assert.equal(answers[BROKEN].row, BROKEN + 1);
+    assert.equal(answers[BROKEN].key, 'broken-row');
+    assert.match(String(answers[BROKEN].error), /gestation_weeks/);
+    assert.equal(typeof answers[0].weight_pounds, 'number');
+    assert.equal(answers[0].key, ROWS[0].split(',')[5]);
+    const stored = h.bucket.json<BatchPredictionSummary>(SUMMARY)!;
+    assert.deepEqual(stored, summary);
+    assert.deepEqual(
+      { ...stored, seconds: 0, finishedAt: '' },
+      {
+        input: { name: INPUT, generation: h.bucket.generationOf(INPUT), format: 'csv' },
+        model: MODEL,
+        version: VERSION,
+        output: ANSWERS,
+        rows: 50,
+        errors: 1,
+        seconds: 0,
+        finishedAt: '',
+      },
+    );
+    const jobEvents = h.logs.filter((e) => e.stage === 'batch-predict' && e.severity !== 'DEBUG');
+    assert.equal(jobEvents.length, 1, 'one event per job');
+    assert.equal(jobEvents[0].severity, 'INFO');
+    assert.deepEqual(
+      [jobEvents[0].rows, jobEvents[0].errors, jobEvents[0].version, typeof jobEvents[0].seconds],
+      [50, 1, VERSION, 'number'],
+    );
+  });
+
+  it('a redelivery of the same generation writes nothing; a new generation is answered again', async () => {
+    const h = await deployed();
+    const event = dropInput(h, INPUT, CSV);
+    await onBatchInput(h.ctx, event);
+    const writes = h.bucket.writeCount();
+    const answersGeneration = h.bucket.generationOf(ANSWERS);
+    await onBatchInput(h.ctx, event);
+    await onBatchInput(h.ctx, event);
+    assert.equal(h.bucket.writeCount(), writes, 'no write on redelivery');
+    assert.equal(h.bucket.generationOf(ANSWERS), answersGeneration);
+
+    const shorter = [HEADER, ...ROWS.slice(0, 5)].join('\n') + '\n';
+    const second = dropInput(h, INPUT, shorter);
+    await onBatchInput(h.ctx, event); // the old generation's late redelivery: no longer current
+    assert.equal(h.bucket.writeCount(), writes);
+    const summary = await onBatchInput(h.ctx, second);
+    assert.equal(summary?.rows, 5);
+    assert.equal(summary?.input.generation, second.generation);
+    assert.equal(lines(h.bucket.text(ANSWERS)).length, 5);
+  });
+
+  it('a crash after the answers, before the summary, is redone cleanly by the redelivery', async () => {
+    const h = await deployed();
+    const event = dropInput(h, INPUT, CSV);
+    const ctx = crashing(h.ctx, 'batch-predict:after-answers');
+    await assert.rejects(onBatchInput(ctx, event), SimulatedCrash);
+    assert.equal(h.bucket.text(SUMMARY), undefined, 'no summary: the job is not done');
+    const summary = await onBatchInput(ctx, event);
+    assert.equal(summary?.rows, 50);
+    assert.equal(lines(h.bucket.text(ANSWERS)).length, 50);
+    assert.equal(h.bucket.writeCount(ANSWERS), 2);
+    assert.equal(h.bucket.writeCount(SUMMARY), 1);
+  });
+
+  it('JSON lines: each line an instance; a line that is not JSON or not an object gets an error line', async () => {
+    const h = await deployed();
+    const name = `predict/${MODEL}/feb.jsonl`;
+    const text = [
+      JSON.stringify({
+        is_male: 'True',
+        mother_age: 26,
+        plurality: 'Single(1)',
+        gestation_weeks: 39,
+        key: 'a',
+      }),
+      '{not json',
+      '',
+      '[1, 2]',
+      JSON.stringify({
+        is_male: 'False',
+        mother_age: 30,
+        plurality: 'Twins(2)',
+        gestation_weeks: 36,
+        key: 'd',
+      }),
+    ].join('\n');
+    const summary = await onBatchInput(h.ctx, dropInput(h, name, text));
+    const answers = lines(h.bucket.text(layout.batchPredictions(MODEL, 'feb')));
+    assert.deepEqual(
+      answers.map((a) => [a.key ?? null, a.row ?? null, typeof a.weight_pounds, 'error' in a]),
+      [
+        ['a', null, 'number', false],
+        [null, 2, 'undefined', true],
+        [null, 3, 'undefined', true],
+        ['d', null, 'number', false],
+      ],
+    );
+    assert.match(String(answers[1].error), /not valid JSON/);
+    assert.deepEqual([summary?.rows, summary?.errors, summary?.input.format], [4, 2, 'jsonl']);
+  });
+
+  it('a CSV that cannot be parsed ends with an error line, and its summary says it stopped', async () => {
+    const h = await deployed();
+    const text = [HEADER, ROWS[0], ROWS[1], '7.1,"True,30,Single(1),39,k'].join('\n');
+    const summary = await onBatchInput(h.ctx, dropInput(h, INPUT, text));
+    const answers = lines(h.bucket.text(ANSWERS));
+    assert.equal(answers.length, 3);
+    assert.match(String(answers[2].error), /cannot parse the CSV/);
+    assert.match(String(summary?.error), /cannot parse the CSV/);
+    assert.equal(h.logs.filter((e) => e.severity === 'WARNING').length, 1);
+  });
+
+  it('no model deployed: an ERROR event and a summary saying so, no answers, no throw', async () => {
+    const h = harness();
+    const summary = await onBatchInput(h.ctx, dropInput(h, INPUT, CSV));
+    assert.equal(summary?.version, null);
+    assert.match(String(summary?.error), /no model named babyweight is deployed/);
+    assert.equal(h.bucket.text(ANSWERS), undefined);
+    assert.deepEqual(h.bucket.json(SUMMARY), summary);
+    const errors = h.logs.filter((e) => e.severity === 'ERROR');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].stage, 'batch-predict');
+  });
+
+  it("the storage trigger routes predict/ objects here; the pipeline's own predictions/ objects start nothing", async () => {
+    const h = await deployed();
+    await onObjectFinalized(h.ctx, dropInput(h, INPUT, CSV));
+    assert.equal(lines(h.bucket.text(ANSWERS)).length, 50);
+    const writes = h.bucket.writeCount();
+    for (const name of [ANSWERS, SUMMARY])
+      await onObjectFinalized(h.ctx, {
+        bucket: h.bucket.bucketName,
+        name,
+        generation: h.bucket.generationOf(name),
+      });
+    await onObjectFinalized(h.ctx, dropInput(h, `predict/${MODEL}/notes.txt`, 'hello'));
+    assert.equal(h.bucket.writeCount(), writes);
+    assert.deepEqual(h.bucket.names('runs/'), []);
+  });
+});
