@@ -86,6 +86,7 @@ export class LocalStack extends EventEmitter {
   private emulator?: PubSubEmulator;
   private watcher?: BucketWatcher;
   private cancelWatcher?: BucketWatcher;
+  private batchWatcher?: BucketWatcher;
   private messaging?: PubSubMessaging;
   private pages?: PageServer;
   /** Where the bucket's pages are served: <pagesUrl>/runs/<runId>/, <pagesUrl>/models/<model>/. */
@@ -166,22 +167,33 @@ export class LocalStack extends EventEmitter {
     );
     this.training.resume(); // resumed jobs publish to the topics just made
 
+    const logDelivery = (name: string, status: number | string) =>
+      this.line(
+        'eventarc',
+        JSON.stringify({
+          severity: status === 200 || status === 204 ? 'DEBUG' : 'WARNING',
+          component: 'eventarc',
+          message: `storage event for ${name}: ${status}`,
+        }),
+      );
     this.watcher = new BucketWatcher(this.bucket, {
       bucketName: basename(this.bucket.root),
       prefix: (functionNamed('data-upload').trigger as { prefix: string }).prefix,
       targetUrl: fns['data-upload'].url,
       duplicate: o.duplicateStorageEvents ?? 1,
-      onDelivery: (name, status) =>
-        this.line(
-          'eventarc',
-          JSON.stringify({
-            severity: status === 200 || status === 204 ? 'DEBUG' : 'WARNING',
-            component: 'eventarc',
-            message: `storage event for ${name}: ${status}`,
-          }),
-        ),
+      onDelivery: logDelivery,
     });
     await this.watcher.start();
+    // Batch inputs (predict/<model>/…) reach data-upload too, as in the cloud, where the one
+    // storage trigger gets every object; predictions/, which the job writes, is not watched.
+    this.batchWatcher = new BucketWatcher(this.bucket, {
+      bucketName: basename(this.bucket.root),
+      prefix: layout.batchInputRoot,
+      targetUrl: fns['data-upload'].url,
+      duplicate: o.duplicateStorageEvents ?? 1,
+      onDelivery: logDelivery,
+    });
+    await this.batchWatcher.start();
     // Cancel requests (runs/<runId>/cancel.json) reach data-upload as in the cloud, where the
     // bucket's trigger announces every object: one stat per run, not a walk of every trial's
     // files; those written while the stack was down are announced at start.
@@ -205,6 +217,7 @@ export class LocalStack extends EventEmitter {
   async stop(): Promise<void> {
     await this.watcher?.stop();
     await this.cancelWatcher?.stop();
+    await this.batchWatcher?.stop();
     await this.training?.stop();
     await Promise.all(Object.values(this.functions ?? {}).map((f) => f.stop()));
     await this.messaging?.close();
