@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<object> }>> = {
   data: () => import('./bench/data.ts'),
   equality: () => import('./bench/equality.ts'),
   study: () => import('./bench/study.ts'),
+  batch: () => import('./bench/batch.ts'),
 };
 
 const name = process.argv[2];
