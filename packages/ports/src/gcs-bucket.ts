@@ -68,28 +68,12 @@ export class GcsBucket implements Storage {
   }
 
   async write(name: string, data: Buffer | string, options: WriteOptions = {}): Promise<string> {
-    const file = this.file(name);
-    try {
-      await file.save(typeof data === 'string' ? Buffer.from(data) : data, {
+    return this.upload(name, options, (file, settings) =>
+      file.save(typeof data === 'string' ? Buffer.from(data) : data, {
+        ...settings,
         resumable: false,
-        contentType: options.contentType,
-        ...(options.ifGenerationMatch !== undefined
-          ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
-          : {}),
-      });
-    } catch (err) {
-      if (status(err) === 412)
-        throw new PreconditionFailedError(
-          name,
-          options.ifGenerationMatch!,
-          (await this.stat(name))?.generation ?? null,
-        );
-      throw err;
-    }
-    const generation = file.metadata.generation;
-    if (generation === undefined)
-      throw new Error(`Cloud Storage returned no generation for ${name}`);
-    return String(generation);
+      }),
+    );
   }
 
   /**
@@ -102,18 +86,28 @@ export class GcsBucket implements Storage {
     chunks: AsyncIterable<Buffer | string>,
     options: WriteOptions = {},
   ): Promise<string> {
+    return this.upload(name, options, (file, settings) =>
+      pipeline(Readable.from(chunks), file.createWriteStream({ ...settings, resumable: true })),
+    );
+  }
+
+  /** One upload with the write's settings: a failed precondition as the port's error, the generation made. */
+  private async upload(
+    name: string,
+    options: WriteOptions,
+    send: (
+      file: File,
+      settings: { contentType?: string; preconditionOpts?: { ifGenerationMatch: number } },
+    ) => Promise<unknown>,
+  ): Promise<string> {
     const file = this.file(name);
     try {
-      await pipeline(
-        Readable.from(chunks),
-        file.createWriteStream({
-          resumable: true,
-          contentType: options.contentType,
-          ...(options.ifGenerationMatch !== undefined
-            ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
-            : {}),
-        }),
-      );
+      await send(file, {
+        contentType: options.contentType,
+        ...(options.ifGenerationMatch !== undefined
+          ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
+          : {}),
+      });
     } catch (err) {
       if (status(err) === 412)
         throw new PreconditionFailedError(
