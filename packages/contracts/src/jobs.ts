@@ -89,4 +89,25 @@ export interface StudySpec extends StudySettings {
   args: string[];
   /** Trainer flags for the final training with the best parameters (a BucketML extension). */
   finalArgs: string[];
+  /**
+   * Seed the study with earlier runs' trials of the same model and parameter space (a BucketML
+   * extension, default true; `warmStart: false` in hyperparam.yaml turns it off).
+   */
+  warmStart: boolean;
+}
+
+/** An earlier run's finished trial, as a new study's search sees it (warm start). */
+export interface PriorTrial {
+  runId: string;
+  trialId: string;
+  parameters: Record<string, ParameterValue>;
+  objective: number;
+}
+
+/** What a study was seeded with: the earlier runs' trials, or why none. */
+export interface WarmStart {
+  runs: string[];
+  trials: PriorTrial[];
+  /** Why no trials were taken (off, no earlier run, a different parameter space, …). */
+  reason?: string;
 }

@@ -21,6 +21,7 @@
  *   predict/<model>/<name>.csv|.jsonl batch inputs: a CSV with a header, or JSON lines of instances
  *   predictions/<model>/<name>.jsonl  a batch input's answers, one line per row, in order;
  *                                     <name>.summary.json its summary (rows, errors, version)
+ *   reports/<model>/studies.json      the model's finished studies: space, goal and trials (warm start)
  */
 
 /** Model names: also folder names, label values and URL path segments, so kept plain. */
@@ -107,6 +108,11 @@ export const layout = {
   batchPredictions: (model: string, name: string) => `predictions/${model}/${name}.jsonl`,
   /** A batch job's summary, written after its answers: its presence marks the job done. */
   batchSummary: (model: string, name: string) => `predictions/${model}/${name}.summary.json`,
+  /**
+   * The model's finished studies (StudyIndex): each run's parameter space, metric, goal and
+   * best trials, appended when its study is analysed; a new run's study is warm-started from it.
+   */
+  studyIndex: (model: string) => `reports/${model}/studies.json`,
 };
 
 const NAME = MODEL_NAME.source.slice(1, -1); // without its anchors

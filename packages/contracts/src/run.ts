@@ -3,7 +3,7 @@
  * Run state (runs/<runId>/run.json) and the serving pointer (models/<model>/serving.json): the
  * records the stages advance and that npm start, the tests and the CLI read to follow a run.
  */
-import type { Goal, ParameterValue } from './jobs.js';
+import type { Goal, ParameterValue, ParamSpec } from './jobs.js';
 import { layout } from './layout.js';
 
 export const RUN_STATES = [
@@ -74,6 +74,10 @@ export interface RunRecord {
     goal: Goal;
     args: string[];
     finalArgs: string[];
+    /** The study's parameter space (the study index keeps it, to match later runs' studies). */
+    params?: ParamSpec[];
+    /** What the study was seeded with: trial counts per earlier run, or why none. */
+    warmStart?: { trials: number; runs: string[]; reason?: string };
   };
   best?: { trialId: string; objective: number; parameters: Record<string, ParameterValue> };
   /** The final training: its job and output directory (the model is at <outputDir>model/). */

@@ -45,6 +45,7 @@ export function defaultStudyFor(
     maxParallelTrials: 2,
     maxFailedTrials: 3,
     enableTrialEarlyStopping: true,
+    warmStart: true,
     algorithm: 'ALGORITHM_UNSPECIFIED',
     params: [
       { name: 'learning_rate', type: 'DOUBLE', min: 0.0003, max: 0.03, scale: 'UNIT_LOG_SCALE' },

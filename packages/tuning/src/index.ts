@@ -16,7 +16,14 @@ export {
   type VertexParameterSpec,
 } from './vertex-spec.js';
 export { parseStudyDocument } from './study-document.js';
-export { suggestTrial, gridPoint, type SearchSpace } from './search.js';
+export {
+  suggestTrial,
+  gridPoint,
+  bestPrior,
+  priorObservations,
+  type SearchSpace,
+} from './search.js';
+export * from './warm-start.js';
 export { suggestBayesian, type Observation } from './bayesian.js';
 export { shouldStopTrial, stoppingDecision, type StoppingOptions } from './early-stopping.js';
 export { defaultStudyFor, studyForModel } from './default-study.js';

@@ -14,6 +14,7 @@
  *       maxTrials: 20
  *       maxParallelTrials: 5
  *       enableTrialEarlyStopping: True
+ *       warmStart: false                    # BucketML: no seeding from earlier runs (default true)
  *       params:
  *       - parameterName: batch_size
  *         type: INTEGER
@@ -104,6 +105,7 @@ export function parseCourseSpec(doc: unknown): StudySpec {
       maxParallelTrials: hp.maxParallelTrials ?? 1,
       maxFailedTrials: hp.maxFailedTrials ?? 0,
       enableTrialEarlyStopping: hp.enableTrialEarlyStopping ?? false,
+      warmStart: hp.warmStart ?? true,
       algorithm: hp.algorithm,
       params: (Array.isArray(rawParams) ? rawParams : []).map((p, i) =>
         parseParam(p, `${at}.params[${i}]`, fail),
@@ -118,6 +120,7 @@ export function parseCourseSpec(doc: unknown): StudySpec {
       maxParallelTrials: `${at}.maxParallelTrials`,
       maxFailedTrials: `${at}.maxFailedTrials`,
       enableTrialEarlyStopping: `${at}.enableTrialEarlyStopping`,
+      warmStart: `${at}.warmStart`,
       algorithm: `${at}.algorithm`,
       params: `${at}.params`,
       args: 'trainingInput.args',
@@ -186,6 +189,7 @@ export function checkStudy(
   const maxFailedTrials = nonNegInt(raw.maxFailedTrials, field.maxFailedTrials, fail);
   const early = raw.enableTrialEarlyStopping;
   if (typeof early !== 'boolean') fail(`${field.enableTrialEarlyStopping} must be true or false`);
+  if (typeof raw.warmStart !== 'boolean') fail(`${field.warmStart} must be true or false`);
   const algorithm = raw.algorithm ?? 'ALGORITHM_UNSPECIFIED';
   if (!ALGORITHMS.includes(algorithm as string))
     fail(
@@ -222,6 +226,7 @@ export function checkStudy(
     maxParallelTrials,
     maxFailedTrials,
     enableTrialEarlyStopping: early === true,
+    warmStart: raw.warmStart !== false,
     algorithm: algorithm as string,
     params: raw.params,
     args: flagList(raw.args, field.args),

@@ -5,6 +5,8 @@
  * without loss: the course's scaleTier maps to a machine type (one table, both directions) and
  * its args travel as the trial container's args; enableTrialEarlyStopping is Vertex's median
  * automated stopping. (BucketML's finalArgs belong to the final training, a separate CustomJob.)
+ * `warmStart: false` (top level, beside studySpec) is BucketML's off switch for warm start: a
+ * HyperparameterTuningJob has no field for earlier observations, so it never reaches Vertex.
  */
 import {
   checkStudy,
@@ -38,6 +40,8 @@ export interface VertexTuningJobSpec {
   maxTrialCount: number;
   parallelTrialCount: number;
   maxFailedTrialCount?: number;
+  /** BucketML: seed the study with earlier runs' trials (default true); not sent to Vertex. */
+  warmStart?: boolean;
   trialJobSpec: {
     workerPoolSpecs: {
       machineSpec: { machineType: string };
@@ -76,6 +80,7 @@ export function toVertexTuningJob(
     maxTrialCount: spec.maxTrials,
     parallelTrialCount: spec.maxParallelTrials,
     maxFailedTrialCount: spec.maxFailedTrials,
+    ...(spec.warmStart ? {} : { warmStart: false }),
     trialJobSpec: {
       workerPoolSpecs: [
         {
@@ -110,6 +115,7 @@ export function fromVertexTuningJob(job: unknown): StudySpec {
       maxParallelTrials: j.parallelTrialCount ?? 1,
       maxFailedTrials: j.maxFailedTrialCount ?? 0,
       enableTrialEarlyStopping: study.medianAutomatedStoppingSpec !== undefined,
+      warmStart: j.warmStart ?? true,
       algorithm: study.algorithm,
       params,
       args,
@@ -122,6 +128,7 @@ export function fromVertexTuningJob(job: unknown): StudySpec {
       maxParallelTrials: 'parallelTrialCount',
       maxFailedTrials: 'maxFailedTrialCount',
       enableTrialEarlyStopping: 'studySpec.medianAutomatedStoppingSpec',
+      warmStart: 'warmStart',
       algorithm: 'studySpec.algorithm',
       params: 'studySpec.parameters',
       args: 'trialJobSpec.workerPoolSpecs[0].containerSpec.args',
