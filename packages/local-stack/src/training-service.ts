@@ -334,6 +334,7 @@ export class LocalTrainingService {
             { params, goal: request.goal, algorithm: request.algorithm },
             record.trials,
             new Rng(request.seed * 7919 + Number(id)),
+            request.warmStartFrom?.trials,
           );
           const trial: Trial = {
             id,

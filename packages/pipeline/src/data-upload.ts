@@ -24,6 +24,7 @@ import { DataError, problemType, SpecError } from '@bucketml/model';
 import { PreconditionFailedError, type ObjectInfo } from '@bucketml/ports';
 import {
   checkStudyForProblem,
+  describeWarmStart,
   parseStudyDocument,
   studyForModel,
   StudySpecError,
@@ -33,6 +34,7 @@ import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
 import { validateDrop, writeDataReport } from './data-report.js';
 import { RejectedRows } from './rejected-rows.js';
 import { refreshRunPage } from './run-page.js';
+import { warmStartFor } from './study-index.js';
 import {
   failRun,
   publishRunFinished,
@@ -253,6 +255,7 @@ export async function onObjectFinalized(
 
   const jobId = jobIdOf(runId, 'study');
   const args = trialArgs(study.args, study.metricTag);
+  const warmStart = await warmStartFor(ctx, run, study, runLog);
   const submitted = await ctx.training.submitStudy({
     jobId,
     runId,
@@ -271,6 +274,7 @@ export async function onObjectFinalized(
     algorithm: study.algorithm,
     params: study.params,
     seed: ctx.seed,
+    ...(warmStart.trials.length ? { warmStartFrom: warmStart } : {}),
   });
   ctx.crashPoint('data-upload:after-submit');
   const moved = await ctx.runs.advance(runId, ['received'], 'tuning', {
@@ -283,6 +287,8 @@ export async function onObjectFinalized(
       goal: study.goal,
       args,
       finalArgs: study.finalArgs,
+      params: study.params,
+      warmStart: { ...warmStart, trials: warmStart.trials.length },
     },
   });
   if (!moved) await cancelIfRunEnded(ctx, runId, jobId);
@@ -298,6 +304,13 @@ export async function onObjectFinalized(
         metricTag: study.metricTag,
       },
     );
+    runLog.event('INFO', describeWarmStart({ ...warmStart, trials: warmStart.trials.length }), {
+      warmStart: {
+        runs: warmStart.runs,
+        trials: warmStart.trials.length,
+        reason: warmStart.reason,
+      },
+    });
     await refreshRunPage(ctx, runId, runLog);
   }
 }

@@ -31,6 +31,7 @@ import { cancelIfRunEnded } from './cancel-run.js';
 import type { Logger } from './logger.js';
 import { readModelObjects } from './model-store.js';
 import { refreshRunPage } from './run-page.js';
+import { recordStudyInIndex } from './study-index.js';
 
 export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise<void> {
   const log = ctx.log.child({ runId: event.runId, model: event.model });
@@ -108,8 +109,14 @@ async function onStudyCompleted(ctx: PipelineContext, event: StudyCompletedEvent
     return;
   }
   const report = analyzeTrials(study.trials, run.study.goal, run.study.metricTag);
-  await ctx.storage.write(layout.report(run.runId), JSON.stringify(report, null, 2));
+  const warmStart = run.study.warmStart ? { warmStart: run.study.warmStart } : {};
+  await ctx.storage.write(
+    layout.report(run.runId),
+    JSON.stringify({ ...report, ...warmStart }, null, 2),
+  );
   await ctx.storage.write(layout.reportText(run.runId), formatReport(report));
+  // Before the run moves on, so a redelivery after a crash still records it (idempotent).
+  await recordStudyInIndex(ctx, run, study.trials);
   ctx.crashPoint('job-completed:after-report');
   if (!report.best || study.state !== 'SUCCEEDED') {
     const reason = report.best

@@ -4,7 +4,13 @@
  * Vertex AI custom and hyperparameter-tuning jobs. Jobs are named by the caller from the run
  * id, and submitting a job that exists returns it instead of starting another: handlers retry.
  */
-import type { JobState, ParameterValue, StudySettings, Trial } from '@bucketml/contracts';
+import type {
+  JobState,
+  ParameterValue,
+  StudySettings,
+  Trial,
+  WarmStart,
+} from '@bucketml/contracts';
 
 export type { JobState, ParameterValue, Trial, TrialState } from '@bucketml/contracts';
 
@@ -27,6 +33,11 @@ export interface StudyJobRequest extends TrainerInput, StudySettings {
   /** The study's output directory: trial n writes under <outputDir><n>/ (jobOutput.trialDir). */
   outputDir: string;
   seed: number;
+  /**
+   * Earlier runs' trials of the same space (selectWarmStart), fixed when the study is
+   * submitted: every suggestion, after a restart too, is derived from the same ones.
+   */
+  warmStartFrom?: WarmStart;
 }
 
 export interface TrainingJobRequest extends TrainerInput {
@@ -55,6 +66,11 @@ export interface TrainingJob {
 
 /** The training port. Submitting a job id that exists returns it (`created: false`). */
 export interface TrainingBackend {
+  /**
+   * False when the backend's studies cannot start from earlier observations (Vertex AI's
+   * HyperparameterTuningJob has no field for them); absent or true, they can.
+   */
+  readonly supportsWarmStart?: boolean;
   submitStudy(request: StudyJobRequest): Promise<{ jobId: string; created: boolean }>;
   submitTraining(request: TrainingJobRequest): Promise<{ jobId: string; created: boolean }>;
   getStudy(jobId: string): Promise<StudyJob | null>;

@@ -103,6 +103,11 @@ export function labelValue(value: string): string {
 
 /** The training port on Vertex AI's job service. */
 export class VertexTrainingBackend implements TrainingBackend {
+  /**
+   * Vertex's studies start cold: a HyperparameterTuningJob has no input for earlier trials
+   * (only the Vizier API's own studies take them, which this backend does not drive).
+   */
+  readonly supportsWarmStart = false;
   private readonly parent: string;
 
   constructor(
@@ -151,8 +156,9 @@ export class VertexTrainingBackend implements TrainingBackend {
   /** CreateHyperparameterTuningJobRequest: trial t writes to <outputDir><t>/model/. */
   tuningJobRequest(request: StudyJobRequest) {
     // The converter gives the study spec and trial counts; the trial pool is this backend's.
+    // request.warmStartFrom is not sent: a HyperparameterTuningJob takes no earlier observations.
     const { studySpec, maxTrialCount, parallelTrialCount, maxFailedTrialCount } = toVertexTuningJob(
-      { ...request, args: [], finalArgs: [] },
+      { ...request, args: [], finalArgs: [], warmStart: false },
     );
     return {
       parent: this.parent,

@@ -1,0 +1,95 @@
+/**
+ * @module study-index
+ * The model's finished studies (reports/<model>/studies.json) in the bucket: job-completed adds
+ * each analysed study, data-upload reads them to warm-start the next run's study. One object
+ * per model, so finding the earlier runs costs one read, not a listing of runs/.
+ */
+import {
+  layout,
+  type RunRecord,
+  type StudySpec,
+  type Trial,
+  type WarmStart,
+} from '@bucketml/contracts';
+import { PreconditionFailedError } from '@bucketml/ports';
+import { addToStudyIndex, selectWarmStart, type StudyIndex } from '@bucketml/tuning';
+import type { PipelineContext } from './context.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Adds a finished study to its model's index by compare-and-swap (two studies finishing at
+ * once both land); a redelivery finds the run there and writes nothing.
+ */
+export async function recordStudyInIndex(
+  ctx: PipelineContext,
+  run: Pick<RunRecord, 'runId' | 'model' | 'study'>,
+  trials: Trial[],
+): Promise<void> {
+  const params = run.study?.params;
+  if (!run.study || !params) return; // a run from before the index: nothing to match it by
+  if (!trials.some((t) => t.state === 'SUCCEEDED' && t.objective !== undefined)) return;
+  const name = layout.studyIndex(run.model);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const existing = await ctx.storage.read(name);
+    const index = existing ? parseIndex(existing.data.toString('utf8')) : null;
+    if (index?.studies.some((s) => s.runId === run.runId)) return;
+    const next = addToStudyIndex(
+      index,
+      {
+        runId: run.runId,
+        completedAt: new Date().toISOString(),
+        metricTag: run.study.metricTag,
+        goal: run.study.goal,
+        params,
+      },
+      trials,
+    );
+    try {
+      await ctx.storage.write(name, JSON.stringify(next, null, 2), {
+        ifGenerationMatch: existing?.generation ?? '0',
+      });
+      return;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+  }
+  throw new Error(`${name} kept changing while the study of ${run.runId} was added`); // retried
+}
+
+/**
+ * What the run's study starts from: the index's compatible earlier trials, or none and why
+ * (off, a backend that cannot use them, no earlier study, a different space). An unreadable
+ * index is a WARNING and a cold start, never a failed run.
+ */
+export async function warmStartFor(
+  ctx: PipelineContext,
+  run: Pick<RunRecord, 'runId' | 'model' | 'createdAt'>,
+  study: StudySpec,
+  log: Logger,
+): Promise<WarmStart> {
+  if (!study.warmStart) return selectWarmStart(study, null, run);
+  if (ctx.training.supportsWarmStart === false)
+    return {
+      runs: [],
+      trials: [],
+      reason:
+        "this training backend cannot seed a study (Vertex AI's tuning jobs take no earlier trials)",
+    };
+  const stored = await ctx.storage.read(layout.studyIndex(run.model));
+  let index: StudyIndex | null = null;
+  if (stored) {
+    index = parseIndex(stored.data.toString('utf8'));
+    if (!index)
+      log.event('WARNING', `${layout.studyIndex(run.model)} is not a study index; starting cold`);
+  }
+  return selectWarmStart(study, index, run);
+}
+
+function parseIndex(text: string): StudyIndex | null {
+  try {
+    const doc = JSON.parse(text);
+    return doc && Array.isArray(doc.studies) ? (doc as StudyIndex) : null;
+  } catch {
+    return null;
+  }
+}
