@@ -8,16 +8,27 @@
  *     Bayesian after 20 trials vs random after 20 and after 60.
  * (c) the Bayesian 20-trial study again with early stopping (`shouldStopTrial`): examples
  *     trained and best RMSE, against (b) without it.
+ * (d) warm start (BENCH_PARTS=warmstart): a cold study against one seeded with an earlier
+ *     run's trials (selectWarmStart, as the pipeline does), on (1) a second drop of the same
+ *     data and (2) a drop with 20% more rows (the earlier run trained on train.csv without its
+ *     last sixth, held out; the new drop is all of train.csv). The earlier run uses another
+ *     seed (seed + 100): with the same seed a cold second run repeats the first exactly.
+ *     Trials the warm study needs to reach the cold study's best after 20, and both bests at
+ *     equal budgets.
  * Trials are suggested in batches of maxParallelTrials (5) with the constant liar and trained
  * one after another; so early stopping sees a little more history than a parallel run would.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PriorTrial } from '@bucketml/contracts';
 import { BUILTIN_SPECS, fileSource, Rng } from '@bucketml/model';
 import { loadTrainingEngine, trainModel } from '@bucketml/trainer';
 import {
+  addToStudyIndex,
   COURSE_HYPERPARAM_YAML,
   parseStudyDocument,
+  selectWarmStart,
   shouldStopTrial,
   suggestTrial,
   type Observation,
@@ -86,20 +97,36 @@ if (CURVE_CACHE && existsSync(CURVE_CACHE))
   for (const [k, v] of Object.entries(JSON.parse(readFileSync(CURVE_CACHE, 'utf8'))))
     curves.set(k, v as Curve);
 
-async function learningCurve(parameters: ParamValues): Promise<Curve> {
+const FULL_TRAIN = join(DATA, 'train.csv');
+
+/** train.csv without its last sixth: the full file has 20% more rows (real ones, held out). */
+function heldOutTrainFile(): string {
+  const lines = readFileSync(FULL_TRAIN, 'utf8').trimEnd().split('\n');
+  const rows = lines.length - 1;
+  const kept = Math.round(rows / 1.2);
+  const file = join(mkdtempSync(join(tmpdir(), 'bench-warm-')), 'train-5of6.csv');
+  writeFileSync(file, lines.slice(0, 1 + kept).join('\n') + '\n');
+  console.log(
+    `warm start: earlier drop ${kept} rows, new drop ${rows} rows (+${((rows / kept - 1) * 100).toFixed(1)}%)`,
+  );
+  return file;
+}
+
+async function learningCurve(parameters: ParamValues, trainFile = FULL_TRAIN): Promise<Curve> {
   const hp = {
     batchSize: Number(parameters.batch_size),
     nembeds: Number(parameters.nembeds),
     nnsize: [Number(parameters.nnsize)],
     trainExamples: TRIAL_EXAMPLES,
   };
-  const key = JSON.stringify(hp);
+  // The full file's key is the original's, so existing curve caches stay valid.
+  const key = JSON.stringify(trainFile === FULL_TRAIN ? hp : { ...hp, trainFile: 'held-out' });
   const cached = curves.get(key);
   if (cached) return cached;
   const spec = BUILTIN_SPECS.babyweight;
   const r = await trainModel({
     spec,
-    train: [fileSource(join(DATA, 'train.csv'))],
+    train: [fileSource(trainFile)],
     eval: [fileSource(join(DATA, 'eval.csv'))],
     hyperparameters: { ...spec.hyperparameters, ...hp },
     seed: 1,
@@ -120,7 +147,8 @@ async function babyweightStudy(
   trials: number,
   seed: number,
   earlyStopping: boolean,
-): Promise<StudyResult> {
+  data: { trainFile?: string; prior?: PriorTrial[] } = {},
+): Promise<StudyResult & { history: Observation[] }> {
   const { params } = parseStudyDocument(COURSE_HYPERPARAM_YAML);
   const history: (Observation & { measurements?: number[] })[] = [];
   let examples = 0;
@@ -133,11 +161,12 @@ async function babyweightStudy(
         { params, goal: 'MINIMIZE', algorithm },
         [...history, ...batch],
         new Rng(seed * 7919 + n + 1),
+        data.prior,
       );
       batch.push({ parameters, state: 'ACTIVE' });
     }
     for (const trial of batch) {
-      const curve = await learningCurve(trial.parameters);
+      const curve = await learningCurve(trial.parameters, data.trainFile);
       const finished = history.filter((h) => h.measurements).map((h) => h.measurements!);
       const measurements: number[] = [];
       let stop = false;
@@ -169,6 +198,80 @@ async function babyweightStudy(
       ),
     examples,
     stopped,
+    history,
+  };
+}
+
+/** The 1-based trial at which a study first reached `target` (cap + 1: it did not). */
+function trialsToReach(history: Observation[], target: number, cap: number): number {
+  const i = history
+    .slice(0, cap)
+    .findIndex((h) => h.state === 'SUCCEEDED' && h.objective! <= target);
+  return i < 0 ? cap + 1 : i + 1;
+}
+
+const WARM_TRIALS = Number(process.env.BENCH_WARM_TRIALS ?? 20);
+
+/** (d): per seed, cold vs warm on the same data and on 20% more rows. */
+async function warmStartBench() {
+  const { params } = parseStudyDocument(COURSE_HYPERPARAM_YAML);
+  const heldOut = heldOutTrainFile();
+  const space = { params, metricTag: 'rmse', goal: 'MINIMIZE' as const, warmStart: true };
+  const priorOf = (earlier: Observation[], runId: string) => {
+    const trials = earlier.map((h, i) => ({ id: String(i + 1), ...h }));
+    const index = addToStudyIndex(null, { runId, completedAt: '1', ...space }, trials);
+    return selectWarmStart(space, index, { runId: 'new', createdAt: '2' }).trials;
+  };
+  const rows: Record<string, number[]> = {};
+  const push = (k: string, v: number) => (rows[k] ??= []).push(v);
+  for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
+    const t0 = performance.now();
+    const cold = await babyweightStudy('ALGORITHM_UNSPECIFIED', 20, seed, false);
+    const target = cold.bestAfter(20);
+    const scenarios = {
+      same: FULL_TRAIN,
+      more: heldOut,
+    };
+    const line: string[] = [];
+    for (const [name, earlierFile] of Object.entries(scenarios)) {
+      const earlier = await babyweightStudy('ALGORITHM_UNSPECIFIED', 20, seed + 100, false, {
+        trainFile: earlierFile,
+      });
+      const prior = priorOf(earlier.history, `earlier-${name}`);
+      const warm = await babyweightStudy('ALGORITHM_UNSPECIFIED', WARM_TRIALS, seed, false, {
+        prior,
+      });
+      const n = trialsToReach(warm.history, target, WARM_TRIALS);
+      push(`${name}Trials`, n);
+      push(`${name}Warm10`, warm.bestAfter(10));
+      push(`${name}WarmAll`, warm.bestAfter(WARM_TRIALS));
+      line.push(
+        `${name === 'same' ? 'same data' : '+20% rows'}: warm reaches ${target.toFixed(4)} at trial ${n > WARM_TRIALS ? `>${WARM_TRIALS}` : n}, warm@10 ${warm.bestAfter(10).toFixed(4)}, warm@${WARM_TRIALS} ${warm.bestAfter(WARM_TRIALS).toFixed(4)}`,
+      );
+    }
+    push('coldTrials', trialsToReach(cold.history, target, 20));
+    push('cold10', cold.bestAfter(10));
+    push('cold20', target);
+    console.log(
+      `warm start seed ${seed}: cold@10 ${cold.bestAfter(10).toFixed(4)}, cold@20 ${target.toFixed(4)} (reached at trial ${rows.coldTrials.at(-1)}); ${line.join('; ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+    );
+  }
+  const m = (k: string) => round(mean(rows[k]));
+  console.log(
+    `warm start (mean of ${SEEDS}): trials to the cold study's best — cold ${m('coldTrials')}, warm same data ${m('sameTrials')}, warm +20% rows ${m('moreTrials')}`,
+  );
+  return {
+    warmStartTrials: WARM_TRIALS,
+    warmStartColdTrialsToBest: m('coldTrials'),
+    warmStartSameDataTrialsToColdBest: m('sameTrials'),
+    warmStartMoreRowsTrialsToColdBest: m('moreTrials'),
+    warmStartCold10: m('cold10'),
+    warmStartCold20: m('cold20'),
+    warmStartSameData10: m('sameWarm10'),
+    warmStartSameDataAll: m('sameWarmAll'),
+    warmStartMoreRows10: m('moreWarm10'),
+    warmStartMoreRowsAll: m('moreWarmAll'),
+    warmStartPerSeed: rows,
   };
 }
 
@@ -237,6 +340,7 @@ export async function run() {
         `early stopping cuts ${(100 * babyweight.earlyStoppingExamplesCut!).toFixed(1)}% of examples, best rmse ${(100 * babyweight.earlyStoppingRmseChange!).toFixed(2)}%`,
     );
   }
+  const warmStart = part.includes('warmstart') ? await warmStartBench() : {};
   const result = {
     bench: 'tuning',
     seeds: SEEDS,
@@ -250,6 +354,7 @@ export async function run() {
         }
       : {}),
     ...babyweight,
+    ...warmStart,
   };
   if (bayes.length)
     console.log(
