@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { layout, type RunRecord } from '@bucketml/contracts';
 import { onJobEvent, onObjectFinalized } from '@bucketml/pipeline';
-import type { StudyIndex } from '@bucketml/tuning';
+import { COURSE_HYPERPARAM_YAML, type StudyIndex } from '@bucketml/tuning';
 import * as fx from './fixtures.ts';
 
 /** A second drop of the model (different rows, so a new run), through data-upload. */
@@ -78,28 +78,11 @@ describe('warm start through the stages', () => {
     await firstRunAnalysed(h);
     h.bucket.put(
       layout.hyperparamConfig(fx.MODEL),
-      `trainingInput:
-  hyperparameters:
-    maxTrials: 4
-    maxParallelTrials: 2
-    warmStart: false
-    params:
-    - parameterName: batch_size
-      type: INTEGER
-      minValue: 8
-      maxValue: 512
-      scaleType: UNIT_LOG_SCALE
-    - parameterName: nembeds
-      type: INTEGER
-      minValue: 3
-      maxValue: 30
-      scaleType: UNIT_LINEAR_SCALE
-    - parameterName: nnsize
-      type: INTEGER
-      minValue: 64
-      maxValue: 512
-      scaleType: UNIT_LOG_SCALE
-`,
+      // The course's study, four trials, with warm start off.
+      COURSE_HYPERPARAM_YAML.replace('maxTrials: 20', 'maxTrials: 4').replace(
+        '    maxParallelTrials: 5\n',
+        '    maxParallelTrials: 2\n    warmStart: false\n',
+      ),
     );
     const second = await secondDrop(h);
     assert.equal(h.training.studies.get(`${second}-study`)!.warmStartFrom, undefined);
