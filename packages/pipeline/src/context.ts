@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import {
   boundedText,
   layout,
@@ -113,10 +112,7 @@ export async function resolveModelSpec(
   return { spec, specObject };
 }
 
-/** A bucket object as a CSV source for the dataset reader: `object` read under `name` (default: the object's), e.g. a run's copy under its drop's name. */
-export function storageSource(storage: Storage, object: string, name = object): DataSource {
-  return { name, open: async () => (await storage.openRead(object)) as unknown as Readable };
-}
+export { storageSource } from './storage-source.js';
 
 /**
  * The run if it is in one of `states`; otherwise null, after a DEBUG line: a delivery for a

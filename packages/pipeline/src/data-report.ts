@@ -7,7 +7,6 @@
  * WARNING, not a stop: the gate decides on the numbers.
  */
 import { layout, parseRunId } from '@bucketml/contracts';
-import { PreconditionFailedError } from '@bucketml/ports';
 import {
   compareWithReference,
   DataProfiler,
@@ -115,7 +114,8 @@ export async function writeDataReport(
   await ctx.storage.write(layout.dataReport(runId), JSON.stringify(report, null, 2));
   // A validated drop is the next run's reference while no model serves (a blocked one is not:
   // its data would excuse the same drift dropped again).
-  if (!earlier && report.verdict !== 'blocked') await advanceTrail(ctx, model, runId);
+  if (!earlier && report.verdict !== 'blocked')
+    await ctx.storage.write(layout.dataReportTrail(model), JSON.stringify({ runId }));
   if (drift?.drifted.length) {
     const absent = new Set(drift.missingColumns);
     const figures = [
@@ -234,23 +234,4 @@ async function runStatistics(
         ...headerOf(report),
       }
     : null;
-}
-
-/**
- * Names this run as the model's last validated one: a compare-and-swap on the trail, so two
- * runs validated at once leave one of them, never a torn write.
- */
-async function advanceTrail(ctx: PipelineContext, model: string, runId: string): Promise<void> {
-  const name = layout.dataReportTrail(model);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const info = await ctx.storage.stat(name);
-    try {
-      await ctx.storage.write(name, JSON.stringify({ runId }), {
-        ifGenerationMatch: info?.generation ?? '0',
-      });
-      return;
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err;
-    }
-  }
 }

@@ -256,6 +256,8 @@ export async function onObjectFinalized(
   const jobId = jobIdOf(runId, 'study');
   const args = trialArgs(study.args, study.metricTag);
   const warmStart = await warmStartFor(ctx, run, study, runLog);
+  // What the record, the event and its line say of it: the trials counted, not listed.
+  const warmSummary = { ...warmStart, trials: warmStart.trials.length };
   const submitted = await ctx.training.submitStudy({
     jobId,
     runId,
@@ -288,7 +290,7 @@ export async function onObjectFinalized(
       args,
       finalArgs: study.finalArgs,
       params: study.params,
-      warmStart: { ...warmStart, trials: warmStart.trials.length },
+      warmStart: warmSummary,
     },
   });
   if (!moved) await cancelIfRunEnded(ctx, runId, jobId);
@@ -304,13 +306,7 @@ export async function onObjectFinalized(
         metricTag: study.metricTag,
       },
     );
-    runLog.event('INFO', describeWarmStart({ ...warmStart, trials: warmStart.trials.length }), {
-      warmStart: {
-        runs: warmStart.runs,
-        trials: warmStart.trials.length,
-        reason: warmStart.reason,
-      },
-    });
+    runLog.event('INFO', describeWarmStart(warmSummary), { warmStart: warmSummary });
     await refreshRunPage(ctx, runId, runLog);
   }
 }

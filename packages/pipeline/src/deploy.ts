@@ -72,15 +72,18 @@ export async function onModelCandidate(
     const previous = serving.pointer.previousVersion;
     const measure = (v: string) =>
       versionEvaluation(ctx, run.model, v, evalData).catch(() => undefined);
-    const servingValue = previous ? (await measure(previous))?.values[metric.tag] : undefined;
+    const [previousEval, candidateEval] = await Promise.all([
+      previous ? measure(previous) : undefined,
+      measure(version),
+    ]);
     await finish(
       ctx,
       run.runId,
       serving.pointer,
       serving.generation,
       previous,
-      servingValue,
-      await measure(version),
+      previousEval?.values[metric.tag],
+      candidateEval,
     );
     return;
   }

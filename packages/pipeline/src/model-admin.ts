@@ -10,13 +10,13 @@ import {
   layout,
   parseServingPointerName,
   type DataObject,
-  type RunRecord,
   type ServingChange,
   type ServingPointer,
 } from '@bucketml/contracts';
 import { Predictor } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
 import { readModelObjects } from './model-store.js';
+import { RunStore } from './run-store.js';
 import { readServingHistory, recordServingChange } from './serving-history.js';
 import { readServingPointer } from './serving-pointer.js';
 
@@ -68,9 +68,9 @@ export async function listModelVersions(storage: Storage, model: string): Promis
           .read(layout.modelVersionPrefix(model, version) + 'model.json')
           .then((o) => (o ? (JSON.parse(o.data.toString('utf8')) as ModelJsonHead) : null))
           .catch(() => null),
-        storage
-          .read(layout.run(version))
-          .then((o) => (o ? (JSON.parse(o.data.toString('utf8')) as RunRecord) : null))
+        new RunStore(storage)
+          .get(version)
+          .then((found) => found?.run ?? null)
           .catch(() => null),
       ]);
       return {

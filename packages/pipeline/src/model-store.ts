@@ -13,7 +13,7 @@ import {
   type SavedModel,
 } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
-import { storageSource } from './context.js';
+import { storageSource } from './storage-source.js';
 
 /** Reads a model directory written by `bucketml train`; null if incomplete. */
 export async function readModelObjects(
