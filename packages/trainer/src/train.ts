@@ -331,9 +331,23 @@ async function trainMembers(
   const threads = Array.from({ length: count - 1 }, (_, i) =>
     memberThread(data, options, i + 1, count),
   );
-  const first = trainMember(data, options, 0, count);
+  // Threads let go of (a stop, or member 0 failing) end with a rejected result nobody awaits:
+  // it is dropped, not left to crash the process (a warm worker runs many trainings).
+  const abandon = () => {
+    for (const t of threads) {
+      t.result.catch(() => {});
+      void t.worker.terminate();
+    }
+  };
+  let first: MemberResult;
+  try {
+    first = trainMember(data, options, 0, count);
+  } catch (err) {
+    abandon();
+    throw err;
+  }
   if (first.stopReason === 'caller') {
-    for (const t of threads) void t.worker.terminate();
+    abandon();
     return [first];
   }
   return [first, ...(await Promise.all(threads.map((t) => t.result)))];
