@@ -277,7 +277,8 @@ describe('predict function over HTTP', () => {
     const listed = await runCli(['models', '--bucket', bucket.root]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /babyweight: serving v1/);
-    assert.match(listed.stdout, /\*\s+v1/);
+    assert.match(listed.stdout, /\*\s+v1\s+\d\.\d{4}/, 'the serving version with its rmse');
+    assert.match(listed.stdout, /version\s+rmse\s+served/);
   });
 
   it('a version that cannot be loaded is logged and the serving one keeps answering', async () => {

@@ -13,7 +13,7 @@ import {
   type ServingChange,
   type ServingPointer,
 } from '@bucketml/contracts';
-import { Predictor } from '@bucketml/model';
+import { Predictor, type ModelMetadata } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
 import { readModelObjects } from './model-store.js';
 import { RunStore } from './run-store.js';
@@ -76,8 +76,10 @@ export async function listModelVersions(storage: Storage, model: string): Promis
       return {
         version,
         serving: pointer?.pointer.version === version,
-        ...(meta?.meta?.createdAt ? { createdAt: meta.meta.createdAt } : {}),
-        metrics: meta?.meta?.metrics?.values ?? {},
+        ...(meta?.createdAt ? { createdAt: meta.createdAt } : {}),
+        metrics:
+          meta?.metrics?.values ??
+          (meta?.metrics?.rmse !== undefined ? { rmse: meta.metrics.rmse } : {}),
         lineage: run?.data.objects ?? [],
         served: servedPeriods(history, version),
       };
@@ -92,10 +94,8 @@ export async function listModelVersions(storage: Storage, model: string): Promis
   };
 }
 
-/** The part of model.json read here. */
-interface ModelJsonHead {
-  meta?: { createdAt?: string; metrics?: { values?: Record<string, number> } };
-}
+/** The part of model.json (the model's metadata) read here. */
+type ModelJsonHead = Partial<Pick<ModelMetadata, 'createdAt' | 'metrics'>>;
 
 function servedPeriods(
   history: ServingChange[],
