@@ -103,8 +103,13 @@ try {
       say(`warning: ${err.message}`);
       return null;
     });
+    const file = join(args.bucket!, layout.runPage(runId));
+    const counts = page ? ` (${page.trials.length} trials, ${page.state})` : '';
+    // With --once the page server stops next: the file is what stays.
     say(
-      `run page${page ? ` (${page.trials.length} trials, ${page.state})` : ''}: ${stack.pagesUrl}/${layout.runPage(runId)} (the file: ${join(args.bucket!, layout.runPage(runId))}); models page: ${stack.pagesUrl}/${layout.modelsPage('babyweight')}`,
+      args.once
+        ? `run page${counts}: ${file} (open it in a browser; the models page is beside the model in ${join(args.bucket!, layout.modelsPage('babyweight'))})`
+        : `run page${counts}: ${stack.pagesUrl}/${layout.runPage(runId)} (the file: ${file}); models page: ${stack.pagesUrl}/${layout.modelsPage('babyweight')}`,
     );
     if (!res.ok) await shutdown(1);
     if (args.once) await shutdown(0);
