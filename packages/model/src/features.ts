@@ -136,7 +136,7 @@ export class FeatureEncoder {
 
   constructor(readonly spec: ModelSpec) {
     this.layout = featureLayout(spec);
-    if (spec.label.classes) this.classIds = new Map(spec.label.classes.map((c, i) => [c, i]));
+    if (spec.label.classes) this.classIds = vocabularyIds(spec.label.classes);
     const card = sparseCardinalities(spec);
     const slotOf = (name: string) => {
       if (!this.slot.has(name)) this.slot.set(name, this.slot.size);
@@ -177,7 +177,7 @@ export class FeatureEncoder {
     }
     for (const col of spec.categorical) {
       const s = slotOf(col.name);
-      const ids = new Map(col.vocabulary.map((word, i) => [word, i]));
+      const ids = vocabularyIds(col.vocabulary);
       const oov = col.oov ? col.vocabulary.length : -1;
       const allowed =
         col.vocabulary.length > 20
@@ -201,19 +201,15 @@ export class FeatureEncoder {
         ) {
           return `${col.name}: expected a string, got ${Array.isArray(raw) ? 'an array' : typeof raw}`;
         }
-        const missing = isMissing(raw);
-        const id = missing
-          ? undefined
-          : ids.get(typeof raw === 'string' ? raw.trim() : String(raw));
-        if (id !== undefined) v[s] = id;
-        else if (oov >= 0) {
+        // categoryId tried the vocabulary already: what is left goes to OOV, or is refused.
+        if (oov >= 0) {
           v[s] = oov;
           this.oovCounts.set(col.name, (this.oovCounts.get(col.name) ?? 0) + 1);
-        } else
-          return missing
-            ? `${col.name}: missing`
-            : `${col.name}: ${JSON.stringify(raw)} is not one of ${allowed}`;
-        return null;
+          return null;
+        }
+        return isMissing(raw)
+          ? `${col.name}: missing`
+          : `${col.name}: ${JSON.stringify(raw)} is not one of ${allowed}`;
       });
     }
     for (const d of spec.dates) {
@@ -370,6 +366,14 @@ export class FeatureEncoder {
       })),
     ];
   }
+}
+
+/**
+ * Each word's id, the empty word left out: an empty cell is missing, never a value (the
+ * lookups by a cell's text run before the missing check).
+ */
+function vocabularyIds(words: string[]): Map<string, number> {
+  return new Map(words.flatMap((w, i): [string, number][] => (w === '' ? [] : [[w, i]])));
 }
 
 /** Only an empty cell (or an absent / null JSON value) is missing: "NA" and "None" are values. */

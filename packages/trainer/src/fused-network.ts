@@ -163,7 +163,7 @@ export class FusedNetwork {
     }
     // The kernels take rows four at a time: the padding rows are zero inputs (finite outputs,
     // never read; their gradient is zero).
-    const padded = Math.ceil(rows / 4) * 4;
+    const padded = paddedRows(rows);
     x.fill(0, rows * inputs, padded * inputs);
     const last = this.layers.length - 1;
     this.layers.forEach((layer, i) => {
@@ -234,7 +234,7 @@ export class FusedNetwork {
     const last = this.layers.length - 1;
     const delta = this.deltas[last + 1].view;
     const value = headGradient(out, batch.labels, B, U, loss, delta);
-    const padded = Math.ceil(B / 4) * 4;
+    const padded = paddedRows(B);
     delta.fill(0, B * U, padded * U);
     // Back through the layers: δ_in = (δ_out · Wᵀ) ⊙ relu'(a_in) (the deep input has no relu).
     for (let i = last; i >= 0; i--) {
@@ -315,7 +315,7 @@ export class FusedNetwork {
   private reserve(rows: number): void {
     if (rows <= this.capacity) return;
     // Blocks are never freed: the room grows to the largest request (a batch, an eval chunk).
-    const padded = Math.ceil(rows / 4) * 4;
+    const padded = paddedRows(rows);
     this.capacity = padded;
     const widths = [this.inputs, ...this.layers.map((l) => l.units)];
     this.acts = widths.slice(0, -1).map((w) => this.kernels.allocate(padded * w));
@@ -323,6 +323,9 @@ export class FusedNetwork {
     this.out = this.kernels.allocate(padded * this.outputs);
   }
 }
+
+/** Rows rounded up to a multiple of 4: the kernels take rows four at a time. */
+const paddedRows = (rows: number) => Math.ceil(rows / 4) * 4;
 
 /** The head's loss over the batch and its gradient with respect to the outputs. */
 function headGradient(
