@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { BUILTIN_SPECS, FeatureEncoder, Rng, type FeatureLayout } from '@bucketml/model';
@@ -11,9 +9,6 @@ import {
   type FusedBatch,
   type HeadLoss,
 } from '@bucketml/trainer';
-import { DENSE_KERNELS_WASM } from '../packages/trainer/src/dense-kernels-wasm.ts';
-import { compileKernels } from '../packages/trainer/scripts/compile-kernels.mjs';
-import { ROOT } from './helpers.ts';
 
 /**
  * The fused trainer against the TensorFlow.js reference: the same initial weights, loss and
@@ -172,11 +167,5 @@ describe('fused trainer: equal to the TensorFlow.js reference', () => {
     }
     optimizer.dispose();
     reference.dispose();
-  });
-
-  it('the committed kernel bytes are dense-kernels.wat compiled (npm run build:kernels -w @bucketml/trainer)', async () => {
-    const wat = readFileSync(join(ROOT, 'packages/trainer/src/dense-kernels.wat'), 'utf8');
-    const bytes = Buffer.from(await compileKernels(wat));
-    assert.ok(bytes.equals(Buffer.from(DENSE_KERNELS_WASM, 'base64')), 'run npm run build:kernels');
   });
 });

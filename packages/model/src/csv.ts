@@ -12,6 +12,7 @@
  * only the fields it uses, a number straight from its bytes (docs/benchmarks.md, data), where
  * csv-parse walks characters through a general state machine and makes a string per field.
  */
+import { StructuralIndex } from './csv-index.js';
 
 /** One record: its fields and the line it ends on (1-based, as csv-parse's `info.lines`). */
 export interface CsvRecord {
@@ -132,13 +133,14 @@ export class CsvRow {
   }
 
   /**
-   * Field i as a number when it is a plain decimal (`-12.5`, `3e-4`), equal to `Number` of its
-   * text: read from the bytes when its digits make an integer below 2^53 and its power of ten
-   * is exact, else from its text. NaN for anything else (empty, quoted, hex, `Infinity`, junk):
-   * the caller then parses the text.
+   * Writes field i as a number to out[at] and returns true when it is a plain decimal (`-12.5`,
+   * `3e-4`), equal to `Number` of its text: read from the bytes when its digits make an integer
+   * below 2^53 and its power of ten is exact, else from its text. False for anything else
+   * (empty, quoted, hex, `Infinity`, junk): the caller then parses the text. (Written, not
+   * returned: a double returned from a call that is not inlined is allocated.)
    */
-  number(i: number): number {
-    if (i >= this.count || this.starts[i] < 0) return NaN;
+  numberInto(i: number, out: Float64Array, at: number): boolean {
+    if (i >= this.count || this.starts[i] < 0) return false;
     const buf = this.buf;
     let p = this.starts[i];
     const e = this.ends[i];
@@ -163,7 +165,7 @@ export class CsvRow {
       scale = fractionFrom - p;
       digits -= scale;
     }
-    if (digits === 0) return NaN;
+    if (digits === 0) return false;
     if (p < e && (buf[p] === 0x65 || buf[p] === 0x45)) {
       p++;
       let expNegative = false;
@@ -175,20 +177,24 @@ export class CsvRow {
         if (d >>> 0 > 9) break;
         exponent = exponent * 10 + d;
       }
-      if (p === expFrom) return NaN;
+      if (p === expFrom) return false;
       scale += expNegative ? -exponent : exponent;
     }
-    if (p !== e) return NaN; // trailing white space or junk: the text decides
+    if (p !== e) return false; // trailing white space or junk: the text decides
     // Below 2^53 every step was exact (rounding is monotone: a computed mantissa under 2^53
     // means the true one is); above, the digits (all ASCII) are read as text.
-    if (mantissa > Number.MAX_SAFE_INTEGER)
-      return Number(buf.toString('latin1', this.starts[i], e));
+    if (mantissa > Number.MAX_SAFE_INTEGER) {
+      const value = Number(buf.toString('latin1', this.starts[i], e));
+      out[at] = value;
+      return Number.isFinite(value);
+    }
     let value: number;
     if (mantissa === 0) value = 0;
     else if (scale >= 0 && scale <= 22) value = mantissa * EXACT_POWERS[scale];
     else if (scale < 0 && scale >= -22) value = mantissa / EXACT_POWERS[-scale];
-    else return NaN;
-    return negative ? -value : value;
+    else return false;
+    out[at] = negative ? -value : value;
+    return true;
   }
 
   /** The record's fields as strings. */
@@ -238,6 +244,8 @@ export async function* csvBatches(
  * it, the file is refused naming the line the record starts on.
  */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+/** How much of a chunk is joined to the record carried into it, to complete that record. */
+const CARRY_HEAD_BYTES = 4096;
 
 class CsvScanner {
   /** The start of an incomplete record, and the chunks that came after it, not yet scanned. */
@@ -249,6 +257,7 @@ class CsvScanner {
   private recordLine = 1;
   private first = true;
   private readonly row = new CsvRow();
+  private readonly index = new StructuralIndex();
 
   constructor(private readonly onRow: (row: CsvRow) => void) {}
 
@@ -266,9 +275,41 @@ class CsvScanner {
       this.waitingBytes += chunk.length;
       return;
     }
-    let buf = this.carry ? Buffer.concat([this.carry, ...this.waiting, chunk]) : chunk;
+    if (
+      this.carry &&
+      !this.first &&
+      this.waiting.length === 0 &&
+      this.completeCarried(chunk, final)
+    )
+      return;
+    const buf = this.carry ? Buffer.concat([this.carry, ...this.waiting, chunk]) : chunk;
     this.waiting = [];
     this.waitingBytes = 0;
+    this.scan(buf, 0, final);
+  }
+
+  /**
+   * The carried record completed from the chunk's first bytes, then the chunk scanned where it
+   * is, not copied after the carry: false (nothing done) when the record does not end there.
+   */
+  private completeCarried(chunk: Buffer, final: boolean): boolean {
+    const carry = this.carry!;
+    const head = Math.max(CARRY_HEAD_BYTES, carry.length);
+    if (chunk.length <= head) return false;
+    const joined = Buffer.concat([carry, chunk.subarray(0, head)]);
+    this.row.buf = joined;
+    this.index.reset(joined);
+    const pos = this.records(joined, 0, false);
+    // Nothing complete in the head (a record longer than it): join the whole chunk. Else the
+    // carried record, and any after it in the head, were handed out.
+    if (pos === 0) return false;
+    this.carry = null;
+    this.scan(chunk, pos - carry.length, final);
+    return true;
+  }
+
+  /** Scans buf's records from `from`, keeping an incomplete rest as the carry. */
+  private scan(buf: Buffer, from: number, final: boolean): void {
     if (this.first) {
       // The BOM is looked for in the first 3 bytes, however the stream is cut.
       if (buf.length < 3 && !final) {
@@ -279,7 +320,8 @@ class CsvScanner {
       if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
     }
     this.row.buf = buf;
-    const pos = this.records(buf, final);
+    this.index.reset(buf);
+    const pos = this.records(buf, from, final);
     this.row.buf = EMPTY;
     this.carry = pos < buf.length ? Buffer.from(buf.subarray(pos)) : null;
     if (final && this.carry) throw new Error('unreachable: a final push leaves no bytes');
@@ -292,13 +334,13 @@ class CsvScanner {
 
   /**
    * Scans the records in `buf`, returning where the incomplete rest begins. Nothing but the
-   * loop: code after a hot loop has no type feedback when the loop is compiled on stack, and
-   * deoptimized the function at each chunk's end.
+   * loop: code before or after a hot loop has no type feedback when the loop is compiled on
+   * stack (V8 keeps feedback only once a function has run a while), and deoptimized the
+   * function at the next chunk.
    */
-  private records(buf: Buffer, final: boolean): number {
-    const length = buf.length;
-    let pos = 0;
-    while (pos < length) {
+  private records(buf: Buffer, from: number, final: boolean): number {
+    let pos = from;
+    while (pos < buf.length) {
       const end = this.record(buf, pos, final);
       if (end < 0) return pos; // incomplete: wait for more bytes
       pos = end;
@@ -343,17 +385,9 @@ class CsvScanner {
         blank = false;
       } else {
         const start = i;
-        while (i < len) {
-          const b = buf[i];
-          // Every byte that ends or breaks a field is at most a comma: one test for the rest.
-          if (b > COMMA) {
-            i++;
-            continue;
-          }
-          if (b === COMMA || b === LF || b === CR) break;
-          if (b === QUOTE) this.openingQuote(buf, start, i, n);
-          i++;
-        }
+        // The field ends at the next comma, LF or CR; a quote before it is an error.
+        i = this.index.next(i);
+        if (i < len && buf[i] === QUOTE) this.openingQuote(buf, start, i, n);
         if (i >= len && !final) return -1;
         if (i > start) blank = false;
         starts[n] = start;

@@ -61,8 +61,11 @@ export interface RowCells {
    * -1 when none does (absent, missing, another type, not in it).
    */
   categoryId(input: number, vocabulary: ReadonlyMap<string, number>): number;
-  /** The cell's number when it is quick to tell (a plain CSV decimal, a finite JSON number), else NaN. */
-  quickNumber(input: number): number;
+  /**
+   * Writes the cell's number to out[at] and returns true when it is quick to tell (a plain CSV
+   * decimal, a finite JSON number); false leaves the parsing to the caller.
+   */
+  numberInto(input: number, out: Float64Array, at: number): boolean;
 }
 
 type Step = (values: Float64Array, cells: RowCells) => string | null;
@@ -84,9 +87,11 @@ class NamedCells implements RowCells {
   missing(input: number): boolean {
     return isMissing(this.read(this.names[input]));
   }
-  quickNumber(input: number): number {
+  numberInto(input: number, out: Float64Array, at: number): boolean {
     const raw = this.read(this.names[input]);
-    return typeof raw === 'number' && Number.isFinite(raw) ? raw : NaN;
+    if (typeof raw !== 'number' || !Number.isFinite(raw)) return false;
+    out[at] = raw;
+    return true;
   }
 }
 
@@ -116,13 +121,14 @@ export function featureLayout(spec: ModelSpec): FeatureLayout {
 export class FeatureEncoder {
   readonly layout: FeatureLayout;
   private readonly steps: Step[] = [];
+  /** The steps in order, up to the first that finds the row invalid, then the row written. */
+  private readonly encodeRow: CompiledEncoder;
   private readonly slot = new Map<string, number>();
   private readonly values: Float64Array;
-  private readonly denseSlots: number[];
-  private readonly wideSlots: number[];
-  private readonly embedSlots: number[];
   /** Values that went to an OOV bucket, per categorical column (unseen categories at serving). */
   readonly oovCounts = new Map<string, number>();
+  /** The label `readLabel` read last (a double kept in an array: returned, it is allocated). */
+  readonly labelValue = new Float64Array(1);
   /** A categorical label's class indices. */
   private readonly classIds?: Map<string, number>;
   /** The raw columns encoding reads, in the order RowCells indexes them. */
@@ -165,13 +171,12 @@ export class FeatureEncoder {
             return null;
           }
         }
-        let x = cells.quickNumber(k);
-        if (Number.isNaN(x)) {
+        if (!cells.numberInto(k, v, s)) {
           const parsed = parseNumber(cells.value(k), col.name);
           if (typeof parsed === 'string') return parsed;
-          x = parsed;
+          v[s] = parsed;
         }
-        v[s] = x;
+        const x = v[s];
         return x < lo || x > hi ? outOfRange(x, col, col.name) : null;
       });
     }
@@ -275,9 +280,11 @@ export class FeatureEncoder {
       });
     }
     this.values = new Float64Array(this.slot.size);
-    this.denseSlots = this.layout.dense.map((n) => this.slot.get(n)!);
-    this.wideSlots = this.layout.wide.map((w) => this.slot.get(w.name)!);
-    this.embedSlots = this.layout.embed.map((e) => this.slot.get(e.name)!);
+    this.encodeRow = compileEncoder(this.steps, {
+      dense: this.layout.dense.map((n) => ({ slot: this.slot.get(n)!, offset: 0 })),
+      wide: this.layout.wide.map((w) => ({ slot: this.slot.get(w.name)!, offset: w.offset })),
+      embed: this.layout.embed.map((e) => ({ slot: this.slot.get(e.name)!, offset: e.offset })),
+    });
     this.named = new NamedCells(this.inputs);
   }
 
@@ -289,50 +296,42 @@ export class FeatureEncoder {
 
   /** `encode`, reading the row's cells by input index. */
   encodeCells(cells: RowCells, out: EncodedRows, row: number): string | null {
-    const v = this.values;
-    for (const step of this.steps) {
-      const problem = step(v, cells);
-      if (problem !== null) return problem;
-    }
-    const { dense, wide, embed } = this.layout;
-    for (let i = 0; i < this.denseSlots.length; i++)
-      out.dense[row * dense.length + i] = v[this.denseSlots[i]];
-    for (let i = 0; i < this.wideSlots.length; i++)
-      out.wide[row * wide.length + i] = wide[i].offset + v[this.wideSlots[i]];
-    for (let i = 0; i < this.embedSlots.length; i++)
-      out.embed[row * embed.length + i] = embed[i].offset + v[this.embedSlots[i]];
-    return null;
+    return this.encodeRow(this.values, cells, out, row);
   }
 
-  /** The label of a row (a class's index for a categorical label), or why it is invalid. */
-  label(read: ValueReader): number | string {
-    this.named.read = read;
-    return this.labelOf(this.named);
-  }
-
-  /** `label`, reading the row's cells by input index. */
-  labelOf(cells: RowCells): number | string {
+  /**
+   * Reads a row's label (a class's index for a categorical label) into `labelValue[0]`; null, or
+   * why it is invalid.
+   */
+  readLabel(cells: RowCells): string | null {
     const { label } = this.spec;
     const k = this.labelInput;
+    const out = this.labelValue;
     if (this.classIds) {
       const known = cells.categoryId(k, this.classIds);
-      if (known >= 0) return known;
+      if (known >= 0) {
+        out[0] = known;
+        return null;
+      }
       const raw = cells.value(k);
       if (isMissing(raw)) return `${label.name}: missing`;
       const id = this.classIds.get(String(raw).trim());
-      if (id !== undefined) return id;
+      if (id !== undefined) {
+        out[0] = id;
+        return null;
+      }
       const classes = label.classes!;
       return `${label.name}: ${JSON.stringify(raw)?.slice(0, 60)} is not one of the classes ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', …' : ''}`;
     }
-    let value = cells.quickNumber(k);
-    if (Number.isNaN(value)) {
+    if (!cells.numberInto(k, out, 0)) {
       const parsed = parseNumber(cells.value(k), label.name);
       if (typeof parsed === 'string') return parsed;
-      value = parsed;
+      out[0] = parsed;
     }
+    const value = out[0];
     return value < this.labelMin || value > this.labelMax
       ? outOfRange(value, label, label.name)
-      : value;
+      : null;
   }
 
   /** The raw input columns an instance must provide, for schemas and error messages. */
@@ -366,6 +365,42 @@ export class FeatureEncoder {
       })),
     ];
   }
+}
+
+type CompiledEncoder = (
+  values: Float64Array,
+  cells: RowCells,
+  out: EncodedRows,
+  row: number,
+) => string | null;
+
+/** Where each output of a row comes from: a slot of the values, plus a table offset. */
+type Outputs = Record<keyof EncodedRows, { slot: number; offset: number }[]>;
+
+/**
+ * One function that calls `steps` in order, each from a call site of its own, then writes the
+ * row's outputs, unrolled. A loop would call every step from one site, which V8 then calls
+ * generically and never inlines (with the per-output loops, the read's largest cost:
+ * docs/benchmarks.md, data). The generated text holds only integers; the steps are its argument.
+ */
+function compileEncoder(steps: Step[], outputs: Outputs): CompiledEncoder {
+  const int = (n: number) => {
+    if (!Number.isSafeInteger(n)) throw new Error(`unreachable: ${n} is not an integer`);
+    return String(n);
+  };
+  const calls = steps.map((_, i) => `p = steps[${int(i)}](v, cells); if (p !== null) return p;`);
+  const writes = (Object.keys(outputs) as (keyof EncodedRows)[]).flatMap((kind) => {
+    const width = outputs[kind].length;
+    return outputs[kind].map(
+      ({ slot, offset }, i) =>
+        `out.${kind}[row * ${int(width)} + ${int(i)}] = ${int(offset)} + v[${int(slot)}];`,
+    );
+  });
+  const make = new Function(
+    'steps',
+    `return (v, cells, out, row) => { let p; ${calls.join(' ')} ${writes.join(' ')} return null; };`,
+  );
+  return make(steps) as CompiledEncoder;
 }
 
 /**

@@ -4,8 +4,8 @@
 ;; of 4 (the trainer pads a batch with rows whose gradient is zero). A layer whose unit count is
 ;; not a multiple of 4 has its last units done one at a time.
 ;;
-;; Compiled to dense-kernels-wasm.ts by `npm run build:kernels -w @bucketml/trainer` (wabt);
-;; test/fused.test.ts checks the two agree.
+;; Compiled to dense-kernels-wasm.ts by `npm run build:wasm` (wabt);
+;; test/wasm-modules.test.ts checks the two agree.
 (module
   (memory (export "memory") 1)
 
