@@ -62,7 +62,15 @@ async function importTfjsNode(): Promise<{ tf: Tf } | { note: string }> {
     return { tf };
   } catch (err) {
     // Any failure (not installed, missing libtensorflow, ABI mismatch) means: not this one.
-    return { note: `tfjs-node unavailable: ${firstLine(err)}` };
+    // Absent is the usual case (an optional dependency): said as such, not as an error.
+    const absent =
+      (err as { code?: string })?.code === 'ERR_MODULE_NOT_FOUND' ||
+      /can ?not be found|Cannot find module/i.test(firstLine(err));
+    return {
+      note: absent
+        ? 'optional tfjs-node not installed'
+        : `optional tfjs-node failed to load: ${firstLine(err)}`,
+    };
   }
 }
 
