@@ -5,7 +5,8 @@
  * race, and its HTML (which embeds a snapshot) only by a snapshot of a higher revision.
  */
 import { embeddedRevision } from '@bucketml/pages';
-import { PreconditionFailedError, type Storage } from '@bucketml/ports';
+import type { Storage } from '@bucketml/ports';
+import { updateObject } from './object-update.js';
 
 /** Attempts before a write gives up (the next step of the run writes the page again). */
 const ATTEMPTS = 6;
@@ -20,20 +21,17 @@ export async function writePageData<T extends { revision: number }>(
   name: string,
   build: (previous: string | null) => Promise<T | null>,
 ): Promise<T | null> {
-  for (let attempt = 1; ; attempt++) {
-    const existing = await storage.read(name);
-    const data = await build(existing ? existing.data.toString('utf8') : null);
-    if (!data) return null;
-    try {
-      await storage.write(name, JSON.stringify(data) + '\n', {
-        ifGenerationMatch: existing?.generation ?? '0',
-        contentType: 'application/json',
-      });
-      return data;
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError) || attempt >= ATTEMPTS) throw err;
-    }
-  }
+  let data: T | null = null;
+  const wrote = await updateObject(
+    storage,
+    name,
+    async (previous) => {
+      data = await build(previous);
+      return data ? JSON.stringify(data) + '\n' : null;
+    },
+    { contentType: 'application/json', attempts: ATTEMPTS },
+  );
+  return wrote ? data : null;
 }
 
 /** Writes a page's HTML unless the page there already embeds revision `revision` or a later one. */
@@ -43,17 +41,11 @@ export async function writePageHtml(
   html: string,
   revision: number,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const existing = await storage.read(name);
-    if (existing && (embeddedRevision(existing.data.toString('utf8')) ?? -1) >= revision) return;
-    try {
-      await storage.write(name, html, {
-        ifGenerationMatch: existing?.generation ?? '0',
-        contentType: 'text/html; charset=utf-8',
-      });
-      return;
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError) || attempt >= ATTEMPTS) throw err;
-    }
-  }
+  await updateObject(
+    storage,
+    name,
+    (existing) =>
+      existing !== null && (embeddedRevision(existing) ?? -1) >= revision ? null : html,
+    { contentType: 'text/html; charset=utf-8', attempts: ATTEMPTS },
+  );
 }

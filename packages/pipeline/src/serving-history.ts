@@ -7,7 +7,8 @@
  * exactly one line. Appends are compare-and-swaps on the history's own generation.
  */
 import { layout, type ServingChange } from '@bucketml/contracts';
-import { PreconditionFailedError, type Storage } from '@bucketml/ports';
+import type { Storage } from '@bucketml/ports';
+import { updateObject } from './object-update.js';
 
 /** The history, oldest first (unparseable lines are skipped: they cannot be acted on). */
 export async function readServingHistory(
@@ -20,23 +21,19 @@ export async function readServingHistory(
 
 /** Appends `change` unless its pointer generation is recorded already. */
 export async function recordServingChange(storage: Storage, change: ServingChange): Promise<void> {
-  const name = layout.servingHistory(change.model);
-  for (let attempt = 0; ; attempt++) {
-    const obj = await storage.read(name);
-    const text = obj?.data.toString('utf8') ?? '';
-    if (parseHistory(text).some((c) => c.pointerGeneration === change.pointerGeneration)) return;
-    const lead = text === '' || text.endsWith('\n') ? text : `${text}\n`;
-    try {
-      await storage.write(name, `${lead}${JSON.stringify(change)}\n`, {
-        ifGenerationMatch: obj?.generation ?? '0',
-        contentType: 'application/x-ndjson',
-      });
-      return;
-    } catch (err) {
-      // Another change was appended meanwhile: read it and try again.
-      if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
-    }
-  }
+  await updateObject(
+    storage,
+    layout.servingHistory(change.model),
+    (text) => {
+      const current = text ?? '';
+      if (parseHistory(current).some((c) => c.pointerGeneration === change.pointerGeneration))
+        return null;
+      const lead = current === '' || current.endsWith('\n') ? current : `${current}\n`;
+      return `${lead}${JSON.stringify(change)}\n`;
+    },
+    // Each race lost is another change appended meanwhile: read it and try again.
+    { contentType: 'application/x-ndjson', attempts: 20 },
+  );
 }
 
 function parseHistory(text: string): ServingChange[] {

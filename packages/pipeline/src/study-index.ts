@@ -11,10 +11,10 @@ import {
   type Trial,
   type WarmStart,
 } from '@bucketml/contracts';
-import { PreconditionFailedError } from '@bucketml/ports';
 import { addToStudyIndex, selectWarmStart, type StudyIndex } from '@bucketml/tuning';
 import type { PipelineContext } from './context.js';
 import type { Logger } from './logger.js';
+import { updateObject } from './object-update.js';
 
 /**
  * Adds a finished study to its model's index by compare-and-swap (two studies finishing at
@@ -25,35 +25,26 @@ export async function recordStudyInIndex(
   run: Pick<RunRecord, 'runId' | 'model' | 'study'>,
   trials: Trial[],
 ): Promise<void> {
-  const params = run.study?.params;
-  if (!run.study || !params) return; // a run from before the index: nothing to match it by
+  const study = run.study;
+  const params = study?.params;
+  if (!study || !params) return; // a run from before the index: nothing to match it by
   if (!trials.some((t) => t.state === 'SUCCEEDED' && t.objective !== undefined)) return;
-  const name = layout.studyIndex(run.model);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const existing = await ctx.storage.read(name);
-    const index = existing ? parseIndex(existing.data.toString('utf8')) : null;
-    if (index?.studies.some((s) => s.runId === run.runId)) return;
+  await updateObject(ctx.storage, layout.studyIndex(run.model), (text) => {
+    const index = text !== null ? parseIndex(text) : null;
+    if (index?.studies.some((s) => s.runId === run.runId)) return null;
     const next = addToStudyIndex(
       index,
       {
         runId: run.runId,
         completedAt: new Date().toISOString(),
-        metricTag: run.study.metricTag,
-        goal: run.study.goal,
+        metricTag: study.metricTag,
+        goal: study.goal,
         params,
       },
       trials,
     );
-    try {
-      await ctx.storage.write(name, JSON.stringify(next, null, 2), {
-        ifGenerationMatch: existing?.generation ?? '0',
-      });
-      return;
-    } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err;
-    }
-  }
-  throw new Error(`${name} kept changing while the study of ${run.runId} was added`); // retried
+    return JSON.stringify(next, null, 2);
+  });
 }
 
 /**
