@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TRAINER_WORKER_EXIT } from '@bucketml/contracts';
 import { TrainerPool } from '@bucketml/local-stack';
-import { tempDir } from './helpers.ts';
+import { ROOT, tempDir } from './helpers.ts';
 
 /**
  * A stand-in worker speaking the bucketml-worker protocol: a job `exit N` writes its pid and
@@ -75,5 +75,22 @@ describe('trainer pool: warm workers, one job at a time', () => {
     const run = p.run({ argv: ['exit', '0'], env: { JOB: 'late' } }, (t) => (output += t));
     assert.equal(await run.done, null);
     assert.equal(output, '');
+  });
+
+  it('the real bucketml-worker answers a line that is no job with exit 2 and stays up for the next', async () => {
+    const p = new TrainerPool(join(ROOT, 'packages/cli/bin/bucketml-worker.js'), process.env, 1);
+    try {
+      // A job whose JSON the worker cannot read as a job: argv is not an array.
+      let output = '';
+      const bad = p.run({ argv: 'train' as unknown as string[], env: {} }, (t) => (output += t));
+      assert.equal(await bad.done, 2);
+      assert.match(output, /not a job/);
+      output = '';
+      const next = p.run({ argv: ['no-such-verb'], env: {} }, (t) => (output += t));
+      assert.equal(await next.done, 2);
+      assert.match(output, /unknown command "no-such-verb"/);
+    } finally {
+      p.stop('SIGTERM');
+    }
   });
 });

@@ -19,7 +19,16 @@ process.stderr.write = write as typeof process.stderr.write;
 
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   if (!line.trim()) continue;
-  const job = JSON.parse(line) as TrainerWorkerJob;
+  let job: TrainerWorkerJob;
+  try {
+    job = JSON.parse(line) as TrainerWorkerJob;
+    if (!Array.isArray(job.argv) || typeof job.env !== 'object' || job.env === null)
+      throw new Error('a job is {"argv": [...], "env": {...}}');
+  } catch (err) {
+    // A line that is no job fails as a job would (exit 2, usage), and the worker stays up.
+    write(`bucketml-worker: not a job: ${(err as Error).message}\n\n${TRAINER_WORKER_EXIT}2\n`);
+    continue;
+  }
   const saved = Object.fromEntries(Object.keys(job.env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, job.env);
   let code: number;
