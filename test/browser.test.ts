@@ -256,6 +256,7 @@ describe('the run page in a real browser', { skip }, () => {
       'deployed',
       'rmse',
       data.best!.objective.toFixed(4),
+      data.decision!.candidateValue!.toFixed(4),
       data.version,
       `${data.durationSeconds.toFixed(1)} s`,
     ]);

@@ -116,7 +116,7 @@ describe('bucketml runs / run', () => {
     env = { PATH: `${bin}:${process.env.PATH}` };
   });
 
-  it('runs: newest first, with state, metric, best, version and duration, the same on gs://', async () => {
+  it('runs: newest first, with state, metric, best trial, final model, version and duration, the same on gs://', async () => {
     const local = await runCli(['runs', '--bucket', root]);
     assert.equal(local.code, 0, local.stderr);
     const lines = local.stdout
@@ -124,9 +124,9 @@ describe('bucketml runs / run', () => {
       .split('\n')
       .map((l) => l.split(/\s{2,}/));
     assert.deepEqual(lines, [
-      ['run', 'state', 'metric', 'best', 'version', 'duration'],
-      [RUN, 'deployed', 'rmse', '1.0500', RUN, '31.3 s'],
-      [OLDER, 'deployed', 'rmse', '1.0500', OLDER, '31.3 s'],
+      ['run', 'state', 'metric', 'best trial', 'final model', 'version', 'duration'],
+      [RUN, 'deployed', 'rmse', '1.0500', '1.0400', RUN, '31.3 s'],
+      [OLDER, 'deployed', 'rmse', '1.0500', '1.0400', OLDER, '31.3 s'],
     ]);
     const gs = await runCli(['runs', '--bucket', 'gs://b'], env);
     assert.equal(gs.code, 0, gs.stderr);

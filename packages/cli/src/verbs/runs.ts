@@ -11,10 +11,13 @@ import { defineVerb } from '../verb.js';
 
 export const runs = defineVerb({
   name: 'runs',
-  summary: "list a bucket's recent runs: state, best objective, deployed version, duration",
+  summary:
+    "list a bucket's recent runs: state, best trial, final model, deployed version, duration",
   description: `Lists the runs in the bucket, newest first, from each run's page data (runs/<run>/page.json,
-written by the pipeline at each step): the run id, its state, the study's metric and the best
-trial's value, the version it deployed and how long it took (so far, for a run still going).
+written by the pipeline at each step): the run id, its state, the study's metric, the best
+trial's value and the final model's (trained with the best trial's parameters, measured by the
+gate on the run's eval data), the version it deployed and how long it took (so far, for a run
+still going).
 \`bucketml run RUN\` shows one run's trials.`,
   flags: [
     {
@@ -42,12 +45,14 @@ trial's value, the version it deployed and how long it took (so far, for a run s
     }
     process.stdout.write(
       textTable(
-        ['run', 'state', 'metric', 'best', 'version', 'duration'],
+        ['run', 'state', 'metric', 'best trial', 'final model', 'version', 'duration'],
         pages.map((p) => [
           p.runId,
           p.state,
           p.study?.metricTag ?? '–',
           fmt(p.best?.objective),
+          // The model trained with the best trial's parameters, as the gate measured it.
+          fmt(p.decision?.candidateValue ?? p.final?.value),
           p.version ?? '–',
           seconds(p.durationSeconds),
         ]),
