@@ -6,7 +6,9 @@
  * served, split by stage (BENCH_STUDY_ROWS; 0 skips it). Each size runs in its own process for each pass, so peak RSS is the
  * pass's own: `validate` is data-upload's (rows checked, profiled, none kept), `read` the
  * trainer's (rows encoded into typed arrays). Reports time, rows/s, peak RSS and the bytes held
- * per encoded row; repeats are interleaved and medians reported.
+ * per encoded row; repeats are interleaved and medians reported. Then, at 1M rows, parsers side
+ * by side (BENCH_PARSERS=0 skips it): ours, csv-parse, PapaParse and uDSV, each to string
+ * fields and to encoded rows (parsers-worker.ts).
  */
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
@@ -21,6 +23,9 @@ const SIZES = (process.env.BENCH_DATA_ROWS ?? '100000,1000000,10000000').split('
 const ONCE_FROM = 5_000_000;
 /** The rows of the study drop measured after the passes (0: none). */
 const STUDY_ROWS = Number(process.env.BENCH_STUDY_ROWS ?? 1_000_000);
+/** Whether to compare the parsers at 1M rows, and how many times each. */
+const PARSERS = process.env.BENCH_PARSERS !== '0';
+const PARSER_NAMES = ['bucketml', 'csv-parse', 'papaparse', 'udsv'];
 const SAMPLE = join(import.meta.dirname, '../../data/babyweight/train.csv');
 
 interface Pass {
@@ -84,6 +89,30 @@ export async function run() {
       }),
     );
   }
+  // The parsers side by side on the 1M-row file: interleaved repeats, medians.
+  const parsers: Record<string, { fields: number; encode: number }> = {};
+  if (PARSERS) {
+    const file = await repeated(1_000_000);
+    const seconds: Record<string, number[]> = {};
+    for (let i = 0; i < REPEATS; i++)
+      for (const name of PARSER_NAMES)
+        for (const mode of ['fields', 'encode']) {
+          const r = await runWorker<{ rows: number; seconds: number }>('parsers-worker.ts', [
+            name,
+            mode,
+            file,
+          ]);
+          (seconds[`${name} ${mode}`] ??= []).push(r.seconds);
+          console.log(
+            `parser ${name.padEnd(9)} ${mode.padEnd(6)} repeat ${i + 1}/${REPEATS}: ${r.seconds.toFixed(2)} s, ${Math.round(r.rows / r.seconds).toLocaleString('en-US')} rows/s`,
+          );
+        }
+    for (const name of PARSER_NAMES)
+      parsers[name] = {
+        fields: Math.round(1_000_000 / median(seconds[`${name} fields`])),
+        encode: Math.round(1_000_000 / median(seconds[`${name} encode`])),
+      };
+  }
   // A study drop of STUDY_ROWS rows → served, split by stage (the study bench's measurement).
   let study: Awaited<ReturnType<typeof studyOnce>> | undefined;
   if (STUDY_ROWS > 0) {
@@ -100,6 +129,7 @@ export async function run() {
     repeats: REPEATS,
     sizes: results,
     ...(study ? { study: { rows: STUDY_ROWS, ...study } } : {}),
+    ...(PARSERS ? { parsersRowsPerSecond: parsers } : {}),
     ...(at1M
       ? {
           validateRowsPerSecond: at1M.validate.rowsPerSecond,
