@@ -5,13 +5,16 @@
  * inferred from the label), the same seeds, the default hyperparameters (no study): the eval
  * objective (RMSE or log loss) of each, their ratio per table (median over seeds), and the
  * training time. This is where lazy Adam on the tables is judged against dense Adam.
- * BENCH_TABLES=a,b limits the tables; BENCH_SEEDS=1,2,3 the seeds.
+ * BENCH_TABLES=a,b limits the tables; BENCH_SEEDS=1,2,3 the seeds. BENCH_EQUALITY_CONTROL=cpu
+ * also trains each seed on tfjs's cpu backend: the reference against itself, the same
+ * arithmetic summed in another order, is how far float32 alone moves one seed's result.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, runWorker } from './stats.ts';
 
 const SEEDS = (process.env.BENCH_SEEDS ?? '1,2,3').split(',').map(Number);
+const CONTROL = process.env.BENCH_EQUALITY_CONTROL;
 
 interface Trained {
   value: number;
@@ -32,6 +35,7 @@ export async function run() {
   const rows = [];
   for (const table of names) {
     const ratios: number[] = [];
+    const controlRatios: number[] = [];
     const times = { fused: [] as number[], wasm: [] as number[] };
     let objective = '';
     for (const seed of SEEDS) {
@@ -41,8 +45,10 @@ export async function run() {
       ratios.push(fused.value / reference.value);
       times.fused.push(fused.seconds);
       times.wasm.push(reference.seconds);
+      const control = CONTROL ? await train(CONTROL, table, seed) : undefined;
+      if (control) controlRatios.push(control.value / reference.value);
       console.log(
-        `${table} seed ${seed}: ${objective} fused ${fused.value.toFixed(4)} (${fused.seconds.toFixed(1)} s), tfjs wasm ${reference.value.toFixed(4)} (${reference.seconds.toFixed(1)} s), ratio ${(fused.value / reference.value).toFixed(4)}`,
+        `${table} seed ${seed}: ${objective} fused ${fused.value.toFixed(4)} (${fused.seconds.toFixed(1)} s), tfjs wasm ${reference.value.toFixed(4)} (${reference.seconds.toFixed(1)} s), ratio ${(fused.value / reference.value).toFixed(4)}${control ? `; tfjs ${CONTROL} ${control.value.toFixed(4)}, ${CONTROL} / wasm ${(control.value / reference.value).toFixed(4)}` : ''}`,
       );
     }
     rows.push({
@@ -52,6 +58,12 @@ export async function run() {
       worstRatio: round(Math.max(...ratios)),
       fusedSeconds: round(median(times.fused)),
       referenceSeconds: round(median(times.wasm)),
+      ...(CONTROL
+        ? {
+            controlRatios: controlRatios.map(round),
+            ratios: ratios.map(round),
+          }
+        : {}),
     });
   }
   for (const r of rows)
