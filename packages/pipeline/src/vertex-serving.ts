@@ -11,9 +11,9 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_REQUEST_BYTES, VERTEX_SERVING } from '@bucketml/contracts';
 import { Predictor } from '@bucketml/model';
-import type { Storage } from '@bucketml/ports';
 import { readModelObjects } from './model-store.js';
 import { answerInstances } from './serving.js';
+import { storageAt } from './storage-from-env.js';
 
 export interface VertexServingConfig {
   port: number;
@@ -47,18 +47,6 @@ export function vertexServingConfig(env: NodeJS.ProcessEnv = process.env): Verte
   };
 }
 
-/** The storage and prefix a model directory URI names. */
-async function modelLocation(uri: string): Promise<{ storage: Storage; prefix: string }> {
-  if (uri.startsWith('gs://')) {
-    const [bucket, ...path] = uri.slice('gs://'.length).split('/');
-    const prefix = path.filter(Boolean).join('/');
-    const { GcsBucket } = await import('@bucketml/ports/gcs-bucket');
-    return { storage: new GcsBucket(bucket), prefix: prefix ? `${prefix}/` : '' };
-  }
-  const { DirectoryBucket } = await import('@bucketml/ports/directory-bucket');
-  return { storage: new DirectoryBucket(uri), prefix: '' };
-}
-
 export interface VertexServer {
   port: number;
   /** Whether the model is loaded (the health route answers 200). */
@@ -77,7 +65,7 @@ export async function startVertexServer(
   config: VertexServingConfig,
   options: VertexServerOptions = {},
 ): Promise<VertexServer> {
-  const { storage, prefix } = await modelLocation(config.storageUri);
+  const { storage, prefix } = await storageAt(config.storageUri);
   let predictor: Predictor | null = null;
   let model: { name: string; version: string } | undefined;
   let failure = 'the model is loading';
