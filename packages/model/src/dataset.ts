@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { csvBatches, scanCsv, type CsvRow } from './csv.js';
+import { scanCsv, type CsvRow } from './csv.js';
 import type { EncodedRows, FeatureEncoder, RowCells } from './features.js';
 import { rawColumns, type ModelSpec } from './spec.js';
 
@@ -293,17 +293,25 @@ export function csvError(err: unknown, source: DataSource): DataError {
 
 /** The first row of a CSV (its header, when it has one); null when it cannot be read. */
 export async function readCsvHeader(source: DataSource): Promise<string[] | null> {
+  let first: string[] | null = null;
+  let input: Readable | undefined;
   try {
-    const input = await source.open();
-    for await (const [first] of csvBatches(input as AsyncIterable<Buffer>)) {
-      input.destroy();
-      return first.fields;
-    }
-  } catch {
-    /* unreadable: no header to show */
+    input = await source.open();
+    // Only the first record becomes strings: the scan stops there (a throw out of the scan).
+    await scanCsv(input as AsyncIterable<Buffer>, (row) => {
+      first = row.fields();
+      throw HEADER_READ;
+    });
+  } catch (err) {
+    if (err !== HEADER_READ) return null; // unreadable: no header to show
+  } finally {
+    input?.destroy();
   }
-  return null;
+  return first;
 }
+
+/** Thrown by readCsvHeader's scan once it has the first record. */
+const HEADER_READ = Symbol('header read');
 
 const MAX_REASON_KINDS = 50;
 const MAX_REASON_CHARS = 300;
