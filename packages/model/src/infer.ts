@@ -547,7 +547,7 @@ export const DEFAULT_ENSEMBLE = 3;
  * A default classifier's label smoothing. On the quality bench's two classification tables
  * (default hyperparameters, 11 and 15 seeds, scored on held-out rows) 0.05 raised a network's
  * accuracy by 0.1 and 0.4 points (3-network ensembles: 0.1 and 0.2), for no log loss on the
- * binary table and 1.5–2% more on the 7-class one; 0.1 cost more log loss and gained nothing.
+ * binary table and 1.3–1.9% more on the 7-class one; 0.1 cost more log loss and gained nothing.
  */
 export const DEFAULT_LABEL_SMOOTHING = 0.05;
 
