@@ -220,6 +220,55 @@ describe('classification', () => {
     );
   });
 
+  it('label smoothing: an inferred classifier smooths by 0.05, a regressor not; it makes the answers less confident; 0 turns it off; a numeric label refuses it', async () => {
+    assert.equal(birdSpec.hyperparameters.labelSmoothing, 0.05);
+    const train = (labelSmoothing: number) =>
+      trainModel({
+        spec: birdSpec,
+        train: [fileSource(birds.train)],
+        eval: [fileSource(birds.eval)],
+        hyperparameters: { ...birdSpec.hyperparameters, ...BUDGET, labelSmoothing },
+        seed: 3,
+      });
+    // The mean probability of each eval row's most likely class.
+    const confidence = async (r: TrainResult) => {
+      const predictor = new Predictor(r.model);
+      const data = await readDataset([fileSource(birds.eval)], predictor.encoder);
+      normalizeDense(r.model.meta.preprocessing, data.dense);
+      const p = predictor.predictEncoded(data, data.size);
+      const k = birdSpec.label.classes!.length;
+      let sum = 0;
+      for (let i = 0; i < data.size; i++) sum += Math.max(...p.subarray(i * k, (i + 1) * k));
+      return sum / data.size;
+    };
+    const [none, smoothed] = [await train(0), await train(0.3)];
+    assert.equal(none.model.meta.hyperparameters.labelSmoothing, 0);
+    assert.equal(smoothed.model.meta.hyperparameters.labelSmoothing, 0.3);
+    const [sharp, soft] = [await confidence(none), await confidence(smoothed)];
+    assert.ok(soft < sharp - 0.02, `mean top probability ${soft} smoothed, ${sharp} not`);
+    assert.throws(
+      () => parseSpec({ ...birdSpec, hyperparameters: { labelSmoothing: 1 } }),
+      /hyperparameters.labelSmoothing must be a number from 0 up to \(not including\) 1/,
+    );
+    const quakes = await inferSpec([fileSource(join(DATA, 'tables/earthquakes/train.csv'))], {
+      name: 'quakes',
+      label: 'mag',
+    });
+    assert.equal(quakes.hyperparameters.labelSmoothing, undefined);
+    await assert.rejects(
+      trainModel({
+        spec: quakes,
+        train: [fileSource(join(DATA, 'tables/earthquakes/train.csv'))],
+        eval: [fileSource(join(DATA, 'tables/earthquakes/eval.csv'))],
+        hyperparameters: { ...quakes.hyperparameters, ...BUDGET, labelSmoothing: 0.05 },
+        seed: 1,
+      }),
+      (err: Error) =>
+        err instanceof TrainingOptionsError &&
+        /label smoothing needs a categorical label/.test(err.message),
+    );
+  });
+
   it('a label of one class or of too many is refused in one line', async () => {
     const lines = (await readFile(birds.train, 'utf8')).trimEnd().split('\n');
     const one = join(birds.dir, 'one.csv');

@@ -53,11 +53,13 @@ function tfLoss(
           labels.map((y) => w[y]),
           [n, 1],
         ),
+      loss.labelSmoothing,
     ) as tfTypes.Scalar;
   return tf.losses.softmaxCrossEntropy(
     tf.oneHot(tf.tensor1d(labels, 'int32'), loss.classes),
     outputs,
     w && tf.tensor1d(labels.map((y) => w[y])),
+    loss.labelSmoothing,
   ) as tfTypes.Scalar;
 }
 
@@ -72,6 +74,21 @@ const HEADS: { name: string; loss: HeadLoss; bias: number[] }[] = [
   {
     name: 'multiclass (softmax cross-entropy) with class weights, one weight 0',
     loss: { kind: 'softmax', classes: 3, classWeights: Float32Array.of(1.5, 0, 0.75) },
+    bias: [-1, 0.2, 0.5],
+  },
+  {
+    name: 'binary with label smoothing',
+    loss: { kind: 'sigmoid', labelSmoothing: 0.05 },
+    bias: [-0.3],
+  },
+  {
+    name: 'multiclass with label smoothing and class weights',
+    loss: {
+      kind: 'softmax',
+      classes: 3,
+      classWeights: Float32Array.of(1.5, 0.5, 0.75),
+      labelSmoothing: 0.1,
+    },
     bias: [-1, 0.2, 0.5],
   },
 ];

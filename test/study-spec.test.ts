@@ -10,7 +10,9 @@ import {
   toVertexTuningJob,
   fromVertexTuningJob,
   checkStudyForProblem,
+  defaultStudyFor,
 } from '@bucketml/tuning';
+import { defaultHyperparameters } from '@bucketml/model';
 
 function problems(yaml: string): string {
   try {
@@ -321,5 +323,19 @@ describe('study spec (the course hyperparam.yaml)', () => {
     );
     assert.equal(report.best?.id, '3');
     assert.match(formatReport(report), /best: trial 3, rmse 1\.10000/);
+  });
+
+  it("the default study: a regressor's tunes the hidden layer's width, a classifier's keeps the spec's layers and tunes log loss", () => {
+    const hp = defaultHyperparameters(8000);
+    const names = (problem?: 'regression' | 'binary' | 'multiclass') =>
+      defaultStudyFor(hp, problem).params.map((p) => p.name);
+    assert.deepEqual(names(), ['learning_rate', 'batch_size', 'nnsize', 'nembeds']);
+    for (const problem of ['binary', 'multiclass'] as const) {
+      assert.deepEqual(names(problem), ['learning_rate', 'batch_size', 'nembeds']);
+      assert.deepEqual(
+        [defaultStudyFor(hp, problem).metricTag, defaultStudyFor(hp, problem).goal],
+        ['logloss', 'MINIMIZE'],
+      );
+    }
   });
 });

@@ -474,7 +474,7 @@ export async function inferSpec(sources: DataSource[], options: InferOptions): P
     piecewise,
     wide,
     deep,
-    hyperparameters: defaultHyperparameters(used, categorical),
+    hyperparameters: defaultHyperparameters(used, categorical, classes !== undefined),
     inferred: { rows, files: sources.map((s) => s.name), columns: stats, notes },
     ...(options.validation !== undefined ? { validation: options.validation } : {}),
   });
@@ -508,11 +508,13 @@ function labelClasses(label: ColumnProfile): string[] | undefined {
  * Budgets that fit the data: larger batches for larger tables, a training length in epochs
  * (about 3,000 steps, at least 10 and at most 200 epochs, at most 600,000 examples),
  * patience-based stopping on the eval objective (the best weights are kept), and an ensemble of
- * DEFAULT_ENSEMBLE networks for the final model (trials train one).
+ * DEFAULT_ENSEMBLE networks for the final model (trials train one). A classifier's targets are
+ * smoothed by DEFAULT_LABEL_SMOOTHING.
  */
 export function defaultHyperparameters(
   rows: number,
   categorical: CategoricalColumnSpec[] = [],
+  classifier = false,
 ): Hyperparameters {
   const batchSize = Math.min(
     512,
@@ -530,6 +532,7 @@ export function defaultHyperparameters(
     trainExamples,
     patience: 5,
     ensemble: DEFAULT_ENSEMBLE,
+    ...(classifier ? { labelSmoothing: DEFAULT_LABEL_SMOOTHING } : {}),
   };
 }
 
@@ -539,6 +542,14 @@ export function defaultHyperparameters(
  * costs one more final training (about 3,000 steps), which the time budget holds.
  */
 export const DEFAULT_ENSEMBLE = 3;
+
+/**
+ * A default classifier's label smoothing. On the quality bench's two classification tables
+ * (default hyperparameters, 11 and 15 seeds, scored on held-out rows) 0.05 raised a network's
+ * accuracy by 0.1 and 0.4 points (3-network ensembles: 0.1 and 0.2), for no log loss on the
+ * binary table and 1.3–1.9% more on the 7-class one; 0.1 cost more log loss and gained nothing.
+ */
+export const DEFAULT_LABEL_SMOOTHING = 0.05;
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);

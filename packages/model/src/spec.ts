@@ -149,6 +149,12 @@ export interface Hyperparameters {
    * and accuracy for recall of rare classes: for a study tuning f1_macro, not the default.
    */
   classWeights?: 'balanced';
+  /**
+   * A classifier's cross-entropy against targets pulled this far towards uniform: (1 − ε) on
+   * the row's class and ε / classes on each class (tf.losses' labelSmoothing; 0 or unset: none).
+   * Kept off the most confident answers, a network overfits its training rows later.
+   */
+  labelSmoothing?: number;
 }
 
 /** The most classes a categorical label may have (one output each). */
@@ -532,6 +538,12 @@ export function parseHyperparameters(
             `hyperparameters.classWeights must be "balanced" or "none" (got ${JSON.stringify(v)})`,
           );
         break;
+      case 'labelSmoothing':
+        if (typeof v !== 'number' || !(v >= 0 && v < 1))
+          fail('hyperparameters.labelSmoothing must be a number from 0 up to (not including) 1');
+        else if (v === 0) delete hp.labelSmoothing;
+        else hp.labelSmoothing = v;
+        break;
       case 'learningRate':
         if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
           fail('hyperparameters.learningRate must be a positive number');
@@ -641,6 +653,7 @@ const HYPERPARAMETER_FIELDS = [
   'patience',
   'ensemble',
   'classWeights',
+  'labelSmoothing',
 ];
 
 /** Reports every field of `o` not in `allowed`, with the closest allowed name as a suggestion. */

@@ -20,8 +20,8 @@ import { initialWeightValues } from './network.js';
 /** The training loss of the network's head. */
 export type HeadLoss =
   | { kind: 'squared' }
-  | { kind: 'sigmoid'; classWeights?: Float32Array }
-  | { kind: 'softmax'; classes: number; classWeights?: Float32Array };
+  | { kind: 'sigmoid'; classWeights?: Float32Array; labelSmoothing?: number }
+  | { kind: 'softmax'; classes: number; classWeights?: Float32Array; labelSmoothing?: number };
 
 /** One batch of encoded rows, row-major, and its targets (a class index for a classifier). */
 export interface FusedBatch {
@@ -350,23 +350,30 @@ function headGradient(
   let nonzero = 0;
   for (let b = 0; b < B; b++) if (!weights || weights[labels[b]] !== 0) nonzero++;
   const scale = nonzero ? 1 / nonzero : 0;
+  // tf.losses' labelSmoothing: the target is (1 − ε)·onehot + ε / classes (a sigmoid's: ε / 2).
+  const eps = loss.labelSmoothing ?? 0;
   for (let b = 0; b < B; b++) {
     const y = labels[b];
     const w = weights ? weights[y] : 1;
     if (loss.kind === 'sigmoid') {
       const z = out[b];
-      // max(z, 0) − z·y + log(1 + e^−|z|), the stable form tf uses.
-      total += w * (Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z))));
-      delta[b] = w * scale * (1 / (1 + Math.exp(-z)) - y);
+      const t = y * (1 - eps) + eps / 2;
+      // max(z, 0) − z·t + log(1 + e^−|z|), the stable form tf uses.
+      total += w * (Math.max(z, 0) - z * t + Math.log1p(Math.exp(-Math.abs(z))));
+      delta[b] = w * scale * (1 / (1 + Math.exp(-z)) - t);
     } else {
       const o = b * U;
       let max = -Infinity;
       for (let u = 0; u < U; u++) max = Math.max(max, out[o + u]);
       let sum = 0;
       for (let u = 0; u < U; u++) sum += Math.exp(out[o + u] - max);
-      total += w * (Math.log(sum) + max - out[o + y]);
+      // −Σ t_u·log p_u = log Σ e^z + max − Σ t_u·z_u, the targets t summing to 1.
+      let targetLogit = 0;
+      for (let u = 0; u < U; u++) targetLogit += out[o + u] * (eps / U + (u === y ? 1 - eps : 0));
+      total += w * (Math.log(sum) + max - targetLogit);
       for (let u = 0; u < U; u++)
-        delta[o + u] = w * scale * (Math.exp(out[o + u] - max) / sum - (u === y ? 1 : 0));
+        delta[o + u] =
+          w * scale * (Math.exp(out[o + u] - max) / sum - (eps / U + (u === y ? 1 - eps : 0)));
     }
   }
   return total * scale;

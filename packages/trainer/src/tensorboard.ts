@@ -276,6 +276,7 @@ export function hparamsOf(
     ...(hp.patience !== undefined ? { patience: hp.patience } : {}),
     ...(hp.ensemble !== undefined ? { ensemble: hp.ensemble } : {}),
     ...(hp.classWeights !== undefined ? { class_weights: hp.classWeights } : {}),
+    ...(hp.labelSmoothing !== undefined ? { label_smoothing: hp.labelSmoothing } : {}),
     ...extra,
   };
 }

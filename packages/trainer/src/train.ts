@@ -161,6 +161,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     throw new TrainingOptionsError(
       `classWeights ${hp.classWeights}: class weights need a categorical label (${spec.label.name} is numeric)`,
     );
+  if (hp.labelSmoothing && !classes)
+    throw new TrainingOptionsError(
+      `labelSmoothing ${hp.labelSmoothing}: label smoothing needs a categorical label (${spec.label.name} is numeric)`,
+    );
   const labelTransform = classes ? undefined : fitLabelTransform(spec.label, train.labels);
   if (labelTransform) preprocessing.label = labelTransform;
   // A regressor learns the transformed label; its RMSE is measured in the label's own units.
@@ -614,11 +618,13 @@ function trainMember(
 
 /**
  * The training loss of a batch: squared error, or the head's cross-entropy on logits (each row
- * weighted by its class's weight, when there are class weights).
+ * weighted by its class's weight, when there are class weights; against smoothed targets, with
+ * label smoothing).
  */
 function lossFunction(
   data: MemberData,
   tf: TensorFlow['tf'],
+  labelSmoothing = 0,
 ): (labels: Float32Array, outputs: Tensor2D) => Scalar {
   const { classes, classWeights } = data;
   if (!classes)
@@ -637,12 +643,14 @@ function lossFunction(
         tf.tensor2d(labels, [labels.length, 1]),
         outputs,
         rowWeights(labels, [labels.length, 1]),
+        labelSmoothing,
       ) as Scalar;
   return (labels, outputs) =>
     tf.losses.softmaxCrossEntropy(
       tf.oneHot(tf.tensor1d(labels, 'int32'), classes),
       outputs,
       rowWeights(labels, [labels.length]),
+      labelSmoothing,
     ) as Scalar;
 }
 
@@ -700,7 +708,7 @@ function tfjsNetwork(
   const network = new WideDeepNetwork(tf, data.layout, hp, seed, initialBias(data), prefix);
   const optimizer = tf.train.adam(hp.learningRate);
   const trainable = [...network.variables.values()];
-  const loss = lossFunction(data, tf);
+  const loss = lossFunction(data, tf, hp.labelSmoothing);
   const { eval: rows, classes, outputs: units } = data;
   return {
     train(batch, lr) {
@@ -750,11 +758,12 @@ function fusedNetwork(
 ): TrainingNetwork {
   const network = new FusedNetwork(data.layout, hp, seed, initialBias(data), prefix);
   const { eval: rows, classes, outputs: units, classWeights } = data;
+  const { labelSmoothing } = hp;
   const loss: HeadLoss = !classes
     ? { kind: 'squared' }
     : units === 1
-      ? { kind: 'sigmoid', classWeights }
-      : { kind: 'softmax', classes, classWeights };
+      ? { kind: 'sigmoid', classWeights, labelSmoothing }
+      : { kind: 'softmax', classes, classWeights, labelSmoothing };
   return {
     train: (batch, lr) => network.train(batch.rows, loss, lr),
     evalOutputs: () =>

@@ -120,6 +120,11 @@ inferred spec and the data's statistics are saved inside the model.`,
       help: "balanced: weigh a classifier's classes by their rarity; none: every row alike (default: the model's)",
     },
     {
+      name: 'label-smoothing',
+      type: 'number',
+      help: "a classifier's targets pulled this far towards uniform, 0 to 1; 0: none (default: the model's, 0.05 for an inferred classifier)",
+    },
+    {
       name: 'seed',
       type: 'positive-int',
       default: 42,
@@ -280,6 +285,7 @@ function hyperparametersFrom(spec: ModelSpec, flags: Record<string, unknown>): H
     patience: 'patience',
     ensemble: 'ensemble',
     'class-weights': 'classWeights',
+    'label-smoothing': 'labelSmoothing',
   };
   for (const [flag, key] of Object.entries(map))
     if (flags[flag] !== undefined) overrides[key] = flags[flag];
