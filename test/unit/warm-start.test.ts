@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { layout, type RunRecord } from '@bucketml/contracts';
 import { onJobEvent, onObjectFinalized } from '@bucketml/pipeline';
-import { COURSE_HYPERPARAM_YAML, type StudyIndex } from '@bucketml/tuning';
+import { COURSE_HYPERPARAM_YAML, WARM_START_USE, type StudyIndex } from '@bucketml/tuning';
 import * as fx from './fixtures.ts';
 
 /** A second drop of the model (different rows, so a new run), through data-upload. */
@@ -53,7 +53,9 @@ describe('warm start through the stages', () => {
         [first, '1', 1.21],
       ],
     );
-    assert.deepEqual(warmEvents(h, second), [`warm start: 2 trial(s) from run(s) ${first}`]);
+    assert.deepEqual(warmEvents(h, second), [
+      `warm start: 2 trial(s) from run(s) ${first} (${WARM_START_USE})`,
+    ]);
     const run = fx.runOf(h.bucket, second) as RunRecord;
     assert.deepEqual(run.study?.warmStart, { runs: [first], trials: 2 });
 

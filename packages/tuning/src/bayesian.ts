@@ -18,6 +18,15 @@
  *   (docs/benchmarks.md): with their partial values as objectives the study's best RMSE
  *   suffered more for the same examples saved.
  * - Failed trials enter with the worst objective seen, steering the search away from them.
+ * - Earlier runs' trials (warm start) are observations of a related objective, not of this
+ *   one: a second drop moves the optimum as well as the level (docs/benchmarks.md, warm start).
+ *   The model is a two-task Gaussian process (intrinsic coregionalisation, as in Swersky et al.
+ *   2013, multi-task Bayesian optimisation): the covariance between an earlier and an own
+ *   observation is the kernel times a correlation ρ, fitted with the lengthscales by the
+ *   marginal likelihood. Where this run's trials agree with the earlier ones ρ stays near 1 and
+ *   the earlier points guide as before; where they disagree ρ falls, the earlier points' pull
+ *   on the prediction shrinks with it and this run's uncertainty around them (≥ 1 − ρ²) comes
+ *   back, so expected improvement explores instead of re-sampling the earlier optimum.
  */
 import type { Rng } from '@bucketml/model';
 import { fromUnit, sampleRandom, type ParamValues } from './random-search.js';
@@ -28,6 +37,8 @@ export interface Observation {
   parameters: ParamValues;
   state: 'SUCCEEDED' | 'FAILED' | 'STOPPED' | 'ACTIVE';
   objective?: number;
+  /** An earlier run's trial (warm start): it measured a related objective, not this study's. */
+  earlier?: boolean;
 }
 
 export interface BayesianOptions {
@@ -79,14 +90,16 @@ export function suggestBayesian(
   const worst = Math.max(...ys);
   const X: number[][] = [];
   const Y: number[] = [];
+  const earlier: boolean[] = [];
   for (const h of modelled(history, sign)) {
     X.push(space.encode(h.parameters));
+    earlier.push(h.earlier === true);
     if (h.objective !== undefined && h.state === 'SUCCEEDED') Y.push(sign * h.objective);
     else if (h.state === 'ACTIVE' || h.state === 'STOPPED')
       Y.push(best); // constant liar
     else Y.push(worst); // failed
   }
-  const gp = fitGp(X, Y, rng);
+  const gp = fitGp(X, Y, earlier, rng);
   const incumbent = Math.min(...Y.map((y) => (y - gp.mean) / gp.scale));
   const ei = (x: number[]) => expectedImprovement(gp, x, incumbent);
 
@@ -180,8 +193,18 @@ function toUnit(p: ParamSpec, v: number): number {
   return (v - min) / (max - min);
 }
 
+/**
+ * Correlations between the earlier runs' objective and this one's that the fit chooses from. A
+ * grid rather than random draws: a cold study draws exactly the random numbers it drew before.
+ */
+const CORRELATIONS = [0.2, 0.4, 0.6, 0.8, 0.9, 1];
+
 interface Gp {
   X: number[][];
+  /** Per observation: an earlier run's (warm start). */
+  earlier: boolean[];
+  /** The fitted correlation between the earlier runs' objective and this study's. */
+  rho: number;
   alpha: Float64Array;
   L: Float64Array;
   lengthscales: number[];
@@ -190,11 +213,12 @@ interface Gp {
   scale: number;
 }
 
-function fitGp(X: number[][], Yraw: number[], rng: Rng): Gp {
+function fitGp(X: number[][], Yraw: number[], earlier: boolean[], rng: Rng): Gp {
   const mean = Yraw.reduce((a, b) => a + b, 0) / Yraw.length;
   const sd = Math.sqrt(Yraw.reduce((a, b) => a + (b - mean) ** 2, 0) / Yraw.length) || 1;
   const Y = Yraw.map((y) => (y - mean) / sd);
   const dims = X[0].length;
+  const twoTasks = earlier.includes(true) && earlier.includes(false);
   let best: (Gp & { lml: number }) | null = null;
   // Seeded random search over log-lengthscales and noise; the first candidate is a sane default.
   for (let c = 0; c < 48; c++) {
@@ -203,9 +227,11 @@ function fitGp(X: number[][], Yraw: number[], rng: Rng): Gp {
     );
     const noise =
       c === 0 ? 1e-4 : Math.exp(Math.log(1e-6) + rng.next() * (Math.log(0.1) - Math.log(1e-6)));
-    const fit = factorize(X, Y, lengthscales, noise);
-    if (fit && (!best || fit.lml > best.lml))
-      best = { ...fit, X, lengthscales, noise, mean, scale: sd };
+    for (const rho of twoTasks ? CORRELATIONS : [1]) {
+      const fit = factorize(X, Y, earlier, rho, lengthscales, noise);
+      if (fit && (!best || fit.lml > best.lml))
+        best = { ...fit, X, earlier, rho, lengthscales, noise, mean, scale: sd };
+    }
   }
   return best!;
 }
@@ -217,10 +243,15 @@ function kernel(a: number[], b: number[], ls: number[]): number {
   return (1 + r + (5 * r2) / 3) * Math.exp(-r);
 }
 
-/** Cholesky of K + noise·I, α = K⁻¹y and the log marginal likelihood; null if not positive definite. */
+/**
+ * Cholesky of K + noise·I, α = K⁻¹y and the log marginal likelihood; null if not positive
+ * definite. K is the kernel, times rho between an earlier and an own observation.
+ */
 function factorize(
   X: number[][],
   Y: number[],
+  earlier: boolean[],
+  rho: number,
   ls: number[],
   noise: number,
 ): { L: Float64Array; alpha: Float64Array; lml: number } | null {
@@ -228,7 +259,9 @@ function factorize(
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
-      let s = kernel(X[i], X[j], ls) + (i === j ? noise + 1e-9 : 0);
+      let s =
+        kernel(X[i], X[j], ls) * (earlier[i] === earlier[j] ? 1 : rho) +
+        (i === j ? noise + 1e-9 : 0);
       for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
       if (i === j) {
         if (s <= 0) return null;
@@ -265,9 +298,10 @@ function backward(L: Float64Array, n: number, z: Float64Array): Float64Array {
   return x;
 }
 
+/** Expected improvement of this study's objective at x (an own point: earlier ones count by ρ). */
 function expectedImprovement(gp: Gp, x: number[], incumbent: number): number {
   const n = gp.X.length;
-  const k = gp.X.map((xi) => kernel(x, xi, gp.lengthscales));
+  const k = gp.X.map((xi, i) => kernel(x, xi, gp.lengthscales) * (gp.earlier[i] ? gp.rho : 1));
   let mu = 0;
   for (let i = 0; i < n; i++) mu += k[i] * gp.alpha[i];
   const v = forward(gp.L, n, k);

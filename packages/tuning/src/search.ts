@@ -22,10 +22,11 @@ export interface SearchSpace {
  *
  * Warm start, whatever the algorithm: trial 1 re-runs the best earlier parameters, so the
  * study's best is always measured on this run's data. Then the Bayesian search models the
- * earlier trials as observations, shifted by how much the re-run moved (new − old objective of
- * the re-run parameters; 0 until it has finished), with its own trials taking over wherever
- * they re-measure an earlier point. Random and grid search continue with their own sequence
- * (the grid from its first point, so a study one trial longer still covers it).
+ * earlier trials as observations of a correlated objective (see bayesian.ts: they count as far
+ * as this study's own trials agree with them), shifted by how much the re-run moved (new − old
+ * objective of the re-run parameters; 0 until it has finished), with its own trials taking over
+ * wherever they re-measure an earlier point. Random and grid search continue with their own
+ * sequence (the grid from its first point, so a study one trial longer still covers it).
  */
 export function suggestTrial(
   space: SearchSpace,
@@ -56,9 +57,10 @@ export function bestPrior(prior: readonly PriorTrial[], goal: Goal): PriorTrial 
 }
 
 /**
- * Earlier trials as observations of this study: shifted by the mean change of the earlier
- * points this study has re-measured (new data move the whole curve: 20% more rows lower
- * every RMSE a little), and without those points (the new measurement replaces them).
+ * Earlier trials as observations for this study's search, marked `earlier`: shifted by the mean
+ * change of the earlier points this study has re-measured (new data move the whole curve: 20%
+ * more rows lower every RMSE a little), and without those points (the new measurement replaces
+ * them).
  */
 export function priorObservations(
   prior: readonly PriorTrial[],
@@ -80,6 +82,7 @@ export function priorObservations(
     parameters: t.parameters,
     state: 'SUCCEEDED',
     objective: t.objective + shift,
+    earlier: true,
   }));
 }
 

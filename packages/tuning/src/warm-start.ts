@@ -117,11 +117,18 @@ export function selectWarmStart(
   };
 }
 
-/** "warm start: 12 trials from runs X, Y" or "warm start: none (why)", for events and pages. */
+/** What suggestTrial does with earlier trials, in a line (the run's event says it). */
+export const WARM_START_USE =
+  'trial 1 re-runs their best; the search counts the rest as far as this run agrees with them';
+
+/**
+ * "warm start: 12 trial(s) from run(s) X, Y (how they are used)" or "warm start: none (why)",
+ * for events and pages.
+ */
 export function describeWarmStart(
   w: Pick<WarmStart, 'runs' | 'reason'> & { trials: number },
 ): string {
   return w.trials > 0
-    ? `warm start: ${w.trials} trial(s) from run(s) ${w.runs.join(', ')}`
+    ? `warm start: ${w.trials} trial(s) from run(s) ${w.runs.join(', ')} (${WARM_START_USE})`
     : `warm start: none (${w.reason ?? 'no trials'})`;
 }
