@@ -298,11 +298,32 @@ async function hypertuneEntries(file: string): Promise<Record<string, number>[]>
     .map((l) => Object.fromEntries(Object.entries(JSON.parse(l)).map(([k, v]) => [k, Number(v)])));
 }
 
+/** A small babyweight drop in `dir`: train.csv and eval.csv of the shipped rows. */
+async function babyweightSample(dir: string, trainRows: number, evalRows: number) {
+  return {
+    train: await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', trainRows),
+    evalPath: await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', evalRows),
+  };
+}
+
+/** A one-network babyweight training of `examples` examples, two evaluations. */
+const smallTraining = (train: string, evalPath: string, examples: number, ...flags: string[]) => [
+  'train',
+  '--model=babyweight',
+  '--train-data',
+  train,
+  '--eval-data',
+  evalPath,
+  '--ensemble=1',
+  ...flags,
+  `--train-examples=${examples}`,
+  '--evaluations=2',
+];
+
 describe('bucketml train leaves an event file of what it reported', () => {
   it('babyweight sample, an ensemble: beside the model, every reported value, the hparams', async () => {
     const dir = await tempDir();
-    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 3000);
-    const evalPath = await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', 800);
+    const { train, evalPath } = await babyweightSample(dir, 3000, 800);
     const metricFile = join(dir, 'hypertune.metrics');
     const job = join(dir, 'runs/r/trials/3/');
     const r = await runCli(
@@ -372,21 +393,9 @@ describe('bucketml train leaves an event file of what it reported', () => {
 
   it('to AIP_TENSORBOARD_LOG_DIR when set; a failed training ends its session as a failure', async () => {
     const dir = await tempDir();
-    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 600);
-    const evalPath = await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', 200);
+    const { train, evalPath } = await babyweightSample(dir, 600, 200);
     const logs = join(dir, 'vertex-logs');
-    const args = [
-      'train',
-      '--model=babyweight',
-      '--train_data',
-      train,
-      '--eval_data',
-      evalPath,
-      '--ensemble=1',
-      '--nnsize=16',
-      '--train_examples=2048',
-      '--evaluations=2',
-    ];
+    const args = smallTraining(train, evalPath, 2048, '--nnsize=16');
     const r = await runCli(args, {
       AIP_MODEL_DIR: join(dir, 'job/model'),
       AIP_TENSORBOARD_LOG_DIR: logs,
@@ -413,19 +422,8 @@ describe('bucketml train leaves an event file of what it reported', () => {
 
   it('a warm worker: each job its own file in its own directory, its env only', async () => {
     const dir = await tempDir();
-    const train = await sampleCsv(dir, 'train.csv', 'babyweight/train.csv', 600);
-    const evalPath = await sampleCsv(dir, 'eval.csv', 'babyweight/eval.csv', 200);
-    const argv = (examples: number) => [
-      'train',
-      '--model=babyweight',
-      '--train-data',
-      train,
-      '--eval-data',
-      evalPath,
-      '--ensemble=1',
-      `--train-examples=${examples}`,
-      '--evaluations=2',
-    ];
+    const { train, evalPath } = await babyweightSample(dir, 600, 200);
+    const argv = (examples: number) => smallTraining(train, evalPath, examples);
     const jobs = [
       { argv: argv(1024), env: { AIP_MODEL_DIR: join(dir, 'trials/1/model') } },
       {
