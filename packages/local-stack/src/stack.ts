@@ -176,23 +176,21 @@ export class LocalStack extends EventEmitter {
           message: `storage event for ${name}: ${status}`,
         }),
       );
-    this.watcher = new BucketWatcher(this.bucket, {
-      bucketName: basename(this.bucket.root),
-      prefix: (functionNamed('data-upload').trigger as { prefix: string }).prefix,
-      targetUrl: fns['data-upload'].url,
-      duplicate: o.duplicateStorageEvents ?? 1,
-      onDelivery: logDelivery,
-    });
+    const storageTrigger = (prefix: string) =>
+      new BucketWatcher(this.bucket, {
+        bucketName: basename(this.bucket.root),
+        prefix,
+        targetUrl: fns['data-upload'].url,
+        duplicate: o.duplicateStorageEvents ?? 1,
+        onDelivery: logDelivery,
+      });
+    this.watcher = storageTrigger(
+      (functionNamed('data-upload').trigger as { prefix: string }).prefix,
+    );
     await this.watcher.start();
     // Batch inputs (predict/<model>/…) reach data-upload too, as in the cloud, where the one
     // storage trigger gets every object; predictions/, which the job writes, is not watched.
-    this.batchWatcher = new BucketWatcher(this.bucket, {
-      bucketName: basename(this.bucket.root),
-      prefix: layout.batchInputRoot,
-      targetUrl: fns['data-upload'].url,
-      duplicate: o.duplicateStorageEvents ?? 1,
-      onDelivery: logDelivery,
-    });
+    this.batchWatcher = storageTrigger(layout.batchInputRoot);
     await this.batchWatcher.start();
     // Cancel requests (runs/<runId>/cancel.json) reach data-upload as in the cloud, where the
     // bucket's trigger announces every object: one stat per run, not a walk of every trial's
@@ -239,16 +237,12 @@ export class LocalStack extends EventEmitter {
    */
   async waitForRun(runId: string, timeoutMs: number): Promise<RunRecord> {
     const runs = new RunStore(this.bucket);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const current = await runs.get(runId);
-      if (current && isTerminal(current.run.state)) return current.run;
-      if (Date.now() > deadline)
-        throw new Error(
-          `timed out after ${timeoutMs} ms waiting for run ${runId} to end (it is ${current?.run.state ?? 'not created yet'})`,
-        );
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    return pollUntil(
+      async () => (await runs.get(runId))?.run ?? null,
+      (run) => isTerminal(run.state),
+      (run) => `run ${runId} to end (it is ${run?.state ?? 'not created yet'})`,
+      timeoutMs,
+    );
   }
 
   /**
@@ -257,17 +251,16 @@ export class LocalStack extends EventEmitter {
    * --once, tests) waits for it.
    */
   async waitForRunPage(runId: string, timeoutMs: number): Promise<RunPageData> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const obj = await this.bucket.read(layout.runPageData(runId));
-      const page = obj ? parsePageData<RunPageData>(obj.data.toString('utf8')) : null;
-      if (page?.terminal) return page;
-      if (Date.now() > deadline)
-        throw new Error(
-          `timed out after ${timeoutMs} ms waiting for the page of run ${runId} to show its end (it shows ${page?.state ?? 'nothing yet'})`,
-        );
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    return pollUntil(
+      async () => {
+        const obj = await this.bucket.read(layout.runPageData(runId));
+        return obj ? parsePageData<RunPageData>(obj.data.toString('utf8')) : null;
+      },
+      (page) => page.terminal,
+      (page) =>
+        `the page of run ${runId} to show its end (it shows ${page?.state ?? 'nothing yet'})`,
+      timeoutMs,
+    );
   }
 
   private line(source: string, raw: string): void {
@@ -321,4 +314,24 @@ export function freePort(): Promise<number> {
       srv.close(() => resolvePromise(port));
     });
   });
+}
+
+/**
+ * Reads every 200 ms until `done` holds for what `read` returns; past `timeoutMs`, an error
+ * saying what was awaited and what was last seen.
+ */
+async function pollUntil<T>(
+  read: () => Promise<T | null>,
+  done: (value: T) => boolean,
+  awaited: (last: T | null) => string,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== null && done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${awaited(value)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -46,15 +46,19 @@ async function shutdown(code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
-try {
-  const port = Number(args.port);
+/** A port flag's number, or an error naming the flag. */
+function portFlag(name: 'port' | 'pages-port'): number {
+  const port = Number(args[name]);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port must be a port number (got ${args.port})`);
+    throw new Error(`--${name} must be a port number (got ${args[name]})`);
+  return port;
+}
+
+try {
+  const port = portFlag('port');
   if (port !== 0 && !(await portIsFree(port)))
     throw new Error(`port ${port} is in use (another npm start?): stop it or pass --port N`);
-  const pagesPort = Number(args['pages-port']);
-  if (!Number.isInteger(pagesPort) || pagesPort < 0 || pagesPort > 65535)
-    throw new Error(`--pages-port must be a port number (got ${args['pages-port']})`);
+  const pagesPort = portFlag('pages-port');
   say(`BucketML local stack: bucket ${args.bucket}`);
   stack = await startLocalStack({
     bucketDir: args.bucket!,
