@@ -514,11 +514,13 @@ function trainMember(
 
   const started = performance.now();
   let lastReport = started;
+  // A regressor's loss is its training RMSE (of the trained label), a classifier's cross-entropy.
+  const reportedLoss = (sum: number, batches: number) =>
+    data.classes ? sum / batches : Math.sqrt(sum / batches);
   let lossSum = 0;
   let lossCount = 0;
   // The same, since the previous evaluation (for the evaluation's report).
   let evalLossSum = 0;
-  let evalLossCount = 0;
   let lastEvaluation = { at: started, step: 0 };
   let step = 0;
   while (step < steps) {
@@ -527,7 +529,6 @@ function trainMember(
     lossSum += batchLoss;
     lossCount++;
     evalLossSum += batchLoss;
-    evalLossCount++;
     step++;
 
     const now = performance.now();
@@ -560,8 +561,7 @@ function trainMember(
         examples: before + step * B,
         totalExamples: total,
         examplesPerSecond: (step * B) / ((now - started) / 1000),
-        // A regressor's loss is its training RMSE (of the trained label), a classifier's cross-entropy.
-        loss: data.classes ? lossSum / lossCount : Math.sqrt(lossSum / lossCount),
+        loss: reportedLoss(lossSum, lossCount),
         objective: objective.tag,
         evalValue: results.at(-1)?.value,
         ...(count > 1 ? { member: k + 1, members: count } : {}),
@@ -573,7 +573,6 @@ function trainMember(
     // Callers see the best value so far: the model they would get if training stopped here.
     let stop = false;
     if (reports && evaluation && options.onEvaluation) {
-      const meanLoss = evalLossSum / evalLossCount;
       const seconds = (performance.now() - lastEvaluation.at) / 1000;
       stop =
         options.onEvaluation({
@@ -581,13 +580,12 @@ function trainMember(
           step: evaluation.step,
           examples: evaluation.examples,
           measured: evaluation.metrics,
-          loss: data.classes ? meanLoss : Math.sqrt(meanLoss),
+          loss: reportedLoss(evalLossSum, step - lastEvaluation.step),
           examplesPerSecond: ((step - lastEvaluation.step) * B) / seconds,
         }) === true;
     }
     if (evaluation) {
       evalLossSum = 0;
-      evalLossCount = 0;
       lastEvaluation = { at: performance.now(), step };
     }
     if (stop && step < steps) {
