@@ -83,7 +83,7 @@ export const layout = {
   runPageData: (runId: string) => `runs/${runId}/page.json`,
   /** A trial's hypertune metric file: one line per reported evaluation (its learning curve). */
   trialMetricFile: (runId: string, trialId: string) =>
-    jobOutput.metricFile(jobOutput.trialDir(`runs/${runId}/trials/`, trialId)),
+    jobOutput.metricFile(layout.trialDir(runId, trialId)),
   modelsRoot: 'models/',
   modelVersionPrefix: (model: string, version: string) => `models/${model}/${version}/`,
   servingPointer: (model: string) => `models/${model}/serving.json`,

@@ -148,3 +148,21 @@ export interface TrainerWorkerJob {
   argv: string[];
   env: Record<string, string>;
 }
+
+/**
+ * The values a hypertune metric file reports for `tag`, in order (the learning curve). A line
+ * that does not parse is one being written: the next read sees it whole.
+ */
+export function hypertuneValues(text: string, tag: string): number[] {
+  const values: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const value = Number((JSON.parse(line) as Record<string, unknown>)[tag]);
+      if (Number.isFinite(value)) values.push(value);
+    } catch {
+      // being written
+    }
+  }
+  return values;
+}

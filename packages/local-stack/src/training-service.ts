@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import {
+  hypertuneValues,
   isJobFinished,
   jobOutput,
   TOPICS,
@@ -553,18 +554,7 @@ export class LocalTrainingService {
 
 /** The values reported for `tag` in a hypertune metric file, in order. */
 async function readMetrics(file: string, tag: string): Promise<number[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const values: number[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const value = Number(JSON.parse(line)[tag]);
-      if (Number.isFinite(value)) values.push(value);
-    } catch {
-      // a line being rewritten right now: the next read sees it whole
-    }
-  }
-  return values;
+  return hypertuneValues(await readFile(file, 'utf8').catch(() => ''), tag);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -11,6 +11,7 @@
  */
 import {
   explainEarlyStop,
+  hypertuneValues,
   isTerminal,
   layout,
   PAGE_DATA_FORMAT,
@@ -42,21 +43,6 @@ async function readJson<T>(ctx: PipelineContext, name: string): Promise<T | null
   }
 }
 
-/** The values a hypertune metric file reports for `tag`, in order (the learning curve). */
-export function metricValues(text: string, tag: string): number[] {
-  const values: number[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const value = Number((JSON.parse(line) as Record<string, unknown>)[tag]);
-      if (Number.isFinite(value)) values.push(value);
-    } catch {
-      // a line being written: the next rewrite reads it whole
-    }
-  }
-  return values;
-}
-
 /**
  * The trials so far, ranked as report.json will rank them: report.json's once the study is
  * analysed; before that the backend's, with the running trials' curves read from their
@@ -77,7 +63,7 @@ async function pageTrials(
     trials.map(async (t) => {
       const measurements =
         t.measurements ??
-        metricValues(
+        hypertuneValues(
           (await ctx.storage.read(layout.trialMetricFile(run.runId, t.id)))?.data.toString(
             'utf8',
           ) ?? '',
@@ -181,7 +167,7 @@ function decisionTrail(
 }
 
 /** The run page's data now, as revision `revision`; null when the run does not exist. */
-export async function buildRunPageData(
+async function buildRunPageData(
   ctx: PipelineContext,
   runId: string,
   revision: number,
