@@ -11,5 +11,5 @@ export { deliverPubSub } from './pubsub-delivery.js';
 export { pipelineFromEnv } from './runtime.js';
 export { createLogger, type Logger, type Severity, type StepFields } from './logger.js';
 export { RunStore } from './run-store.js';
-export { buildRunPageData, refreshRunPage } from './run-page.js';
+export { refreshRunPage } from './run-page.js';
 export type { PipelineContext } from './context.js';

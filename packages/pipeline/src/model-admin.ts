@@ -36,7 +36,6 @@ export interface ModelListing {
   model: string;
   serving?: string;
   versions: ModelVersionInfo[];
-  history: ServingChange[];
 }
 
 /** Every model with a serving pointer. */
@@ -90,7 +89,6 @@ export async function listModelVersions(storage: Storage, model: string): Promis
     model,
     ...(pointer ? { serving: pointer.pointer.version } : {}),
     versions: infos,
-    history,
   };
 }
 

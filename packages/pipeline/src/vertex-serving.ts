@@ -49,14 +49,13 @@ export function vertexServingConfig(env: NodeJS.ProcessEnv = process.env): Verte
 
 export interface VertexServer {
   port: number;
-  /** Whether the model is loaded (the health route answers 200). */
-  readonly ready: boolean;
   close(): Promise<void>;
 }
 
+/** How often to try loading again while the model is missing or unreadable. */
+const RETRY_MS = 1000;
+
 export interface VertexServerOptions {
-  /** How often to try loading again while the model is missing or unreadable (default 1 s). */
-  retryMs?: number;
   onLoadError?: (err: unknown) => void;
 }
 
@@ -84,7 +83,7 @@ export async function startVertexServer(
       failure = `the model at ${config.storageUri} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`;
       options.onLoadError?.(err);
     }
-    if (!closed) retry = setTimeout(load, options.retryMs ?? 1000);
+    if (!closed) retry = setTimeout(load, RETRY_MS);
   };
   void load();
 
@@ -116,9 +115,6 @@ export async function startVertexServer(
   });
   return {
     port: (server.address() as AddressInfo).port,
-    get ready() {
-      return predictor !== null;
-    },
     close: () => {
       closed = true;
       clearTimeout(retry);

@@ -37,7 +37,6 @@ export {
   hparamsOf,
   crc32c,
   maskedCrc32c,
-  tfRecord,
   type HParamValue,
   type SessionStatus,
 } from './tensorboard.js';

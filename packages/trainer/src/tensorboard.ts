@@ -52,7 +52,7 @@ export function maskedCrc32c(data: Uint8Array): number {
 }
 
 /** One TFRecord: uint64 length, masked CRC of the length, data, masked CRC of the data (little-endian). */
-export function tfRecord(data: Uint8Array): Buffer {
+function tfRecord(data: Uint8Array): Buffer {
   const record = Buffer.alloc(data.length + 16);
   record.writeBigUInt64LE(BigInt(data.length), 0);
   record.writeUInt32LE(maskedCrc32c(record.subarray(0, 8)), 8);

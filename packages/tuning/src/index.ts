@@ -16,14 +16,15 @@ export {
   type VertexParameterSpec,
 } from './vertex-spec.js';
 export { parseStudyDocument } from './study-document.js';
+export { suggestTrial, gridPoint, priorObservations, type SearchSpace } from './search.js';
 export {
-  suggestTrial,
-  gridPoint,
-  bestPrior,
-  priorObservations,
-  type SearchSpace,
-} from './search.js';
-export * from './warm-start.js';
+  addToStudyIndex,
+  selectWarmStart,
+  describeWarmStart,
+  WARM_START_USE,
+  type IndexedStudy,
+  type StudyIndex,
+} from './warm-start.js';
 export { suggestBayesian, type Observation } from './bayesian.js';
 export { shouldStopTrial, stoppingDecision, type StoppingOptions } from './early-stopping.js';
 export { defaultStudyFor, studyForModel } from './default-study.js';

@@ -51,7 +51,7 @@ export function suggestTrial(
 }
 
 /** The best earlier trial (ties: the first listed, i.e. the most recent run's). */
-export function bestPrior(prior: readonly PriorTrial[], goal: Goal): PriorTrial {
+function bestPrior(prior: readonly PriorTrial[], goal: Goal): PriorTrial {
   const sign = goal === 'MINIMIZE' ? 1 : -1;
   return prior.reduce((best, t) => (sign * (t.objective - best.objective) < 0 ? t : best));
 }

@@ -29,11 +29,11 @@ export interface StudyIndex {
 }
 
 /** Studies the index keeps (the oldest go first): a bounded object, however many runs. */
-export const MAX_INDEXED_STUDIES = 20;
+const MAX_INDEXED_STUDIES = 20;
 /** Succeeded trials kept per study (the best ones). */
-export const MAX_INDEXED_TRIALS = 50;
+const MAX_INDEXED_TRIALS = 50;
 /** Earlier studies a new one is seeded from (the most recent compatible ones). */
-export const MAX_WARM_START_RUNS = 3;
+const MAX_WARM_START_RUNS = 3;
 
 /** The index with this study added (unchanged if it is there already: redeliveries). */
 export function addToStudyIndex(
@@ -53,7 +53,7 @@ export function addToStudyIndex(
 }
 
 /** Parameter specs equal in every field that shapes the space (values compared as sets). */
-export function sameParamSpec(a: ParamSpec, b: ParamSpec): boolean {
+function sameParamSpec(a: ParamSpec, b: ParamSpec): boolean {
   const set = (v?: (string | number)[]) => JSON.stringify(v ? [...v].sort() : null);
   return (
     a.name === b.name &&
@@ -67,7 +67,7 @@ export function sameParamSpec(a: ParamSpec, b: ParamSpec): boolean {
 }
 
 /** The same parameters (by name, any order), metric and goal. */
-export function sameSearchSpace(
+function sameSearchSpace(
   a: Pick<IndexedStudy, 'params' | 'metricTag' | 'goal'>,
   b: Pick<IndexedStudy, 'params' | 'metricTag' | 'goal'>,
 ): boolean {
