@@ -52,7 +52,7 @@ generations read, each was trained on. The serving version is marked *.`,
       for (const v of listing.versions)
         if (v.lineage.length)
           process.stdout.write(
-            `  ${v.version} trained on: ${v.lineage.map((o) => `${o.name}#${o.generation}`).join(', ')}\n`,
+            `  ${v.version} data (training and evaluation): ${v.lineage.map((o) => `${o.name}#${o.generation}`).join(', ')}\n`,
           );
       process.stdout.write('\n');
     }
