@@ -20,15 +20,12 @@ export async function openBucketStorage(bucket: string): Promise<{
       'this install has no pipeline (the trainer image carries training only): run it from a full install (npm ci at the repository root)',
     );
   });
-  if (bucket.startsWith('gs://')) {
-    const name = bucket.slice('gs://'.length).replace(/\/+$/, '');
-    if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(name))
-      throw new UsageError(`--bucket ${bucket}: expected gs://<bucket name>, without a path`);
-    const { GcsBucket } = await import('@bucketml/ports/gcs-bucket');
-    return { storage: new GcsBucket(name), admin };
-  }
-  const root = await realpath(bucket).catch(() => null);
-  if (!root) throw new UsageError(`--bucket: ${bucket} is not a directory`);
-  const { DirectoryBucket } = await import('@bucketml/ports/directory-bucket');
-  return { storage: new DirectoryBucket(root), admin };
+  const location = bucket.startsWith('gs://') ? bucket : await realpath(bucket).catch(() => null);
+  if (!location) throw new UsageError(`--bucket: ${bucket} is not a directory`);
+  const { storage, prefix } = await admin.storageAt(location).catch((err: Error) => {
+    throw new UsageError(`--bucket ${err.message}`);
+  });
+  if (prefix)
+    throw new UsageError(`--bucket ${bucket}: expected gs://<bucket name>, without a path`);
+  return { storage, admin };
 }

@@ -192,3 +192,4 @@ function previousVersion(history: ServingChange[], pointer: ServingPointer): str
 
 export { readServingHistory, recordServingChange } from './serving-history.js';
 export { readServingPointer } from './serving-pointer.js';
+export { storageAt } from './storage-from-env.js';
