@@ -6,4 +6,10 @@
  */
 import { main } from '../dist/cli.js';
 
+// A reader that stops early (`bucketml models | head`) is no error: stop writing, quietly.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 process.exitCode = await main(process.argv.slice(2));
