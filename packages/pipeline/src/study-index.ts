@@ -31,7 +31,6 @@ export async function recordStudyInIndex(
   if (!trials.some((t) => t.state === 'SUCCEEDED' && t.objective !== undefined)) return;
   await updateObject(ctx.storage, layout.studyIndex(run.model), (text) => {
     const index = text !== null ? parseIndex(text) : null;
-    if (index?.studies.some((s) => s.runId === run.runId)) return null;
     const next = addToStudyIndex(
       index,
       {
@@ -43,7 +42,8 @@ export async function recordStudyInIndex(
       },
       trials,
     );
-    return JSON.stringify(next, null, 2);
+    // Already there (a redelivery): addToStudyIndex hands back the same studies, nothing to write.
+    return next.studies === index?.studies ? null : JSON.stringify(next, null, 2);
   });
 }
 

@@ -35,7 +35,7 @@ const MAX_INDEXED_TRIALS = 50;
 /** Earlier studies a new one is seeded from (the most recent compatible ones). */
 const MAX_WARM_START_RUNS = 3;
 
-/** The index with this study added (unchanged if it is there already: redeliveries). */
+/** The index with this study added; if it is there already (a redelivery), the same studies. */
 export function addToStudyIndex(
   index: StudyIndex | null,
   study: Omit<IndexedStudy, 'trials'>,
