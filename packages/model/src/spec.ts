@@ -157,6 +157,22 @@ export interface Hyperparameters {
   labelSmoothing?: number;
 }
 
+/**
+ * Each hyperparameter's `bucketml train` flag (a study's parameterName is the same in
+ * snake_case): what the command line reads and what a training's TensorBoard hparams name.
+ */
+export const HYPERPARAMETER_FLAGS = {
+  'batch-size': 'batchSize',
+  nnsize: 'nnsize',
+  nembeds: 'nembeds',
+  'learning-rate': 'learningRate',
+  'train-examples': 'trainExamples',
+  patience: 'patience',
+  ensemble: 'ensemble',
+  'class-weights': 'classWeights',
+  'label-smoothing': 'labelSmoothing',
+} as const satisfies Record<string, keyof Hyperparameters>;
+
 /** The most classes a categorical label may have (one output each). */
 export const MAX_CLASSES = 100;
 

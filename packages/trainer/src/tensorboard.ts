@@ -23,7 +23,7 @@ import { basename, dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
 import { jobOutput } from '@bucketml/contracts';
-import type { Hyperparameters } from '@bucketml/model';
+import { HYPERPARAMETER_FLAGS, type Hyperparameters } from '@bucketml/model';
 import { localPathOf } from './gcs-fuse.js';
 import { TENSORBOARD_PROTOS } from './tensorboard-descriptor.js';
 import type { EvaluationReport } from './train.js';
@@ -267,18 +267,17 @@ export function hparamsOf(
   hp: Hyperparameters,
   extra: Record<string, HParamValue> = {},
 ): Record<string, HParamValue> {
-  return {
-    batch_size: hp.batchSize,
-    nnsize: hp.nnsize.length === 1 ? hp.nnsize[0] : hp.nnsize.join(' '),
-    nembeds: hp.nembeds,
-    learning_rate: hp.learningRate,
-    train_examples: hp.trainExamples,
-    ...(hp.patience !== undefined ? { patience: hp.patience } : {}),
-    ...(hp.ensemble !== undefined ? { ensemble: hp.ensemble } : {}),
-    ...(hp.classWeights !== undefined ? { class_weights: hp.classWeights } : {}),
-    ...(hp.labelSmoothing !== undefined ? { label_smoothing: hp.labelSmoothing } : {}),
-    ...extra,
-  };
+  const values: Record<string, HParamValue> = {};
+  for (const [flag, key] of Object.entries(HYPERPARAMETER_FLAGS)) {
+    const value = hp[key];
+    if (value === undefined) continue;
+    values[flag.replaceAll('-', '_')] = Array.isArray(value)
+      ? value.length === 1
+        ? value[0]
+        : value.join(' ')
+      : value;
+  }
+  return { ...values, ...extra };
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { resolve } from 'node:path';
 import {
+  HYPERPARAMETER_FLAGS,
   inferSpec,
   parseHyperparameters,
   serializeModel,
@@ -276,18 +277,7 @@ inferred spec and the data's statistics are saved inside the model.`,
 
 function hyperparametersFrom(spec: ModelSpec, flags: Record<string, unknown>): Hyperparameters {
   const overrides: Record<string, unknown> = {};
-  const map: Record<string, keyof Hyperparameters> = {
-    'batch-size': 'batchSize',
-    nnsize: 'nnsize',
-    nembeds: 'nembeds',
-    'learning-rate': 'learningRate',
-    'train-examples': 'trainExamples',
-    patience: 'patience',
-    ensemble: 'ensemble',
-    'class-weights': 'classWeights',
-    'label-smoothing': 'labelSmoothing',
-  };
-  for (const [flag, key] of Object.entries(map))
+  for (const [flag, key] of Object.entries(HYPERPARAMETER_FLAGS))
     if (flags[flag] !== undefined) overrides[key] = flags[flag];
   const problems: string[] = [];
   const hp = parseHyperparameters(overrides, (m) => problems.push(m), spec.hyperparameters);
