@@ -26,8 +26,6 @@ export interface DeployOptions {
   public?: boolean;
   /** Trainer image; default <region>-docker.pkg.dev/<project>/bucketml/trainer:latest. */
   image?: string;
-  /** Where `bucketml deploy` stages each function's self-contained source. */
-  stagingDir?: string;
 }
 
 export interface Step {
@@ -64,7 +62,30 @@ const PUBLISHERS: [FunctionName, string][] = FUNCTIONS.flatMap((f) =>
 );
 const SINK = 'bucketml-vertex-jobs';
 const INVOKER = 'bucketml-invoker';
+/** Where both plans stage the functions: the function deploys and the predict container read it. */
+const STAGING_DIR = '.bucketml/functions';
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const ensure = (describe: string, create: string) => `${describe} >/dev/null 2>&1 || ${create}`;
+
+/** The step that stages each function's self-contained source under STAGING_DIR. */
+function stageFunctionsStep(): Step {
+  return {
+    title: 'stage each function as a self-contained source folder',
+    command: `npx bucketml stage-functions --out=${STAGING_DIR}`,
+  };
+}
+
+/** The step that makes the Artifact Registry repository the plan's image is pushed to. */
+function imageRepositoryStep(o: { project: string; region: string }, title: string): Step {
+  const p = `--project=${o.project}`;
+  return {
+    title,
+    command: ensure(
+      `gcloud artifacts repositories describe bucketml --location=${o.region} ${p}`,
+      `gcloud artifacts repositories create bucketml --repository-format=docker --location=${o.region} ${p}`,
+    ),
+  };
+}
 
 /** Prints the plan as a bash script: exactly what a real deploy would run, in order. */
 export function formatPlan(steps: Step[]): string {
@@ -82,13 +103,11 @@ export function deployPlan(o: DeployOptions): Step[] {
   const p = `--project=${o.project}`;
   const region = `--region=${o.region}`;
   const image = o.image ?? `${o.region}-docker.pkg.dev/${o.project}/bucketml/trainer:latest`;
-  const staging = o.stagingDir ?? '.bucketml/functions';
   const sa = (name: string) => `bucketml-${name}@${o.project}.iam.gserviceaccount.com`;
   const member = (name: string) => `--member=serviceAccount:${sa(name)}`;
   const invoker = `${INVOKER}@${o.project}.iam.gserviceaccount.com`;
   const projectNumber = `$(gcloud projects describe ${o.project} --format='value(projectNumber)')`;
   const pubsubAgent = `serviceAccount:service-${projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
-  const ensure = (describe: string, create: string) => `${describe} >/dev/null 2>&1 || ${create}`;
   const steps: Step[] = [];
   const add = (title: string, command: string) => steps.push({ title, command });
 
@@ -103,13 +122,7 @@ export function deployPlan(o: DeployOptions): Step[] {
       `gcloud storage buckets create gs://${o.bucket} ${p} --location=${o.region} --uniform-bucket-level-access`,
     ),
   );
-  add(
-    'the trainer image repository',
-    ensure(
-      `gcloud artifacts repositories describe bucketml --location=${o.region} ${p}`,
-      `gcloud artifacts repositories create bucketml --repository-format=docker --location=${o.region} ${p}`,
-    ),
-  );
+  steps.push(imageRepositoryStep(o, 'the trainer image repository'));
   add(
     'the trainer image (Dockerfile, tfjs-node inside)',
     `gcloud builds submit . --config=cloudbuild.yaml --substitutions=_IMAGE=${image} ${region} ${p}`,
@@ -189,10 +202,7 @@ export function deployPlan(o: DeployOptions): Step[] {
     `gcloud pubsub topics add-iam-policy-binding ${TOPICS.deadLetter} --member=${pubsubAgent} --role=roles/pubsub.publisher ${p}`,
   );
 
-  add(
-    'stage each function as a self-contained source folder',
-    `npx bucketml stage-functions --out=${staging}`,
-  );
+  steps.push(stageFunctionsStep());
   const settings: Partial<Record<SettingName, string>> = {
     BUCKETML_BUCKET: `gs://${o.bucket}`,
     BUCKETML_REGION: o.region,
@@ -204,7 +214,7 @@ export function deployPlan(o: DeployOptions): Step[] {
     ...Object.entries(settings).map(([k, v]) => `${k}=${v}`),
   ].join(',');
   for (const fn of FUNCTIONS) {
-    const common = `gcloud functions deploy ${fn.name} --gen2 --runtime=nodejs20 ${region} --source=${staging}/${fn.name} --entry-point=${fn.entryPoint} --service-account=${sa(fn.name)} --set-env-vars=${env} ${p}`;
+    const common = `gcloud functions deploy ${fn.name} --gen2 --runtime=nodejs20 ${region} --source=${STAGING_DIR}/${fn.name} --entry-point=${fn.entryPoint} --service-account=${sa(fn.name)} --set-env-vars=${env} ${p}`;
     if (fn.trigger.kind === 'storage') {
       add(
         `function ${fn.name}: Eventarc trigger on objects finalized in gs://${o.bucket}`,
@@ -272,10 +282,6 @@ export interface VertexEndpointOptions {
   model: string;
   /** The version (a run id); default: the one models/<model>/serving.json names when run. */
   version?: string;
-  /** Where the functions are staged (the predict folder is the container's source). */
-  stagingDir?: string;
-  /** Machine type of the endpoint's replicas. */
-  machineType?: string;
 }
 
 /**
@@ -287,7 +293,6 @@ export interface VertexEndpointOptions {
 export function vertexEndpointPlan(o: VertexEndpointOptions): Step[] {
   const p = `--project=${o.project}`;
   const region = `--region=${o.region}`;
-  const staging = o.stagingDir ?? '.bucketml/functions';
   const image = `${o.region}-docker.pkg.dev/${o.project}/bucketml/predict-vertex:latest`;
   const pointer = `gs://${o.bucket}/${layout.servingPointer(o.model)}`;
   // The version is read when the step runs (the pointer moves with each deploy and rollback).
@@ -299,19 +304,11 @@ export function vertexEndpointPlan(o: VertexEndpointOptions): Step[] {
   const endpointName = `bucketml-${o.model}`;
   const find = (kind: 'models' | 'endpoints', name: string) =>
     `$(gcloud ai ${kind} list ${region} --filter=display_name=${name} --format='value(name)' --limit=1 ${p})`;
-  const steps: Step[] = [];
+  const steps: Step[] = [stageFunctionsStep(), imageRepositoryStep(o, 'the image repository')];
   const add = (title: string, command: string) => steps.push({ title, command });
   add(
-    'stage each function as a self-contained source folder',
-    `npx bucketml stage-functions --out=${staging}`,
-  );
-  add(
-    'the image repository',
-    `gcloud artifacts repositories describe bucketml --location=${o.region} ${p} >/dev/null 2>&1 || gcloud artifacts repositories create bucketml --repository-format=docker --location=${o.region} ${p}`,
-  );
-  add(
     'the predict container for Vertex AI (buildpacks; entry point: the custom-container server)',
-    `gcloud builds submit ${staging}/predict --pack=${q(`image=${image},env=GOOGLE_ENTRYPOINT=node dist/vertex.js`)} ${region} ${p}`,
+    `gcloud builds submit ${STAGING_DIR}/predict --pack=${q(`image=${image},env=GOOGLE_ENTRYPOINT=node dist/vertex.js`)} ${region} ${p}`,
   );
   add(
     `the model: ${o.model}'s version with the container's routes and port`,
@@ -329,7 +326,8 @@ export function vertexEndpointPlan(o: VertexEndpointOptions): Step[] {
     `${setVersion}; ENDPOINT=${find('endpoints', endpointName)}; MODEL_NAME=${modelName}; ` +
       `gcloud ai endpoints describe $ENDPOINT ${region} --format='value(deployedModels.displayName)' ${p} | tr ';' '\\n' | grep -qx "$MODEL_NAME" || ` +
       `gcloud ai endpoints deploy-model $ENDPOINT ${region} --model=${find('models', '$MODEL_NAME')} ` +
-      `--display-name=$MODEL_NAME --machine-type=${o.machineType ?? 'n1-standard-2'} --traffic-split=0=100 ${p}`,
+      // Fixed, not a flag: the predictor is plain JavaScript on the CPU; a small machine serves it.
+      `--display-name=$MODEL_NAME --machine-type=n1-standard-2 --traffic-split=0=100 ${p}`,
   );
   return steps;
 }
