@@ -8,7 +8,6 @@
  */
 import {
   layout,
-  parseServingPointerName,
   type DataObject,
   type ServingChange,
   type ServingPointer,
@@ -36,14 +35,6 @@ export interface ModelListing {
   model: string;
   serving?: string;
   versions: ModelVersionInfo[];
-}
-
-/** Every model with a serving pointer. */
-export async function listModels(storage: Storage): Promise<string[]> {
-  return (await storage.list(layout.modelsRoot))
-    .map((o) => parseServingPointerName(o.name))
-    .filter((m) => m !== null)
-    .sort();
 }
 
 /** A model's deployed versions, oldest first. */
@@ -191,5 +182,5 @@ function previousVersion(history: ServingChange[], pointer: ServingPointer): str
 }
 
 export { readServingHistory, recordServingChange } from './serving-history.js';
-export { readServingPointer } from './serving-pointer.js';
+export { listModels, readServingPointer } from './serving-pointer.js';
 export { storageAt } from './storage-from-env.js';

@@ -1,9 +1,9 @@
 /**
  * @module serving-pointer
  * Reads models/<model>/serving.json, the pointer deploy swaps by compare-and-swap and predict
- * follows.
+ * follows, and lists the models that have one (the deployed models).
  */
-import { layout, type ServingPointer } from '@bucketml/contracts';
+import { layout, parseServingPointerName, type ServingPointer } from '@bucketml/contracts';
 import type { Storage } from '@bucketml/ports';
 
 export async function readServingPointer(
@@ -17,4 +17,12 @@ export async function readServingPointer(
         generation: obj.generation,
       }
     : null;
+}
+
+/** Every model with a serving pointer, by name. */
+export async function listModels(storage: Storage): Promise<string[]> {
+  return (await storage.list(layout.modelsRoot))
+    .map((o) => parseServingPointerName(o.name))
+    .filter((m) => m !== null)
+    .sort();
 }

@@ -3,16 +3,11 @@
  * The predict API and the model server behind it: serves the model each serving pointer names
  * and swaps versions without blocking requests.
  */
-import {
-  isModelName,
-  layout,
-  MAX_REQUEST_BYTES,
-  parseServingPointerName,
-} from '@bucketml/contracts';
+import { isModelName, layout, MAX_REQUEST_BYTES } from '@bucketml/contracts';
 import { Predictor, type ModelMetadata } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
 import { readModelObjects } from './model-store.js';
-import { readServingPointer } from './serving-pointer.js';
+import { listModels, readServingPointer } from './serving-pointer.js';
 
 interface Loaded {
   version: string;
@@ -88,9 +83,7 @@ export class ModelServer {
    * its model ready instead of paying for the read.
    */
   async preload(): Promise<string[]> {
-    const models = (await this.storage.list(layout.modelsRoot))
-      .map((o) => parseServingPointerName(o.name))
-      .filter((m) => m !== null);
+    const models = await listModels(this.storage);
     await Promise.all(models.map((m) => this.get(m).catch(() => null)));
     return models;
   }
