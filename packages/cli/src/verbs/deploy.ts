@@ -5,7 +5,7 @@
  * gcloud CLI and loads no Google Cloud client library.
  */
 import { spawnSync } from 'node:child_process';
-import { isModelName } from '@bucketml/contracts';
+import { isModelName, parseRunId } from '@bucketml/contracts';
 import { deployPlan, formatPlan, vertexEndpointPlan } from '../cloud/plan.js';
 import { UsageError } from '../flags.js';
 import { defineVerb } from '../verb.js';
@@ -74,8 +74,10 @@ Vertex AI endpoint, with the predict server's custom-container image.`,
       throw new UsageError(`--vertex-endpoint must be a model name (got ${JSON.stringify(model)})`);
     if (flags.version !== undefined && model === undefined)
       throw new UsageError('--version goes with --vertex-endpoint');
-    if (flags.version !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.version))
-      throw new UsageError(`--version must be a run id (got ${JSON.stringify(flags.version)})`);
+    if (flags.version !== undefined && !parseRunId(flags.version))
+      throw new UsageError(
+        `--version must be a run id, <model>-<12 hex> (got ${JSON.stringify(flags.version)})`,
+      );
     const steps =
       model !== undefined
         ? vertexEndpointPlan({
