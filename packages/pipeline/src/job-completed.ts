@@ -37,12 +37,11 @@ export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise
   const log = ctx.log.child({ runId: event.runId, model: event.model });
   switch (event.type) {
     case 'trial.completed': {
-      // The metric's name for the explanation (the event carries figures, not the study).
-      const metric = event.earlyStop
-        ? ((await ctx.runs.get(event.runId).catch(() => null))?.run.study?.metricTag ?? 'objective')
-        : undefined;
+      // The page first: the run it is built from names the metric that explains an early stop
+      // (the event carries figures, not the study), so the run is read once.
+      const page = await refreshRunPage(ctx, event.runId, log);
       const why = event.earlyStop
-        ? ` (${explainEarlyStop(event.earlyStop, metric!)})`
+        ? ` (${explainEarlyStop(event.earlyStop, page?.study?.metricTag ?? 'objective')})`
         : event.state === 'FAILED' && event.error
           ? `: ${event.error.slice(0, 300)}`
           : '';
@@ -60,7 +59,6 @@ export async function onJobEvent(ctx: PipelineContext, event: JobEvent): Promise
           earlyStop: event.earlyStop,
         },
       );
-      await refreshRunPage(ctx, event.runId, log);
       return;
     }
     case 'study.completed':

@@ -223,16 +223,19 @@ async function buildRunPageData(
 }
 
 /**
- * Rewrites the run's page.json and index.html from the run's current state. Never throws: a
- * page that cannot be written is a WARNING, and the stage goes on.
+ * Rewrites the run's page.json and index.html from the run's current state. Returns the page
+ * data written (null when none was), so a caller can use the run state it was built from
+ * instead of reading the run again. Never throws: a page that cannot be written is a WARNING,
+ * and the stage goes on.
  */
 export async function refreshRunPage(
   ctx: PipelineContext,
   runId: string,
   log: Logger = ctx.log.child({ runId }),
-): Promise<void> {
+): Promise<RunPageData | null> {
+  let data: RunPageData | null = null;
   try {
-    const data = await writePageData(ctx.storage, layout.runPageData(runId), (previous) =>
+    data = await writePageData(ctx.storage, layout.runPageData(runId), (previous) =>
       buildRunPageData(ctx, runId, (parsePageData<RunPageData>(previous ?? '')?.revision ?? 0) + 1),
     );
     if (data)
@@ -242,4 +245,5 @@ export async function refreshRunPage(
       page: layout.runPage(runId),
     });
   }
+  return data;
 }
