@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { before, describe, it } from 'node:test';
 import { layout } from '@bucketml/contracts';
-import { deserializeModel, Predictor } from '@bucketml/model';
+import {
+  csvInstances,
+  deserializeModel,
+  jsonLineInstances,
+  Predictor,
+  type InstanceItem,
+} from '@bucketml/model';
 import { onBatchInput, onObjectFinalized, type BatchPredictionSummary } from '@bucketml/pipeline';
 import {
   babyweightCsv,
@@ -200,5 +207,33 @@ describe('batch-predict: onBatchInput', () => {
     await onObjectFinalized(h.ctx, dropInput(h, `predict/${MODEL}/notes.txt`, 'hello'));
     assert.equal(h.bucket.writeCount(), writes);
     assert.deepEqual(h.bucket.names('runs/'), []);
+  });
+});
+
+describe('batch-predict: the instance readers', () => {
+  const read = async (items: AsyncIterable<InstanceItem>) => {
+    const all: InstanceItem[] = [];
+    for await (const item of items) all.push(item);
+    return all;
+  };
+
+  it('a CSV that cannot be parsed ends with a fatal error item; a line that cannot be read is an error item, not fatal', async () => {
+    const csv = await read(
+      csvInstances(Readable.from([[HEADER, ROWS[0], '7.1,"True,30,Single(1),39,k'].join('\n')])),
+    );
+    assert.equal(csv.length, 2);
+    assert.ok('instance' in csv[0]);
+    const last = csv[1];
+    assert.ok('error' in last);
+    assert.match(last.error, /cannot parse the CSV/);
+    assert.equal(last.fatal, true);
+
+    const jsonl = await read(jsonLineInstances(Readable.from(['{not json\n{"key": "b"}\n'])));
+    assert.equal(jsonl.length, 2);
+    const bad = jsonl[0];
+    assert.ok('error' in bad);
+    assert.match(bad.error, /not valid JSON/);
+    assert.equal(bad.fatal, undefined, 'the lines after it are still read');
+    assert.deepEqual(jsonl[1], { instance: { key: 'b' } });
   });
 });

@@ -7,8 +7,11 @@
 import { createInterface } from 'node:readline';
 import { csvBatches } from './csv.js';
 
-/** One input item: an instance, or why the item could not be read (kept in its place). */
-export type InstanceItem = { instance: unknown } | { error: string };
+/**
+ * One input item: an instance, or why the item could not be read (kept in its place). A fatal
+ * error is the input's last item: the rest could not be read.
+ */
+export type InstanceItem = { instance: unknown } | { error: string; fatal?: true };
 
 /** One JSON instance per line; blank lines are skipped, a line that is not JSON is an error item. */
 export async function* jsonLineInstances(
@@ -27,8 +30,8 @@ export async function* jsonLineInstances(
 }
 
 /**
- * The rows of a CSV with a header as instances. Bad quoting ends the input: one error item,
- * naming the line, is its last item (nothing after it can be told apart reliably).
+ * The rows of a CSV with a header as instances. Bad quoting ends the input: one fatal error
+ * item, naming the line, is its last item (nothing after it can be told apart reliably).
  */
 export async function* csvInstances(input: NodeJS.ReadableStream): AsyncGenerator<InstanceItem> {
   let header: string[] | null = null;
@@ -46,6 +49,9 @@ export async function* csvInstances(input: NodeJS.ReadableStream): AsyncGenerato
         yield { instance };
       }
   } catch (err) {
-    yield { error: `cannot parse the CSV: ${String((err as Error).message).slice(0, 300)}` };
+    yield {
+      error: `cannot parse the CSV: ${String((err as Error).message).slice(0, 300)}`,
+      fatal: true,
+    };
   }
 }

@@ -144,7 +144,7 @@ async function* answerLines(
     if ('error' in item) {
       counts.errors++;
       answer = { row, error: item.error };
-      if (item.error.startsWith('cannot parse the CSV')) counts.error = item.error;
+      if (item.fatal) counts.error = item.error;
     } else {
       const p = predictor.predictInstance(item.instance);
       if (p.error !== undefined) {
