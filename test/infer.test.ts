@@ -132,7 +132,17 @@ describe('schema inference', () => {
       status: 'extratropical',
     });
     assert.equal(unseen.error, undefined, 'an unseen category is not refused');
-    assert.ok((predictor.encoder.oovCounts.get('status') ?? 0) >= 1, 'and it is counted');
+    const otherUnseen = predictor.predictInstance({
+      ...base,
+      name: 'NeverSeenBefore',
+      status: 'NeverSeenEither',
+    });
+    assert.equal(otherUnseen.value, unseen.value, 'every unseen category shares the OOV bucket');
+    assert.notEqual(
+      predictor.predictInstance({ ...base, name: 'NeverSeenBefore' }).value,
+      unseen.value,
+      'which is not a known category',
+    );
     const imputed = spec.numeric.find((c) => c.impute !== undefined);
     assert.ok(imputed, `a numeric column had empty cells: ${spec.inferred!.notes.join('; ')}`);
     assert.equal(

@@ -8,7 +8,7 @@
  * - embed: one id per deep sparse feature, offset into one shared embedding table.
  * The spec is compiled once into slot-indexed steps so encoding a row allocates nothing.
  * Missing numeric cells are imputed (with an indicator) where the spec says so; values outside a
- * vocabulary go to its OOV bucket where it has one, and are counted.
+ * vocabulary go to its OOV bucket where it has one.
  */
 import { parseDate } from './dates.js';
 import {
@@ -125,8 +125,6 @@ export class FeatureEncoder {
   private readonly encodeRow: CompiledEncoder;
   private readonly slot = new Map<string, number>();
   private readonly values: Float64Array;
-  /** Values that went to an OOV bucket, per categorical column (unseen categories at serving). */
-  readonly oovCounts = new Map<string, number>();
   /** The label `readLabel` read last (a double kept in an array: returned, it is allocated). */
   readonly labelValue = new Float64Array(1);
   /** A categorical label's class indices. */
@@ -209,7 +207,6 @@ export class FeatureEncoder {
         // categoryId tried the vocabulary already: what is left goes to OOV, or is refused.
         if (oov >= 0) {
           v[s] = oov;
-          this.oovCounts.set(col.name, (this.oovCounts.get(col.name) ?? 0) + 1);
           return null;
         }
         return isMissing(raw)

@@ -64,7 +64,7 @@ export interface CategoricalColumnSpec {
   vocabulary: string[];
   /**
    * One extra bucket for values outside the vocabulary and for missing cells (as
-   * tf.feature_column's num_oov_buckets): counted, not refused. Without it they are invalid.
+   * tf.feature_column's num_oov_buckets): not refused. Without it they are invalid.
    */
   oov?: boolean;
 }
