@@ -14,7 +14,10 @@
  *     last sixth, held out; the new drop is all of train.csv). The earlier run uses another
  *     seed (seed + 100): with the same seed a cold second run repeats the first exactly.
  *     Trials the warm study needs to reach the cold study's best after 20, and both bests at
- *     equal budgets.
+ *     equal budgets. Then what bounds that measure: the training seed's share of a trial's
+ *     RMSE (the cold bests trained again with seeds 2–5) and a hindsight bound (uniform draws
+ *     from the best cell of the landscape measured). BENCH_TRACE=1 prints each warm study's
+ *     trials.
  * Trials are suggested in batches of maxParallelTrials (5) with the constant liar and trained
  * one after another; so early stopping sees a little more history than a parallel run would.
  */
@@ -112,15 +115,23 @@ function heldOutTrainFile(): string {
   return file;
 }
 
-async function learningCurve(parameters: ParamValues, trainFile = FULL_TRAIN): Promise<Curve> {
+async function learningCurve(
+  parameters: ParamValues,
+  trainFile = FULL_TRAIN,
+  seed = 1,
+): Promise<Curve> {
   const hp = {
     batchSize: Number(parameters.batch_size),
     nembeds: Number(parameters.nembeds),
     nnsize: [Number(parameters.nnsize)],
     trainExamples: TRIAL_EXAMPLES,
   };
-  // The full file's key is the original's, so existing curve caches stay valid.
-  const key = JSON.stringify(trainFile === FULL_TRAIN ? hp : { ...hp, trainFile: 'held-out' });
+  // The full file's and seed 1's key is the original's, so existing curve caches stay valid.
+  const key = JSON.stringify({
+    ...hp,
+    ...(trainFile === FULL_TRAIN ? {} : { trainFile: 'held-out' }),
+    ...(seed === 1 ? {} : { seed }),
+  });
   const cached = curves.get(key);
   if (cached) return cached;
   const spec = BUILTIN_SPECS.babyweight;
@@ -129,7 +140,7 @@ async function learningCurve(parameters: ParamValues, trainFile = FULL_TRAIN): P
     train: [fileSource(trainFile)],
     eval: [fileSource(join(DATA, 'eval.csv'))],
     hyperparameters: { ...spec.hyperparameters, ...hp },
-    seed: 1,
+    seed,
     evaluations: 10,
     tensorflow: await loadTrainingEngine(),
   });
@@ -211,6 +222,67 @@ function trialsToReach(history: Observation[], target: number, cap: number): num
 }
 
 const WARM_TRIALS = Number(process.env.BENCH_WARM_TRIALS ?? 20);
+/** BENCH_TRACE=1: each warm study's trials (parameters → RMSE), to see where it searched. */
+const TRACE = process.env.BENCH_TRACE === '1';
+const trace = (history: Observation[]) =>
+  history
+    .map(
+      (h, i) =>
+        `    ${i + 1}. ${Object.entries(h.parameters)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')} → ${h.objective?.toFixed(4)}`,
+    )
+    .join('\n');
+
+/**
+ * How much of a trial's RMSE is its training seed's: each configuration in `best` trained again
+ * with seeds 2–5 (the studies train with seed 1). Returns the pooled standard deviation over
+ * seeds and the winner's gap: how far each configuration's seed-1 RMSE (the one that made it a
+ * study's best) lies below its mean over seeds 2–5.
+ */
+async function seedNoise(best: ParamValues[]) {
+  const deviations: number[] = [];
+  const gaps: number[] = [];
+  for (const parameters of best) {
+    const rmse = [];
+    for (let seed = 1; seed <= 5; seed++)
+      rmse.push((await learningCurve(parameters, FULL_TRAIN, seed)).rmse.at(-1)!);
+    const m = mean(rmse);
+    deviations.push(rmse.reduce((a, r) => a + (r - m) ** 2, 0) / (rmse.length - 1));
+    gaps.push(mean(rmse.slice(1)) - rmse[0]);
+  }
+  return { sd: Math.sqrt(mean(deviations)), winnerGap: mean(gaps) };
+}
+
+/**
+ * A bound no search that cannot foresee training noise beats: with hindsight, the best cell of
+ * the landscape this run measured on the full drop (log2 batch × log2 nnsize × nembeds / 10,
+ * cells of ≥ 20 configurations), sampled uniformly; the mean over seeds of the expected trial at
+ * which it first reaches each cold study's best (21 when not in 20).
+ */
+function hindsightBound(targets: number[]): { trials: number; cell: string } {
+  const cells = new Map<string, number[]>();
+  for (const [key, curve] of curves) {
+    const hp = JSON.parse(key);
+    if (hp.trainFile || hp.seed || hp.trainExamples !== TRIAL_EXAMPLES) continue;
+    const cell = `batch 2^${Math.floor(Math.log2(hp.batchSize))}, nnsize 2^${Math.floor(Math.log2(hp.nnsize[0]))}, nembeds ${Math.floor(hp.nembeds / 10) * 10}s`;
+    (cells.get(cell) ?? cells.set(cell, []).get(cell)!).push(curve.rmse.at(-1)!);
+  }
+  const expectedTrials = (p: number) => {
+    let e = 21 * (1 - p) ** 20;
+    for (let k = 1; k <= 20; k++) e += k * p * (1 - p) ** (k - 1);
+    return e;
+  };
+  let best = { trials: 21, cell: 'none' };
+  for (const [cell, values] of cells) {
+    if (values.length < 20) continue;
+    const trials = mean(
+      targets.map((t) => expectedTrials(values.filter((v) => v <= t).length / values.length)),
+    );
+    if (trials < best.trials) best = { trials, cell: `${cell} (${values.length} configurations)` };
+  }
+  return best;
+}
 
 /** (d): per seed, cold vs warm on the same data and on 20% more rows. */
 async function warmStartBench() {
@@ -224,6 +296,7 @@ async function warmStartBench() {
   };
   const rows: Record<string, number[]> = {};
   const push = (k: string, v: number) => (rows[k] ??= []).push(v);
+  const coldBests: ParamValues[] = [];
   for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
     const t0 = performance.now();
     const cold = await babyweightStudy('ALGORITHM_UNSPECIFIED', 20, seed, false);
@@ -242,6 +315,8 @@ async function warmStartBench() {
         prior,
       });
       const n = trialsToReach(warm.history, target, WARM_TRIALS);
+      if (TRACE)
+        console.log(`  ${name} seed ${seed}, target ${target.toFixed(4)}:\n${trace(warm.history)}`);
       push(`${name}Trials`, n);
       push(`${name}Warm10`, warm.bestAfter(10));
       push(`${name}WarmAll`, warm.bestAfter(WARM_TRIALS));
@@ -250,6 +325,7 @@ async function warmStartBench() {
       );
     }
     push('coldTrials', trialsToReach(cold.history, target, 20));
+    coldBests.push(cold.history.find((h) => h.objective === target)!.parameters);
     push('cold10', cold.bestAfter(10));
     push('cold20', target);
     console.log(
@@ -260,7 +336,18 @@ async function warmStartBench() {
   console.log(
     `warm start (mean of ${SEEDS}): trials to the cold study's best — cold ${m('coldTrials')}, warm same data ${m('sameTrials')}, warm +20% rows ${m('moreTrials')}`,
   );
+  const noise = await seedNoise(coldBests.slice(0, 5));
+  const bound = hindsightBound(rows.cold20);
+  console.log(
+    `training noise: the cold bests' RMSE over training seeds 1–5 has sd ${noise.sd.toFixed(5)}; their seed-1 RMSE is ${noise.winnerGap.toFixed(5)} below their mean over seeds 2–5 (the cold bests differ by ${(Math.max(...rows.cold20) - Math.min(...rows.cold20)).toFixed(5)})`,
+  );
+  console.log(
+    `hindsight bound: uniform draws from the best cell of the measured landscape (${bound.cell}) reach the cold best at trial ${bound.trials.toFixed(2)} on average; half the cold study's trials is ${(mean(rows.coldTrials) / 2).toFixed(2)}`,
+  );
   return {
+    warmStartSeedNoiseSd: round(noise.sd),
+    warmStartWinnerGap: round(noise.winnerGap),
+    warmStartHindsightTrials: Number(bound.trials.toFixed(2)),
     warmStartTrials: WARM_TRIALS,
     warmStartColdTrialsToBest: m('coldTrials'),
     warmStartSameDataTrialsToColdBest: m('sameTrials'),
