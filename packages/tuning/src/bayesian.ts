@@ -227,8 +227,10 @@ function fitGp(X: number[][], Yraw: number[], earlier: boolean[], rng: Rng): Gp 
     );
     const noise =
       c === 0 ? 1e-4 : Math.exp(Math.log(1e-6) + rng.next() * (Math.log(0.1) - Math.log(1e-6)));
+    // The kernel matrix is the same for every correlation: computed once per candidate.
+    const K = kernelMatrix(X, lengthscales);
     for (const rho of twoTasks ? CORRELATIONS : [1]) {
-      const fit = factorize(X, Y, earlier, rho, lengthscales, noise);
+      const fit = factorize(K, Y, earlier, rho, noise);
       if (fit && (!best || fit.lml > best.lml))
         best = { ...fit, X, earlier, rho, lengthscales, noise, mean, scale: sd };
     }
@@ -243,25 +245,30 @@ function kernel(a: number[], b: number[], ls: number[]): number {
   return (1 + r + (5 * r2) / 3) * Math.exp(-r);
 }
 
+/** The kernel between every two observations (the lower triangle, row-major n × n). */
+function kernelMatrix(X: number[][], ls: number[]): Float64Array {
+  const n = X.length;
+  const K = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) K[i * n + j] = kernel(X[i], X[j], ls);
+  return K;
+}
+
 /**
- * Cholesky of K + noise·I, α = K⁻¹y and the log marginal likelihood; null if not positive
- * definite. K is the kernel, times rho between an earlier and an own observation.
+ * Cholesky of C + noise·I, α = C⁻¹y and the log marginal likelihood; null if not positive
+ * definite. C is the kernel K, times rho between an earlier and an own observation.
  */
 function factorize(
-  X: number[][],
+  K: Float64Array,
   Y: number[],
   earlier: boolean[],
   rho: number,
-  ls: number[],
   noise: number,
 ): { L: Float64Array; alpha: Float64Array; lml: number } | null {
-  const n = X.length;
+  const n = Y.length;
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
-      let s =
-        kernel(X[i], X[j], ls) * (earlier[i] === earlier[j] ? 1 : rho) +
-        (i === j ? noise + 1e-9 : 0);
+      let s = K[i * n + j] * (earlier[i] === earlier[j] ? 1 : rho) + (i === j ? noise + 1e-9 : 0);
       for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
       if (i === j) {
         if (s <= 0) return null;
