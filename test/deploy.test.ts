@@ -158,6 +158,18 @@ describe('bucketml deploy --dry-run', () => {
     assert.equal(second.filter((c) => c.includes('functions deploy')).length, FUNCTIONS.length);
   });
 
+  it('--vertex-endpoint refuses a --version that is not a run id of that model', async () => {
+    for (const [version, message] of [
+      ['v1', /--version must be a run id/],
+      ['taxifare-0123456789ab', /is a version of taxifare, not of babyweight/],
+    ] as const) {
+      const r = await runCli([...ARGS, '--vertex-endpoint', 'babyweight', '--version', version]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '', 'no plan is printed');
+    }
+  });
+
   it('--vertex-endpoint: the predict container, the model upload with its routes and port, the endpoint and the deployment, each guarded', async () => {
     const args = [
       ...ARGS,

@@ -74,10 +74,18 @@ Vertex AI endpoint, with the predict server's custom-container image.`,
       throw new UsageError(`--vertex-endpoint must be a model name (got ${JSON.stringify(model)})`);
     if (flags.version !== undefined && model === undefined)
       throw new UsageError('--version goes with --vertex-endpoint');
-    if (flags.version !== undefined && !parseRunId(flags.version))
-      throw new UsageError(
-        `--version must be a run id, <model>-<12 hex> (got ${JSON.stringify(flags.version)})`,
-      );
+    if (flags.version !== undefined) {
+      const version = parseRunId(flags.version);
+      if (!version)
+        throw new UsageError(
+          `--version must be a run id, <model>-<12 hex> (got ${JSON.stringify(flags.version)})`,
+        );
+      // A version of another model would upload that model under this one's endpoint.
+      if (version.model !== model)
+        throw new UsageError(
+          `--version ${flags.version} is a version of ${version.model}, not of ${model}`,
+        );
+    }
     const steps =
       model !== undefined
         ? vertexEndpointPlan({
