@@ -4,7 +4,7 @@ import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PubSub } from '@google-cloud/pubsub';
-import { TOPICS } from '@bucketml/contracts';
+import { HELD_OUT_EVERY, layout, TOPICS } from '@bucketml/contracts';
 import { readModelDir } from '@bucketml/model';
 import { startLocalStack, type LocalStack, type LogLine } from '@bucketml/local-stack';
 import { RunStore } from '@bucketml/pipeline';
@@ -461,25 +461,28 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     await rm(join(bucket, 'config/babyweight/hyperparam.yaml'));
   });
 
-  it('a drop of a two-class table whose whole config is {"label": ...} is tuned on log loss by the default study and served as a binary classifier', async () => {
+  it('a drop of one two-class CSV whose whole config is {"label": ...} holds out its evaluation rows, is tuned on log loss by the default study and served as a binary classifier', async () => {
     const bucket = stack.bucket.root;
     await mkdir(join(bucket, 'config/stops'), { recursive: true });
     await mkdir(join(bucket, 'data/stops'), { recursive: true });
     await writeFile(join(bucket, 'config/stops/schema.json'), '{"label": "problem"}');
-    for (const [name, rows] of [
-      ['train.csv', 600],
-      ['eval.csv', 200],
-    ] as const) {
-      const lines = (await readFile(join(DATA, 'tables/mpls_stops', name), 'utf8')).split('\n');
-      await writeFile(join(bucket, 'data/stops', name), lines.slice(0, rows + 1).join('\n') + '\n');
-    }
+    const lines = (await readFile(join(DATA, 'tables/mpls_stops/train.csv'), 'utf8')).split('\n');
+    await writeFile(join(bucket, 'data/stops/stops.csv'), lines.slice(0, 801).join('\n') + '\n');
     const { runId, run } = await dropEnded(stack, 'stops', 'deployed');
+    assert.deepEqual(run.data.heldOut, { every: HELD_OUT_EVERY });
+    const heldOut = await readFile(
+      join(bucket, layout.runSplitPart(runId, 'data/stops/stops.csv', 'eval')),
+      'utf8',
+    );
+    const heldOutRows = heldOut.trimEnd().split('\n').length - 1;
+    assert.ok(heldOutRows > 110 && heldOutRows < 210, `${heldOutRows} of 800 rows held out`);
+    assert.equal(run.decision?.evalRows, heldOutRows, 'the gate scored the held-out rows');
     assert.equal(run.study?.metricTag, 'logloss');
     assert.equal(run.decision?.metric, 'logloss');
     const model = await readModelDir(join(bucket, 'models/stops', runId));
     assert.deepEqual(model.meta.spec.label.classes, ['suspicious', 'traffic']);
     assert.ok(model.meta.metrics.values!.auc > 0.5, JSON.stringify(model.meta.metrics.values));
-    const instance = await firstRowOf(join(bucket, 'data/stops/eval.csv'));
+    const instance = await firstRowOf(join(bucket, 'data/stops/stops.csv'));
     const { status, body } = await predict<{
       predictions: { key: number; problem: string; classes: string[]; scores: number[] }[];
     }>(stack, { instances: [{ ...instance, key: 7 }] }, { model: 'stops' });

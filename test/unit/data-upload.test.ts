@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { onObjectFinalized, type StorageObjectData } from '@bucketml/pipeline';
-import { dataVersion, dropObjects, layout, runIdOf } from '@bucketml/contracts';
+import { dataVersion, dropObjects, HELD_OUT_EVERY, layout, runIdOf } from '@bucketml/contracts';
 import {
   crashing,
   drop,
@@ -199,10 +199,44 @@ describe('data-upload: onObjectFinalized', () => {
     );
   });
 
-  it('waits for evaluation data: training CSVs alone start no run', async () => {
+  it('a drop without evaluation files holds out 1 in 5 training rows, once however often it is delivered', async () => {
     const h = harness();
     const [train] = drop(h.bucket, { [paths.train]: TRAIN_CSV });
     await onObjectFinalized(h.ctx, train);
+    await onObjectFinalized(h.ctx, train); // redelivered
+    const study = onlyStudy(h.training);
+    const part = (p: 'train' | 'eval') => layout.runSplitPart(study.runId, paths.train, p);
+    assert.deepEqual(study.trainData, [part('train')]);
+    assert.deepEqual(study.evalData, [part('eval')]);
+    const run = runOf(h.bucket, study.runId)!;
+    assert.deepEqual(run.data.heldOut, { every: HELD_OUT_EVERY });
+    assert.deepEqual(run.data.eval, [], 'lineage: nothing was dropped as evaluation data');
+    // babyweight's files have no header: every line is a row, in exactly one part.
+    const rows = TRAIN_CSV.trimEnd().split('\n');
+    const parts = (['train', 'eval'] as const).map((p) =>
+      h.bucket.text(part(p))!.trimEnd().split('\n'),
+    );
+    assert.deepEqual([...parts[0], ...parts[1]].sort(), rows.sort());
+    const share = parts[1].length / rows.length;
+    assert.ok(share > 0.12 && share < 0.28, `held out ${share}`);
+    assert.ok(
+      h.logs.some((l) => l.severity === 'INFO' && /^no evaluation file in data\//.test(l.message)),
+      'the run says so',
+    );
+    assert.ok(
+      h.logs.some(
+        (l) =>
+          /^data validated: \d+ training and \d+ evaluation rows/.test(l.message) &&
+          l.evalRows === parts[1].length,
+      ),
+      'validation reads the held-out part as evaluation data',
+    );
+  });
+
+  it('waits for training data: evaluation CSVs alone start no run', async () => {
+    const h = harness();
+    const [evalFile] = drop(h.bucket, { [`data/${MODEL}/babyweight-valid.csv`]: EVAL_CSV });
+    await onObjectFinalized(h.ctx, evalFile);
     assert.equal(h.training.submissionCount(), 0);
     assert.deepEqual(runRecords(h.bucket), []);
     assert.ok(
@@ -210,13 +244,12 @@ describe('data-upload: onObjectFinalized', () => {
         (l) =>
           l.severity === 'INFO' &&
           /^waiting for data/.test(l.message) &&
-          l.trainFiles === 1 &&
-          l.evalFiles === 0,
+          l.trainFiles === 0 &&
+          l.evalFiles === 1,
       ),
     );
-
-    const [evalFile] = drop(h.bucket, { [`data/${MODEL}/babyweight-valid.csv`]: EVAL_CSV });
-    await onObjectFinalized(h.ctx, evalFile);
+    const [train] = drop(h.bucket, { [paths.train]: TRAIN_CSV });
+    await onObjectFinalized(h.ctx, train);
     const study = onlyStudy(h.training);
     assert.deepEqual(
       study.evalData,

@@ -11,6 +11,8 @@
  *   runs/<runId>/rejected-rows.csv    the drop's rows that could not be used, with the reasons
  *   runs/<runId>/data-report.json     the drop's statistics and drift against the serving model's data
  *   runs/<runId>/inputs/*.csv         the run's copies of its drop, at the generations it was created for
+ *   runs/<runId>/inputs/split/{train,eval}/*.csv  a drop without evaluation files: its training
+ *                                     copies' rows, 1 in HELD_OUT_EVERY held out for evaluation
  *   runs/<runId>/trials/<n>/          a trial's job output: model/, hypertune.metrics, train.log,
  *                                     tensorboard/ (its TensorBoard event file)
  *   runs/<runId>/final/               the final training's job output (same shape)
@@ -64,6 +66,13 @@ export const layout = {
    */
   runInput: (runId: string, object: string) =>
     `runs/${runId}/inputs/${object.slice(object.lastIndexOf('/') + 1)}`,
+  /**
+   * One part of a run's copy of a training object, for a drop without evaluation files: the
+   * rows the split keeps for training, or those it holds out for evaluation (each with the
+   * header).
+   */
+  runSplitPart: (runId: string, object: string, part: 'train' | 'eval') =>
+    `runs/${runId}/inputs/split/${part}/${object.slice(object.lastIndexOf('/') + 1)}`,
   /** The spec the run trains with (snapshot of the config, or inferred from the drop). */
   runSpec: (runId: string) => `runs/${runId}/spec.json`,
   /**

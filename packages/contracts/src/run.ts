@@ -35,15 +35,27 @@ export interface DataObject {
 }
 
 /**
+ * A drop without evaluation files holds out 1 in this many of its training rows for evaluation,
+ * chosen by a hash of each row's bytes: a row is on the same side in every drop it is part of,
+ * so a later drop's gate never scores the serving model on rows it trained on.
+ */
+export const HELD_OUT_EVERY = 5;
+
+/**
  * The objects a run's trainings and gate read: its copies of the drop (layout.runInput), made
- * from the generations in `data.objects` when the run started; `data.train`/`data.eval` keep
- * the dropped names for lineage.
+ * from the generations in `data.objects` when the run started, or for a drop without
+ * evaluation files the two parts of its training copies (layout.runSplitPart);
+ * `data.train`/`data.eval` keep the dropped names for lineage.
  */
 export function runInputs(run: Pick<RunRecord, 'runId' | 'data'>): {
   train: string[];
   eval: string[];
 } {
   if (run.data.inputs !== 'copies') return { train: run.data.train, eval: run.data.eval };
+  if (run.data.heldOut) {
+    const part = (p: 'train' | 'eval') => (name: string) => layout.runSplitPart(run.runId, name, p);
+    return { train: run.data.train.map(part('train')), eval: run.data.train.map(part('eval')) };
+  }
   const copy = (name: string) => layout.runInput(run.runId, name);
   return { train: run.data.train.map(copy), eval: run.data.eval.map(copy) };
 }
@@ -61,6 +73,8 @@ export interface RunRecord {
     objects: DataObject[];
     /** "copies": the run reads runs/<runId>/inputs/ (absent for runs made before they existed). */
     inputs?: 'copies';
+    /** No evaluation file was dropped: 1 in `every` training rows is held out (runInputs). */
+    heldOut?: { every: number };
   };
   /** The storage event (object#generation) whose delivery starts the run: only it does. */
   createdBy?: string;

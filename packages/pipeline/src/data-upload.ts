@@ -9,6 +9,7 @@ import {
   boundedText,
   dataVersion,
   dropObjects,
+  HELD_OUT_EVERY,
   isEvalFile,
   jobIdOf,
   layout,
@@ -30,6 +31,7 @@ import {
   StudySpecError,
 } from '@bucketml/tuning';
 import { onBatchInput } from './batch-predict.js';
+import { splitPart } from './held-out-split.js';
 import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
 import { validateDrop, writeDataReport } from './data-report.js';
 import { RejectedRows } from './rejected-rows.js';
@@ -87,10 +89,10 @@ export async function onObjectFinalized(
   const train = objects.filter((o) => !isEvalFile(o.name)).map((o) => o.name);
   const evalFiles = objects.filter((o) => isEvalFile(o.name)).map((o) => o.name);
   const log = ctx.log.child({ model, stage: 'data-upload' });
-  if (train.length === 0 || evalFiles.length === 0) {
+  if (train.length === 0) {
     log.event(
       'INFO',
-      `waiting for data: a run needs training and evaluation CSVs in data/${model}/ (evaluation files have eval or valid in their name)`,
+      `waiting for data: a run needs training CSVs in data/${model}/ (only files with eval or valid in their name are there, and those are evaluation data)`,
       {
         trainFiles: train.length,
         evalFiles: evalFiles.length,
@@ -98,6 +100,8 @@ export async function onObjectFinalized(
     );
     return;
   }
+  // Without an evaluation file the run holds out part of the training rows (runInputs).
+  const heldOut = evalFiles.length === 0 ? { every: HELD_OUT_EVERY } : undefined;
   const version = dataVersion(objects);
   const runId = runIdOf(model, version);
   // One delivery of the drop does the run's work: the one that created it (or a redelivery
@@ -114,6 +118,7 @@ export async function onObjectFinalized(
       eval: evalFiles,
       objects: objects.map((o) => ({ name: o.name, generation: o.generation, size: o.size })),
       inputs: 'copies',
+      ...(heldOut ? { heldOut } : {}),
     },
   });
   const runLog = log.child({ runId });
@@ -130,13 +135,20 @@ export async function onObjectFinalized(
     });
     return;
   }
-  if (created)
+  if (created) {
     runLog.event('INFO', `run created for ${objects.length} file(s) in data/${model}/`, {
       train,
       eval: evalFiles,
       bytes: sum(objects.map((o) => o.size)),
       page: layout.runPage(runId),
     });
+    if (run.data.heldOut)
+      runLog.event(
+        'INFO',
+        `no evaluation file in data/${model}/: 1 in ${run.data.heldOut.every} training rows, chosen by a hash of the row, is held out for evaluation (a file with eval or valid in its name chooses them instead)`,
+        { heldOutEvery: run.data.heldOut.every },
+      );
+  }
   await refreshRunPage(ctx, runId, runLog);
   ctx.crashPoint('data-upload:after-run-created');
 
@@ -157,9 +169,13 @@ export async function onObjectFinalized(
     }
   }
   const inputs = runInputs(run);
-  // Read from the copies, named as dropped (for the person reading an error).
-  const sources = (names: string[]) =>
-    names.map((n) => storageSource(ctx.storage, layout.runInput(runId, n), n));
+  // Read from the copies (or their parts), named as dropped (for the person reading an error).
+  const named = (objects: string[], names: string[], suffix = '') =>
+    objects.map((o, i) => storageSource(ctx.storage, o, names[i] + suffix));
+  const trainSources = named(inputs.train, train);
+  const evalSources = run.data.heldOut
+    ? named(inputs.eval, train, ' (held-out rows)')
+    : named(inputs.eval, evalFiles);
 
   let study: StudySpec;
   let specObject: string | undefined;
@@ -169,7 +185,14 @@ export async function onObjectFinalized(
     if (rejected.count > 0) await ctx.storage.write(layout.rejectedRows(runId), rejected.csv());
   };
   try {
-    const resolved = await resolveModelSpec(ctx, model, runId, sources(train));
+    // The spec is resolved from the whole training files, before any split.
+    const copies = named(
+      train.map((n) => layout.runInput(runId, n)),
+      train,
+    );
+    const resolved = await resolveModelSpec(ctx, model, runId, copies);
+    if (run.data.heldOut)
+      await splitTrainingCopies(ctx, runId, train, run.data.heldOut.every, resolved.spec.header);
     specObject = resolved.specObject;
     const { inferred } = resolved.spec;
     if (inferred) {
@@ -193,7 +216,7 @@ export async function onObjectFinalized(
       train: trainData,
       eval: evalData,
       profiler,
-    } = await validateDrop(resolved.spec, sources(train), sources(evalFiles), rejected.add);
+    } = await validateDrop(resolved.spec, trainSources, evalSources, rejected.add);
     await keepRejected();
     const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
     for (const [k, n] of Object.entries(evalData.badRowReasons))
@@ -309,6 +332,29 @@ export async function onObjectFinalized(
     runLog.event('INFO', describeWarmStart(warmSummary), { warmStart: warmSummary });
     await refreshRunPage(ctx, runId, runLog);
   }
+}
+
+/**
+ * Each training copy of a drop without evaluation files as its two parts (layout.runSplitPart).
+ * The parts are a function of the copy, so a redelivery that finds one missing writes it again
+ * (each object appears whole or not at all).
+ */
+async function splitTrainingCopies(
+  ctx: PipelineContext,
+  runId: string,
+  train: string[],
+  every: number,
+  header: boolean | undefined,
+): Promise<void> {
+  for (const name of train)
+    for (const part of ['eval', 'train'] as const) {
+      const target = layout.runSplitPart(runId, name, part);
+      if (await ctx.storage.stat(target)) continue;
+      const copy = (await ctx.storage.openRead(
+        layout.runInput(runId, name),
+      )) as AsyncIterable<Buffer>;
+      await ctx.storage.writeStream(target, splitPart(copy, part, every, header === true));
+    }
 }
 
 /**
