@@ -54,12 +54,13 @@ export async function* splitPart(
     let start = 0;
     let scan = 0;
     let quoted = false;
+    // The next quote at or after `scan` (searched once per quote, not once per line).
+    let quote = buf.indexOf(QUOTE);
     for (;;) {
       const lf = buf.indexOf(LF, scan);
       if (lf < 0) break;
       // Quotes between the scan position and the line break toggle whether it ends the record.
-      for (let q = buf.indexOf(QUOTE, scan); q >= 0 && q < lf; q = buf.indexOf(QUOTE, q + 1))
-        quoted = !quoted;
+      for (; quote >= 0 && quote < lf; quote = buf.indexOf(QUOTE, quote + 1)) quoted = !quoted;
       scan = lf + 1;
       if (quoted) continue;
       take(buf.subarray(start, scan), out);
