@@ -233,6 +233,22 @@ describe('data-upload: onObjectFinalized', () => {
     );
   });
 
+  it('a drop too small to hold out rows from fails with the reason, and starts no study', async () => {
+    const h = harness();
+    const [train] = drop(h.bucket, {
+      [paths.train]: TRAIN_CSV.split('\n').slice(0, 2).join('\n') + '\n',
+    });
+    await onObjectFinalized(h.ctx, train);
+    assert.equal(h.training.submissionCount(), 0);
+    const [runName] = runRecords(h.bucket);
+    const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
+    assert.equal(run.state, 'failed');
+    assert.match(
+      run.error.message,
+      /^data\/babyweight\/train\.csv: 2 row\(s\) are too few to hold out 1 in 5 for evaluation \(\d held out, \d left to train on\); drop more rows, or an evaluation file/,
+    );
+  });
+
   it('waits for training data: evaluation CSVs alone start no run', async () => {
     const h = harness();
     const [evalFile] = drop(h.bucket, { [`data/${MODEL}/babyweight-valid.csv`]: EVAL_CSV });
@@ -498,6 +514,28 @@ describe('data-upload: onObjectFinalized', () => {
     assert.equal(h.bucket.json<{ state: string }>(runName)?.state, 'received');
     await onObjectFinalized(h.ctx, train);
     assert.equal(runOf(h.bucket, onlyStudy(h.training).runId)?.state, 'tuning');
+  });
+
+  it('a crash after the split, then redelivery: the held-out parts are counted, not written again', async () => {
+    const h = harness();
+    const [train] = drop(h.bucket, { [paths.train]: TRAIN_CSV });
+    const point = 'data-upload:after-submit';
+    await assert.rejects(onObjectFinalized(crashing(h.ctx, point), train), SimulatedCrash);
+    const study = onlyStudy(h.training);
+    const parts = [...study.trainData, ...study.evalData];
+    const generations = await Promise.all(
+      parts.map(async (p) => (await h.bucket.stat(p))?.generation),
+    );
+    await onObjectFinalized(h.ctx, train);
+    assertOneTuningRun(h);
+    assert.deepEqual(
+      await Promise.all(parts.map(async (p) => (await h.bucket.stat(p))?.generation)),
+      generations,
+      'the same objects',
+    );
+    const validated = h.logs.filter((l) => /^data validated/.test(l.message));
+    assert.equal(validated.length, 2, 'each delivery validated the parts');
+    assert.equal(validated[1].evalRows, validated[0].evalRows);
   });
 
   for (const point of ['data-upload:after-run-created', 'data-upload:after-submit']) {

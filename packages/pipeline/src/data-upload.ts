@@ -191,8 +191,15 @@ export async function onObjectFinalized(
       train,
     );
     const resolved = await resolveModelSpec(ctx, model, runId, copies);
-    if (run.data.heldOut)
-      await splitTrainingCopies(ctx, runId, train, run.data.heldOut.every, resolved.spec.header);
+    if (run.data.heldOut) {
+      const { every } = run.data.heldOut;
+      const split = await splitTrainingCopies(ctx, runId, train, every, resolved.spec.header);
+      if (split.train === 0 || split.eval === 0) {
+        const message = `${train.join(', ')}: ${split.train + split.eval} row(s) are too few to hold out 1 in ${every} for evaluation (${split.eval} held out, ${split.train} left to train on); drop more rows, or an evaluation file (eval or valid in its name)`;
+        await failRun(ctx, runId, ['received'], { stage: 'data-upload', message }, runLog);
+        return;
+      }
+    }
     specObject = resolved.specObject;
     const { inferred } = resolved.spec;
     if (inferred) {
@@ -345,16 +352,22 @@ async function splitTrainingCopies(
   train: string[],
   every: number,
   header: boolean | undefined,
-): Promise<void> {
+): Promise<{ train: number; eval: number }> {
+  const rows = { train: { rows: 0 }, eval: { rows: 0 } };
+  const read = async (name: string) => (await ctx.storage.openRead(name)) as AsyncIterable<Buffer>;
   for (const name of train)
     for (const part of ['eval', 'train'] as const) {
       const target = layout.runSplitPart(runId, name, part);
-      if (await ctx.storage.stat(target)) continue;
-      const copy = (await ctx.storage.openRead(
-        layout.runInput(runId, name),
-      )) as AsyncIterable<Buffer>;
-      await ctx.storage.writeStream(target, splitPart(copy, part, every, header === true));
+      const split = (source: AsyncIterable<Buffer>) =>
+        splitPart(source, part, every, header === true, rows[part]);
+      if (await ctx.storage.stat(target)) {
+        // Written by an earlier delivery: only its rows are counted (a part splits to itself).
+        for await (const chunk of split(await read(target))) void chunk;
+        continue;
+      }
+      await ctx.storage.writeStream(target, split(await read(layout.runInput(runId, name))));
     }
+  return { train: rows.train.rows, eval: rows.eval.rows };
 }
 
 /**

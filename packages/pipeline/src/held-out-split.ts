@@ -23,8 +23,8 @@ export function isHeldOut(record: Uint8Array, every: number): boolean {
 }
 
 /**
- * The records of `part` from a CSV's chunks, as chunks; with `header`, the first record starts
- * both parts. (A headerless spec's file may still begin with a row of column names, which the
+ * The records of `part` from a CSV's chunks, as chunks (their number added to `counted.rows`);
+ * with `withHeader`, the first record starts both parts. (A headerless spec's file may still begin with a row of column names, which the
  * reader recognises as a header: split like any row, it is first in its part all the same.)
  */
 export async function* splitPart(
@@ -32,6 +32,7 @@ export async function* splitPart(
   part: 'train' | 'eval',
   every: number,
   withHeader: boolean,
+  counted: { rows: number } = { rows: 0 },
 ): AsyncGenerator<Buffer> {
   let carry: Buffer = Buffer.alloc(0);
   let header = withHeader;
@@ -41,6 +42,7 @@ export async function* splitPart(
     if (end === 0) return; // a blank line
     if (header) header = false;
     else if (isHeldOut(record.subarray(0, end), every) !== (part === 'eval')) return;
+    else counted.rows++;
     // The last record of a file may lack its line break; the part's next record needs one.
     out.push(record[record.length - 1] === LF ? record : Buffer.concat([record, NEWLINE]));
   };
