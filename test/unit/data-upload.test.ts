@@ -233,6 +233,23 @@ describe('data-upload: onObjectFinalized', () => {
     );
   });
 
+  it("a drop to split with an unclosed quote fails with the reader's reason, and starts no study", async () => {
+    const h = harness();
+    const broken = TRAIN_CSV + '1.0,True,"unclosed\n' + TRAIN_CSV.repeat(800);
+    const [train] = drop(h.bucket, { [paths.train]: broken });
+    await onObjectFinalized(h.ctx, train);
+    assert.equal(h.training.submissionCount(), 0);
+    const run = h.bucket.json<{ state: string; error: { message: string; line: number } }>(
+      runRecords(h.bucket)[0],
+    )!;
+    assert.equal(run.state, 'failed');
+    assert.match(
+      run.error.message,
+      /a record longer than 16 MB starts at line 401 \(an unclosed quote\?\)/,
+    );
+    assert.equal(run.error.line, 401);
+  });
+
   it('a drop too small to hold out rows from fails with the reason, and starts no study', async () => {
     const h = harness();
     const [train] = drop(h.bucket, {

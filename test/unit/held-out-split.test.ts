@@ -12,7 +12,8 @@ async function part(text: string, which: 'train' | 'eval', cuts: number[] = [], 
     at = c;
   }
   const out: Buffer[] = [];
-  for await (const b of splitPart(chunks, which, 5, header)) out.push(b);
+  for await (const b of splitPart(chunks, { part: which, every: 5, header, file: 'f.csv' }))
+    out.push(b);
   return Buffer.concat(out).toString();
 }
 
@@ -78,6 +79,20 @@ describe('held-out split of a training CSV', () => {
     const train = (await part(text, 'train', [], false)).split('\n').filter(Boolean);
     const evaluation = (await part(text, 'eval', [], false)).split('\n').filter(Boolean);
     assert.deepEqual([...train, ...evaluation].sort(), rows(0, 50).sort(), 'each row once');
+  });
+
+  it('refuses a record longer than the reader would read (an unclosed quote), naming its line', async () => {
+    const text = 'a,b\n1,2\n3,"unclosed\n' + '4,5\n'.repeat(5_000_000);
+    const cuts = Array.from({ length: 25 }, (_, i) => (i + 1) * (1 << 20));
+    await assert.rejects(part(text, 'train', cuts), (err: Error & { line?: number }) => {
+      assert.equal(err.name, 'DataError');
+      assert.match(
+        err.message,
+        /^f\.csv: a record longer than 16 MB starts at line 3 \(an unclosed quote\?\)/,
+      );
+      assert.equal(err.line, 3);
+      return true;
+    });
   });
 
   it('leaves blank lines out; a one-row file gives one part with the row, one with the header only', async () => {

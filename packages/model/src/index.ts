@@ -19,7 +19,14 @@ export {
   type SparseSlot,
   type ValueReader,
 } from './features.js';
-export { csvBatches, CsvRow, CsvSyntaxError, scanCsv, type CsvRecord } from './csv.js';
+export {
+  csvBatches,
+  CsvRow,
+  CsvSyntaxError,
+  MAX_RECORD_BYTES,
+  scanCsv,
+  type CsvRecord,
+} from './csv.js';
 export { csvInstances, jsonLineInstances, type InstanceItem } from './instances.js';
 export {
   readDataset,

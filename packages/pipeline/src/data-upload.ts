@@ -359,7 +359,13 @@ async function splitTrainingCopies(
     for (const part of ['eval', 'train'] as const) {
       const target = layout.runSplitPart(runId, name, part);
       const split = (source: AsyncIterable<Buffer>) =>
-        splitPart(source, part, every, header === true, rows[part]);
+        splitPart(source, {
+          part,
+          every,
+          header: header === true,
+          file: name,
+          counted: rows[part],
+        });
       if (await ctx.storage.stat(target)) {
         // Written by an earlier delivery: only its rows are counted (a part splits to itself).
         for await (const chunk of split(await read(target))) void chunk;

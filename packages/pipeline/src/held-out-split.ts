@@ -7,8 +7,10 @@
  * same row is on the same side in every drop it is part of, a file with rows added or
  * reordered keeps its earlier rows where they were, and duplicated rows never straddle the
  * split. Records are found as the CSV reader finds them: a line break inside double quotes
- * belongs to the field. Blank lines are left out.
+ * belongs to the field, and a record longer than the reader's limit is refused as it would be.
+ * Blank lines are left out.
  */
+import { DataError, MAX_RECORD_BYTES } from '@bucketml/model';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -22,40 +24,51 @@ export function isHeldOut(record: Uint8Array, every: number): boolean {
   return (h >>> 0) % every === 0;
 }
 
-/**
- * The records of `part` from a CSV's chunks, as chunks (their number added to `counted.rows`);
- * with `withHeader`, the first record starts both parts. (A headerless spec's file may still begin with a row of column names, which the
- * reader recognises as a header: split like any row, it is first in its part all the same.)
- */
+export interface SplitOptions {
+  part: 'train' | 'eval';
+  /** 1 in `every` rows is held out. */
+  every: number;
+  /**
+   * The first record starts both parts. (A headerless spec's file may still begin with a row
+   * of column names, which the reader recognises: split like any row, it is first in its part
+   * all the same.)
+   */
+  header: boolean;
+  /** The file's name, for errors. */
+  file: string;
+  /** Incremented per row the part receives. */
+  counted?: { rows: number };
+}
+
+/** The records of one part of a CSV's chunks, as chunks. */
 export async function* splitPart(
   chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
-  part: 'train' | 'eval',
-  every: number,
-  withHeader: boolean,
-  counted: { rows: number } = { rows: 0 },
+  { part, every, header, file, counted = { rows: 0 } }: SplitOptions,
 ): AsyncGenerator<Buffer> {
   let carry: Buffer = Buffer.alloc(0);
-  let header = withHeader;
+  let first = true;
+  let line = 1; // where `carry` starts
   const take = (record: Buffer, out: Buffer[]) => {
     let end = record.length;
     while (end > 0 && (record[end - 1] === LF || record[end - 1] === CR)) end--;
     if (end === 0) return; // a blank line
-    if (header) header = false;
-    else if (isHeldOut(record.subarray(0, end), every) !== (part === 'eval')) return;
-    else counted.rows++;
+    const isHeader = first && header;
+    first = false;
+    if (!isHeader) {
+      if (isHeldOut(record.subarray(0, end), every) !== (part === 'eval')) return;
+      counted.rows++;
+    }
     // The last record of a file may lack its line break; the part's next record needs one.
     out.push(record[record.length - 1] === LF ? record : Buffer.concat([record, NEWLINE]));
   };
   for await (const chunk of chunks) {
-    const buf = carry.length
-      ? Buffer.concat([carry, Buffer.from(chunk)])
-      : Buffer.isBuffer(chunk)
-        ? chunk
-        : Buffer.from(chunk);
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const buf = carry.length ? Buffer.concat([carry, bytes]) : bytes;
     const out: Buffer[] = [];
     let start = 0;
     let scan = 0;
     let quoted = false;
+    let lines = 0; // line breaks from `start`, inside quotes included
     // The next quote at or after `scan` (searched once per quote, not once per line).
     let quote = buf.indexOf(QUOTE);
     for (;;) {
@@ -64,12 +77,21 @@ export async function* splitPart(
       // Quotes between the scan position and the line break toggle whether it ends the record.
       for (; quote >= 0 && quote < lf; quote = buf.indexOf(QUOTE, quote + 1)) quoted = !quoted;
       scan = lf + 1;
+      lines++;
       if (quoted) continue;
       take(buf.subarray(start, scan), out);
       start = scan;
+      line += lines;
+      lines = 0;
     }
     // The unfinished record is scanned again with the next chunk (from its start, unquoted).
     carry = Buffer.from(buf.subarray(start));
+    if (carry.length > MAX_RECORD_BYTES)
+      throw new DataError(
+        `${file}: a record longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB starts at line ${line} (an unclosed quote?)`,
+        file,
+        line,
+      );
     if (out.length) yield Buffer.concat(out);
   }
   const out: Buffer[] = [];
