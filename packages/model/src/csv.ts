@@ -59,6 +59,9 @@ export class CsvRow {
   count = 0;
   /** The line the record ends on (1-based). */
   line = 0;
+  /** The record's bytes in `buf`: from `start` to `end`, its line break excluded. */
+  start = 0;
+  end = 0;
   /**
    * Each unquoted field's bytes, leading white space trimmed (the end is trimmed on decode); a
    * quoted field's start is -1 and its value in `quoted`.
@@ -220,6 +223,18 @@ export async function scanCsv(
 }
 
 /**
+ * A scanner fed chunk by chunk, for a caller that yields between chunks: `push` calls onRow
+ * with each record completed (the same CsvRow, refilled), `end` with the last.
+ */
+export function csvScanner(onRow: (row: CsvRow) => void): {
+  push(chunk: Buffer): void;
+  end(): void;
+} {
+  const scanner = new CsvScanner(onRow);
+  return { push: (chunk) => scanner.push(chunk, false), end: () => scanner.push(EMPTY, true) };
+}
+
+/**
  * The records of a byte stream as strings, in batches (one per chunk read: a generator step per
  * record would cost more than the scan).
  */
@@ -371,6 +386,7 @@ class CsvScanner {
     let i = pos;
     let blank = true;
     this.recordLine = this.line;
+    row.start = pos;
     for (;;) {
       if (n >= starts.length) {
         this.grow();
@@ -396,6 +412,7 @@ class CsvScanner {
       n++;
       if (i >= len) {
         // The last record of the stream, without a line break.
+        row.end = i;
         this.emit(n, blank);
         this.line = this.recordLine;
         return i;
@@ -406,6 +423,7 @@ class CsvScanner {
         continue;
       }
       // A record delimiter: LF, CRLF or CR (a CR at a chunk's end may be half of a CRLF).
+      row.end = i;
       if (buf[i] === CR) {
         if (i + 1 >= len && !final) return -1;
         i += buf[i + 1] === LF ? 2 : 1;

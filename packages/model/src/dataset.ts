@@ -280,7 +280,7 @@ async function passOver(
 }
 
 /** A CSV reader's failure as the DataError a user reads (file, line, a bounded reason). */
-export function csvError(err: unknown, source: DataSource): DataError {
+export function csvError(err: unknown, source: Pick<DataSource, 'name'>): DataError {
   if (err instanceof DataError) return err;
   const e = err as { message?: string; lines?: number; code?: string };
   if (e.code === 'ENOENT') return new DataError(`${source.name}: file not found`, source.name);
@@ -334,36 +334,35 @@ export function reasonKind(reason: string): string {
 }
 
 /**
+ * Whether a file's first record is a header row: always with `header: true`; for headerless
+ * specs, a row of the spec's column names (in order, in another order, or with some left out),
+ * so a CSV exported with a header still works.
+ */
+export function isHeaderRow(first: string[], spec: ModelSpec): boolean {
+  if (spec.header) return true;
+  const lower = new Set(spec.columns.map((c) => c.toLowerCase()));
+  const names = first.map((f) => f.trim().toLowerCase());
+  return (
+    (names.length === spec.columns.length &&
+      names.every((n, i) => n === spec.columns[i].toLowerCase())) ||
+    (names.length >= 2 && names.every((n) => lower.has(n)))
+  );
+}
+
+/**
  * Decides how columns are found. Returns an empty map when the first record is a header row
- * (always with `header: true`; or, for headerless specs, a row that repeats the column names,
- * so a CSV exported with a header still works) and positional indices otherwise.
+ * (isHeaderRow) and positional indices otherwise. A header that lacks columns is an error
+ * naming them (as positions its rows would be misread, or only "expected 6 columns, found 5").
  */
 function headerOrPositions(first: string[], spec: ModelSpec, file: string): Map<string, number> {
+  if (!isHeaderRow(first, spec)) return new Map(spec.columns.map((c, i) => [c, i]));
   const names = first.map((f) => f.trim());
-  const columns = spec.columns;
-  if (spec.header) {
-    const missing = rawColumns(spec).filter((c) => !names.includes(c));
-    if (missing.length > 0)
-      throw new DataError(`${file}: header lacks column(s) ${missing.join(', ')}`, file, 1);
-    return new Map();
-  }
-  if (
-    names.length === columns.length &&
-    names.every((n, i) => n.toLowerCase() === columns[i].toLowerCase())
-  )
-    return new Map();
-  // A row of the spec's column names in another order, or with some left out: a header. Read
-  // by name, or the lacking columns said by name (as positions, its rows would be misread, or
-  // only "expected 6 columns, found 5").
-  const lower = new Set(columns.map((c) => c.toLowerCase()));
-  if (names.length >= 2 && names.every((n) => lower.has(n.toLowerCase()))) {
-    const have = new Set(names.map((n) => n.toLowerCase()));
-    const missing = columns.filter((c) => !have.has(c.toLowerCase()));
-    if (missing.length > 0)
-      throw new DataError(`${file}: header lacks column(s) ${missing.join(', ')}`, file, 1);
-    return new Map();
-  }
-  return new Map(columns.map((c, i) => [c, i]));
+  const missing = spec.header
+    ? rawColumns(spec).filter((c) => !names.includes(c))
+    : spec.columns.filter((c) => !names.some((n) => n.toLowerCase() === c.toLowerCase()));
+  if (missing.length > 0)
+    throw new DataError(`${file}: header lacks column(s) ${missing.join(', ')}`, file, 1);
+  return new Map();
 }
 
 /** A CSV record's fields as the encoder's inputs (by the file's column positions). */

@@ -21,6 +21,7 @@ export {
 } from './features.js';
 export {
   csvBatches,
+  csvScanner,
   CsvRow,
   CsvSyntaxError,
   MAX_RECORD_BYTES,
@@ -32,6 +33,7 @@ export {
   readDataset,
   scanDataset,
   readCsvHeader,
+  isHeaderRow,
   csvError,
   fileSource,
   reasonKind,
@@ -88,3 +90,4 @@ export {
 export { Predictor, type Prediction, type AnswerKey } from './inference.js';
 export { Rng } from './rng.js';
 export { rmse, classificationMetrics, rocAuc, macroF1 } from './metrics.js';
+export { heldOutPart, isHeldOut, type HeldOutOptions } from './held-out.js';

@@ -20,6 +20,7 @@ import {
   BUILTIN_MODEL_NAMES,
   builtinSpec,
   inferSpec,
+  isHeaderRow,
   readCsvHeader,
   parseInferenceConfig,
   SpecError,
@@ -71,15 +72,25 @@ export function crashPointsFromEnv(env = process.env): (point: string) => void {
  * in which case the spec is inferred from the run's training files. Either way a non-built-in
  * spec is saved as runs/<runId>/spec.json, and trials read that snapshot: an edit of the
  * config during the run cannot change what it trains.
+ *
+ * `prepare` is called once how a header row is told is known (from the spec, or always one for
+ * inference), before inference reads anything: it returns the training files as the run reads
+ * them (a drop without evaluation files splits them there, so inference sees the training
+ * rows only).
  */
 export async function resolveModelSpec(
   ctx: PipelineContext,
   model: string,
   runId: string,
   trainFiles: DataSource[],
+  prepare: (isHeader: (fields: string[]) => boolean) => Promise<DataSource[]> = async () =>
+    trainFiles,
 ): Promise<{ spec: ModelSpec; specObject?: string }> {
   const builtin = builtinSpec(model);
-  if (builtin) return { spec: builtin };
+  if (builtin) {
+    await prepare((fields) => isHeaderRow(fields, builtin));
+    return { spec: builtin };
+  }
   const name = layout.schemaConfig(model);
   const obj = await ctx.storage.read(name);
   if (!obj) {
@@ -102,11 +113,15 @@ export async function resolveModelSpec(
     typeof document === 'object' &&
     document !== null &&
     typeof (document as { label?: unknown }).label === 'string';
-  const spec = isConfig
-    ? await inferSpec(trainFiles, { name: model, ...parseInferenceConfig(document, name) })
-    : specFromDocument(obj.data.toString('utf8'), name);
+  let spec: ModelSpec;
+  if (isConfig) {
+    const options = parseInferenceConfig(document, name);
+    spec = await inferSpec(await prepare(() => true), { name: model, ...options });
+  } else spec = specFromDocument(obj.data.toString('utf8'), name);
   if (spec.name !== model)
     throw new SpecError([`${name}: name is "${spec.name}" but the folder is "${model}"`]);
+  const written = spec;
+  if (!isConfig) await prepare((fields) => isHeaderRow(fields, written));
   const specObject = layout.runSpec(runId);
   await ctx.storage.write(specObject, JSON.stringify(spec, null, 2));
   return { spec, specObject };

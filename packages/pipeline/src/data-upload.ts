@@ -21,7 +21,7 @@ import {
   trialArgs,
   type StudySpec,
 } from '@bucketml/contracts';
-import { DataError, problemType, SpecError } from '@bucketml/model';
+import { DataError, heldOutPart, problemType, SpecError } from '@bucketml/model';
 import { PreconditionFailedError, type ObjectInfo } from '@bucketml/ports';
 import {
   checkStudyForProblem,
@@ -31,7 +31,6 @@ import {
   StudySpecError,
 } from '@bucketml/tuning';
 import { onBatchInput } from './batch-predict.js';
-import { splitPart } from './held-out-split.js';
 import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
 import { validateDrop, writeDataReport } from './data-report.js';
 import { RejectedRows } from './rejected-rows.js';
@@ -172,9 +171,12 @@ export async function onObjectFinalized(
   // Read from the copies (or their parts), named as dropped (for the person reading an error).
   const named = (objects: string[], names: string[], suffix = '') =>
     objects.map((o, i) => storageSource(ctx.storage, o, names[i] + suffix));
-  const trainSources = named(inputs.train, train);
+  // A part's line numbers are its own, so its errors name the part.
+  const trainSources = run.data.heldOut
+    ? named(inputs.train, train, ' (training part)')
+    : named(inputs.train, train);
   const evalSources = run.data.heldOut
-    ? named(inputs.eval, train, ' (held-out rows)')
+    ? named(inputs.eval, train, ' (held-out part)')
     : named(inputs.eval, evalFiles);
 
   let study: StudySpec;
@@ -185,21 +187,23 @@ export async function onObjectFinalized(
     if (rejected.count > 0) await ctx.storage.write(layout.rejectedRows(runId), rejected.csv());
   };
   try {
-    // The spec is resolved from the whole training files, before any split.
     const copies = named(
       train.map((n) => layout.runInput(runId, n)),
       train,
     );
-    const resolved = await resolveModelSpec(ctx, model, runId, copies);
-    if (run.data.heldOut) {
+    // A drop without evaluation files is split once the spec says how a header is told, so
+    // inference reads the training rows only.
+    const prepare = async (isHeader: (fields: string[]) => boolean) => {
+      if (!run.data.heldOut) return copies;
       const { every } = run.data.heldOut;
-      const split = await splitTrainingCopies(ctx, runId, train, every, resolved.spec.header);
-      if (split.train === 0 || split.eval === 0) {
-        const message = `${train.join(', ')}: ${split.train + split.eval} row(s) are too few to hold out 1 in ${every} for evaluation (${split.eval} held out, ${split.train} left to train on); drop more rows, or an evaluation file (eval or valid in its name)`;
-        await failRun(ctx, runId, ['received'], { stage: 'data-upload', message }, runLog);
-        return;
-      }
-    }
+      const split = await splitTrainingCopies(ctx, runId, train, every, isHeader);
+      if (split.train === 0 || split.eval === 0)
+        throw new DataError(
+          `${train.join(', ')}: ${split.train + split.eval} row(s) are too few to hold out 1 in ${every} for evaluation (${split.eval} held out, ${split.train} left to train on); drop more rows, or an evaluation file (eval or valid in its name)`,
+        );
+      return trainSources;
+    };
+    const resolved = await resolveModelSpec(ctx, model, runId, copies, prepare);
     specObject = resolved.specObject;
     const { inferred } = resolved.spec;
     if (inferred) {
@@ -351,27 +355,21 @@ async function splitTrainingCopies(
   runId: string,
   train: string[],
   every: number,
-  header: boolean | undefined,
+  isHeader: (fields: string[]) => boolean,
 ): Promise<{ train: number; eval: number }> {
   const rows = { train: { rows: 0 }, eval: { rows: 0 } };
   const read = async (name: string) => (await ctx.storage.openRead(name)) as AsyncIterable<Buffer>;
-  for (const name of train)
+  for (const file of train)
     for (const part of ['eval', 'train'] as const) {
-      const target = layout.runSplitPart(runId, name, part);
+      const target = layout.runSplitPart(runId, file, part);
       const split = (source: AsyncIterable<Buffer>) =>
-        splitPart(source, {
-          part,
-          every,
-          header: header === true,
-          file: name,
-          counted: rows[part],
-        });
+        heldOutPart(source, { part, every, isHeader, file, counted: rows[part] });
       if (await ctx.storage.stat(target)) {
         // Written by an earlier delivery: only its rows are counted (a part splits to itself).
         for await (const chunk of split(await read(target))) void chunk;
         continue;
       }
-      await ctx.storage.writeStream(target, split(await read(layout.runInput(runId, name))));
+      await ctx.storage.writeStream(target, split(await read(layout.runInput(runId, file))));
     }
   return { train: rows.train.rows, eval: rows.eval.rows };
 }
