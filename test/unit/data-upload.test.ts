@@ -36,6 +36,23 @@ function assertOneTuningRun(h: Harness, message?: string): void {
   );
 }
 
+/** The bucket's one run, failed with nothing submitted to training: its error. */
+function failedRunError(h: Harness): {
+  stage: string;
+  message: string;
+  file?: string;
+  line?: number;
+} {
+  assert.equal(h.training.submissionCount(), 0, 'no job');
+  const [runName] = runRecords(h.bucket);
+  const run = h.bucket.json<{
+    state: string;
+    error: { stage: string; message: string; file?: string; line?: number };
+  }>(runName)!;
+  assert.equal(run.state, 'failed');
+  return run.error;
+}
+
 /** Stage 1: a drop under data/<model>/ becomes one run and one study job. */
 /** A 3-trial study of nembeds, in the course's form. */
 const nembedsStudy = (goal: string, tag: string, args = '[]') => `trainingInput:
@@ -238,16 +255,12 @@ describe('data-upload: onObjectFinalized', () => {
     const broken = TRAIN_CSV + '1.0,True,"unclosed\n' + TRAIN_CSV.repeat(800);
     const [train] = drop(h.bucket, { [paths.train]: broken });
     await onObjectFinalized(h.ctx, train);
-    assert.equal(h.training.submissionCount(), 0);
-    const run = h.bucket.json<{ state: string; error: { message: string; line: number } }>(
-      runRecords(h.bucket)[0],
-    )!;
-    assert.equal(run.state, 'failed');
+    const error = failedRunError(h);
     assert.match(
-      run.error.message,
+      error.message,
       /a record longer than 16 MB starts at line 401 \(an unclosed quote\?\)/,
     );
-    assert.equal(run.error.line, 401);
+    assert.equal(error.line, 401);
   });
 
   it('a drop too small to hold out rows from fails with the reason, and starts no study', async () => {
@@ -256,12 +269,8 @@ describe('data-upload: onObjectFinalized', () => {
       [paths.train]: TRAIN_CSV.split('\n').slice(0, 2).join('\n') + '\n',
     });
     await onObjectFinalized(h.ctx, train);
-    assert.equal(h.training.submissionCount(), 0);
-    const [runName] = runRecords(h.bucket);
-    const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
-    assert.equal(run.state, 'failed');
     assert.match(
-      run.error.message,
+      failedRunError(h).message,
       /^data\/babyweight\/train\.csv: 2 row\(s\) are too few to hold out 1 in 5 for evaluation \(\d held out, \d left to train on\); drop more rows, or an evaluation file/,
     );
   });
@@ -325,14 +334,10 @@ describe('data-upload: onObjectFinalized', () => {
       h.bucket.put(paths.eval, EVAL_CSV + EVAL_CSV);
     });
     await onObjectFinalized(h.ctx, train);
-    const [runName] = runRecords(h.bucket);
-    const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
-    assert.equal(run.state, 'failed');
     assert.match(
-      run.error.message,
+      failedRunError(h).message,
       /data\/babyweight\/eval\.csv changed \(generation \d+ → \d+\) before the run could copy it/,
     );
-    assert.equal(h.training.submissionCount(), 0);
   });
 
   it('waits until the drop has settled for settleMs before starting the run', async () => {
@@ -362,12 +367,8 @@ describe('data-upload: onObjectFinalized', () => {
     const h = harness();
     h.bucket.put(paths.hyperparam, nembedsStudy('MAXIMIZE', 'auc'));
     for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
-    assert.equal(h.training.submissionCount(), 0);
-    const [runName] = runRecords(h.bucket);
-    const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
-    assert.equal(run.state, 'failed');
     assert.match(
-      run.error.message,
+      failedRunError(h).message,
       /hyperparameterMetricTag \(metricId\): the trainer reports rmse for a regression model, not "auc"/,
     );
   });
@@ -463,23 +464,17 @@ describe('data-upload: onObjectFinalized', () => {
       [paths.eval]: EVAL_CSV,
     });
     await onObjectFinalized(h.ctx, events[0]);
-    const [runName] = runRecords(h.bucket);
-    const run = h.bucket.json<{
-      state: string;
-      error: { stage: string; file?: string; line?: number; message: string };
-    }>(runName)!;
-    assert.equal(run.state, 'failed');
-    assert.equal(run.error.stage, 'data-upload');
-    assert.equal(run.error.file, paths.train);
-    assert.equal(run.error.line, 1);
-    assert.match(run.error.message, /expected 6 columns/);
+    const error = failedRunError(h);
+    assert.equal(error.stage, 'data-upload');
+    assert.equal(error.file, paths.train);
+    assert.equal(error.line, 1);
+    assert.match(error.message, /expected 6 columns/);
     assert.ok(
       h.logs.some(
         (l) => l.severity === 'ERROR' && /^run failed: /.test(l.message) && l.file === paths.train,
       ),
     );
-    assert.equal(h.training.submissionCount(), 0);
-    const runId = runName.split('/')[1];
+    const runId = runRecords(h.bucket)[0].split('/')[1];
     const outcome = finished(h, runId);
     assert.equal(outcome.length, 1);
     assert.equal(outcome[0].outcome, 'failed');
@@ -514,12 +509,7 @@ describe('data-upload: onObjectFinalized', () => {
     const h = harness();
     h.bucket.put(paths.hyperparam, 'trainingInput:\n  hyperparameters:\n    goal: SIDEWAYS\n');
     for (const e of drop(h.bucket)) await onObjectFinalized(h.ctx, e);
-    assert.equal(h.training.submissionCount(), 0);
-    const [runName] = runRecords(h.bucket);
-    const run = h.bucket.json<{ state: string; error: { message: string } }>(runName)!;
-    assert.equal(run.state, 'failed');
-    assert.match(run.error.message, /hyperparameter spec/);
-    assert.equal(h.training.submissionCount(), 0);
+    assert.match(failedRunError(h).message, /hyperparameter spec/);
   });
 
   it('a transient failure throws (so the event is redelivered) and the redelivery completes the run', async () => {
