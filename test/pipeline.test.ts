@@ -186,6 +186,21 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
         .update(await readFile(join(bucket, 'data/babyweight/train.csv')))
         .digest('hex'),
     );
+    // `bucketml models` names the dropped objects and the generations the run read.
+    const listed = await runCli(['models', '--bucket', bucket]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const dropped = await stack.bucket.list('data/babyweight/');
+    assert.ok(dropped.length >= 2);
+    const lineage = `  ${firstRun} data (training and evaluation): `;
+    const line = listed.stdout.split('\n').find((l) => l.startsWith(lineage));
+    assert.ok(line, listed.stdout);
+    assert.deepEqual(
+      line.slice(lineage.length).split(', ').sort(),
+      dropped
+        .filter((o) => o.name.endsWith('.csv'))
+        .map((o) => `${o.name}#${o.generation}`)
+        .sort(),
+    );
   });
 
   it('serves predictions from the deployed version and answers bad requests with reasons', async () => {
