@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BUILTIN_SPECS, heldOutPart, isHeaderRow, isHeldOut, scanCsv } from '@bucketml/model';
-
-const withHeader = () => true;
+import {
+  BUILTIN_SPECS,
+  heldOutPart,
+  isHeldOut,
+  scanCsv,
+  type HeldOutOptions,
+} from '@bucketml/model';
 
 /** A part of `text`, fed in chunks cut at `cuts` (byte offsets), as a string. */
 async function part(
   text: string,
   which: 'train' | 'eval',
   cuts: number[] = [],
-  isHeader: (fields: string[]) => boolean = withHeader,
+  spec: HeldOutOptions['spec'] = null,
 ) {
   const bytes = Buffer.from(text);
   const chunks: Buffer[] = [];
@@ -22,7 +26,7 @@ async function part(
     yield* chunks;
   }
   const out: Buffer[] = [];
-  for await (const b of heldOutPart(feed(), { part: which, every: 5, isHeader, file: 'f.csv' }))
+  for await (const b of heldOutPart(feed(), { part: which, every: 5, spec, file: 'f.csv' }))
     out.push(b);
   return Buffer.concat(out).toString();
 }
@@ -90,24 +94,44 @@ describe('held-out part of a training CSV', () => {
     }
   });
 
-  it('a headerless spec: the first record is split like any other, unless it is a header row the reader would take', async () => {
+  it("a headerless spec: each part starts with the spec's names, or the header the file has in another order", async () => {
     const spec = BUILTIN_SPECS.babyweight;
-    const isHeader = (fields: string[]) => isHeaderRow(fields, spec);
     const data = Array.from(
       { length: 200 },
       (_, i) => `${5 + i / 100},True,${20 + (i % 20)},Single(1),${35 + (i % 5)},${i}`,
     );
     const plain = data.join('\n') + '\n';
-    const parts = [
-      await part(plain, 'train', [], isHeader),
-      await part(plain, 'eval', [], isHeader),
-    ];
-    assert.deepEqual(parts.flatMap((p) => p.split('\n').filter(Boolean)).sort(), [...data].sort());
+    const names = spec.columns.join(',');
+    const parts = [await part(plain, 'train', [], spec), await part(plain, 'eval', [], spec)];
+    for (const p of parts) assert.ok(p.startsWith(names + '\n'), p.slice(0, 80));
+    assert.deepEqual(
+      parts.flatMap((p) => p.split('\n').slice(1).filter(Boolean)).sort(),
+      [...data].sort(),
+    );
+    // A part split again (a redelivery counts its rows so) is itself.
+    assert.equal(await part(parts[1], 'eval', [], spec), parts[1]);
+    assert.equal(await part(parts[1], 'train', [], spec), names + '\n');
     // A header in another column order: the reader reads it by name, so both parts need it.
     const header = 'key,weight_pounds,mother_age,is_male,plurality,gestation_weeks';
     const withNames = [header, ...data].join('\n') + '\n';
     for (const which of ['train', 'eval'] as const)
-      assert.ok((await part(withNames, which, [], isHeader)).startsWith(header + '\n'), which);
+      assert.ok((await part(withNames, which, [], spec)).startsWith(header + '\n'), which);
+  });
+
+  it("a headerless file's first row is checked as the reader checks it, with the file's line; a bad row later is left to the reader to count", async () => {
+    const spec = BUILTIN_SPECS.babyweight;
+    await assert.rejects(
+      part('\n7.5,True,26,Single(1)6,39\n8.1,True,30,Single(1),40,k\n', 'train', [], spec),
+      (err: Error & { line?: number }) => {
+        assert.match(err.message, /^f\.csv: expected 6 columns \(.*\), found 5 on line 2$/);
+        assert.equal(err.line, 2);
+        return true;
+      },
+    );
+    const rows = Array.from({ length: 50 }, (_, i) => `7.${i},True,26,Single(1),39,k${i}`);
+    const text = [rows[0], '7.5,True,26,Single(1)6,39', ...rows.slice(1)].join('\n');
+    const both = (await part(text, 'train', [], spec)) + (await part(text, 'eval', [], spec));
+    assert.ok(both.includes('\n7.5,True,26,Single(1)6,39\n'), 'the bad row is in a part');
   });
 
   it('refuses a record longer than the reader reads (an unclosed quote), naming its line', async () => {
@@ -121,11 +145,23 @@ describe('held-out part of a training CSV', () => {
     });
   });
 
-  it('a row is held out by its bytes alone', () => {
-    const a = Buffer.from('1,2,3');
-    assert.equal(isHeldOut(a, 5), isHeldOut(Buffer.from('1,2,3'), 5));
-    const share = Array.from({ length: 10_000 }, (_, i) => isHeldOut(Buffer.from(`${i},x`), 5));
-    const n = share.filter(Boolean).length;
-    assert.ok(n > 1800 && n < 2200, `${n} of 10000`);
+  it('a row is held out by its values: not by quoting, white space around a value or line endings', async () => {
+    const sides = async (text: string) => {
+      const out: boolean[] = [];
+      async function* feed() {
+        yield Buffer.from(text);
+      }
+      await scanCsv(feed(), (row) => out.push(isHeldOut(row, 5)));
+      return out;
+    };
+    const n = 10_000;
+    const plain = Array.from({ length: n }, (_, i) => `${i},v${i % 7},café ${i}`);
+    const quoted = Array.from({ length: n }, (_, i) => `"${i}", "v${i % 7}" ,"café ${i}"`);
+    const spaced = Array.from({ length: n }, (_, i) => ` ${i} ,v${i % 7}\t,café ${i} `);
+    const expected = await sides(plain.join('\n'));
+    assert.deepEqual(await sides(quoted.join('\r\n')), expected);
+    assert.deepEqual(await sides(spaced.join('\r')), expected);
+    const held = expected.filter(Boolean).length;
+    assert.ok(held > 1800 && held < 2200, `${held} of ${n}`);
   });
 });

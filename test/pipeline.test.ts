@@ -485,13 +485,17 @@ describe('pipeline on the local stack, every event delivered 3 times', () => {
     const lines = (await readFile(join(DATA, 'tables/mpls_stops/train.csv'), 'utf8')).split('\n');
     await writeFile(join(bucket, 'data/stops/stops.csv'), lines.slice(0, 801).join('\n') + '\n');
     const { runId, run } = await dropEnded(stack, 'stops', 'deployed');
-    assert.deepEqual(run.data.heldOut, { every: HELD_OUT_EVERY });
     let heldOutRows = -1; // the header is a record too
     await scanCsv(
       createReadStream(join(bucket, layout.runSplitPart(runId, 'data/stops/stops.csv', 'eval'))),
       () => heldOutRows++,
     );
     assert.ok(heldOutRows > 110 && heldOutRows < 210, `${heldOutRows} of 800 rows held out`);
+    assert.deepEqual(run.data.heldOut, {
+      every: HELD_OUT_EVERY,
+      withRows: { train: ['data/stops/stops.csv'], eval: ['data/stops/stops.csv'] },
+      rows: { train: 800 - heldOutRows, eval: heldOutRows },
+    });
     assert.equal(run.decision?.evalRows, heldOutRows, 'the gate scored the held-out rows');
     assert.equal(run.study?.metricTag, 'logloss');
     assert.equal(run.decision?.metric, 'logloss');

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { onObjectFinalized, type StorageObjectData } from '@bucketml/pipeline';
-import { dataVersion, dropObjects, HELD_OUT_EVERY, layout, runIdOf } from '@bucketml/contracts';
+import {
+  dataVersion,
+  dropObjects,
+  HELD_OUT_EVERY,
+  layout,
+  runIdOf,
+  type StorageObjectData,
+} from '@bucketml/contracts';
+import { BUILTIN_SPECS, isHeldOut, scanCsv } from '@bucketml/model';
+import { onObjectFinalized } from '@bucketml/pipeline';
 import {
   crashing,
   drop,
@@ -51,6 +59,18 @@ function failedRunError(h: Harness): {
   }>(runName)!;
   assert.equal(run.state, 'failed');
   return run.error;
+}
+
+/** Whether a drop without evaluation files holds `line` out (the side the split gives it). */
+async function heldOut(line: string): Promise<boolean> {
+  let held = false;
+  await scanCsv(
+    (async function* () {
+      yield Buffer.from(line);
+    })(),
+    (row) => (held = isHeldOut(row, HELD_OUT_EVERY)),
+  );
+  return held;
 }
 
 /** Stage 1: a drop under data/<model>/ becomes one run and one study job. */
@@ -226,14 +246,21 @@ describe('data-upload: onObjectFinalized', () => {
     assert.deepEqual(study.trainData, [part('train')]);
     assert.deepEqual(study.evalData, [part('eval')]);
     const run = runOf(h.bucket, study.runId)!;
-    assert.deepEqual(run.data.heldOut, { every: HELD_OUT_EVERY });
     assert.deepEqual(run.data.eval, [], 'lineage: nothing was dropped as evaluation data');
-    // babyweight's files have no header: every line is a row, in exactly one part.
+    // babyweight's files have no header: every line is a row, in exactly one part, and each
+    // part starts with the spec's column names.
     const rows = TRAIN_CSV.trimEnd().split('\n');
-    const parts = (['train', 'eval'] as const).map((p) =>
-      h.bucket.text(part(p))!.trimEnd().split('\n'),
-    );
+    const parts = (['train', 'eval'] as const).map((p) => {
+      const [header, ...lines] = h.bucket.text(part(p))!.trimEnd().split('\n');
+      assert.equal(header, BUILTIN_SPECS.babyweight.columns.join(','));
+      return lines;
+    });
     assert.deepEqual([...parts[0], ...parts[1]].sort(), rows.sort());
+    assert.deepEqual(run.data.heldOut, {
+      every: HELD_OUT_EVERY,
+      withRows: { train: [paths.train], eval: [paths.train] },
+      rows: { train: parts[0].length, eval: parts[1].length },
+    });
     const share = parts[1].length / rows.length;
     assert.ok(share > 0.12 && share < 0.28, `held out ${share}`);
     assert.ok(
@@ -248,6 +275,49 @@ describe('data-upload: onObjectFinalized', () => {
       ),
       'validation reads the held-out part as evaluation data',
     );
+  });
+
+  it('a drop to split: a bad row that starts a part is one unusable row, as it is with an evaluation file', async () => {
+    const good = TRAIN_CSV.trimEnd().split('\n');
+    // A first row that is trained on, then a short row that is held out: it starts its part.
+    assert.ok(!(await heldOut(good[0])), 'the first row is trained on');
+    const candidates = Array.from({ length: 50 }, (_, i) => `7.5,True,26,Single(1)${i},39`);
+    const sides = await Promise.all(candidates.map(heldOut));
+    const bad = candidates[sides.indexOf(true)];
+    const text = [good[0], bad, ...good.slice(1)].join('\n') + '\n';
+    for (const files of [
+      { [paths.train]: text, [paths.eval]: EVAL_CSV },
+      { [paths.train]: text },
+    ]) {
+      const h = harness();
+      for (const e of drop(h.bucket, files)) await onObjectFinalized(h.ctx, e);
+      const study = onlyStudy(h.training);
+      assert.equal(runOf(h.bucket, study.runId)?.state, 'tuning');
+      assert.ok(
+        h.logs.some((l) => /^data validated: .*, 1 unusable/.test(l.message)),
+        Object.keys(files).join(' '),
+      );
+    }
+  });
+
+  it('a drop to split: a small file that falls wholly on one side adds no empty part', async () => {
+    const small = [];
+    for (const row of EVAL_CSV.trimEnd().split('\n'))
+      if (small.length < 3 && !(await heldOut(row))) small.push(row);
+    const extra = `data/${MODEL}/extra.csv`;
+    const h = harness();
+    for (const e of drop(h.bucket, { [paths.train]: TRAIN_CSV, [extra]: small.join('\n') + '\n' }))
+      await onObjectFinalized(h.ctx, e);
+    const study = onlyStudy(h.training);
+    const part = (file: string, p: 'train' | 'eval') => layout.runSplitPart(study.runId, file, p);
+    assert.deepEqual(study.trainData, [part(extra, 'train'), part(paths.train, 'train')]);
+    assert.deepEqual(study.evalData, [part(paths.train, 'eval')]);
+    const run = runOf(h.bucket, study.runId)!;
+    assert.equal(run.state, 'tuning');
+    assert.deepEqual(run.data.heldOut?.withRows, {
+      train: [extra, paths.train],
+      eval: [paths.train],
+    });
   });
 
   it("a drop to split with an unclosed quote fails with the reader's reason, and starts no study", async () => {

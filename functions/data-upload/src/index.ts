@@ -5,10 +5,10 @@
  * (and routes cancel requests and batch inputs under predict/<model>/ to their stages).
  */
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
-import { onObjectFinalized, pipelineFromEnv, type StorageObjectData } from '@bucketml/pipeline';
-import { functionNamed } from '@bucketml/contracts';
+import { onObjectFinalized, pipelineFromEnv } from '@bucketml/pipeline';
+import { functionNamed, type StorageObjectData } from '@bucketml/contracts';
 
-/** google.cloud.storage.object.v1.finalized (Eventarc; locally the bucket watcher) → stage 1. */
+/** OBJECT_FINALIZED (Eventarc; locally the bucket watcher) → stage 1. */
 cloudEvent<StorageObjectData>(
   functionNamed('data-upload').entryPoint,
   async (event: CloudEvent<StorageObjectData>) => {

@@ -9,6 +9,7 @@ export * from './trainer.js';
 export * from './functions.js';
 export * from './run.js';
 export * from './events.js';
+export * from './storage-event.js';
 export * from './settings.js';
 export * from './vertex-serving.js';
 export * from './pages.js';

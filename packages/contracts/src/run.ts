@@ -50,14 +50,20 @@ export const HELD_OUT_EVERY = 5;
 export function runInputs(run: Pick<RunRecord, 'runId' | 'data'>): {
   train: string[];
   eval: string[];
+  /** The dropped object each input is read from (for naming it to a person). */
+  from: { train: string[]; eval: string[] };
 } {
-  if (run.data.inputs !== 'copies') return { train: run.data.train, eval: run.data.eval };
-  if (run.data.heldOut) {
+  const { train, eval: evalFiles, heldOut } = run.data;
+  if (run.data.inputs !== 'copies')
+    return { train, eval: evalFiles, from: { train, eval: evalFiles } };
+  if (heldOut) {
+    // Only the parts that hold rows: a small file may fall wholly on one side.
+    const from = heldOut.withRows ?? { train, eval: train };
     const part = (p: 'train' | 'eval') => (name: string) => layout.runSplitPart(run.runId, name, p);
-    return { train: run.data.train.map(part('train')), eval: run.data.train.map(part('eval')) };
+    return { train: from.train.map(part('train')), eval: from.eval.map(part('eval')), from };
   }
   const copy = (name: string) => layout.runInput(run.runId, name);
-  return { train: run.data.train.map(copy), eval: run.data.eval.map(copy) };
+  return { train: train.map(copy), eval: evalFiles.map(copy), from: { train, eval: evalFiles } };
 }
 
 export interface RunRecord {
@@ -74,7 +80,12 @@ export interface RunRecord {
     /** "copies": the run reads runs/<runId>/inputs/ (absent for runs made before they existed). */
     inputs?: 'copies';
     /** No evaluation file was dropped: 1 in `every` training rows is held out (runInputs). */
-    heldOut?: { every: number };
+    heldOut?: {
+      every: number;
+      /** Once split: per part, the training files whose part holds rows, and the rows. */
+      withRows?: { train: string[]; eval: string[] };
+      rows?: { train: number; eval: number };
+    };
   };
   /** The storage event (object#generation) whose delivery starts the run: only it does. */
   createdBy?: string;

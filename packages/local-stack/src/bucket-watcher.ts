@@ -7,6 +7,7 @@
  * backoff, like Eventarc; `duplicate` > 1 (tests) delivers every event several times.
  */
 import { createHash } from 'node:crypto';
+import { OBJECT_FINALIZED, type StorageObjectData } from '@bucketml/contracts';
 import type { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import type { ObjectInfo } from '@bucketml/ports';
 
@@ -81,7 +82,8 @@ export class BucketWatcher {
   private async deliver(o: ObjectInfo): Promise<void> {
     const { bucketName, targetUrl } = this.options;
     const time = o.updated.toISOString();
-    const data = {
+    // The fields the stages read, and the rest of a real event's.
+    const data: StorageObjectData & Record<string, string> = {
       kind: 'storage#object',
       id: `${bucketName}/${o.name}/${o.generation}`,
       bucket: bucketName,
@@ -96,7 +98,7 @@ export class BucketWatcher {
     const headers = {
       'content-type': 'application/json',
       'ce-specversion': '1.0',
-      'ce-type': 'google.cloud.storage.object.v1.finalized',
+      'ce-type': OBJECT_FINALIZED,
       'ce-source': `//storage.googleapis.com/projects/_/buckets/${bucketName}`,
       'ce-subject': `objects/${o.name}`,
       // The same event keeps its id across redeliveries, as with Eventarc.

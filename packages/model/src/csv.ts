@@ -206,6 +206,29 @@ export class CsvRow {
     for (let i = 0; i < this.count; i++) out[i] = this.text(i)!;
     return out;
   }
+
+  /**
+   * A 32-bit hash (FNV-1a) of the record's values as `text` decodes them, each followed by a
+   * separator: how a value is quoted, or white-spaced, does not change it. Plain fields are
+   * hashed from their bytes; only a quoted one, or one ending in white space or non-ASCII, is
+   * encoded first.
+   */
+  valuesHash(): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < this.count; i++) {
+      let bytes: Uint8Array = this.buf;
+      let from = this.starts[i];
+      let to = this.ends[i];
+      if (from < 0 || (to > from && !isPlainEnd(this.buf[to - 1]))) {
+        bytes = Buffer.from(this.text(i)!);
+        from = 0;
+        to = bytes.length;
+      }
+      for (let j = from; j < to; j++) h = Math.imul(h ^ bytes[j], 0x01000193);
+      h = Math.imul(h ^ 0x1f, 0x01000193);
+    }
+    return h >>> 0;
+  }
 }
 
 /**

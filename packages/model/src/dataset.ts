@@ -206,13 +206,7 @@ async function passOver(
           cells = new CsvCells(encoder.inputs, columnIndex);
           return;
         }
-        if (!byHeader && record.length !== expected) {
-          throw new DataError(
-            `${source.name}: expected ${expected} columns (${encoder.spec.columns.join(', ')}), found ${record.length} on line ${row.line}`,
-            source.name,
-            row.line,
-          );
-        }
+        checkFirstDataRow(record.length, encoder.spec, source.name, row.line);
         cells = new CsvCells(encoder.inputs, columnIndex);
       }
       info.rows++;
@@ -338,7 +332,7 @@ export function reasonKind(reason: string): string {
  * specs, a row of the spec's column names (in order, in another order, or with some left out),
  * so a CSV exported with a header still works.
  */
-export function isHeaderRow(first: string[], spec: ModelSpec): boolean {
+export function isHeaderRow(first: string[], spec: Pick<ModelSpec, 'header' | 'columns'>): boolean {
   if (spec.header) return true;
   const lower = new Set(spec.columns.map((c) => c.toLowerCase()));
   const names = first.map((f) => f.trim().toLowerCase());
@@ -346,6 +340,25 @@ export function isHeaderRow(first: string[], spec: ModelSpec): boolean {
     (names.length === spec.columns.length &&
       names.every((n, i) => n === spec.columns[i].toLowerCase())) ||
     (names.length >= 2 && names.every((n) => lower.has(n)))
+  );
+}
+
+/**
+ * A headerless file's first data row has the spec's columns, or the file is refused: a mismatch
+ * there is the file's layout (another delimiter, another spec), not one bad row; later rows
+ * that mismatch are only counted bad.
+ */
+export function checkFirstDataRow(
+  count: number,
+  spec: Pick<ModelSpec, 'header' | 'columns'>,
+  file: string,
+  line: number,
+): void {
+  if (spec.header === true || count === spec.columns.length) return;
+  throw new DataError(
+    `${file}: expected ${spec.columns.length} columns (${spec.columns.join(', ')}), found ${count} on line ${line}`,
+    file,
+    line,
   );
 }
 

@@ -4,39 +4,45 @@
  * those held out for evaluation, streamed (memory stays flat whatever the file's size).
  *
  * Records are the CSV reader's own (its scanner finds them: quoted line breaks, LF, CRLF or CR,
- * a BOM, blank lines skipped, a record over its length limit refused with its line), so a part
- * holds exactly the rows the reader would have read from the file. A row's side is a hash of
- * its bytes (FNV-1a), not its position: the same row is on the same side in every drop it is
- * part of, rows added or reordered keep theirs, and duplicated rows never straddle the split.
- * A header row (by the reader's own test, `isHeaderRow`) starts both parts. Each part's
- * records end in LF.
+ * a BOM, blank lines skipped, a record over its length limit refused with its line), so the two
+ * parts hold exactly the rows the reader would have read from the file. A row's side is a hash
+ * of its values (`CsvRow.valuesHash`), not its position nor its quoting: the same row is on the
+ * same side in every drop it is part of, re-exported, reordered or among added rows, and
+ * duplicated rows never straddle the split.
+ *
+ * Each part starts with a header row, so the reader reads it by name: the file's own, or for a
+ * headerless spec the spec's column names. The checks the reader makes of a file's first row
+ * are made here, on the file's, with its line: a part's first row is any row of the file, and
+ * one bad row there must not refuse a part the file would have been read with.
  */
 import { csvScanner, type CsvRow } from './csv.js';
-import { csvError } from './dataset.js';
+import { checkFirstDataRow, csvError, isHeaderRow } from './dataset.js';
+import type { ModelSpec } from './spec.js';
 
-/** Whether a record's bytes are held out: 1 in `every`, by their hash. */
-export function isHeldOut(record: Uint8Array, every: number): boolean {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < record.length; i++) h = Math.imul(h ^ record[i], 0x01000193);
-  return (h >>> 0) % every === 0;
+/** Whether a row is held out: 1 in `every`, by the hash of its values. */
+export function isHeldOut(row: CsvRow, every: number): boolean {
+  return row.valuesHash() % every === 0;
 }
 
 export interface HeldOutOptions {
   part: 'train' | 'eval';
   /** 1 in `every` rows is held out. */
   every: number;
-  /** Whether the first record is a header row (e.g. `(fields) => isHeaderRow(fields, spec)`). */
-  isHeader(fields: string[]): boolean;
+  /**
+   * How the file's first row is read: the spec's header rule and columns, or null when the file
+   * starts with a header row (inference, before there is a spec).
+   */
+  spec: Pick<ModelSpec, 'header' | 'columns'> | null;
   /** The file's name, for errors. */
   file: string;
   /** Incremented per data row the part receives. */
   counted?: { rows: number };
 }
 
-/** One part of a CSV's chunks, as chunks. */
+/** One part of a CSV's chunks, as chunks; records end in LF. */
 export async function* heldOutPart(
   chunks: AsyncIterable<Buffer | string>,
-  { part, every, isHeader, file, counted = { rows: 0 } }: HeldOutOptions,
+  { part, every, spec, file, counted = { rows: 0 } }: HeldOutOptions,
 ): AsyncGenerator<Buffer> {
   const held = part === 'eval';
   const out = new ByteSink();
@@ -44,9 +50,12 @@ export async function* heldOutPart(
   const scanner = csvScanner((row: CsvRow) => {
     if (first) {
       first = false;
-      if (isHeader(row.fields())) return out.line(row.buf, row.start, row.end);
+      if (spec === null || isHeaderRow(row.fields(), spec))
+        return out.line(row.buf, row.start, row.end);
+      checkFirstDataRow(row.count, spec, file, row.line);
+      out.line(Buffer.from(spec.columns.map(csvName).join(',')));
     }
-    if (isHeldOut(row.buf.subarray(row.start, row.end), every) !== held) return;
+    if (isHeldOut(row, every) !== held) return;
     counted.rows++;
     out.line(row.buf, row.start, row.end);
   });
@@ -62,12 +71,17 @@ export async function* heldOutPart(
   if (out.length) yield out.take();
 }
 
+/** A column name as a CSV field. */
+const csvName = (name: string) => (/[",\r\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name);
+
+const SINK_BYTES = 1 << 16;
+
 /** Lines copied into one buffer, handed out whole (no buffer per record). */
 class ByteSink {
-  private buf = Buffer.allocUnsafe(1 << 16);
+  private buf = Buffer.allocUnsafe(SINK_BYTES);
   length = 0;
 
-  line(src: Buffer, start: number, end: number): void {
+  line(src: Buffer, start = 0, end = src.length): void {
     const need = this.length + (end - start) + 1;
     if (need > this.buf.length) {
       const grown = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
@@ -78,10 +92,10 @@ class ByteSink {
     this.buf[this.length++] = 0x0a;
   }
 
-  /** The lines so far; the sink starts again with a buffer of the same size. */
+  /** The lines so far; the sink starts again at its usual size (not a long record's). */
   take(): Buffer {
     const lines = this.buf.subarray(0, this.length);
-    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.buf = Buffer.allocUnsafe(SINK_BYTES);
     this.length = 0;
     return lines;
   }

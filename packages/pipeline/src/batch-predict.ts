@@ -11,11 +11,10 @@
  * generation means the job is done, and a redelivery of that generation writes nothing; a
  * crash before it means a redelivery redoes the job from the start, overwriting.
  */
-import { layout, parseBatchInputName } from '@bucketml/contracts';
+import { layout, parseBatchInputName, type StorageObjectData } from '@bucketml/contracts';
 import { csvInstances, jsonLineInstances, type InstanceItem, Predictor } from '@bucketml/model';
 import { PreconditionFailedError } from '@bucketml/ports';
 import type { PipelineContext } from './context.js';
-import type { StorageObjectData } from './data-upload.js';
 import { ModelServer, ModelUnavailableError } from './serving.js';
 
 /** What a batch job leaves in <name>.summary.json. */

@@ -7,7 +7,8 @@
  * A run already gating (being deployed) or ended is left as it is.
  */
 import { boundedText, isTerminal, jobIdOf, layout, type RunStateName } from '@bucketml/contracts';
-import { failRun, publishRunFinished, type PipelineContext } from './context.js';
+import type { PipelineContext } from './context.js';
+import { failRun, publishRunFinished } from './run-end.js';
 
 /** The states a cancel request ends a run from: before the gate. */
 const CANCELLABLE: RunStateName[] = ['received', 'tuning', 'final-training'];

@@ -19,9 +19,11 @@ import {
   runIdOf,
   runInputs,
   trialArgs,
+  type RunRecord,
+  type StorageObjectData,
   type StudySpec,
 } from '@bucketml/contracts';
-import { DataError, heldOutPart, problemType, SpecError } from '@bucketml/model';
+import { DataError, heldOutPart, problemType, SpecError, type ModelSpec } from '@bucketml/model';
 import { PreconditionFailedError, type ObjectInfo } from '@bucketml/ports';
 import {
   checkStudyForProblem,
@@ -33,23 +35,11 @@ import {
 import { onBatchInput } from './batch-predict.js';
 import { cancelIfRunEnded, onCancelRequested } from './cancel-run.js';
 import { validateDrop, writeDataReport } from './data-report.js';
+import { resolveModelSpec, storageSource, type PipelineContext } from './context.js';
 import { RejectedRows } from './rejected-rows.js';
+import { failRun, publishRunFinished } from './run-end.js';
 import { refreshRunPage } from './run-page.js';
 import { warmStartFor } from './study-index.js';
-import {
-  failRun,
-  publishRunFinished,
-  resolveModelSpec,
-  storageSource,
-  type PipelineContext,
-} from './context.js';
-
-/** The fields of Eventarc's google.cloud.storage.object.v1.finalized data that we use. */
-export interface StorageObjectData {
-  bucket: string;
-  name: string;
-  generation?: string;
-}
 
 const MAX_SETTLE_WAIT_MS = 120_000;
 
@@ -107,7 +97,7 @@ export async function onObjectFinalized(
   // of it, after a crash). The other files' events acknowledge at once, so a drop of N files
   // costs N listings, not N validations of the whole drop.
   const delivery = `${object.name}#${object.generation ?? ''}`;
-  const { run, created } = await ctx.runs.create({
+  const { run: createdRun, created } = await ctx.runs.create({
     runId,
     model,
     createdBy: delivery,
@@ -120,6 +110,7 @@ export async function onObjectFinalized(
       ...(heldOut ? { heldOut } : {}),
     },
   });
+  let run = createdRun;
   const runLog = log.child({ runId });
   if (run.state !== 'received') {
     runLog.event('DEBUG', `duplicate delivery: run is already ${run.state}`, {
@@ -167,17 +158,21 @@ export async function onObjectFinalized(
       return;
     }
   }
-  const inputs = runInputs(run);
-  // Read from the copies (or their parts), named as dropped (for the person reading an error).
-  const named = (objects: string[], names: string[], suffix = '') =>
-    objects.map((o, i) => storageSource(ctx.storage, o, names[i] + suffix));
-  // A part's line numbers are its own, so its errors name the part.
-  const trainSources = run.data.heldOut
-    ? named(inputs.train, train, ' (training part)')
-    : named(inputs.train, train);
-  const evalSources = run.data.heldOut
-    ? named(inputs.eval, train, ' (held-out part)')
-    : named(inputs.eval, evalFiles);
+  // Read from the copies (or their parts), named as dropped (for the person reading an error);
+  // a part's line numbers are its own, so its errors name the part.
+  const sourcesOf = (r: RunRecord) => {
+    const inputs = runInputs(r);
+    const named = (side: 'train' | 'eval', part: string) =>
+      inputs[side].map((o, i) => storageSource(ctx.storage, o, inputs.from[side][i] + part));
+    return r.data.heldOut
+      ? {
+          inputs,
+          train: named('train', ' (training part)'),
+          eval: named('eval', ' (held-out part)'),
+        }
+      : { inputs, train: named('train', ''), eval: named('eval', '') };
+  };
+  let sources = sourcesOf(run);
 
   let study: StudySpec;
   let specObject: string | undefined;
@@ -187,21 +182,29 @@ export async function onObjectFinalized(
     if (rejected.count > 0) await ctx.storage.write(layout.rejectedRows(runId), rejected.csv());
   };
   try {
-    const copies = named(
-      train.map((n) => layout.runInput(runId, n)),
-      train,
-    );
-    // A drop without evaluation files is split once the spec says how a header is told, so
-    // inference reads the training rows only.
-    const prepare = async (isHeader: (fields: string[]) => boolean) => {
+    const copies = train.map((n) => storageSource(ctx.storage, layout.runInput(runId, n), n));
+    // A drop without evaluation files is split once the spec says how a file's first row is
+    // read, so inference reads the training rows only.
+    const prepare = async (spec: ModelSpec | null) => {
       if (!run.data.heldOut) return copies;
       const { every } = run.data.heldOut;
-      const split = await splitTrainingCopies(ctx, runId, train, every, isHeader);
-      if (split.train === 0 || split.eval === 0)
+      const split = await splitTrainingCopies(ctx, runId, train, every, spec);
+      const rows = { train: sum(split.map((s) => s.train)), eval: sum(split.map((s) => s.eval)) };
+      if (rows.train === 0 || rows.eval === 0)
         throw new DataError(
-          `${train.join(', ')}: ${split.train + split.eval} row(s) are too few to hold out 1 in ${every} for evaluation (${split.eval} held out, ${split.train} left to train on); drop more rows, or an evaluation file (eval or valid in its name)`,
+          `${train.join(', ')}: ${rows.train + rows.eval} row(s) are too few to hold out 1 in ${every} for evaluation (${rows.eval} held out, ${rows.train} left to train on); drop more rows, or an evaluation file (eval or valid in its name)`,
+          train.length === 1 ? train[0] : undefined,
         );
-      return trainSources;
+      const withRows = {
+        train: train.filter((_, i) => split[i].train > 0),
+        eval: train.filter((_, i) => split[i].eval > 0),
+      };
+      run =
+        (await ctx.runs.update(runId, {
+          data: { ...run.data, heldOut: { every, withRows, rows } },
+        })) ?? run;
+      sources = sourcesOf(run);
+      return sources.train;
     };
     const resolved = await resolveModelSpec(ctx, model, runId, copies, prepare);
     specObject = resolved.specObject;
@@ -227,7 +230,7 @@ export async function onObjectFinalized(
       train: trainData,
       eval: evalData,
       profiler,
-    } = await validateDrop(resolved.spec, trainSources, evalSources, rejected.add);
+    } = await validateDrop(resolved.spec, sources.train, sources.eval, rejected.add);
     await keepRejected();
     const badRowReasons: Record<string, number> = { ...trainData.badRowReasons };
     for (const [k, n] of Object.entries(evalData.badRowReasons))
@@ -297,8 +300,8 @@ export async function onObjectFinalized(
     runId,
     model,
     ...(specObject ? { specObject } : {}),
-    trainData: inputs.train,
-    evalData: inputs.eval,
+    trainData: sources.inputs.train,
+    evalData: sources.inputs.eval,
     args,
     outputDir: layout.trialsDir(runId),
     goal: study.goal,
@@ -355,15 +358,16 @@ async function splitTrainingCopies(
   runId: string,
   train: string[],
   every: number,
-  isHeader: (fields: string[]) => boolean,
-): Promise<{ train: number; eval: number }> {
-  const rows = { train: { rows: 0 }, eval: { rows: 0 } };
+  spec: ModelSpec | null,
+): Promise<{ train: number; eval: number }[]> {
   const read = async (name: string) => (await ctx.storage.openRead(name)) as AsyncIterable<Buffer>;
-  for (const file of train)
+  const counts = [];
+  for (const file of train) {
+    const rows = { train: { rows: 0 }, eval: { rows: 0 } };
     for (const part of ['eval', 'train'] as const) {
       const target = layout.runSplitPart(runId, file, part);
       const split = (source: AsyncIterable<Buffer>) =>
-        heldOutPart(source, { part, every, isHeader, file, counted: rows[part] });
+        heldOutPart(source, { part, every, spec, file, counted: rows[part] });
       if (await ctx.storage.stat(target)) {
         // Written by an earlier delivery: only its rows are counted (a part splits to itself).
         for await (const chunk of split(await read(target))) void chunk;
@@ -371,7 +375,9 @@ async function splitTrainingCopies(
       }
       await ctx.storage.writeStream(target, split(await read(layout.runInput(runId, file))));
     }
-  return { train: rows.train.rows, eval: rows.eval.rows };
+    counts.push({ train: rows.train.rows, eval: rows.eval.rows });
+  }
+  return counts;
 }
 
 /**

@@ -21,9 +21,10 @@ import {
   type ServingPointer,
 } from '@bucketml/contracts';
 import { DataError, ModelFormatError, problemType, type SavedModel } from '@bucketml/model';
-import { failRun, finishRun, runAwaiting, type PipelineContext } from './context.js';
+import type { PipelineContext } from './context.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
 import { recordDeployment } from './models-page.js';
+import { failRun, finishRun, runAwaiting } from './run-end.js';
 import { recordServingChange } from './serving-history.js';
 import { readServingPointer } from './serving-pointer.js';
 

@@ -2,7 +2,7 @@
  * @module @bucketml/pipeline
  * The pipeline's stages, written against the ports; functions adapt their triggers to these.
  */
-export { onObjectFinalized, type StorageObjectData } from './data-upload.js';
+export { onObjectFinalized } from './data-upload.js';
 export { onBatchInput, type BatchPredictionSummary } from './batch-predict.js';
 export { validateDrop, type DataReport } from './data-report.js';
 export { onJobEvent } from './job-completed.js';

@@ -26,10 +26,11 @@ import {
 } from '@bucketml/contracts';
 import { modelMetric, type ModelMetadata } from '@bucketml/model';
 import { analyzeTrials, formatReport } from '@bucketml/tuning';
-import { failRun, runAwaiting, type PipelineContext } from './context.js';
+import type { PipelineContext } from './context.js';
 import { cancelIfRunEnded } from './cancel-run.js';
 import type { Logger } from './logger.js';
 import { readModelObjects } from './model-store.js';
+import { failRun, runAwaiting } from './run-end.js';
 import { refreshRunPage } from './run-page.js';
 import { recordStudyInIndex } from './study-index.js';
 

@@ -9,6 +9,7 @@ import {
   DEAD_LETTER_SUBSCRIPTION,
   DELIVERY,
   FUNCTIONS,
+  OBJECT_FINALIZED,
   pushSubscriptions,
   TOPICS,
   VERTEX_LOG_FILTER,
@@ -218,7 +219,7 @@ export function deployPlan(o: DeployOptions): Step[] {
     if (fn.trigger.kind === 'storage') {
       add(
         `function ${fn.name}: Eventarc trigger on objects finalized in gs://${o.bucket}`,
-        `${common} --trigger-event-filters=type=google.cloud.storage.object.v1.finalized --trigger-event-filters=bucket=${o.bucket} --trigger-location=${o.region} --trigger-service-account=${invoker} --retry --timeout=540s`,
+        `${common} --trigger-event-filters=type=${OBJECT_FINALIZED} --trigger-event-filters=bucket=${o.bucket} --trigger-location=${o.region} --trigger-service-account=${invoker} --retry --timeout=540s`,
       );
     } else if (fn.trigger.kind === 'pubsub') {
       add(
