@@ -363,11 +363,14 @@ class CsvScanner {
     this.row.buf = EMPTY;
     this.carry = pos < buf.length ? Buffer.from(buf.subarray(pos)) : null;
     if (final && this.carry) throw new Error('unreachable: a final push leaves no bytes');
-    if (this.carry && this.carry.length > MAX_RECORD_BYTES)
+    if (this.carry && this.carry.length > MAX_RECORD_BYTES) {
+      // Past the limit a record is most often an unclosed quote; say so only when it holds one.
+      const why = this.carry.includes(QUOTE) ? ' (an unclosed quote?)' : '';
       throw new CsvSyntaxError(
-        `a record longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB starts at line ${this.line} (an unclosed quote?)`,
+        `a record longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB starts at line ${this.line}${why}`,
         this.line,
       );
+    }
   }
 
   /**
