@@ -383,6 +383,96 @@ describe('bucketml cancel', () => {
   });
 });
 
+describe('bucketml models and rollback', () => {
+  const A = 'babyweight-00000000000a';
+  const B = 'babyweight-00000000000b';
+  async function bucketWithPointer(text: string) {
+    const bucket = await tempDir();
+    await mkdir(join(bucket, 'models/babyweight'), { recursive: true });
+    await writeFile(join(bucket, 'models/babyweight/serving.json'), text);
+    return bucket;
+  }
+
+  it('a broken serving.json is named with what is wrong, in one line, not a stack', async () => {
+    for (const [text, problem] of [
+      ['{broken', /not JSON/],
+      ['null', /it holds null, not an object/],
+      ['[]', /it holds an array, not an object/],
+      ['{"version":"../../../etc"}', /its version "..\/..\/..\/etc" is not a version name/],
+    ] as const) {
+      const bucket = await bucketWithPointer(text);
+      const listed = await runCli(['models', '--bucket', bucket]);
+      assert.equal(listed.code, 1, listed.stderr);
+      assert.match(listed.stdout, /^babyweight: serving nothing$/m);
+      assert.match(
+        listed.stderr,
+        new RegExp(
+          `^bucketml models: models/babyweight/serving\\.json \\(generation \\d+\\) is not a valid serving pointer: ${problem.source}.*--to VERSION replaces it\\)\n$`,
+        ),
+      );
+      const rolled = await runCli(['rollback', '--bucket', bucket, '--model', 'babyweight']);
+      assert.equal(rolled.code, 1, rolled.stderr);
+      assert.equal(rolled.stderr.split('\n').length, 2, rolled.stderr);
+      assert.match(rolled.stderr, problem);
+      assert.doesNotMatch(rolled.stderr, /version undefined|first version|\n\s+at /);
+    }
+  });
+
+  it('a rollback retried after its history line was lost records the line and moves nothing', async () => {
+    // The pointer a rollback from B to A wrote, cut off before its history line.
+    const pointer = {
+      model: 'babyweight',
+      version: A,
+      prefix: `models/babyweight/${A}/`,
+      metric: 'rmse',
+      value: 1.1,
+      runId: A,
+      deployedAt: '2026-01-02T00:00:00.000Z',
+      previousVersion: B,
+      reason: 'rollback',
+      note: 'B answers oddly',
+    };
+    const bucket = await bucketWithPointer(JSON.stringify(pointer));
+    const r = await runCli(['rollback', '--bucket', bucket, '--model', 'babyweight']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `the rollback ${B} → ${A} that moved the pointer had no history line: recorded it now`,
+      ),
+    );
+    assert.match(r.stdout, new RegExp(`babyweight: ${A} is already serving \\(nothing moved\\)`));
+    const served = JSON.parse(
+      await readFile(join(bucket, 'models/babyweight/serving.json'), 'utf8'),
+    );
+    assert.deepEqual(served, pointer, 'the pointer is left as it is');
+    const history = jsonLines(
+      await readFile(join(bucket, 'models/babyweight/history.jsonl'), 'utf8'),
+    );
+    assert.deepEqual(
+      history.map((c) => [c.reason, c.from, c.to, c.note]),
+      [['rollback', B, A, 'B answers oddly']],
+    );
+  });
+
+  it('--to that is no version of the model, and a --bucket that is a file, are usage errors', async () => {
+    const bucket = await tempDir();
+    for (const to of ['../x', '/etc', 'a\nb', 'taxifare-00000000000a']) {
+      const r = await runCli(['rollback', '--bucket', bucket, '--model', 'babyweight', '--to', to]);
+      assertUsageError(r, 'rollback', 'to');
+      assert.match(
+        r.stderr,
+        /--to must be a version of babyweight: a run id babyweight-<12 hex digits>/,
+      );
+    }
+    for (const verb of [['models'], ['rollback', '--model', 'babyweight']]) {
+      const r = await runCli([...verb, '--bucket', '/etc/passwd']);
+      assertUsageError(r, verb[0], 'bucket');
+      assert.match(r.stderr, /\/etc\/passwd is not a directory/);
+    }
+  });
+});
+
 describe('bucketml predict', () => {
   let modelDir: string;
   let dir: string;

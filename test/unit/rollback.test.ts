@@ -9,7 +9,6 @@ import {
   rollbackServing,
   RollbackError,
 } from '@bucketml/pipeline/admin';
-import { PreconditionFailedError } from '@bucketml/ports';
 import { MemoryBucket } from '@bucketml/ports/testing';
 import { trainSmallModel } from '../serving-fixture.ts';
 
@@ -69,7 +68,10 @@ describe('serving history and rollback', async () => {
     const bucket = new MemoryBucket();
     await deploy(bucket, 'v1', 1.1);
     await deploy(bucket, 'v2', 1.05);
-    const change = await rollbackServing(bucket, 'babyweight', { reason: 'v2 answers oddly' });
+    const { change, moved } = await rollbackServing(bucket, 'babyweight', {
+      reason: 'v2 answers oddly',
+    });
+    assert.equal(moved, true);
     assert.deepEqual(
       [change.from, change.to, change.reason, change.value],
       ['v2', 'v1', 'rollback', 1.1],
@@ -124,7 +126,129 @@ describe('serving history and rollback', async () => {
       }
       return original(name, data, options);
     };
-    await assert.rejects(rollbackServing(bucket, 'babyweight'), PreconditionFailedError);
+    const lost = await rollbackServing(bucket, 'babyweight').catch((e) => e);
+    assert.ok(lost instanceof RollbackError, 'a one-line refusal, not a raw precondition failure');
+    assert.match(lost.message, /serving\.json changed while rolling back .*nothing was changed/);
     assert.equal((await readServingPointer(bucket, 'babyweight'))!.pointer.version, 'v3');
+  });
+
+  /** Makes the next append to the history fail, as a crash or a transient error would. */
+  function failNextHistoryWrite(bucket: MemoryBucket) {
+    const original = bucket.write.bind(bucket);
+    bucket.write = async (name, data, options) => {
+      if (name !== layout.servingHistory('babyweight')) return original(name, data, options);
+      bucket.write = original;
+      throw new Error('injected: cut off before the history append');
+    };
+  }
+
+  it('a rollback cut off before its history line, retried, records the line and does not roll back again', async () => {
+    const bucket = new MemoryBucket();
+    await deploy(bucket, 'v1', 1.1);
+    await deploy(bucket, 'v2', 1.05);
+    failNextHistoryWrite(bucket);
+    await assert.rejects(
+      rollbackServing(bucket, 'babyweight', { reason: 'v2 answers oddly' }),
+      (e) =>
+        e instanceof RollbackError && /now serves v1, but its history line was not/.test(e.message),
+    );
+    const retried = await rollbackServing(bucket, 'babyweight');
+    assert.equal(retried.moved, false, 'the pointer is left on v1');
+    const pointer = (await readServingPointer(bucket, 'babyweight'))!;
+    assert.equal(pointer.pointer.version, 'v1');
+    const history = await readServingHistory(bucket, 'babyweight');
+    assert.deepEqual(
+      history.map((c) => `${c.reason} ${c.from ?? '-'}→${c.to}`),
+      ['deploy -→v1', 'deploy v1→v2', 'rollback v2→v1'],
+    );
+    assert.equal(history[2].pointerGeneration, pointer.generation, 'under the write it records');
+    assert.equal(history[2].note, 'v2 answers oddly', 'the reason, kept in the pointer');
+    assert.deepEqual(retried.change, history[2]);
+  });
+
+  it('history behind the pointer: the unrecorded write is recorded first, and "previous" is its from', async () => {
+    const bucket = new MemoryBucket();
+    await deploy(bucket, 'v1', 1.1);
+    await deploy(bucket, 'v2', 1.05);
+    await rollbackServing(bucket, 'babyweight'); // v1 again: v1's last line says from v2
+    failNextHistoryWrite(bucket);
+    await assert.rejects(deploy(bucket, 'v3', 1.0), /injected/);
+    // v3 serves without a line; the listing counts it, and rollback records it, then leaves v3.
+    const listing = await listModelVersions(bucket, 'babyweight');
+    assert.equal(listing.unrecorded?.to, 'v3');
+    assert.equal(listing.versions.find((v) => v.version === 'v3')!.served.length, 1);
+    const { change, reconciled } = await rollbackServing(bucket, 'babyweight');
+    assert.deepEqual(
+      [reconciled?.reason, reconciled?.from, reconciled?.to],
+      ['deploy', 'v1', 'v3'],
+    );
+    assert.deepEqual([change.from, change.to], ['v3', 'v1']);
+    assert.deepEqual(
+      (await readServingHistory(bucket, 'babyweight')).map((c) => `${c.from ?? '-'}→${c.to}`),
+      ['-→v1', 'v1→v2', 'v2→v1', 'v1→v3', 'v3→v1'],
+    );
+  });
+
+  for (const [text, problem] of [
+    ['{broken', /not JSON/],
+    ['null', /it holds null, not an object/],
+    ['[]', /it holds an array, not an object/],
+    ['{"version":"../../../etc"}', /its version "\.\.\/\.\.\/\.\.\/etc" is not a version name/],
+    ['{"model":"babyweight"}', /it names no version/],
+    ['{"version":"v1","prefix":"../v1/"}', /its prefix "\.\.\/v1\/" is not its version's folder/],
+  ] as const)
+    it(`a serving.json holding ${text} is named as broken, and only --to replaces it`, async () => {
+      const bucket = new MemoryBucket();
+      await deploy(bucket, 'v1', 1.1);
+      const generation = await bucket.write(layout.servingPointer('babyweight'), text);
+      const named = new RegExp(
+        `^models/babyweight/serving\\.json \\(generation ${generation}\\) is not a valid serving pointer: ${problem.source}`,
+      );
+      const listing = await listModelVersions(bucket, 'babyweight');
+      assert.equal(listing.serving, undefined);
+      assert.match(listing.pointerError ?? '', named);
+      assert.equal(listing.versions.length, 1);
+      await assert.rejects(
+        rollbackServing(bucket, 'babyweight'),
+        (e) =>
+          e instanceof RollbackError && named.test(e.message) && /--to VERSION/.test(e.message),
+      );
+      const { change } = await rollbackServing(bucket, 'babyweight', { to: 'v1' });
+      assert.deepEqual([change.from, change.to], [undefined, 'v1']);
+      const repaired = (await readServingPointer(bucket, 'babyweight'))!;
+      assert.equal(repaired.pointer.version, 'v1');
+      assert.equal(repaired.pointer.value, 1.1, 'the figure v1 was deployed with');
+      assert.equal(
+        (await readServingHistory(bucket, 'babyweight')).at(-1)!.pointerGeneration,
+        repaired.generation,
+      );
+    });
+
+  it('a version folder with model.json only is listed as incomplete, without metrics', async () => {
+    const bucket = new MemoryBucket();
+    await deploy(bucket, 'v1', 1.1);
+    await bucket.write(
+      layout.modelVersionPrefix('babyweight', 'v0') + 'model.json',
+      files.modelJson,
+    );
+    const v0 = (await listModelVersions(bucket, 'babyweight')).versions.find(
+      (v) => v.version === 'v0',
+    )!;
+    assert.equal(v0.incomplete, 'no weights.bin');
+    assert.deepEqual(v0.metrics, {});
+    await assert.rejects(
+      rollbackServing(bucket, 'babyweight', { to: 'v0' }),
+      /v0 of babyweight is not deployed/,
+    );
+  });
+
+  it('a target that is no version name is refused before anything is read', async () => {
+    const bucket = new MemoryBucket();
+    await deploy(bucket, 'v1', 1.1);
+    for (const to of ['../x', '/etc', 'a\nb', ''])
+      await assert.rejects(
+        rollbackServing(bucket, 'babyweight', { to }),
+        (e) => e instanceof RollbackError && /is not a version name/.test(e.message),
+      );
   });
 });

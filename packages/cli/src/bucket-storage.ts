@@ -5,7 +5,7 @@
  * adapters, loaded when run. Those are development dependencies of this package: the trainer
  * image, which installs only what training needs, does not carry them.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { UsageError } from './flags.js';
 
 type Storage = import('@bucketml/ports').Storage;
@@ -20,7 +20,7 @@ export async function openBucketStorage(bucket: string): Promise<{
       'this install has no pipeline (the trainer image carries training only): run it from a full install (npm ci at the repository root)',
     );
   });
-  const location = bucket.startsWith('gs://') ? bucket : await realpath(bucket).catch(() => null);
+  const location = bucket.startsWith('gs://') ? bucket : await directory(bucket);
   if (!location) throw new UsageError(`--bucket: ${bucket} is not a directory`);
   const { storage, prefix } = await admin.storageAt(location).catch((err: Error) => {
     throw new UsageError(`--bucket ${err.message}`);
@@ -28,4 +28,10 @@ export async function openBucketStorage(bucket: string): Promise<{
   if (prefix)
     throw new UsageError(`--bucket ${bucket}: expected gs://<bucket name>, without a path`);
   return { storage, admin };
+}
+
+/** `path` resolved, if it is a directory (a file would read as an empty bucket). */
+async function directory(path: string): Promise<string | null> {
+  const resolved = await realpath(path).catch(() => null);
+  return resolved && (await stat(resolved)).isDirectory() ? resolved : null;
 }

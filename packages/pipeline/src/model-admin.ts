@@ -6,22 +6,23 @@
  * version that loads, and records the change in the serving history. Predict follows the
  * pointer, so it picks a rollback up as it picks up a deployment.
  */
-import {
-  layout,
-  type DataObject,
-  type ServingChange,
-  type ServingPointer,
-} from '@bucketml/contracts';
-import { Predictor, type ModelMetadata } from '@bucketml/model';
-import type { Storage } from '@bucketml/ports';
+import { isModelName, layout, type DataObject, type ServingChange } from '@bucketml/contracts';
+import { MODEL_FILE, Predictor, WEIGHTS_FILE, type ModelMetadata } from '@bucketml/model';
+import { PreconditionFailedError, type Storage } from '@bucketml/ports';
 import { readModelObjects } from './model-store.js';
 import { RunStore } from './run-store.js';
 import { readServingHistory, recordServingChange } from './serving-history.js';
-import { readServingPointer } from './serving-pointer.js';
+import {
+  readServingPointer,
+  ServingPointerError,
+  type ServingPointerRecord,
+} from './serving-pointer.js';
 
 export interface ModelVersionInfo {
   version: string;
   serving: boolean;
+  /** Why the version cannot serve, when its folder lacks part of the model (rollback refuses it). */
+  incomplete?: string;
   createdAt?: string;
   /** The model's eval metrics (model.json), by tag. */
   metrics: Record<string, number>;
@@ -34,16 +35,33 @@ export interface ModelVersionInfo {
 export interface ModelListing {
   model: string;
   serving?: string;
+  /** What is wrong with serving.json, when it is not a valid pointer (then nothing serves). */
+  pointerError?: string;
+  /**
+   * The pointer's current write has no history line (a crash between its swap and the append):
+   * the periods served are read as if it had; bucketml rollback records it.
+   */
+  unrecorded?: ServingChange;
   versions: ModelVersionInfo[];
 }
 
 /** A model's deployed versions, oldest first. */
 export async function listModelVersions(storage: Storage, model: string): Promise<ModelListing> {
-  const [pointer, history, objects] = await Promise.all([
-    readServingPointer(storage, model),
+  const [pointer, recorded, objects] = await Promise.all([
+    readServingPointer(storage, model).catch((err: unknown) => {
+      if (err instanceof ServingPointerError) return err;
+      throw err;
+    }),
     readServingHistory(storage, model),
     storage.list(`${layout.modelsRoot}${model}/`),
   ]);
+  const current = pointer instanceof ServingPointerError ? null : pointer;
+  const unrecorded =
+    current && !recorded.some((c) => c.pointerGeneration === current.generation)
+      ? changeOfPointer(current.pointer, current.generation)
+      : undefined;
+  const history = unrecorded ? [...recorded, unrecorded] : recorded;
+  const names = new Set(objects.map((o) => o.name));
   const versions = [
     ...new Set(
       objects
@@ -53,9 +71,10 @@ export async function listModelVersions(storage: Storage, model: string): Promis
   ];
   const infos = await Promise.all(
     versions.map(async (version): Promise<ModelVersionInfo> => {
+      const prefix = layout.modelVersionPrefix(model, version);
       const [meta, run] = await Promise.all([
         storage
-          .read(layout.modelVersionPrefix(model, version) + 'model.json')
+          .read(prefix + MODEL_FILE)
           .then((o) => (o ? (JSON.parse(o.data.toString('utf8')) as ModelJsonHead) : null))
           .catch(() => null),
         new RunStore(storage)
@@ -63,13 +82,21 @@ export async function listModelVersions(storage: Storage, model: string): Promis
           .then((found) => found?.run ?? null)
           .catch(() => null),
       ]);
+      // As readModelObjects reads a model: both files, model.json parsed.
+      const incomplete = !names.has(prefix + WEIGHTS_FILE)
+        ? `no ${WEIGHTS_FILE}`
+        : meta === null || typeof meta !== 'object'
+          ? `${MODEL_FILE} is not valid JSON`
+          : undefined;
       return {
         version,
-        serving: pointer?.pointer.version === version,
+        serving: current?.pointer.version === version,
+        ...(incomplete ? { incomplete } : {}),
         ...(meta?.createdAt ? { createdAt: meta.createdAt } : {}),
-        metrics:
-          meta?.metrics?.values ??
-          (meta?.metrics?.rmse !== undefined ? { rmse: meta.metrics.rmse } : {}),
+        metrics: incomplete
+          ? {}
+          : (meta?.metrics?.values ??
+            (meta?.metrics?.rmse !== undefined ? { rmse: meta.metrics.rmse } : {})),
         lineage: run?.data.objects ?? [],
         served: servedPeriods(history, version),
       };
@@ -78,7 +105,9 @@ export async function listModelVersions(storage: Storage, model: string): Promis
   infos.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
   return {
     model,
-    ...(pointer ? { serving: pointer.pointer.version } : {}),
+    ...(current ? { serving: current.pointer.version } : {}),
+    ...(pointer instanceof ServingPointerError ? { pointerError: pointer.message } : {}),
+    ...(unrecorded ? { unrecorded } : {}),
     versions: infos,
   };
 }
@@ -100,30 +129,124 @@ function servedPeriods(
   return periods;
 }
 
-/** Why a rollback cannot be done (nothing serves, nothing to go back to, a version that does not load). */
+/**
+ * Why a rollback cannot be done (nothing serves, nothing to go back to, a version that does not
+ * load, a pointer moved meanwhile, a history line not written): one line, for the user.
+ */
 export class RollbackError extends Error {
   override name = 'RollbackError';
 }
 
+export interface RollbackResult {
+  /** The pointer change: this rollback's, or the earlier attempt's it found unrecorded. */
+  change: ServingChange;
+  /**
+   * False when an earlier attempt of this rollback had moved the pointer but not recorded it:
+   * its line is recorded now and the pointer is left where it is (moving it again would undo it).
+   */
+  moved: boolean;
+  /** The line of the pointer's write found missing from the history and recorded now. */
+  reconciled?: ServingChange;
+}
+
 /**
  * Points `model`'s serving pointer at `to` (default: the version that served before the one
- * serving now), after checking that it loads. Returns the change recorded.
+ * serving now), after checking that it loads. The history is first made to cover the pointer's
+ * current write (see reconcile), so "before" is read from the line of that write. A pointer that
+ * is not one is replaced only with `to`: it cannot say what served before it.
  */
 export async function rollbackServing(
   storage: Storage,
   model: string,
   options: { to?: string; reason?: string } = {},
-): Promise<ServingChange> {
-  const current = await readServingPointer(storage, model);
+): Promise<RollbackResult> {
+  if (options.to !== undefined && !isModelName(options.to))
+    throw new RollbackError(
+      `${JSON.stringify(options.to)} is not a version name (letters, digits, _ and -)`,
+    );
+  let current;
+  try {
+    current = await readServingPointer(storage, model);
+  } catch (err) {
+    if (!(err instanceof ServingPointerError)) throw err;
+    if (options.to === undefined)
+      throw new RollbackError(
+        `${err.message}: it cannot say what served before; bucketml rollback --to VERSION replaces it with a pointer to VERSION`,
+      );
+    const history = await readServingHistory(storage, model);
+    const change = await swapTo(storage, model, history, {
+      target: options.to,
+      generation: err.generation,
+      note: options.reason ?? `replaced a broken pointer (${err.problem})`,
+    });
+    return { change, moved: true };
+  }
   if (!current) throw new RollbackError(`nothing serves model ${model}: nothing to roll back`);
-  const history = await readServingHistory(storage, model);
+  const { history, line, reconciled } = await reconcile(storage, current);
   const now = current.pointer.version;
-  const target = options.to ?? previousVersion(history, current.pointer);
+  // An unrecorded rollback to the target is this rollback's own earlier attempt: it is done.
+  if (reconciled?.reason === 'rollback' && (options.to ?? now) === now)
+    return { change: reconciled, moved: false, reconciled };
+  const target = options.to ?? line.from;
   if (!target)
     throw new RollbackError(
       `nothing to roll back to: version ${now} is the first version of ${model} that served`,
     );
   if (target === now) throw new RollbackError(`version ${now} is already serving ${model}`);
+  const change = await swapTo(storage, model, history, {
+    target,
+    from: now,
+    generation: current.generation,
+    metric: current.pointer.metric,
+    note: options.reason ?? `rolled back from ${now}`,
+  });
+  return { change, moved: true, ...(reconciled ? { reconciled } : {}) };
+}
+
+/**
+ * The history, made to hold the line of the pointer's current write: a write whose line was not
+ * appended (a crash or an error between the swap and the append) gets it now, rebuilt from the
+ * pointer, under the pointer's generation, as its writer's retry would record it.
+ */
+async function reconcile(
+  storage: Storage,
+  current: { pointer: ServingPointerRecord; generation: string },
+): Promise<{ history: ServingChange[]; line: ServingChange; reconciled?: ServingChange }> {
+  const history = await readServingHistory(storage, current.pointer.model);
+  const line = history.find((c) => c.pointerGeneration === current.generation);
+  if (line) return { history, line };
+  const reconciled = changeOfPointer(current.pointer, current.generation);
+  await recordServingChange(storage, reconciled);
+  return { history: [...history, reconciled], line: reconciled, reconciled };
+}
+
+/** The history line of a pointer write, from the pointer. */
+function changeOfPointer(pointer: ServingPointerRecord, generation: string): ServingChange {
+  return {
+    at: pointer.deployedAt,
+    model: pointer.model,
+    reason: pointer.reason ?? 'deploy',
+    ...(pointer.previousVersion ? { from: pointer.previousVersion } : {}),
+    to: pointer.version,
+    runId: pointer.runId,
+    metric: pointer.metric,
+    value: pointer.value,
+    note:
+      pointer.note ?? `recorded from the serving pointer: the deployment's own line was missing`,
+    pointerGeneration: generation,
+  };
+}
+
+/** Swaps the pointer (at `generation`) to `target` once it loads, and records the change. */
+async function swapTo(
+  storage: Storage,
+  model: string,
+  history: ServingChange[],
+  o: { target: string; from?: string; generation: string; metric?: string; note: string },
+): Promise<ServingChange> {
+  const { target, from } = o;
+  const object = layout.servingPointer(model);
+  const unchanged = from ? `${model} keeps serving ${from}` : `${object} is left as it is`;
   const prefix = layout.modelVersionPrefix(model, target);
   let saved;
   try {
@@ -131,18 +254,19 @@ export async function rollbackServing(
     if (saved) new Predictor(saved);
   } catch (err) {
     throw new RollbackError(
-      `version ${target} does not load (${err instanceof Error ? err.message : String(err)}): ${model} keeps serving ${now}`,
+      `version ${target} does not load (${err instanceof Error ? err.message : String(err)}): ${unchanged}`,
     );
   }
   if (!saved)
     throw new RollbackError(
-      `version ${target} of ${model} is not deployed (no complete model under ${prefix}): ${model} keeps serving ${now}`,
+      `version ${target} of ${model} is not deployed (no complete model under ${prefix}): ${unchanged}`,
     );
   // The figure the version was deployed with, where the history has it; else its own metric.
   const deployed = history.findLast((c) => c.to === target);
-  const metric = deployed?.metric ?? current.pointer.metric;
-  const value = deployed?.value ?? saved.meta.metrics.values?.[metric] ?? NaN;
-  const pointer: ServingPointer = {
+  const values = saved.meta.metrics.values ?? {};
+  const metric = deployed?.metric ?? o.metric ?? Object.keys(values)[0] ?? 'rmse';
+  const value = deployed?.value ?? values[metric] ?? NaN;
+  const pointer: ServingPointerRecord = {
     model,
     version: target,
     prefix,
@@ -150,37 +274,33 @@ export async function rollbackServing(
     value,
     runId: deployed?.runId ?? target,
     deployedAt: new Date().toISOString(),
-    previousVersion: now,
-  };
-  // Compare-and-swap: a deployment or rollback that moved the pointer meanwhile wins, and this
-  // one fails (PreconditionFailedError) rather than undo it unseen.
-  const generation = await storage.write(
-    layout.servingPointer(model),
-    JSON.stringify(pointer, null, 2),
-    { ifGenerationMatch: current.generation },
-  );
-  const change: ServingChange = {
-    at: pointer.deployedAt,
-    model,
+    ...(from ? { previousVersion: from } : {}),
     reason: 'rollback',
-    from: now,
-    to: target,
-    runId: pointer.runId,
-    metric,
-    value,
-    note: options.reason ?? `rolled back from ${now}`,
-    pointerGeneration: generation,
+    note: o.note,
   };
-  await recordServingChange(storage, change);
+  let generation;
+  try {
+    // Compare-and-swap: a deployment or rollback that moved the pointer meanwhile wins.
+    generation = await storage.write(object, JSON.stringify(pointer, null, 2), {
+      ifGenerationMatch: o.generation,
+    });
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    throw new RollbackError(
+      `${object} changed while rolling back (a deployment or another rollback moved it, and is not undone): nothing was changed; see bucketml models and roll back again if need be`,
+    );
+  }
+  const change = changeOfPointer(pointer, generation);
+  try {
+    await recordServingChange(storage, change);
+  } catch (err) {
+    throw new RollbackError(
+      `${model} now serves ${target}, but its history line was not written (${err instanceof Error ? err.message : String(err)}): run the same rollback again to record it`,
+    );
+  }
   return change;
 }
 
-/** The version that served before the current one: the history's, else the pointer's own. */
-function previousVersion(history: ServingChange[], pointer: ServingPointer): string | undefined {
-  const last = history.findLast((c) => c.to === pointer.version);
-  return last?.from ?? pointer.previousVersion;
-}
-
 export { readServingHistory, recordServingChange } from './serving-history.js';
-export { listModels, readServingPointer } from './serving-pointer.js';
+export { listModels, readServingPointer, ServingPointerError } from './serving-pointer.js';
 export { storageAt } from './storage-from-env.js';

@@ -15,7 +15,9 @@ export const models = defineVerb({
   summary: "list a bucket's models: versions, metrics, lineage, which one serves",
   description: `For each model (or --model M): its deployed versions, oldest first, with their eval metrics,
 when each served (from models/<model>/history.jsonl) and the dropped objects, with the
-generations read, each was trained on. The serving version is marked *.`,
+generations read, each was trained on. The serving version is marked *; a version whose
+folder lacks part of its model is marked incomplete (rollback refuses it). A serving.json that
+is not a valid pointer is named, with what is wrong, and the exit status is 1.`,
   flags: [
     {
       name: 'bucket',
@@ -34,16 +36,27 @@ generations read, each was trained on. The serving version is marked *.`,
       process.stdout.write(`no deployed models in ${flags.bucket}\n`);
       return 0;
     }
+    let broken = false;
     for (const name of names) {
       const listing = await admin.listModelVersions(storage, name);
       process.stdout.write(`${name}: serving ${listing.serving ?? 'nothing'}\n`);
+      if (listing.pointerError) {
+        broken = true;
+        process.stderr.write(
+          `bucketml models: ${listing.pointerError} (bucketml rollback --model ${name} --to VERSION replaces it)\n`,
+        );
+      }
+      if (listing.unrecorded)
+        process.stdout.write(
+          `  the pointer's last write (${listing.unrecorded.from ?? '(none)'} → ${listing.unrecorded.to}) has no history line: the periods served count it; bucketml rollback records it\n`,
+        );
       const tags = [...new Set(listing.versions.flatMap((v) => Object.keys(v.metrics)))];
       process.stdout.write(
         textTable(
           ['', 'version', ...tags, 'served'],
           listing.versions.map((v) => [
             v.serving ? '*' : '',
-            v.version,
+            v.incomplete ? `${v.version} (incomplete: ${v.incomplete})` : v.version,
             ...tags.map((t) => fmt(v.metrics[t])),
             v.served.map((p) => `${p.from} → ${p.until ?? 'now'}`).join(', ') || '–',
           ]),
@@ -56,6 +69,7 @@ generations read, each was trained on. The serving version is marked *.`,
           );
       process.stdout.write('\n');
     }
-    return 0;
+    // A broken pointer serves nothing: the listing is shown, and the exit says it is wrong.
+    return broken ? 1 : 0;
   },
 });
