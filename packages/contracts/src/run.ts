@@ -159,4 +159,11 @@ export interface ServingPointer {
   runId: string;
   deployedAt: string;
   previousVersion?: string;
+  /**
+   * A rollback's pointer says so and why (a deployment's says neither), so that the history
+   * line of a pointer write whose line was never appended (a crash between the two) can be
+   * rebuilt from the pointer itself.
+   */
+  reason?: 'rollback';
+  note?: string;
 }

@@ -6,17 +6,19 @@
  * version that loads, and records the change in the serving history. Predict follows the
  * pointer, so it picks a rollback up as it picks up a deployment.
  */
-import { isModelName, layout, type DataObject, type ServingChange } from '@bucketml/contracts';
+import {
+  isModelName,
+  layout,
+  type DataObject,
+  type ServingChange,
+  type ServingPointer,
+} from '@bucketml/contracts';
 import { MODEL_FILE, Predictor, WEIGHTS_FILE, type ModelMetadata } from '@bucketml/model';
 import { PreconditionFailedError, type Storage } from '@bucketml/ports';
 import { readModelObjects } from './model-store.js';
 import { RunStore } from './run-store.js';
 import { readServingHistory, recordServingChange } from './serving-history.js';
-import {
-  readServingPointer,
-  ServingPointerError,
-  type ServingPointerRecord,
-} from './serving-pointer.js';
+import { readServingPointer, ServingPointerError } from './serving-pointer.js';
 
 export interface ModelVersionInfo {
   version: string;
@@ -210,7 +212,7 @@ export async function rollbackServing(
  */
 async function reconcile(
   storage: Storage,
-  current: { pointer: ServingPointerRecord; generation: string },
+  current: { pointer: ServingPointer; generation: string },
 ): Promise<{ history: ServingChange[]; line: ServingChange; reconciled?: ServingChange }> {
   const history = await readServingHistory(storage, current.pointer.model);
   const line = history.find((c) => c.pointerGeneration === current.generation);
@@ -221,7 +223,7 @@ async function reconcile(
 }
 
 /** The history line of a pointer write, from the pointer. */
-function changeOfPointer(pointer: ServingPointerRecord, generation: string): ServingChange {
+function changeOfPointer(pointer: ServingPointer, generation: string): ServingChange {
   return {
     at: pointer.deployedAt,
     model: pointer.model,
@@ -266,7 +268,7 @@ async function swapTo(
   const values = saved.meta.metrics.values ?? {};
   const metric = deployed?.metric ?? o.metric ?? Object.keys(values)[0] ?? 'rmse';
   const value = deployed?.value ?? values[metric] ?? NaN;
-  const pointer: ServingPointerRecord = {
+  const pointer: ServingPointer = {
     model,
     version: target,
     prefix,

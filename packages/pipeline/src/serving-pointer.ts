@@ -15,16 +15,6 @@ import {
 } from '@bucketml/contracts';
 import type { Storage } from '@bucketml/ports';
 
-/**
- * The pointer as written. A rollback's also says so and why, so that the history line of a
- * pointer write whose line was never appended (a crash between the two) can be rebuilt from the
- * pointer itself; a deployment's says neither.
- */
-export interface ServingPointerRecord extends ServingPointer {
-  reason?: 'rollback';
-  note?: string;
-}
-
 /** A serving.json that is not a serving pointer: its object name, generation and what is wrong. */
 export class ServingPointerError extends Error {
   override name = 'ServingPointerError';
@@ -40,7 +30,7 @@ export class ServingPointerError extends Error {
 export async function readServingPointer(
   storage: Storage,
   model: string,
-): Promise<{ pointer: ServingPointerRecord; generation: string } | null> {
+): Promise<{ pointer: ServingPointer; generation: string } | null> {
   const name = layout.servingPointer(model);
   const obj = await storage.read(name);
   if (!obj) return null;
@@ -52,7 +42,7 @@ export async function readServingPointer(
   }
   const problem = pointerProblem(value, model);
   if (problem) throw new ServingPointerError(name, obj.generation, problem);
-  return { pointer: value as ServingPointerRecord, generation: obj.generation };
+  return { pointer: value as ServingPointer, generation: obj.generation };
 }
 
 /** What makes `value` no pointer of `model`'s, or null. Only what readers act on is checked. */
