@@ -3,13 +3,19 @@
  * The predict API and the model server behind it: serves the model each serving pointer names
  * and swaps versions without blocking requests.
  */
-import { isModelName, layout, MAX_REQUEST_BYTES } from '@bucketml/contracts';
-import { Predictor, type ModelMetadata } from '@bucketml/model';
-import type { Storage } from '@bucketml/ports';
-import { readModelObjects } from './model-store.js';
-import { listModels, readServingPointer } from './serving-pointer.js';
+import { isModelName, layout, MAX_REQUEST_BYTES, type ServingPointer } from '@bucketml/contracts';
+import {
+  deserializeModel,
+  MODEL_FILE,
+  Predictor,
+  WEIGHTS_FILE,
+  type ModelMetadata,
+} from '@bucketml/model';
+import { checkObjectName, InvalidObjectNameError, type Storage } from '@bucketml/ports';
+import { listModels } from './serving-pointer.js';
 
-interface Loaded {
+/** A serving version, loaded. */
+export interface Loaded {
   version: string;
   generation: string;
   predictor: Predictor;
@@ -24,9 +30,56 @@ interface Entry {
   failure?: string;
 }
 
-/** The named model is deployed but cannot be loaded (unreadable storage, corrupt files). */
+/**
+ * The named model is deployed but what is stored does not load (a pointer that is no pointer,
+ * missing or corrupt files): retrying will not help. A storage failure is not one of these.
+ */
 export class ModelUnavailableError extends Error {
   override name = 'ModelUnavailableError';
+}
+
+/**
+ * Loads the version the model's serving pointer names: null when the model has no pointer; a
+ * ModelUnavailableError (with the reason) when what is stored does not load. Storage failures
+ * are thrown as they come, so a caller that can retry (batch prediction) tells them apart.
+ */
+export async function loadServingModel(storage: Storage, model: string): Promise<Loaded | null> {
+  const pointerName = layout.servingPointer(model);
+  const obj = await storage.read(pointerName);
+  if (!obj) return null;
+  const pointer = parsePointer(pointerName, obj.data);
+  const modelJson = await storage.read(pointer.prefix + MODEL_FILE);
+  const weights = modelJson && (await storage.read(pointer.prefix + WEIGHTS_FILE));
+  if (!modelJson || !weights) throw new ModelUnavailableError(`${pointer.prefix} is incomplete`);
+  // Past the reads, any failure is in what is stored.
+  try {
+    const saved = deserializeModel(modelJson.data, weights.data);
+    const predictor = new Predictor(saved);
+    return { version: pointer.version, generation: obj.generation, predictor, meta: saved.meta };
+  } catch (err) {
+    throw new ModelUnavailableError(`${pointer.prefix}: ${(err as Error).message}`);
+  }
+}
+
+/** The pointer's fields that loading relies on, checked so a bad one gets a plain reason. */
+function parsePointer(name: string, data: Buffer): ServingPointer {
+  let pointer: Partial<ServingPointer> | null;
+  try {
+    pointer = JSON.parse(data.toString('utf8')) as Partial<ServingPointer> | null;
+  } catch {
+    throw new ModelUnavailableError(`${name} is not JSON`);
+  }
+  if (typeof pointer?.version !== 'string' || typeof pointer.prefix !== 'string')
+    throw new ModelUnavailableError(`${name} names no version and prefix`);
+  try {
+    checkObjectName(pointer.prefix + MODEL_FILE);
+  } catch (err) {
+    if (!(err instanceof InvalidObjectNameError)) throw err;
+    throw new ModelUnavailableError(
+      `${name} names an invalid prefix ${JSON.stringify(pointer.prefix)}`,
+    );
+  }
+  return pointer as ServingPointer;
 }
 
 /**
@@ -91,16 +144,8 @@ export class ModelServer {
   private async refresh(model: string, entry: Entry): Promise<void> {
     const info = await this.storage.stat(layout.servingPointer(model));
     if (!info || info.generation === entry.loaded?.generation) return;
-    const current = await readServingPointer(this.storage, model);
-    if (!current) return;
-    const saved = await readModelObjects(this.storage, current.pointer.prefix);
-    if (!saved) throw new Error(`${current.pointer.prefix} is incomplete`);
-    entry.loaded = {
-      version: current.pointer.version,
-      generation: current.generation,
-      predictor: new Predictor(saved),
-      meta: saved.meta,
-    };
+    const loaded = await loadServingModel(this.storage, model);
+    if (loaded) entry.loaded = loaded;
   }
 }
 
