@@ -69,7 +69,7 @@ describe('batch prediction by drop, on a directory bucket', () => {
     await onObjectFinalized(ctx, event);
 
     const answers = jsonLines(
-      (await bucket.read(layout.batchPredictions(MODEL, 'eval-rows')))!.data.toString(),
+      (await bucket.read(layout.batchPredictions(MODEL, 'eval-rows.csv')))!.data.toString(),
     );
     const cli = await runCli([
       'predict',
@@ -89,7 +89,7 @@ describe('batch prediction by drop, on a directory bucket', () => {
     assert.deepEqual(answers[BROKEN], { row: BROKEN + 1, ...expected[BROKEN] });
     assert.match(answers[BROKEN].error, /mother_age/);
 
-    const summaryName = layout.batchSummary(MODEL, 'eval-rows');
+    const summaryName = layout.batchSummary(MODEL, 'eval-rows.csv');
     const summary = JSON.parse(
       (await bucket.read(summaryName))!.data.toString(),
     ) as BatchPredictionSummary;
@@ -103,8 +103,20 @@ describe('batch prediction by drop, on a directory bucket', () => {
     assert.deepEqual(await bucket.list('predictions/'), before, 'the redelivery wrote nothing');
     assert.deepEqual(
       (await readdir(join(bucket.root, 'predictions', MODEL))).sort(),
-      ['eval-rows.jsonl', 'eval-rows.summary.json'],
+      ['eval-rows.csv.jsonl', 'eval-rows.csv.summary.json'],
       'no staging file left behind',
     );
+  });
+
+  it('an input named near the file-name limit (250 bytes) is answered under shortened output names', async () => {
+    const long = `predict/${MODEL}/${'a'.repeat(246)}.csv`;
+    await writeFile(bucket.pathOf(long), [HEADER, 'x,True,26,Single(1),39,k1'].join('\n') + '\n');
+    const generation = (await bucket.stat(long))!.generation;
+    await onObjectFinalized(ctx, { bucket: 'bucket', name: long, generation });
+    const summary = JSON.parse(
+      (await bucket.read(layout.batchSummary(MODEL, long.split('/').pop()!)))!.data.toString(),
+    ) as BatchPredictionSummary;
+    assert.deepEqual([summary.input.name, summary.rows], [long, 1]);
+    assert.equal(jsonLines((await bucket.read(summary.output!))!.data.toString()).length, 1);
   });
 });

@@ -50,20 +50,27 @@ describe('contracts', () => {
   it('batch inputs: predict/<model>/<name>.csv or JSON lines; their outputs never parse as inputs', () => {
     assert.deepEqual(parseBatchInputName('predict/babyweight/jan.csv'), {
       model: 'babyweight',
-      name: 'jan',
+      file: 'jan.csv',
       format: 'csv',
     });
     assert.deepEqual(parseBatchInputName('predict/m/b.v2.JSONL'), {
       model: 'm',
-      name: 'b.v2',
+      file: 'b.v2.JSONL',
       format: 'jsonl',
     });
     assert.equal(parseBatchInputName('predict/m/sub/a.csv'), null);
     assert.equal(parseBatchInputName('predict/m/a.txt'), null);
     assert.equal(parseBatchInputName('predict/../a.csv'), null);
-    assert.equal(layout.batchPredictions('m', 'jan'), 'predictions/m/jan.jsonl');
-    assert.equal(layout.batchSummary('m', 'jan'), 'predictions/m/jan.summary.json');
-    for (const written of [layout.batchPredictions('m', 'jan'), layout.batchSummary('m', 'jan')]) {
+    assert.equal(layout.batchPredictions('m', 'jan.csv'), 'predictions/m/jan.csv.jsonl');
+    assert.equal(layout.batchSummary('m', 'jan.csv'), 'predictions/m/jan.csv.summary.json');
+    assert.notEqual(
+      layout.batchPredictions('m', 'jan.csv'),
+      layout.batchPredictions('m', 'jan.jsonl'),
+    );
+    for (const written of [
+      layout.batchPredictions('m', 'jan.csv'),
+      layout.batchSummary('m', 'jan.csv'),
+    ]) {
       assert.equal(parseBatchInputName(written), null);
       assert.equal(written.startsWith(layout.batchInputRoot), false);
     }

@@ -96,7 +96,7 @@ async function compare(bucket: DirectoryBucket, name: string, object: string) {
   ]);
   const expected = cli.stdout.trimEnd().split('\n');
   const answers = (
-    await readFile(join(bucket.root, layout.batchPredictions('babyweight', name)), 'utf8')
+    await readFile(join(bucket.root, layout.batchPredictions('babyweight', `${name}.csv`)), 'utf8')
   )
     .trimEnd()
     .split('\n');

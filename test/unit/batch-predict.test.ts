@@ -9,8 +9,15 @@ import {
   Predictor,
   type InstanceItem,
 } from '@bucketml/model';
-import { onBatchInput, onObjectFinalized, type BatchPredictionSummary } from '@bucketml/pipeline';
 import {
+  onBatchInput,
+  onObjectFinalized,
+  type BatchPredictionSummary,
+  type PipelineContext,
+} from '@bucketml/pipeline';
+import type { Storage } from '@bucketml/ports';
+import {
+  BABY,
   babyweightCsv,
   crashing,
   deployVersion,
@@ -25,8 +32,8 @@ import {
 const VERSION = 'babyweight-0000000000b1';
 const HEADER = 'weight_pounds,is_male,mother_age,plurality,gestation_weeks,key';
 const INPUT = `predict/${MODEL}/jan.csv`;
-const ANSWERS = layout.batchPredictions(MODEL, 'jan');
-const SUMMARY = layout.batchSummary(MODEL, 'jan');
+const ANSWERS = layout.batchPredictions(MODEL, 'jan.csv');
+const SUMMARY = layout.batchSummary(MODEL, 'jan.csv');
 
 /** 50 eval rows under a header, the 11th row broken (a gestation that is no number). */
 const ROWS = babyweightCsv('eval.csv', 50).trimEnd().split('\n');
@@ -39,6 +46,21 @@ const lines = (text: string | undefined) =>
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** The harness's context over its bucket with some storage calls replaced (faults, delays). */
+function withStorage(h: Harness, override: Partial<Storage>): PipelineContext {
+  return { ...h.ctx, storage: Object.assign(Object.create(h.bucket) as Storage, override) };
+}
+
+/** A stream that yields `data` in two halves, failing between them with a network error. */
+function resetMidway(data: Buffer): NodeJS.ReadableStream {
+  return Readable.from(
+    (async function* () {
+      yield data.subarray(0, data.length >> 1);
+      throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    })(),
+  );
+}
 
 /** Drops an object as a user's upload would; returns its finalized event. */
 function dropInput(h: Harness, name: string, data: string) {
@@ -156,7 +178,7 @@ describe('batch-predict: onBatchInput', () => {
       }),
     ].join('\n');
     const summary = await onBatchInput(h.ctx, dropInput(h, name, text));
-    const answers = lines(h.bucket.text(layout.batchPredictions(MODEL, 'feb')));
+    const answers = lines(h.bucket.text(layout.batchPredictions(MODEL, 'feb.jsonl')));
     assert.deepEqual(
       answers.map((a) => [a.key ?? null, a.row ?? null, typeof a.weight_pounds, 'error' in a]),
       [
@@ -192,6 +214,163 @@ describe('batch-predict: onBatchInput', () => {
     assert.equal(errors.length, 1);
     assert.equal(errors[0].stage, 'batch-predict');
   });
+
+  it('a slow job of a replaced generation does not overwrite the newer one: answers and summary agree', async () => {
+    const h = await deployed();
+    const first = dropInput(h, INPUT, CSV);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reading!: () => void;
+    const started = new Promise<void>((resolve) => (reading = resolve));
+    // The first generation's read is held mid-file while the second is dropped and answered.
+    const slow = withStorage(h, {
+      openRead: async (name) => {
+        const data = h.bucket.bytes(name)!;
+        return Readable.from(
+          (async function* () {
+            yield data.subarray(0, 100);
+            reading();
+            await gate;
+            yield data.subarray(100);
+          })(),
+        );
+      },
+    });
+    const job1 = onBatchInput(slow, first);
+    await started;
+    const second = dropInput(h, INPUT, [HEADER, ROWS[0], ROWS[1]].join('\n') + '\n');
+    assert.equal((await onBatchInput(h.ctx, second))?.rows, 2);
+    release();
+    assert.equal(await job1, null, 'the replaced generation records nothing');
+    assert.equal(
+      h.bucket.json<BatchPredictionSummary>(SUMMARY)?.input.generation,
+      second.generation,
+    );
+    assert.equal(lines(h.bucket.text(ANSWERS)).length, 2);
+  });
+
+  it('a job whose input is replaced just before its answers land commits nothing', async () => {
+    const h = await deployed();
+    const first = dropInput(h, INPUT, CSV);
+    let second!: ReturnType<typeof dropInput>;
+    h.bucket.beforeNextWrite(ANSWERS, async () => {
+      second = dropInput(h, INPUT, [HEADER, ROWS[0], ROWS[1]].join('\n') + '\n');
+      await onBatchInput(h.ctx, second);
+    });
+    assert.equal(await onBatchInput(h.ctx, first), null);
+    assert.equal(
+      h.bucket.json<BatchPredictionSummary>(SUMMARY)?.input.generation,
+      second.generation,
+    );
+    assert.equal(lines(h.bucket.text(ANSWERS)).length, 2);
+    assert.equal(h.bucket.writeCount(SUMMARY), 1);
+  });
+
+  it('jan.csv and jan.jsonl have outputs of their own: a redelivery of either writes nothing', async () => {
+    const h = await deployed();
+    const csv = dropInput(h, INPUT, CSV);
+    await onBatchInput(h.ctx, csv);
+    const jsonl = dropInput(
+      h,
+      `predict/${MODEL}/jan.jsonl`,
+      JSON.stringify({ ...BABY, key: 'from-jsonl' }) + '\n',
+    );
+    await onBatchInput(h.ctx, jsonl);
+    const writes = h.bucket.writeCount();
+    await onBatchInput(h.ctx, csv);
+    await onBatchInput(h.ctx, jsonl);
+    assert.equal(h.bucket.writeCount(), writes, 'no write on redelivery');
+    assert.equal(lines(h.bucket.text(ANSWERS)).length, 50);
+    const other = lines(h.bucket.text(layout.batchPredictions(MODEL, 'jan.jsonl')));
+    assert.deepEqual(
+      other.map((a) => a.key),
+      ['from-jsonl'],
+    );
+    assert.deepEqual(h.bucket.names('predictions/'), [
+      `predictions/${MODEL}/jan.csv.jsonl`,
+      `predictions/${MODEL}/jan.csv.summary.json`,
+      `predictions/${MODEL}/jan.jsonl.jsonl`,
+      `predictions/${MODEL}/jan.jsonl.summary.json`,
+    ]);
+  });
+
+  for (const [format, name, text] of [
+    ['CSV', INPUT, CSV],
+    [
+      'JSON lines',
+      `predict/${MODEL}/feb.jsonl`,
+      ROWS.map((_, i) => JSON.stringify({ ...BABY, key: `r${i}` })).join('\n') + '\n',
+    ],
+  ] as const)
+    it(`a ${format} read that fails mid-file throws (redelivered), records nothing, and the redelivery answers it all`, async () => {
+      const h = await deployed();
+      const event = dropInput(h, name, text);
+      const failing = withStorage(h, { openRead: async (n) => resetMidway(h.bucket.bytes(n)!) });
+      await assert.rejects(onBatchInput(failing, event), /ECONNRESET/);
+      assert.deepEqual(h.bucket.names('predictions/'), [], 'nothing written');
+      const summary = await onBatchInput(h.ctx, event);
+      assert.deepEqual([summary?.rows, summary?.error], [50, undefined]);
+    });
+
+  it('a failure reading the serving pointer throws (redelivered) instead of recording "did not run"', async () => {
+    const h = await deployed();
+    const event = dropInput(h, INPUT, CSV);
+    const failing = withStorage(h, {
+      read: async (n) => {
+        if (n === layout.servingPointer(MODEL)) throw new Error('503 Service Unavailable');
+        return h.bucket.read(n);
+      },
+    });
+    await assert.rejects(onBatchInput(failing, event), /503/);
+    assert.deepEqual(h.bucket.names('predictions/'), []);
+    assert.equal((await onBatchInput(h.ctx, event))?.version, VERSION);
+  });
+
+  for (const [what, pointer, reason] of [
+    ['null', 'null', /serving\.json \(generation \d+\) is not a valid serving pointer: it holds null/],
+    ['not JSON', '{not json', /serving\.json \(generation \d+\) is not a valid serving pointer: not JSON/],
+    [
+      'a prefix outside the bucket',
+      '{"version":"v","prefix":"../../"}',
+      /its prefix "\.\.\/\.\.\/" is not its version's folder/,
+    ],
+    ['a version that is gone', '{"version":"v","prefix":"models/babyweight/v/"}', /incomplete/],
+  ] as const)
+    it(`a serving pointer with ${what}: an ERROR event and a summary with a plain reason, no throw`, async () => {
+      const h = harness();
+      h.bucket.put(layout.servingPointer(MODEL), pointer);
+      const summary = await onBatchInput(h.ctx, dropInput(h, INPUT, CSV));
+      assert.equal(summary?.version, null);
+      assert.match(String(summary?.error), /^model babyweight cannot be loaded: /);
+      assert.match(String(summary?.error), reason);
+      assert.doesNotMatch(String(summary?.error), /Cannot read properties/);
+      assert.equal(h.logs.filter((e) => e.severity === 'ERROR').length, 1);
+    });
+
+  it('an input name too long to name its outputs after gets shortened output names, not a throw', async () => {
+    const h = await deployed();
+    const name = `predict/${MODEL}/${'é'.repeat(480)}.csv`;
+    const summary = await onBatchInput(h.ctx, dropInput(h, name, CSV));
+    assert.equal(summary?.rows, 50);
+    const outputs = h.bucket.names('predictions/');
+    assert.equal(outputs.length, 2);
+    for (const output of outputs)
+      assert.ok(Buffer.byteLength(output.split('/').pop()!) <= 220, output);
+    assert.equal(summary?.input.name, name);
+    assert.equal(
+      summary?.output,
+      outputs.find((o) => o.endsWith('.jsonl')),
+    );
+  });
+
+  for (const content of ['garbage', '{}', 'null'])
+    it(`a summary object that is no summary (${content}) is overwritten by the job`, async () => {
+      const h = await deployed();
+      h.bucket.put(SUMMARY, content);
+      const summary = await onBatchInput(h.ctx, dropInput(h, INPUT, CSV));
+      assert.equal(summary?.rows, 50);
+      assert.deepEqual(h.bucket.json(SUMMARY), summary);
+    });
 
   it("the storage trigger routes predict/ objects here; the pipeline's own predictions/ objects start nothing", async () => {
     const h = await deployed();
@@ -235,5 +414,18 @@ describe('batch-predict: the instance readers', () => {
     assert.match(bad.error, /not valid JSON/);
     assert.equal(bad.fatal, undefined, 'the lines after it are still read');
     assert.deepEqual(jsonl[1], { instance: { key: 'b' } });
+  });
+
+  it('a stream that fails is thrown, not read as a broken input', async () => {
+    const data = Buffer.from([HEADER, ...ROWS].join('\n') + '\n');
+    await assert.rejects(read(csvInstances(resetMidway(data))), /ECONNRESET/);
+    await assert.rejects(read(jsonLineInstances(resetMidway(data))), /ECONNRESET/);
+  });
+
+  it('JSON lines: a UTF-8 BOM before the first line is dropped, as in a CSV', async () => {
+    const items = await read(
+      jsonLineInstances(Readable.from(['\uFEFF{"key": "a"}\n{"key": "b"}\n'])),
+    );
+    assert.deepEqual(items, [{ instance: { key: 'a' } }, { instance: { key: 'b' } }]);
   });
 });

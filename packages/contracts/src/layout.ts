@@ -20,11 +20,12 @@
  *   models/<model>/<version>/         deployed models; models/<model>/serving.json the pointer
  *   models/<model>/index.html         the models page; page.json its data (the deployments)
  *   reports/<model>/data-report-trail.json  the last validated run (the drift reference while none serves)
- *   predict/<model>/<name>.csv|.jsonl batch inputs: a CSV with a header, or JSON lines of instances
- *   predictions/<model>/<name>.jsonl  a batch input's answers, one line per row, in order;
- *                                     <name>.summary.json its summary (rows, errors, version)
+ *   predict/<model>/<file>            batch inputs (<name>.csv with a header, or .jsonl JSON lines)
+ *   predictions/<model>/<file>.jsonl  a batch input's answers, one line per row, in order;
+ *                                     <file>.summary.json its summary (rows, errors, version)
  *   reports/<model>/studies.json      the model's finished studies: space, goal and trials (warm start)
  */
+import { createHash } from 'node:crypto';
 
 /** Model names: also folder names, label values and URL path segments, so kept plain. */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -113,10 +114,15 @@ export const layout = {
   /** Batch inputs for the model's serving version (predictions/, where answers go, is apart). */
   batchInputPrefix: (model: string) => `predict/${model}/`,
   batchInputRoot: 'predict/',
-  /** A batch input's answers: predict/<model>/<name>.<ext> → predictions/<model>/<name>.jsonl. */
-  batchPredictions: (model: string, name: string) => `predictions/${model}/${name}.jsonl`,
+  /**
+   * A batch input's answers: predict/<model>/<file> → predictions/<model>/<file>.jsonl. The
+   * input's extension stays in the name, so two inputs never share outputs.
+   */
+  batchPredictions: (model: string, file: string) =>
+    `predictions/${model}/${batchOutputStem(file)}.jsonl`,
   /** A batch job's summary, written after its answers: its presence marks the job done. */
-  batchSummary: (model: string, name: string) => `predictions/${model}/${name}.summary.json`,
+  batchSummary: (model: string, file: string) =>
+    `predictions/${model}/${batchOutputStem(file)}.summary.json`,
   /**
    * The model's finished studies (StudyIndex): each run's parameter space, metric, goal and
    * best trials, appended when its study is analysed; a new run's study is warm-started from it.
@@ -133,14 +139,40 @@ const BATCH_INPUT = new RegExp(`^predict/(${NAME})/([^/]+)\\.(csv|jsonl|ndjson|j
 
 /**
  * A batch input (predict/<model>/<name>.csv, or .jsonl/.ndjson/.json for JSON lines): its model,
- * its name without the extension (what its outputs are named by) and its format; null otherwise.
+ * its file name with the extension (what its outputs are named by) and its format; null otherwise.
  */
 export function parseBatchInputName(
   object: string,
-): { model: string; name: string; format: 'csv' | 'jsonl' } | null {
+): { model: string; file: string; format: 'csv' | 'jsonl' } | null {
   const m = BATCH_INPUT.exec(object);
   if (!m) return null;
-  return { model: m[1], name: m[2], format: m[3].toLowerCase() === 'csv' ? 'csv' : 'jsonl' };
+  return {
+    model: m[1],
+    file: `${m[2]}.${m[3]}`,
+    format: m[3].toLowerCase() === 'csv' ? 'csv' : 'jsonl',
+  };
+}
+
+/**
+ * The longest output stem, in UTF-8 bytes: with ".summary.json" and a directory bucket's lock
+ * (".<name>.lock") it stays within a 255-byte file name, and far within 1024 bytes on GCS.
+ */
+const MAX_OUTPUT_STEM_BYTES = 200;
+
+/**
+ * A batch input's file name as its outputs' stem: itself, or when longer than
+ * MAX_OUTPUT_STEM_BYTES its head, "~" and a hash of the whole name: an input name that fits the
+ * bucket would otherwise give output names that do not.
+ */
+function batchOutputStem(file: string): string {
+  if (Buffer.byteLength(file) <= MAX_OUTPUT_STEM_BYTES) return file;
+  const hash = createHash('sha256').update(file).digest('hex').slice(0, 16);
+  let head = '';
+  for (const ch of file) {
+    if (Buffer.byteLength(head + ch) > MAX_OUTPUT_STEM_BYTES - hash.length - 1) break;
+    head += ch;
+  }
+  return `${head}~${hash}`;
 }
 
 /** The run a cancel request (runs/<runId>/cancel.json) is for, or null. */

@@ -5,7 +5,7 @@
  * `bucketml predict` and batch prediction read their inputs here, so they see the same instances.
  */
 import { createInterface } from 'node:readline';
-import { csvBatches } from './csv.js';
+import { csvBatches, CsvSyntaxError } from './csv.js';
 
 /**
  * One input item: an instance, or why the item could not be read (kept in its place). A fatal
@@ -13,13 +13,17 @@ import { csvBatches } from './csv.js';
  */
 export type InstanceItem = { instance: unknown } | { error: string; fatal?: true };
 
-/** One JSON instance per line; blank lines are skipped, a line that is not JSON is an error item. */
+/**
+ * One JSON instance per line; blank lines are skipped, a line that is not JSON is an error item.
+ * A UTF-8 BOM before the first line is dropped, as the CSV reader drops it. A failure of the
+ * stream itself throws: it says nothing about the input.
+ */
 export async function* jsonLineInstances(
   input: NodeJS.ReadableStream,
 ): AsyncGenerator<InstanceItem> {
   let lineNo = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lineNo++;
+  for await (let line of createInterface({ input, crlfDelay: Infinity })) {
+    if (++lineNo === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
     if (line.trim() === '') continue;
     try {
       yield { instance: JSON.parse(line) };
@@ -31,7 +35,9 @@ export async function* jsonLineInstances(
 
 /**
  * The rows of a CSV with a header as instances. Bad quoting ends the input: one fatal error
- * item, naming the line, is its last item (nothing after it can be told apart reliably).
+ * item, naming the line, is its last item (nothing after it can be told apart reliably). Any
+ * other failure (the stream's: a connection reset) throws, so a caller can retry the read
+ * instead of recording a good input as broken.
  */
 export async function* csvInstances(input: NodeJS.ReadableStream): AsyncGenerator<InstanceItem> {
   let header: string[] | null = null;
@@ -49,8 +55,9 @@ export async function* csvInstances(input: NodeJS.ReadableStream): AsyncGenerato
         yield { instance };
       }
   } catch (err) {
+    if (!(err instanceof CsvSyntaxError)) throw err;
     yield {
-      error: `cannot parse the CSV: ${String((err as Error).message).slice(0, 300)}`,
+      error: `cannot parse the CSV: ${err.message.slice(0, 300)}`,
       fatal: true,
     };
   }

@@ -4,12 +4,18 @@
  * and swaps versions without blocking requests.
  */
 import { isModelName, layout, MAX_REQUEST_BYTES } from '@bucketml/contracts';
-import { Predictor, type ModelMetadata } from '@bucketml/model';
+import {
+  deserializeModel,
+  MODEL_FILE,
+  Predictor,
+  WEIGHTS_FILE,
+  type ModelMetadata,
+} from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
-import { readModelObjects } from './model-store.js';
-import { listModels, readServingPointer } from './serving-pointer.js';
+import { listModels, readServingPointer, ServingPointerError } from './serving-pointer.js';
 
-interface Loaded {
+/** A serving version, loaded. */
+export interface Loaded {
   version: string;
   generation: string;
   predictor: Predictor;
@@ -24,9 +30,42 @@ interface Entry {
   failure?: string;
 }
 
-/** The named model is deployed but cannot be loaded (unreadable storage, corrupt files). */
+/**
+ * The named model is deployed but what is stored does not load (a pointer that is no pointer,
+ * missing or corrupt files): retrying will not help. A storage failure is not one of these.
+ */
 export class ModelUnavailableError extends Error {
   override name = 'ModelUnavailableError';
+}
+
+/**
+ * Loads the version the model's serving pointer names: null when the model has no pointer; a
+ * ModelUnavailableError (with the reason) when what is stored does not load. Storage failures
+ * are thrown as they come, so a caller that can retry (batch prediction) tells them apart.
+ */
+export async function loadServingModel(storage: Storage, model: string): Promise<Loaded | null> {
+  let current: Awaited<ReturnType<typeof readServingPointer>>;
+  try {
+    current = await readServingPointer(storage, model);
+  } catch (err) {
+    if (err instanceof ServingPointerError) throw new ModelUnavailableError(err.message);
+    throw err;
+  }
+  if (!current) return null;
+  const { pointer, generation } = current;
+  // The pointer's version folder (a prefix it names elsewhere is refused by readServingPointer).
+  const prefix = layout.modelVersionPrefix(model, pointer.version);
+  const modelJson = await storage.read(prefix + MODEL_FILE);
+  const weights = modelJson && (await storage.read(prefix + WEIGHTS_FILE));
+  if (!modelJson || !weights) throw new ModelUnavailableError(`${prefix} is incomplete`);
+  // Past the reads, any failure is in what is stored.
+  try {
+    const saved = deserializeModel(modelJson.data, weights.data);
+    const predictor = new Predictor(saved);
+    return { version: pointer.version, generation, predictor, meta: saved.meta };
+  } catch (err) {
+    throw new ModelUnavailableError(`${prefix}: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -91,16 +130,8 @@ export class ModelServer {
   private async refresh(model: string, entry: Entry): Promise<void> {
     const info = await this.storage.stat(layout.servingPointer(model));
     if (!info || info.generation === entry.loaded?.generation) return;
-    const current = await readServingPointer(this.storage, model);
-    if (!current) return;
-    const saved = await readModelObjects(this.storage, current.pointer.prefix);
-    if (!saved) throw new Error(`${current.pointer.prefix} is incomplete`);
-    entry.loaded = {
-      version: current.pointer.version,
-      generation: current.generation,
-      predictor: new Predictor(saved),
-      meta: saved.meta,
-    };
+    const loaded = await loadServingModel(this.storage, model);
+    if (loaded) entry.loaded = loaded;
   }
 }
 
