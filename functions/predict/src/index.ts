@@ -3,6 +3,7 @@
  * The predict Cloud Function: serves every deployed model over HTTP. Each instance loads them all
  * as it starts and follows their serving pointers, so a deployment is served without a redeploy.
  */
+import './body-guard.js';
 import { http } from '@google-cloud/functions-framework';
 import { handlePredict, ModelServer, storageFromEnv } from '@bucketml/pipeline/serving';
 import { functionNamed, numericSetting } from '@bucketml/contracts';
