@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { deserializeModel, MODEL_FILE, Predictor, WEIGHTS_FILE } from '@bucketml/model';
 import { ROOT, tempDir } from './helpers.ts';
 import { BABY, trainSmallModel } from './serving-fixture.ts';
@@ -81,6 +83,62 @@ describe('Vertex AI custom-container contract', () => {
     assert.equal(body.predictions.length, 2);
     assert.equal(body.predictions[0].weight_pounds, local.predictInstance(BABY).value);
     assert.equal(body.predictions[1].key, 'k2');
+  });
+
+  /** What the server sends back for raw request bytes, until it closes or 3 s pass. */
+  const raw = (bytes: string | Buffer, hangUpAfterMs?: number) =>
+    new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(base);
+      const socket = connect(Number(port), hostname, () => socket.write(bytes));
+      let got = '';
+      socket.on('data', (d) => (got += d));
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+      setTimeout(() => (socket.destroy(), resolve(got)), hangUpAfterMs ?? 3000).unref();
+    });
+  const head = (headers: string) =>
+    `POST ${predict} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}\r\n\r\n`;
+
+  it('a client that hangs up mid-body or before the answer is dropped; the server keeps serving', async () => {
+    for (let i = 0; i < 3; i++) {
+      await raw(head('Content-Length: 1000') + '{"instances":[', 100);
+      const whole = JSON.stringify({ instances: Array.from({ length: 2000 }, () => BABY) });
+      await raw(head(`Content-Length: ${Buffer.byteLength(whole)}`) + whole, 1);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(child.exitCode, null, logs);
+    assert.equal((await fetch(base + health)).status, 200);
+    assert.equal((await post({ instances: [BABY] })).status, 200);
+  });
+
+  it('a compressed body is refused before it is inflated; one over the limit before it is read', async () => {
+    // 100 KB of gzip inflating to 100 MB: refused from its Content-Encoding.
+    const bomb = gzipSync(Buffer.alloc(100e6, ' '), { level: 9 });
+    const gzipped = await fetch(base + predict, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: bomb,
+    });
+    assert.equal(gzipped.status, 415);
+    assert.match(
+      ((await gzipped.json()) as { error: string }).error,
+      /Content-Encoding gzip is not accepted: send the JSON uncompressed/,
+    );
+    const started = performance.now();
+    const big = await raw(head('Content-Length: 50000000') + '{"instances": [' + ' '.repeat(1000));
+    assert.match(big, /^HTTP\/1\.1 413/);
+    assert.match(big, /the body is 50000000 bytes; the limit is 1500000/);
+    assert.ok(performance.now() - started < 2000, 'answered without waiting for the body');
+    // Of unknown length: counted as it arrives.
+    const chunk = ' '.repeat(500_000);
+    const chunked = await raw(
+      head('Transfer-Encoding: chunked') +
+        `${(chunk.length + 15).toString(16)}\r\n{"instances": [${chunk}\r\n` +
+        `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(3),
+    );
+    assert.match(chunked, /^HTTP\/1\.1 413/);
+    assert.match(chunked, /over 1500000 bytes/);
+    assert.equal((await post({ instances: [BABY] })).status, 200);
   });
 
   it('bad requests get a 4xx with a reason', async () => {

@@ -7,11 +7,12 @@
  * AIP_PREDICT_ROUTE takes {"instances": [...], "parameters": {...}} and answers
  * {"predictions": [...]}, each instance as the predict function answers it.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_REQUEST_BYTES, VERTEX_SERVING } from '@bucketml/contracts';
 import { Predictor } from '@bucketml/model';
 import { readModelObjects } from './model-store.js';
+import { bodyRefusal, type Refusal } from './request-limits.js';
 import { answerInstances } from './serving.js';
 import { storageAt } from './storage-from-env.js';
 
@@ -57,6 +58,8 @@ const RETRY_MS = 1000;
 
 export interface VertexServerOptions {
   onLoadError?: (err: unknown) => void;
+  /** A request that failed in the server itself (answered 500), not by its client. */
+  onRequestError?: (err: unknown) => void;
 }
 
 /** Starts the server; the model loads in the background, retried until it loads. */
@@ -87,7 +90,7 @@ export async function startVertexServer(
   };
   void load();
 
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: object) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -101,13 +104,28 @@ export async function startVertexServer(
       });
     if (req.method !== 'POST') return send(405, { error: `use POST ${config.predictRoute}` });
     if (!predictor) return send(503, { error: failure });
+    const refusal = bodyRefusal(req.headers, { unknownLength: 'read' });
+    if (refusal) return refuse(res, refusal);
     const body = await readJson(req);
-    if ('error' in body) return send(body.status, { error: body.error });
+    if ('status' in body)
+      return body.status === 413 ? refuse(res, body) : send(body.status, { error: body.error });
     const parameters = (body.value as { parameters?: unknown } | null)?.parameters;
     if (parameters !== undefined && (typeof parameters !== 'object' || parameters === null))
       return send(400, { error: '"parameters" must be an object when given' });
     const { status, body: answer } = answerInstances(predictor, body.value);
     send(status, answer);
+  };
+  const server = createServer((req, res) => {
+    // A client that hangs up makes the request stream fail (mid-body) or the response's writes:
+    // that request is dropped, never the process, which serves everyone else.
+    res.on('error', () => req.destroy());
+    handle(req, res).catch((err: unknown) => {
+      if (req.errored || res.destroyed) return req.destroy();
+      options.onRequestError?.(err);
+      if (res.headersSent) return res.destroy();
+      res.writeHead(500, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ error: 'the server failed to answer this request' }));
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -123,10 +141,11 @@ export async function startVertexServer(
   };
 }
 
-/** The request's JSON body, refused past MAX_REQUEST_BYTES (Vertex's own limit is 1.5 MB). */
-async function readJson(
-  req: IncomingMessage,
-): Promise<{ value: unknown } | { status: number; error: string }> {
+/**
+ * The request's JSON body, refused past MAX_REQUEST_BYTES (Vertex's own limit is 1.5 MB) as it
+ * arrives, whatever its headers said. Rejects when the client hangs up mid-body.
+ */
+async function readJson(req: IncomingMessage): Promise<{ value: unknown } | Refusal> {
   const chunks: Buffer[] = [];
   let bytes = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -143,6 +162,12 @@ async function readJson(
   } catch {
     return { status: 400, error: 'the body must be JSON: {"instances": [...]}' };
   }
+}
+
+/** Answers a body it will not read, and closes the connection rather than read the rest. */
+function refuse(res: ServerResponse, { status, error }: Refusal): void {
+  res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+  res.end(JSON.stringify({ error }));
 }
 
 /** The version a model directory holds: its last path segment (models/<model>/<version>/). */
