@@ -116,6 +116,8 @@ describe('predict function over HTTP', () => {
       [post({ instances: [BABY] }, 'application/json', '/a/b'), 404, /use POST \/<model>/],
       [post({ instances: [] }), 400, /1 to 10000 instances; it holds 0/],
       [post({ rows: [BABY] }), 400, /"instances" array/],
+      [post({ instances: [BABY], parameters: 5 }), 400, /"parameters" must be an object/],
+      [post({ instances: [BABY], parameters: [] }), 400, /"parameters" must be an object/],
       [post({ instances: Array.from({ length: 10_001 }, () => ({})) }), 400, /holds 10001/],
       [
         post({ instances: [BABY, { ...BABY, plurality: 'Nine' }, { ...BABY, mother_age: 'old' }] }),
@@ -141,6 +143,7 @@ describe('predict function over HTTP', () => {
     ).json()) as { instances: { index: number; error: string }[] };
     assert.equal(bad.instances[0].index, 1);
     assert.match(bad.instances[0].error, /plurality/);
+    assert.equal((await post({ instances: [BABY], parameters: {} })).status, 200);
   });
 
   it('a body over the limit is refused from its Content-Length, before it is sent, and one of unknown length too', async () => {
