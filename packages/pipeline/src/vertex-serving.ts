@@ -9,7 +9,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_REQUEST_BYTES, VERTEX_SERVING } from '@bucketml/contracts';
+import { parse, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MAX_REQUEST_BYTES, parametersError, VERTEX_SERVING } from '@bucketml/contracts';
 import { Predictor } from '@bucketml/model';
 import { readModelObjects } from './model-store.js';
 import { bodyRefusal, type Refusal } from './request-limits.js';
@@ -20,18 +22,19 @@ export interface VertexServingConfig {
   port: number;
   healthRoute: string;
   predictRoute: string;
-  /** The model's directory: gs://bucket/path/ or a local directory. */
+  /** The model's directory: gs://bucket/path/ or a local directory (given as a path or file://). */
   storageUri: string;
 }
 
 /** The contract's variables, checked, with Vertex's defaults where it has them. */
 export function vertexServingConfig(env: NodeJS.ProcessEnv = process.env): VertexServingConfig {
   const { portEnv, healthRouteEnv, predictRouteEnv, storageUriEnv } = VERTEX_SERVING;
-  const storageUri = env[storageUriEnv];
-  if (!storageUri)
+  const given = env[storageUriEnv];
+  if (!given)
     throw new Error(
       `${storageUriEnv} is not set: Vertex sets it to the model's artifacts; locally, give a model directory (e.g. .bucket/models/babyweight/<version>)`,
     );
+  const storageUri = modelLocation(`${storageUriEnv}=${given}`, given);
   const port = Number(env[portEnv] ?? VERTEX_SERVING.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error(`${portEnv}=${env[portEnv]}: not a port number`);
@@ -46,6 +49,24 @@ export function vertexServingConfig(env: NodeJS.ProcessEnv = process.env): Verte
     predictRoute: route(predictRouteEnv, VERTEX_SERVING.predictRoute),
     storageUri,
   };
+}
+
+/** A model's location as storageAt takes it: gs://… as given, a file:// URL as its path. */
+function modelLocation(what: string, uri: string): string {
+  if (uri.startsWith('gs://')) return uri;
+  let dir = uri;
+  if (/^file:/i.test(uri)) {
+    try {
+      dir = fileURLToPath(uri);
+    } catch (err) {
+      throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri))
+    throw new Error(`${what}: expected gs://<bucket>/<path>, file:///<path> or a directory`);
+  // The root holds no model's files directly, and no bucket can be rooted there.
+  if (parse(resolve(dir)).root === resolve(dir))
+    throw new Error(`${what}: the filesystem root is not a model directory`);
+  return dir;
 }
 
 export interface VertexServer {
@@ -71,6 +92,7 @@ export async function startVertexServer(
   let predictor: Predictor | null = null;
   let model: { name: string; version: string } | undefined;
   let failure = 'the model is loading';
+  let reported: string | undefined;
   let retry: NodeJS.Timeout | undefined;
   let closed = false;
   const load = async () => {
@@ -84,7 +106,9 @@ export async function startVertexServer(
       failure = `no complete model at ${config.storageUri} yet (model.json and its weights)`;
     } catch (err) {
       failure = `the model at ${config.storageUri} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`;
-      options.onLoadError?.(err);
+      // Reported once while it fails the same way (retried every second meanwhile).
+      if (failure !== reported) options.onLoadError?.(err);
+      reported = failure;
     }
     if (!closed) retry = setTimeout(load, RETRY_MS);
   };
@@ -109,9 +133,8 @@ export async function startVertexServer(
     const body = await readJson(req);
     if ('status' in body)
       return body.status === 413 ? refuse(res, body) : send(body.status, { error: body.error });
-    const parameters = (body.value as { parameters?: unknown } | null)?.parameters;
-    if (parameters !== undefined && (typeof parameters !== 'object' || parameters === null))
-      return send(400, { error: '"parameters" must be an object when given' });
+    const invalid = parametersError(body.value);
+    if (invalid) return send(400, { error: invalid });
     const { status, body: answer } = answerInstances(predictor, body.value);
     send(status, answer);
   };
