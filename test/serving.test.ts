@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import fc from 'fast-check';
 import { deserializeModel, Predictor } from '@bucketml/model';
@@ -10,6 +13,9 @@ import { FunctionProcess, freePort } from '@bucketml/local-stack';
 import { DirectoryBucket } from '@bucketml/ports/directory-bucket';
 import { ROOT, runCli, tempDir } from './helpers.ts';
 import { BABY, deployVersion, trainSmallModel } from './serving-fixture.ts';
+
+// The framework the predict function depends on, as Cloud Functions runs it.
+const require = createRequire(join(ROOT, 'functions/predict/package.json'));
 
 /**
  * The predict function as it runs: a functions-framework process over HTTP, serving from a
@@ -110,6 +116,8 @@ describe('predict function over HTTP', () => {
       [post({ instances: [BABY] }, 'application/json', '/a/b'), 404, /use POST \/<model>/],
       [post({ instances: [] }), 400, /1 to 10000 instances; it holds 0/],
       [post({ rows: [BABY] }), 400, /"instances" array/],
+      [post({ instances: [BABY], parameters: 5 }), 400, /"parameters" must be an object/],
+      [post({ instances: [BABY], parameters: [] }), 400, /"parameters" must be an object/],
       [post({ instances: Array.from({ length: 10_001 }, () => ({})) }), 400, /holds 10001/],
       [
         post({ instances: [BABY, { ...BABY, plurality: 'Nine' }, { ...BABY, mother_age: 'old' }] }),
@@ -135,6 +143,7 @@ describe('predict function over HTTP', () => {
     ).json()) as { instances: { index: number; error: string }[] };
     assert.equal(bad.instances[0].index, 1);
     assert.match(bad.instances[0].error, /plurality/);
+    assert.equal((await post({ instances: [BABY], parameters: {} })).status, 200);
   });
 
   it('a body over the limit is refused from its Content-Length, before it is sent, and one of unknown length too', async () => {
@@ -166,6 +175,56 @@ describe('predict function over HTTP', () => {
     assert.match(chunked, /Content-Length/);
     // The server still answers the next client.
     assert.equal((await post({ instances: [BABY] })).status, 200);
+  });
+
+  it('a compressed body is refused before it is inflated, locally and as Cloud Functions runs it (no preload)', async () => {
+    // 100 KB of gzip inflating to 100 MB: the framework would inflate and parse it whole.
+    const bomb = gzipSync(Buffer.alloc(100e6, ' '), { level: 9 });
+    const gzipped = (at: string) =>
+      fetch(at + '/babyweight', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: bomb,
+      });
+    const port = await freePort();
+    const bare = spawn(
+      process.execPath,
+      [
+        join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js'),
+        '--target=predict',
+        `--port=${port}`,
+      ],
+      {
+        cwd: join(ROOT, 'functions/predict'),
+        env: { ...process.env, NODE_ENV: 'production', BUCKETML_BUCKET: bucket.root },
+        stdio: 'ignore',
+      },
+    );
+    try {
+      const cloud = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + 20_000;
+      while (!(await fetch(cloud + '/babyweight').catch(() => null))?.ok) {
+        assert.ok(Date.now() < deadline, 'the bare function did not start within 20 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const at of [url, cloud]) {
+        const res = await gzipped(at);
+        const body = (await res.json()) as { error: string };
+        assert.equal(res.status, 415, body.error);
+        assert.match(
+          body.error,
+          /Content-Encoding gzip is not accepted: send the JSON uncompressed/,
+        );
+        const identity = await fetch(at + '/babyweight', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+          body: JSON.stringify({ instances: [BABY] }),
+        });
+        assert.equal(identity.status, 200);
+      }
+    } finally {
+      bare.kill('SIGKILL');
+    }
   });
 
   it('unparseable JSON is a 400 from the framework, without a stack trace', async () => {

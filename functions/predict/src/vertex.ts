@@ -10,8 +10,10 @@ const log = (severity: string, message: string) =>
   console.log(JSON.stringify({ severity, message, stage: 'predict' }));
 
 const config = vertexServingConfig();
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const server = await startVertexServer(config, {
-  onLoadError: (err) => log('ERROR', err instanceof Error ? err.message : String(err)),
+  onLoadError: (err) => log('ERROR', message(err)),
+  onRequestError: (err) => log('ERROR', `a request failed: ${message(err)}`),
 });
 log(
   'INFO',

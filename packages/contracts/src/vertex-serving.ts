@@ -16,3 +16,15 @@ export const VERTEX_SERVING = {
   healthRoute: '/health',
   predictRoute: '/predict',
 } as const;
+
+/**
+ * Why a predict body's `parameters` is refused, or undefined: when given it must be an object
+ * (Vertex's request format), on a Vertex endpoint as from the predict function.
+ */
+export function parametersError(body: unknown): string | undefined {
+  const parameters = (body as { parameters?: unknown } | null)?.parameters;
+  if (parameters === undefined) return undefined;
+  if (typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters))
+    return undefined;
+  return '"parameters" must be an object when given';
+}

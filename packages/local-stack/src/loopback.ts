@@ -8,13 +8,13 @@
  *   closed, and an idle keep-alive connection after 5 s — a client stuck in its headers does
  *   not hold a socket for minutes. A request being handled is never cut off (event handlers
  *   may work for minutes);
- * - a request body over MAX_REQUEST_BYTES is refused (413) from its Content-Length, and one of
- *   unknown length (chunked) with 411, before the framework buffers and parses it (its own
- *   limit is 1 GB). Cloud Run's front end caps requests at 32 MB in the cloud.
+ * - request bodies are refused from their headers (request-limits.ts: compressed, over
+ *   MAX_REQUEST_BYTES, or of unknown length) before the framework inflates, buffers and parses
+ *   them (its own limit is 1 GB). The predict function guards itself the same way in the cloud.
  */
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'node:net';
-import { MAX_REQUEST_BYTES } from '@bucketml/contracts';
+import { guardBodies } from '@bucketml/pipeline/request-limits';
 
 const HEADERS_MS = 5_000;
 const IDLE_MS = 5_000;
@@ -28,7 +28,7 @@ Server.prototype.listen = function (this: Server, ...args: unknown[]) {
   }
   if ('headersTimeout' in this) {
     limitSlowClients(this as unknown as HttpServer);
-    limitBodies(this as unknown as HttpServer);
+    guardBodies(this as unknown as HttpServer);
   }
   return (listen as (...a: unknown[]) => Server).apply(this, args);
 } as typeof Server.prototype.listen;
@@ -48,33 +48,4 @@ function limitSlowClients(http: HttpServer): void {
     if (timer) clearTimeout(timer);
     waiting.delete(req.socket);
   });
-}
-
-/** Puts a size check in front of the server's request handlers (the framework's app). */
-function limitBodies(http: HttpServer): void {
-  const handlers = http.listeners('request') as ((...a: unknown[]) => void)[];
-  http.removeAllListeners('request');
-  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const refusal = bodyRefusal(req);
-    if (!refusal) {
-      for (const handle of handlers) handle.call(http, req, res);
-      return;
-    }
-    res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' });
-    res.end(JSON.stringify({ error: refusal.error }));
-    req.socket.destroySoon();
-  });
-}
-
-function bodyRefusal(req: IncomingMessage): { status: number; error: string } | undefined {
-  const length = req.headers['content-length'];
-  if (length !== undefined) {
-    if (Number(length) <= MAX_REQUEST_BYTES) return undefined;
-    return {
-      status: 413,
-      error: `the body is ${length} bytes; the limit is ${MAX_REQUEST_BYTES}: send fewer instances per request`,
-    };
-  }
-  if (req.headers['transfer-encoding'] === undefined) return undefined; // no body
-  return { status: 411, error: 'send the body with a Content-Length header' };
 }
