@@ -327,8 +327,16 @@ describe('batch-predict: onBatchInput', () => {
   });
 
   for (const [what, pointer, reason] of [
-    ['null', 'null', /serving\.json \(generation \d+\) is not a valid serving pointer: it holds null/],
-    ['not JSON', '{not json', /serving\.json \(generation \d+\) is not a valid serving pointer: not JSON/],
+    [
+      'null',
+      'null',
+      /serving\.json \(generation \d+\) is not a valid serving pointer: it holds null/,
+    ],
+    [
+      'not JSON',
+      '{not json',
+      /serving\.json \(generation \d+\) is not a valid serving pointer: not JSON/,
+    ],
     [
       'a prefix outside the bucket',
       '{"version":"v","prefix":"../../"}',

@@ -6,7 +6,7 @@
 import './body-guard.js';
 import { http } from '@google-cloud/functions-framework';
 import { handlePredict, ModelServer, storageFromEnv } from '@bucketml/pipeline/serving';
-import { functionNamed, numericSetting, parametersError } from '@bucketml/contracts';
+import { functionNamed, numericSetting } from '@bucketml/contracts';
 
 // A load failure keeps the serving model; it is logged as Cloud Logging reads stdout JSON (no
 // logger import: this function's cold start is on the request path).
@@ -29,10 +29,6 @@ const server = storageFromEnv().then((storage) => {
 
 /** POST /<model> {"instances": [...]} → predictions; GET /<model> → model info. */
 http(functionNamed('predict').entryPoint, async (req, res) => {
-  // Checked as the Vertex container checks it (handlePredict does not look at parameters).
-  const invalid =
-    req.method === 'POST' && req.is('application/json') ? parametersError(req.body) : undefined;
-  if (invalid) return void res.status(400).json({ error: invalid });
   const { status, body } = await handlePredict(await server, {
     method: req.method,
     path: req.path,

@@ -31,9 +31,11 @@ export const DELIVERY = {
 export const DEAD_LETTER_SUBSCRIPTION = 'bucketml-dead-letter-pull';
 
 /**
- * The largest request body a function accepts (Vertex AI online prediction's 1.5 MB): predict
- * answers 413 above it, and the local functions refuse it from the Content-Length header, before
- * the framework reads and parses the body. Events are far smaller (they carry ids and figures).
+ * The largest request body a function accepts (Vertex AI online prediction's 1.5 MB): refused
+ * with 413 from the Content-Length header, before the framework reads and parses the body, by
+ * the predict function (in the cloud too), the local function processes and the Vertex
+ * container (pipeline's request-limits.ts, which also refuses compressed bodies). Events are far
+ * smaller (they carry ids and figures).
  */
 export const MAX_REQUEST_BYTES = 1_500_000;
 

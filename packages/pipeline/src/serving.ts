@@ -3,7 +3,7 @@
  * The predict API and the model server behind it: serves the model each serving pointer names
  * and swaps versions without blocking requests.
  */
-import { isModelName, layout, MAX_REQUEST_BYTES } from '@bucketml/contracts';
+import { isModelName, layout, MAX_REQUEST_BYTES, parametersError } from '@bucketml/contracts';
 import {
   deserializeModel,
   MODEL_FILE,
@@ -228,6 +228,8 @@ export function answerInstances(
       status: 400,
       body: { error: 'the body must be a JSON object with an "instances" array' },
     };
+  const invalidParameters = parametersError(body);
+  if (invalidParameters) return { status: 400, body: { error: invalidParameters } };
   if (instances.length === 0 || instances.length > MAX_INSTANCES)
     return {
       status: 400,

@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { parse, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MAX_REQUEST_BYTES, parametersError, VERTEX_SERVING } from '@bucketml/contracts';
+import { MAX_REQUEST_BYTES, VERTEX_SERVING } from '@bucketml/contracts';
 import { Predictor } from '@bucketml/model';
 import { readModelObjects } from './model-store.js';
 import { bodyRefusal, type Refusal } from './request-limits.js';
@@ -133,8 +133,6 @@ export async function startVertexServer(
     const body = await readJson(req);
     if ('status' in body)
       return body.status === 413 ? refuse(res, body) : send(body.status, { error: body.error });
-    const invalid = parametersError(body.value);
-    if (invalid) return send(400, { error: invalid });
     const { status, body: answer } = answerInstances(predictor, body.value);
     send(status, answer);
   };
