@@ -1,12 +1,22 @@
 /**
  * @module bench/data-worker
  * One measurement of the data benchmark (data.ts) in a fresh process, so its peak RSS is its
- * own: argv[2] is `validate` (data-upload's pass: every row checked and profiled, none kept) or
- * `read` (the trainer's: rows read and encoded into typed arrays), argv[3] a babyweight CSV.
+ * own: argv[2] is `validate` (data-upload's pass: every row checked and profiled, none kept),
+ * `read` (the trainer's: rows read and encoded into typed arrays) or `split` (a drop without an
+ * evaluation file: the file streamed into its training and held-out parts, the parts' bytes
+ * counted, not kept), argv[3] a babyweight CSV.
  * Prints {rows, seconds, peakRssMb, heldBytesPerRow}.
  */
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTIN_SPECS, FeatureEncoder, fileSource, readDataset } from '@bucketml/model';
+import { HELD_OUT_EVERY } from '@bucketml/contracts';
+import {
+  BUILTIN_SPECS,
+  FeatureEncoder,
+  fileSource,
+  heldOutPart,
+  readDataset,
+} from '@bucketml/model';
 import { validateDrop } from '@bucketml/pipeline';
 
 const [mode, file] = process.argv.slice(2);
@@ -39,6 +49,18 @@ if (mode === 'validate') {
   held = (await heap()) - before;
   start += performance.now() - after; // the wait for the GC is not the read's time
   if (data.labels.length !== rows) throw new Error('unreachable: keeps the data alive');
+} else if (mode === 'split') {
+  // Each part read from the file, as data-upload writes them (1 MiB chunks, as storage reads).
+  rows = 0;
+  let written = 0;
+  for (const part of ['eval', 'train'] as const) {
+    const counted = { rows: 0 };
+    const chunks = createReadStream(file, { highWaterMark: 1 << 20 });
+    const options = { part, every: HELD_OUT_EVERY, spec, file, counted };
+    for await (const chunk of heldOutPart(chunks, options)) written += chunk.length;
+    rows += counted.rows;
+  }
+  if (written === 0) throw new Error('unreachable: the parts are read');
 } else throw new Error(`unknown mode ${mode}`);
 const seconds = (performance.now() - start) / 1000;
 console.log(

@@ -5,7 +5,8 @@
  * repeat, so the statistics are those of the sample). Then a study drop of 1M such rows →
  * served, split by stage (BENCH_STUDY_ROWS; 0 skips it). Each size runs in its own process for each pass, so peak RSS is the
  * pass's own: `validate` is data-upload's (rows checked, profiled, none kept), `read` the
- * trainer's (rows encoded into typed arrays). Reports time, rows/s, peak RSS and the bytes held
+ * trainer's (rows encoded into typed arrays), `split` a drop without an evaluation file's (the
+ * file streamed into both held-out parts, so its rows/s count each row once for two reads). Reports time, rows/s, peak RSS and the bytes held
  * per encoded row; repeats are interleaved and medians reported. Then, at 1M rows, parsers side
  * by side (BENCH_PARSERS=0 skips it): ours, csv-parse, PapaParse and uDSV, each to string
  * fields and to encoded rows (parsers-worker.ts).
@@ -58,11 +59,11 @@ const pass = (mode: string, file: string) =>
   runWorker<Pass>('data-worker.ts', [mode, file], ['--expose-gc']);
 
 export async function run() {
-  const modes = ['validate', 'read'];
+  const modes = ['validate', 'read', 'split'];
   const results: Record<string, Record<string, object>> = {};
   for (const rows of SIZES) {
     const file = await repeated(rows);
-    const samples: Record<string, Pass[]> = { validate: [], read: [] };
+    const samples: Record<string, Pass[]> = { validate: [], read: [], split: [] };
     for (let i = 0; i < (rows >= ONCE_FROM ? 1 : REPEATS); i++)
       for (const mode of modes) {
         const p = await pass(mode, file);
@@ -135,6 +136,7 @@ export async function run() {
           validateRowsPerSecond: at1M.validate.rowsPerSecond,
           validatePeakRssMb: at1M.validate.peakRssMb,
           rowsPerSecond: at1M.read.rowsPerSecond,
+          splitRowsPerSecond: at1M.split.rowsPerSecond,
           bytesPerRow: at1M.read.bytesPerRow,
         }
       : {}),
