@@ -436,4 +436,19 @@ describe('batch-predict: the instance readers', () => {
     );
     assert.deepEqual(items, [{ instance: { key: 'a' } }, { instance: { key: 'b' } }]);
   });
+
+  it('JSON lines: a line past 16 MB is an error line and the lines after it are read; CRLF and a last line without LF too', async () => {
+    async function* input() {
+      yield Buffer.from('{"key": "a"}\r\n{"key": "');
+      for (let i = 0; i < 300; i++) yield Buffer.alloc(65_536, 0x7a); // 19.7 MB, one line
+      yield Buffer.from('"}\n{"key": "é');
+      yield Buffer.from('"}');
+    }
+    const items = await read(jsonLineInstances(Readable.from(input())));
+    assert.deepEqual(items, [
+      { instance: { key: 'a' } },
+      { error: 'line 2: longer than 16 MB' },
+      { instance: { key: 'é' } },
+    ]);
+  });
 });

@@ -199,16 +199,22 @@ describe('serving: handlePredict / ModelServer', () => {
     assert.equal(server.size, 1, 'only the deployed model is held');
   });
 
-  it('a deployed model that cannot be loaded is a 503 (and the load error is reported)', async () => {
+  it('a deployed model that cannot be loaded is a 503, its load error reported once while it fails the same way', async () => {
     const bucket = new MemoryBucket();
     await deployVersion(bucket, V1, good);
-    bucket.delete(`${paths.versionPrefix(V1)}weights.bin`);
+    const weights = `${paths.versionPrefix(V1)}weights.bin`;
+    const intact = bucket.bytes(weights)!;
+    bucket.delete(weights);
     const errors: string[] = [];
     const server = new ModelServer(bucket, 0, (model) => errors.push(model));
-    const res = await handlePredict(server, post({ instances: [BABY] }));
-    assert.equal(res.status, 503);
-    assert.match((res.body as { error: string }).error, /model babyweight cannot be loaded/);
-    assert.deepEqual(errors, [MODEL]);
+    for (let i = 0; i < 5; i++) {
+      const res = await handlePredict(server, post({ instances: [BABY] }));
+      assert.equal(res.status, 503);
+      assert.match((res.body as { error: string }).error, /model babyweight cannot be loaded/);
+    }
+    assert.deepEqual(errors, [MODEL], 'retried at each request, reported once');
+    bucket.put(weights, intact);
+    assert.equal((await handlePredict(server, post({ instances: [BABY] }))).status, 200);
   });
 
   it('concurrent first requests on a cold server all get predictions, from one load', async () => {

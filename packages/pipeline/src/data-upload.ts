@@ -24,7 +24,12 @@ import {
   type StudySpec,
 } from '@bucketml/contracts';
 import { DataError, heldOutPart, problemType, SpecError, type ModelSpec } from '@bucketml/model';
-import { PreconditionFailedError, type ObjectInfo } from '@bucketml/ports';
+import {
+  checkObjectName,
+  InvalidObjectNameError,
+  PreconditionFailedError,
+  type ObjectInfo,
+} from '@bucketml/ports';
 import {
   checkStudyForProblem,
   describeWarmStart,
@@ -53,6 +58,20 @@ export async function onObjectFinalized(
   ctx: PipelineContext,
   object: StorageObjectData,
 ): Promise<void> {
+  const refused = refusedName(object.name);
+  if (refused !== null) {
+    // Acknowledged, not thrown: the name will not change on redelivery. Said louder when the
+    // object is in a folder of ours, where someone expected it to be read.
+    const ours = /^(data|predict)\//.test(object.name);
+    ctx.log.event(
+      ours ? 'WARNING' : 'DEBUG',
+      `ignored ${JSON.stringify(object.name)}: ${refused}`,
+      {
+        stage: 'data-upload',
+      },
+    );
+    return;
+  }
   const cancelled = parseCancelRequestName(object.name ?? '');
   if (cancelled) return onCancelRequested(ctx, cancelled);
   if (parseBatchInputName(object.name ?? '')) {
@@ -61,9 +80,13 @@ export async function onObjectFinalized(
   }
   const drop = parseDropName(object.name ?? '');
   if (!drop) {
-    ctx.log.event('DEBUG', `ignored ${object.name}: not a CSV under data/<model>/`, {
-      stage: 'data-upload',
-    });
+    ctx.log.event(
+      'DEBUG',
+      `ignored ${object.name}: not a CSV under data/<model>/ nor an input under predict/<model>/ (folders below them are not read)`,
+      {
+        stage: 'data-upload',
+      },
+    );
     return;
   }
   const { model } = drop;
@@ -345,6 +368,18 @@ export async function onObjectFinalized(
     );
     runLog.event('INFO', describeWarmStart(warmSummary), { warmStart: warmSummary });
     await refreshRunPage(ctx, runId, runLog);
+  }
+}
+
+/** Why an event's object name is one no adapter can read (a backslash, '..'), or null. */
+function refusedName(name: unknown): string | null {
+  if (typeof name !== 'string' || name === '') return null; // ignored below as no drop
+  try {
+    checkObjectName(name);
+    return null;
+  } catch (err) {
+    if (!(err instanceof InvalidObjectNameError)) throw err;
+    return "BucketML reads objects named as relative paths, without backslashes, control characters or empty, '.' or '..' segments";
   }
 }
 

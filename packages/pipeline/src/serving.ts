@@ -96,8 +96,10 @@ export class ModelServer {
       current.refreshing ??= this.refresh(model, current)
         .then(() => (current.failure = undefined))
         .catch((err) => {
-          current.failure = err instanceof Error ? err.message : String(err);
-          this.onLoadError(model, err);
+          const failure = err instanceof Error ? err.message : String(err);
+          // Retried at every revalidation; said once while it fails the same way.
+          if (failure !== current.failure) this.onLoadError(model, err);
+          current.failure = failure;
         })
         .finally(() => (current.refreshing = undefined));
     }
