@@ -259,6 +259,14 @@ describe('serving: handlePredict / ModelServer', () => {
     );
   });
 
+  it('an idle server answers the first request after a deploy with the new version', async () => {
+    const { bucket, server } = await served(good, 100);
+    assert.equal(await versionOf(server), V1);
+    await deployVersion(bucket, V2, poor);
+    await new Promise((r) => setTimeout(r, 250)); // idle: no request for over 2 × 100 ms
+    assert.equal(await versionOf(server), V2);
+  });
+
   it('between revalidations the pointer is not re-read: the loaded version keeps serving', async () => {
     const { bucket, server } = await served(good, 60_000);
     assert.equal(await versionOf(server), V1);

@@ -71,9 +71,11 @@ export async function loadServingModel(storage: Storage, model: string): Promise
 /**
  * Serves the model each serving pointer names. The pointer is revalidated at most every
  * `revalidateMs` (a metadata read); when its generation changes the new version is loaded in
- * the background and swapped in with one assignment, so requests never wait for a load once a
- * model is serving and never see a half-loaded one. A failed load keeps the serving model and
- * is retried at the next revalidation.
+ * the background and swapped in with one assignment, so a busy server's requests never wait
+ * for a load and never see a half-loaded one. An idle server (no revalidation for twice that
+ * time) has the request that wakes it wait for the check, and the load if the pointer moved:
+ * otherwise the first answer after a deploy or rollback, however long ago, would be the old
+ * version's. A failed load keeps the serving model and is retried at the next revalidation.
  */
 export class ModelServer {
   private readonly entries = new Map<string, Entry>();
@@ -90,8 +92,11 @@ export class ModelServer {
       entry = { loaded: null, checkedAt: 0 };
       this.entries.set(model, entry);
     }
-    if (Date.now() - entry.checkedAt >= this.revalidateMs) {
+    const sinceCheck = Date.now() - entry.checkedAt;
+    let idle = false;
+    if (sinceCheck >= this.revalidateMs) {
       const current = entry;
+      idle = sinceCheck >= 2 * this.revalidateMs;
       current.checkedAt = Date.now();
       current.refreshing ??= this.refresh(model, current)
         .then(() => (current.failure = undefined))
@@ -103,9 +108,9 @@ export class ModelServer {
         })
         .finally(() => (current.refreshing = undefined));
     }
-    // Only the first load is awaited (by every request that arrives during it, preload's too);
-    // later swaps happen behind the serving model.
-    if (!entry.loaded && entry.refreshing) await entry.refreshing;
+    // The first load is awaited (by every request that arrives during it, preload's too), and an
+    // idle server's check; a busy server's swaps happen behind the serving model.
+    if ((!entry.loaded || idle) && entry.refreshing) await entry.refreshing;
     if (!entry.loaded && entry.failure)
       throw new ModelUnavailableError(`model ${model} cannot be loaded: ${entry.failure}`);
     // Only deployed models stay in the map: a request for any other name costs one metadata
