@@ -100,6 +100,11 @@ export class LocalStack extends EventEmitter {
     return this.functions.predict.url;
   }
 
+  /** The Pub/Sub emulator (host:port) and the project its topics are in, for a subscriber. */
+  get pubsub(): { host: string; projectId: string } {
+    return { host: this.emulator!.host, projectId: this.options.projectId ?? 'bucketml-local' };
+  }
+
   async start(): Promise<void> {
     const o = this.options;
     const projectId = o.projectId ?? 'bucketml-local';

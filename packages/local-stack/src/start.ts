@@ -6,6 +6,7 @@
  * sends a prediction once a model serves. Keeps serving until Ctrl-C; --once exits right
  * after that first served prediction (non-zero if the run fails).
  */
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { createServer } from 'node:net';
 import { renderLogLine } from './log-renderer.js';
 import { startLocalStack, type LocalStack } from './stack.js';
-import { layout } from '@bucketml/contracts';
+import { layout, TOPICS } from '@bucketml/contracts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const DEMO_INSTANCES = [
@@ -45,6 +46,37 @@ async function shutdown(code: number): Promise<never> {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGHUP', () => void shutdown(0));
+// Started by npm, which does not pass a kill on: when a process that started this one goes
+// (npm killed, its terminal closed), the stack stops as if it had been interrupted.
+const launchers = startedBy();
+setInterval(() => {
+  if (launchers.some((pid) => !isAlive(pid))) void shutdown(0);
+}, 1000).unref();
+
+/** This process's parent, and under npm (which runs a script with `sh -c`) npm's pid too. */
+function startedBy(): number[] {
+  const pids = [process.ppid];
+  if (!process.env.npm_lifecycle_event) return pids;
+  try {
+    // /proc/<pid>/stat: "pid (command) state ppid …"; the command may hold spaces.
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const grandparent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (grandparent > 1) pids.push(grandparent);
+  } catch {
+    // No /proc (not Linux): the parent alone.
+  }
+  return pids;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
 
 /** A port flag's number, or an error naming the flag. */
 function portFlag(name: 'port' | 'pages-port'): number {
@@ -73,6 +105,9 @@ try {
   const predictUrl = `${stack.predictUrl}/babyweight`;
   say(
     `ready in ${elapsed()}: drop CSVs into ${join(args.bucket!, layout.dataPrefix('<model>'))}; predictions at ${stack.predictUrl}/<model>; run pages at ${stack.pagesUrl}/runs/<runId>/`,
+  );
+  say(
+    `run outcomes: topic ${TOPICS.runOutcomes} on the Pub/Sub emulator at PUBSUB_EMULATOR_HOST=${stack.pubsub.host}, project ${stack.pubsub.projectId}`,
   );
 
   if (!args['no-demo']) {
