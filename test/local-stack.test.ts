@@ -16,10 +16,15 @@ import { ROOT, sampleCsv, tempDir } from './helpers.ts';
  */
 const START = join(ROOT, 'packages/local-stack/dist/start.js');
 
-function startStack(bucket: string): { child: ChildProcess; ready: Promise<string> } {
-  const child = spawn(process.execPath, [START, '--no-demo', '--port', '0', '--bucket', bucket], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** The stack as `node start.js`, or as a user starts it, through `npm start` (`viaNpm`). */
+function startStack(
+  bucket: string,
+  viaNpm = false,
+): { child: ChildProcess; ready: Promise<string> } {
+  const args = ['--no-demo', '--port', '0', '--bucket', bucket];
+  const child = viaNpm
+    ? spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [START, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const ready = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -76,6 +81,17 @@ async function listeners(port: number): Promise<string[]> {
 }
 
 describe('npm start, killed', () => {
+  it('npm start stops when npm is killed: npm passes no signal on, the stack notices its launcher gone', async () => {
+    const npm = startStack(await tempDir('bucketml-npm-kill-'), true);
+    await npm.ready;
+    const started = await descendants(npm.child.pid!);
+    assert.ok(started.length >= 5, `sh, the stack, functions, emulator: ${started.length}`);
+    npm.child.kill('SIGKILL');
+    const gone = Date.now() + 15_000;
+    while (started.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(started.filter(alive), [], 'no process of the stack is left');
+  });
+
   it(
     'SIGKILL leaves no process of it running, its functions listened on loopback only, and the next start resumes the study',
     { timeout: 300_000 },
