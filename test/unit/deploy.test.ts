@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { RunRecord, ServingPointer } from '@bucketml/contracts';
+import { layout, type RunRecord, type ServingPointer } from '@bucketml/contracts';
 import { deliverPubSub, onModelCandidate } from '@bucketml/pipeline';
 import { PreconditionFailedError } from '@bucketml/ports';
 import {
   crashing,
   deployVersion,
+  EVAL_CSV,
   finished,
   harness,
   MODEL,
@@ -18,6 +19,7 @@ import {
   snapshot,
   toFinalTraining,
   toGating,
+  TRAIN_CSV,
   trainedModels,
   writeModel,
   type Harness,
@@ -113,6 +115,62 @@ describe('deploy: onModelCandidate', () => {
     assert.match(
       run.decision!.reason,
       new RegExp(`is not worse than version ${OLD}'s \\d\\.\\d{4}`),
+    );
+  });
+
+  it('the serving version is compared on the eval rows it did not train on, and the decision says how many were left out', async () => {
+    const h = harness();
+    await deployVersion(h.bucket, OLD, good);
+    // OLD's run trained on half of the rows this run evaluates on (the same table, cut another way).
+    const evalRows = EVAL_CSV.trimEnd().split('\n');
+    const trainedOn = evalRows.slice(0, 80);
+    const trainFile = `data/${MODEL}/old-train.csv`;
+    await h.ctx.runs.create({
+      runId: OLD,
+      model: MODEL,
+      data: { version: 'v', train: [trainFile], eval: [], objects: [], inputs: 'copies' },
+    });
+    h.bucket.put(
+      layout.runInput(OLD, trainFile),
+      [...trainedOn, ...TRAIN_CSV.trimEnd().split('\n')].join('\n') + '\n',
+    );
+    const { runId, event } = await toGating(h, good);
+    await onModelCandidate(h.ctx, event);
+    const run = runOf(h.bucket, runId)!;
+    assert.equal(run.state, 'deployed', 'an equal model on fair rows');
+    assert.equal(run.decision?.evalRowsLeftOut, 80);
+    assert.equal(run.decision?.evalRows, evalRows.length - 80);
+    assert.match(run.decision!.reason, /on 120 eval rows \(80 it trained on left out\)/);
+    assert.ok(
+      h.logs.some((l) =>
+        /^80 of 200 evaluation rows were in serving version babyweight-000000000001's training data: both versions are compared on the other 120$/.test(
+          l.message,
+        ),
+      ),
+    );
+  });
+
+  it('when the serving version trained on every eval row, both are compared on them all, with a WARNING', async () => {
+    const h = harness();
+    await deployVersion(h.bucket, OLD, good);
+    const trainFile = `data/${MODEL}/old-train.csv`;
+    await h.ctx.runs.create({
+      runId: OLD,
+      model: MODEL,
+      data: { version: 'v', train: [trainFile], eval: [], objects: [], inputs: 'copies' },
+    });
+    h.bucket.put(layout.runInput(OLD, trainFile), EVAL_CSV);
+    const { runId, event } = await toGating(h, good);
+    await onModelCandidate(h.ctx, event);
+    const run = runOf(h.bucket, runId)!;
+    assert.equal(run.decision?.evalRows, 200);
+    assert.equal(run.decision?.evalRowsLeftOut, undefined);
+    assert.ok(
+      h.logs.some(
+        (l) =>
+          l.severity === 'WARNING' &&
+          /^all 200 evaluation rows were in serving version/.test(l.message),
+      ),
     );
   });
 

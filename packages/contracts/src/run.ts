@@ -118,6 +118,8 @@ export interface RunRecord {
     servingVersion?: string;
     /** The eval rows both models were measured on. */
     evalRows?: number;
+    /** Eval rows left out because the serving version trained on them. */
+    evalRowsLeftOut?: number;
   };
   version?: string;
   error?: { stage: string; message: string; file?: string; line?: number };

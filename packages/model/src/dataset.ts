@@ -110,6 +110,8 @@ export interface ReadOptions {
   onProgress?: (rowsRead: number) => void;
   /** Keep each row's key (training does not need them: a key string costs more than a row). */
   keepKeys?: boolean;
+  /** Rows left out before they are read or counted (e.g. those a model trained on). */
+  skipRow?: (row: CsvRow) => boolean;
 }
 
 const BAD_ROW_SAMPLES = 20;
@@ -163,6 +165,7 @@ async function passOver(
 ): Promise<DatasetSummary> {
   if (sources.length === 0) throw new DataError('no data files given');
   const maxBadFraction = options.maxBadFraction ?? 0.05;
+  const { skipRow } = options;
   const sampleLimit = options.sampleBadRows ?? BAD_ROW_SAMPLES;
   const ds = {
     header: null as string[] | null,
@@ -188,6 +191,7 @@ async function passOver(
     }
 
     let columnIndex: Map<string, number> | null = null;
+    let skipped = 0;
     let cells: CsvCells | null = null;
     const byHeader = encoder.spec.header === true;
     const expected = encoder.spec.columns.length;
@@ -209,6 +213,7 @@ async function passOver(
         checkFirstDataRow(record.length, encoder.spec, source.name, row.line);
         cells = new CsvCells(encoder.inputs, columnIndex);
       }
+      if (skipRow?.(row)) return void skipped++;
       info.rows++;
       ds.rowsRead++;
       cells.row = row;
@@ -243,7 +248,7 @@ async function passOver(
       throw csvError(err, source);
     }
     if (info.bytes === 0) throw new DataError(`${source.name}: file is empty`, source.name);
-    if (info.rows === 0)
+    if (info.rows === 0 && skipped === 0)
       throw new DataError(`${source.name}: no data rows (only a header)`, source.name);
     info.sha256 = hash.digest('hex');
     ds.files.push(info);

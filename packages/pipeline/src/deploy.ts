@@ -22,11 +22,13 @@ import {
 } from '@bucketml/contracts';
 import { DataError, ModelFormatError, problemType, type SavedModel } from '@bucketml/model';
 import type { PipelineContext } from './context.js';
+import type { Logger } from './logger.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
 import { recordDeployment } from './models-page.js';
 import { failRun, finishRun, runAwaiting } from './run-end.js';
 import { recordServingChange } from './serving-history.js';
 import { readServingPointer } from './serving-pointer.js';
+import { trainedRows, type RowHashes } from './trained-rows.js';
 
 /** The gate's measure: the study's metric tag and goal (a run without a study: rmse). */
 function gateMetric(run: RunRecord): { tag: string; goal: Goal } {
@@ -71,12 +73,19 @@ export async function onModelCandidate(
     // A previous delivery switched the pointer and stopped before recording it: the serving
     // figure is measured again (the same models on the same data give the same number).
     const previous = serving.pointer.previousVersion;
-    const measure = (v: string) =>
-      versionEvaluation(ctx, run.model, v, evalData).catch(() => undefined);
-    const [previousEval, candidateEval] = await Promise.all([
-      previous ? measure(previous) : undefined,
-      measure(version),
-    ]);
+    const deployed = await readModelObjects(
+      ctx.storage,
+      layout.modelVersionPrefix(run.model, version),
+    ).catch(() => null);
+    const measured = deployed
+      ? await measureCandidate(ctx, deployed, evalData, previous, log).catch(() => undefined)
+      : undefined;
+    const previousEval = previous
+      ? await versionEvaluation(ctx, run.model, previous, evalData, measured?.leaveOut).catch(
+          () => undefined,
+        )
+      : undefined;
+    const candidateEval = measured?.candidateEval;
     await finish(
       ctx,
       run.runId,
@@ -91,7 +100,13 @@ export async function onModelCandidate(
 
   const candidate = await readModelObjects(ctx.storage, candidatePrefix);
   if (!candidate) throw new Error(`candidate model ${candidatePrefix} is incomplete`); // transient
-  const candidateEval = await evaluateOn(ctx.storage, candidate, evalData);
+  const { candidateEval, leaveOut } = await measureCandidate(
+    ctx,
+    candidate,
+    evalData,
+    serving?.pointer.version,
+    log,
+  );
   const candidateValue = candidateEval.values[metric.tag];
   const reject = async (reason: string, figures: Record<string, unknown>) =>
     finishRun(
@@ -110,6 +125,7 @@ export async function onModelCandidate(
             : {}),
           servingVersion: serving!.pointer.version,
           evalRows: candidateEval.rows,
+          ...leftOutOf(candidateEval),
         },
       },
       () =>
@@ -141,7 +157,8 @@ export async function onModelCandidate(
     }
     if (servingModel) {
       try {
-        servingValue = (await evaluateOn(ctx.storage, servingModel, evalData)).values[metric.tag];
+        const servingEval = await evaluateOn(ctx.storage, servingModel, evalData, leaveOut);
+        servingValue = servingEval.values[metric.tag];
       } catch (err) {
         // The serving model cannot read this data (e.g. its spec changed): it cannot compete.
         if (!(err instanceof DataError || err instanceof ModelFormatError)) throw err;
@@ -175,7 +192,7 @@ export async function onModelCandidate(
   };
   if (servingValue !== undefined && worse(candidateValue, servingValue)) {
     await reject(
-      `candidate ${metric.tag} ${candidateValue.toFixed(4)} is worse than serving version ${serving!.pointer.version}'s ${servingValue.toFixed(4)} on this run's eval data (${candidateEval.rows} rows)`,
+      `candidate ${metric.tag} ${candidateValue.toFixed(4)} is worse than serving version ${serving!.pointer.version}'s ${servingValue.toFixed(4)} on this run's eval data (${candidateEval.rows} rows${candidateEval.leftOut ? `; ${candidateEval.leftOut} it trained on left out` : ''})`,
       figures,
     );
     return;
@@ -218,10 +235,49 @@ async function versionEvaluation(
   model: string,
   version: string,
   evalFiles: string[],
-): Promise<{ values: Record<string, number>; rows: number } | undefined> {
+  leaveOut: RowHashes | null = null,
+): Promise<Evaluation | undefined> {
   const saved = await readModelObjects(ctx.storage, layout.modelVersionPrefix(model, version));
-  return saved ? await evaluateOn(ctx.storage, saved, evalFiles) : undefined;
+  return saved ? await evaluateOn(ctx.storage, saved, evalFiles, leaveOut) : undefined;
 }
+
+type Evaluation = Awaited<ReturnType<typeof evaluateOn>>;
+
+/**
+ * The candidate measured for the gate, and the rows left out of the comparison: those the
+ * serving version trained on (trained-rows.ts), scored on which it would look better than it
+ * is — unless that is every evaluation row; then all are used, and a WARNING says the
+ * comparison favours the serving version.
+ */
+async function measureCandidate(
+  ctx: PipelineContext,
+  candidate: SavedModel,
+  evalData: string[],
+  servingVersion: string | undefined,
+  log: Logger,
+): Promise<{ candidateEval: Evaluation; leaveOut: RowHashes | null }> {
+  const trained = servingVersion ? await trainedRows(ctx, servingVersion) : null;
+  const evaluation = await evaluateOn(ctx.storage, candidate, evalData, trained);
+  if (!trained || evaluation.leftOut === 0) return { candidateEval: evaluation, leaveOut: null };
+  const total = evaluation.rows + evaluation.leftOut;
+  if (evaluation.rows === 0) {
+    log.event(
+      'WARNING',
+      `all ${total} evaluation rows were in serving version ${servingVersion}'s training data: both versions are compared on them, which favours it`,
+    );
+    return { candidateEval: await evaluateOn(ctx.storage, candidate, evalData), leaveOut: null };
+  }
+  log.event(
+    'INFO',
+    `${evaluation.leftOut} of ${total} evaluation rows were in serving version ${servingVersion}'s training data: both versions are compared on the other ${evaluation.rows}`,
+    { evalRowsLeftOut: evaluation.leftOut },
+  );
+  return { candidateEval: evaluation, leaveOut: trained };
+}
+
+/** The decision's count of left-out rows, when there are any. */
+const leftOutOf = (e: Pick<Evaluation, 'leftOut'> | undefined) =>
+  e?.leftOut ? { evalRowsLeftOut: e.leftOut } : {};
 
 async function finish(
   ctx: PipelineContext,
@@ -230,11 +286,14 @@ async function finish(
   pointerGeneration: string,
   previous: string | undefined,
   servingValue: number | undefined,
-  candidateEval: { values: Record<string, number>; rows: number } | undefined,
+  candidateEval: Evaluation | undefined,
 ): Promise<void> {
   const evalRows = candidateEval?.rows;
+  const leftOut = candidateEval?.leftOut
+    ? ` (${candidateEval.leftOut} it trained on left out)`
+    : '';
   const reason = previous
-    ? `${pointer.metric} ${pointer.value.toFixed(4)} is not worse than version ${previous}'s ${servingValue?.toFixed(4) ?? '?'}${evalRows !== undefined ? ` on ${evalRows} eval rows` : ''}`
+    ? `${pointer.metric} ${pointer.value.toFixed(4)} is not worse than version ${previous}'s ${servingValue?.toFixed(4) ?? '?'}${evalRows !== undefined ? ` on ${evalRows} eval rows${leftOut}` : ''}`
     : 'no model was serving';
   // The serving history (a contract rollback reads): a failure here is retried with the event.
   await recordServingChange(ctx.storage, {
@@ -283,6 +342,7 @@ async function finish(
         servingValue,
         servingVersion: previous,
         ...(evalRows !== undefined ? { evalRows } : {}),
+        ...leftOutOf(candidateEval),
       },
     },
     () =>

@@ -4,16 +4,20 @@
  * a model, and evaluated with the predictor that serves them.
  */
 import {
+  DataError,
   deserializeModel,
   MODEL_FILE,
   normalizeDense,
   Predictor,
   readDataset,
   WEIGHTS_FILE,
+  type CsvRow,
+  type Dataset,
   type SavedModel,
 } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
 import { storageSource } from './storage-source.js';
+import type { RowHashes } from './trained-rows.js';
 
 /** Reads a model directory written by `bucketml train`; null if incomplete. */
 export async function readModelObjects(
@@ -36,17 +40,33 @@ export async function copyModelObjects(storage: Storage, from: string, to: strin
   }
 }
 
-/** A model's metrics on CSV objects, through the same lean predictor that serves it. */
+/**
+ * A model's metrics on CSV objects, through the same lean predictor that serves it, without the
+ * rows in `leaveOut` (counted in `leftOut`).
+ */
 export async function evaluateOn(
   storage: Storage,
   model: SavedModel,
   objects: string[],
-): Promise<{ values: Record<string, number>; rows: number }> {
+  leaveOut: RowHashes | null = null,
+): Promise<{ values: Record<string, number>; rows: number; leftOut: number }> {
   const predictor = new Predictor(model);
-  const data = await readDataset(
-    objects.map((o) => storageSource(storage, o)),
-    predictor.encoder,
-  );
+  let leftOut = 0;
+  let seen = 0;
+  const skipRow = (row: CsvRow) => (seen++, leaveOut!.has(row.valuesHash()) && ++leftOut > 0);
+  let data: Dataset;
+  try {
+    data = await readDataset(
+      objects.map((o) => storageSource(storage, o)),
+      predictor.encoder,
+      leaveOut ? { skipRow } : {},
+    );
+  } catch (err) {
+    // Every row left out: nothing to measure on (the reader refuses data without rows).
+    if (err instanceof DataError && seen > 0 && leftOut === seen)
+      return { values: {}, rows: 0, leftOut };
+    throw err;
+  }
   normalizeDense(model.meta.preprocessing, data.dense);
-  return { values: predictor.evaluate(data).values, rows: data.size };
+  return { values: predictor.evaluate(data).values, rows: data.size, leftOut };
 }
