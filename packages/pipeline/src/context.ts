@@ -88,7 +88,7 @@ export async function resolveModelSpec(
       ? first.slice(0, 50)
       : null;
     throw new SpecError([
-      `"${model}" is not a built-in model (${BUILTIN_MODEL_NAMES.join(', ')}): write ${name} containing {"label": "<the column to predict>"}${columns ? ` (the columns of ${trainFiles[0].name}: ${columns.join(', ')})` : ''}`,
+      `"${model}" is not a built-in model (${BUILTIN_MODEL_NAMES.join(', ')}): write ${name} containing {"label": "<the column to predict>"}${columns ? ` (the columns of ${trainFiles[0].name}: ${columns.join(', ')})` : ''}, then drop the data again (a config alone starts no run)`,
     ]);
   }
   let document: unknown;
