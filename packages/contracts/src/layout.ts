@@ -27,6 +27,9 @@
  */
 import { createHash } from 'node:crypto';
 
+/** An object name's last segment. */
+const fileName = (object: string) => object.slice(object.lastIndexOf('/') + 1);
+
 /** Model names: also folder names, label values and URL path segments, so kept plain. */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
@@ -65,15 +68,14 @@ export const layout = {
    * created for: trials, the final training and the gate read these, so a file overwritten
    * during the run cannot change the run's data.
    */
-  runInput: (runId: string, object: string) =>
-    `runs/${runId}/inputs/${object.slice(object.lastIndexOf('/') + 1)}`,
+  runInput: (runId: string, object: string) => `runs/${runId}/inputs/${fileName(object)}`,
   /**
    * One part of a run's copy of a training object, for a drop without evaluation files: the
    * rows the split keeps for training, or those it holds out for evaluation (each with the
    * header).
    */
   runSplitPart: (runId: string, object: string, part: 'train' | 'eval') =>
-    `runs/${runId}/inputs/split/${part}/${object.slice(object.lastIndexOf('/') + 1)}`,
+    `runs/${runId}/inputs/split/${part}/${fileName(object)}`,
   /** The spec the run trains with (snapshot of the config, or inferred from the drop). */
   runSpec: (runId: string) => `runs/${runId}/spec.json`,
   /**

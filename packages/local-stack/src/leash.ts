@@ -9,6 +9,7 @@
  * by signalling its group. The leash exits with the command's code; stdio is inherited.
  */
 import { spawn } from 'node:child_process';
+import { isAlive } from './process-alive.js';
 
 const [stackPidText, command, ...args] = process.argv.slice(2);
 const stackPid = Number(stackPidText);
@@ -18,14 +19,6 @@ if (!Number.isInteger(stackPid) || !command) {
 }
 
 const child = spawn(command, args, { stdio: 'inherit' });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 const endGroup = (signal: NodeJS.Signals) => {
   try {
     process.kill(-process.pid, signal);
@@ -37,7 +30,7 @@ const endGroup = (signal: NodeJS.Signals) => {
 // Group signals reach the command directly; the leash waits for it to exit.
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
 const watch = setInterval(() => {
-  if (alive(stackPid)) return;
+  if (isAlive(stackPid)) return;
   clearInterval(watch);
   endGroup('SIGTERM');
   setTimeout(() => endGroup('SIGKILL'), 2000);

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:net';
 import { renderLogLine } from './log-renderer.js';
+import { isAlive } from './process-alive.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 import { layout, TOPICS } from '@bucketml/contracts';
 
@@ -67,15 +68,6 @@ function startedBy(): number[] {
     // No /proc (not Linux): the parent alone.
   }
   return pids;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 /** A port flag's number, or an error naming the flag. */

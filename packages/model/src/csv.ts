@@ -231,6 +231,11 @@ export class CsvRow {
   }
 }
 
+/** A value as one CSV field: quoted (quotes doubled) when it holds a comma, quote or line break. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
 /**
  * Scans a byte stream, calling `onRow` with each record (the same CsvRow, refilled). A record
  * cut by a chunk's end is completed by the next.

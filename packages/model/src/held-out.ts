@@ -15,7 +15,7 @@
  * are made here, on the file's, with its line: a part's first row is any row of the file, and
  * one bad row there must not refuse a part the file would have been read with.
  */
-import { csvScanner, type CsvRow } from './csv.js';
+import { csvField, csvScanner, type CsvRow } from './csv.js';
 import { checkFirstDataRow, csvError, isHeaderRow } from './dataset.js';
 import type { ModelSpec } from './spec.js';
 
@@ -53,7 +53,7 @@ export async function* heldOutPart(
       if (spec === null || isHeaderRow(row.fields(), spec))
         return out.line(row.buf, row.start, row.end);
       checkFirstDataRow(row.count, spec, file, row.line);
-      out.line(Buffer.from(spec.columns.map(csvName).join(',')));
+      out.line(Buffer.from(spec.columns.map(csvField).join(',')));
     }
     if (isHeldOut(row, every) !== held) return;
     counted.rows++;
@@ -70,9 +70,6 @@ export async function* heldOutPart(
   }
   if (out.length) yield out.take();
 }
-
-/** A column name as a CSV field. */
-const csvName = (name: string) => (/[",\r\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name);
 
 const SINK_BYTES = 1 << 16;
 

@@ -21,6 +21,7 @@ export {
 } from './features.js';
 export {
   csvBatches,
+  csvField,
   csvScanner,
   CsvRow,
   CsvSyntaxError,

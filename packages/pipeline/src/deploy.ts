@@ -26,7 +26,7 @@ import type { Logger } from './logger.js';
 import { copyModelObjects, evaluateOn, readModelObjects } from './model-store.js';
 import { recordDeployment } from './models-page.js';
 import { failRun, finishRun, runAwaiting } from './run-end.js';
-import { recordServingChange } from './serving-history.js';
+import { recordServingChange, servingChangeOf } from './serving-history.js';
 import { readServingPointer } from './serving-pointer.js';
 import { trainedRows, type RowHashes } from './trained-rows.js';
 
@@ -297,18 +297,10 @@ async function finish(
     : 'no model was serving';
   // The serving history (a contract rollback reads): a failure here is retried with the event.
   await recordServingChange(ctx.storage, {
-    at: pointer.deployedAt,
-    model: pointer.model,
-    reason: 'deploy',
-    ...(previous ? { from: previous } : {}),
-    to: pointer.version,
-    runId,
-    metric: pointer.metric,
-    value: pointer.value,
+    ...servingChangeOf(pointer, pointerGeneration),
     ...(servingValue !== undefined ? { fromValue: servingValue } : {}),
     ...(evalRows !== undefined ? { evalRows } : {}),
     note: reason,
-    pointerGeneration,
   });
   // The models page first: the run page, rewritten as the run ends, links to it.
   await recordDeployment(

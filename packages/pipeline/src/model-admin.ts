@@ -17,7 +17,7 @@ import { MODEL_FILE, Predictor, WEIGHTS_FILE, type ModelMetadata } from '@bucket
 import { PreconditionFailedError, type Storage } from '@bucketml/ports';
 import { readModelObjects } from './model-store.js';
 import { RunStore } from './run-store.js';
-import { readServingHistory, recordServingChange } from './serving-history.js';
+import { readServingHistory, recordServingChange, servingChangeOf } from './serving-history.js';
 import { readServingPointer, ServingPointerError } from './serving-pointer.js';
 
 export interface ModelVersionInfo {
@@ -60,7 +60,7 @@ export async function listModelVersions(storage: Storage, model: string): Promis
   const current = pointer instanceof ServingPointerError ? null : pointer;
   const unrecorded =
     current && !recorded.some((c) => c.pointerGeneration === current.generation)
-      ? changeOfPointer(current.pointer, current.generation)
+      ? servingChangeOf(current.pointer, current.generation)
       : undefined;
   const history = unrecorded ? [...recorded, unrecorded] : recorded;
   const names = new Set(objects.map((o) => o.name));
@@ -71,6 +71,7 @@ export async function listModelVersions(storage: Storage, model: string): Promis
         .filter((v) => v !== undefined),
     ),
   ];
+  const runs = new RunStore(storage);
   const infos = await Promise.all(
     versions.map(async (version): Promise<ModelVersionInfo> => {
       const prefix = layout.modelVersionPrefix(model, version);
@@ -79,7 +80,7 @@ export async function listModelVersions(storage: Storage, model: string): Promis
           .read(prefix + MODEL_FILE)
           .then((o) => (o ? (JSON.parse(o.data.toString('utf8')) as ModelJsonHead) : null))
           .catch(() => null),
-        new RunStore(storage)
+        runs
           .get(version)
           .then((found) => found?.run ?? null)
           .catch(() => null),
@@ -217,26 +218,9 @@ async function reconcile(
   const history = await readServingHistory(storage, current.pointer.model);
   const line = history.find((c) => c.pointerGeneration === current.generation);
   if (line) return { history, line };
-  const reconciled = changeOfPointer(current.pointer, current.generation);
+  const reconciled = servingChangeOf(current.pointer, current.generation);
   await recordServingChange(storage, reconciled);
   return { history: [...history, reconciled], line: reconciled, reconciled };
-}
-
-/** The history line of a pointer write, from the pointer. */
-function changeOfPointer(pointer: ServingPointer, generation: string): ServingChange {
-  return {
-    at: pointer.deployedAt,
-    model: pointer.model,
-    reason: pointer.reason ?? 'deploy',
-    ...(pointer.previousVersion ? { from: pointer.previousVersion } : {}),
-    to: pointer.version,
-    runId: pointer.runId,
-    metric: pointer.metric,
-    value: pointer.value,
-    note:
-      pointer.note ?? `recorded from the serving pointer: the deployment's own line was missing`,
-    pointerGeneration: generation,
-  };
 }
 
 /** Swaps the pointer (at `generation`) to `target` once it loads, and records the change. */
@@ -292,7 +276,7 @@ async function swapTo(
       `${object} changed while rolling back (a deployment or another rollback moved it, and is not undone): nothing was changed; see bucketml models and roll back again if need be`,
     );
   }
-  const change = changeOfPointer(pointer, generation);
+  const change = servingChangeOf(pointer, generation);
   try {
     await recordServingChange(storage, change);
   } catch (err) {

@@ -6,7 +6,7 @@
  * note past the limit. Written to runs/<runId>/rejected-rows.csv by data-upload, for a run that
  * goes on and for one that fails over the bad-row limit alike.
  */
-import type { BadRow } from '@bucketml/model';
+import { csvField, type BadRow } from '@bucketml/model';
 
 const MAX_ROWS = 1000;
 const MAX_BYTES = 1_000_000;
@@ -22,12 +22,12 @@ export class RejectedRows {
   readonly add = (bad: BadRow, fields: string[]): void => {
     this.count++;
     if (this.lines.length > MAX_ROWS) return;
-    const raw = fields.map((f) => csvField(cut(f))).join(',');
+    const raw = fields.map((f) => safeField(cut(f))).join(',');
     const line = [
-      csvField(bad.file),
+      safeField(bad.file),
       String(bad.line),
-      csvField(cut(bad.reason)),
-      csvField(raw),
+      safeField(cut(bad.reason)),
+      safeField(raw),
     ].join(',');
     const bytes = Buffer.byteLength(line) + 1;
     if (this.bytes + bytes > MAX_BYTES) return;
@@ -41,7 +41,7 @@ export class RejectedRows {
     // The note is a row of the same four columns, so a CSV reader reads it as one.
     const note =
       kept < this.count
-        ? `,,${csvField(`cut: ${this.count - kept} more rejected rows are not kept (limits: ${MAX_ROWS} rows, ${MAX_BYTES} bytes)`)},\n`
+        ? `,,${safeField(`cut: ${this.count - kept} more rejected rows are not kept (limits: ${MAX_ROWS} rows, ${MAX_BYTES} bytes)`)},\n`
         : '';
     return this.lines.join('\n') + '\n' + note;
   }
@@ -53,8 +53,7 @@ const cut = (s: string) => {
   return points.length > MAX_FIELD ? `${points.slice(0, MAX_FIELD).join('')}…` : s;
 };
 
-function csvField(s: string): string {
+function safeField(s: string): string {
   // A leading = or @ (or + - not starting a number) would be a formula to a spreadsheet.
-  const safe = /^(?:[=@]|[+-](?![\d.]))/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return csvField(/^(?:[=@]|[+-](?![\d.]))/.test(s) ? `'${s}` : s);
 }

@@ -6,7 +6,7 @@
  * it then), and a second record of the same generation is a no-op, so each pointer write has
  * exactly one line. Appends are compare-and-swaps on the history's own generation.
  */
-import { layout, type ServingChange } from '@bucketml/contracts';
+import { layout, type ServingChange, type ServingPointer } from '@bucketml/contracts';
 import type { Storage } from '@bucketml/ports';
 import { updateObject } from './object-update.js';
 
@@ -17,6 +17,27 @@ export async function readServingHistory(
 ): Promise<ServingChange[]> {
   const obj = await storage.read(layout.servingHistory(model));
   return obj ? parseHistory(obj.data.toString('utf8')) : [];
+}
+
+/**
+ * The history line of a pointer write, from the pointer (`generation`: the one the write made).
+ * Its writer adds what only it knows (the serving figure on the same rows); a line rebuilt from
+ * the pointer alone (its writer's own line was lost) has the pointer's note or says so.
+ */
+export function servingChangeOf(pointer: ServingPointer, generation: string): ServingChange {
+  return {
+    at: pointer.deployedAt,
+    model: pointer.model,
+    reason: pointer.reason ?? 'deploy',
+    ...(pointer.previousVersion ? { from: pointer.previousVersion } : {}),
+    to: pointer.version,
+    runId: pointer.runId,
+    metric: pointer.metric,
+    value: pointer.value,
+    note:
+      pointer.note ?? `recorded from the serving pointer: the deployment's own line was missing`,
+    pointerGeneration: generation,
+  };
 }
 
 /** Appends `change` unless its pointer generation is recorded already. */
