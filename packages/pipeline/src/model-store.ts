@@ -24,11 +24,22 @@ export async function readModelObjects(
   storage: Storage,
   prefix: string,
 ): Promise<SavedModel | null> {
+  const files = await readModelFiles(storage, prefix);
+  return files && deserializeModel(files.modelJson, files.weights);
+}
+
+/**
+ * A model directory's two files, as stored (null if either is missing): for a caller that tells
+ * a failed read (storage) from what was read not being a model.
+ */
+export async function readModelFiles(
+  storage: Storage,
+  prefix: string,
+): Promise<{ modelJson: Buffer; weights: Buffer } | null> {
   const modelJson = await storage.read(prefix + MODEL_FILE);
   if (!modelJson) return null;
   const weights = await storage.read(prefix + WEIGHTS_FILE);
-  if (!weights) return null;
-  return deserializeModel(modelJson.data, weights.data);
+  return weights ? { modelJson: modelJson.data, weights: weights.data } : null;
 }
 
 /** Copies a model directory, weights first and model.json last (its presence marks completeness). */

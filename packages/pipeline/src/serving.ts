@@ -4,14 +4,9 @@
  * and swaps versions without blocking requests.
  */
 import { isModelName, layout, MAX_REQUEST_BYTES, parametersError } from '@bucketml/contracts';
-import {
-  deserializeModel,
-  MODEL_FILE,
-  Predictor,
-  WEIGHTS_FILE,
-  type ModelMetadata,
-} from '@bucketml/model';
+import { deserializeModel, Predictor, type ModelMetadata } from '@bucketml/model';
 import type { Storage } from '@bucketml/ports';
+import { readModelFiles } from './model-store.js';
 import { listModels, readServingPointer, ServingPointerError } from './serving-pointer.js';
 
 /** A serving version, loaded. */
@@ -55,12 +50,11 @@ export async function loadServingModel(storage: Storage, model: string): Promise
   const { pointer, generation } = current;
   // The pointer's version folder (a prefix it names elsewhere is refused by readServingPointer).
   const prefix = layout.modelVersionPrefix(model, pointer.version);
-  const modelJson = await storage.read(prefix + MODEL_FILE);
-  const weights = modelJson && (await storage.read(prefix + WEIGHTS_FILE));
-  if (!modelJson || !weights) throw new ModelUnavailableError(`${prefix} is incomplete`);
+  const files = await readModelFiles(storage, prefix);
+  if (!files) throw new ModelUnavailableError(`${prefix} is incomplete`);
   // Past the reads, any failure is in what is stored.
   try {
-    const saved = deserializeModel(modelJson.data, weights.data);
+    const saved = deserializeModel(files.modelJson, files.weights);
     const predictor = new Predictor(saved);
     return { version: pointer.version, generation, predictor, meta: saved.meta };
   } catch (err) {
