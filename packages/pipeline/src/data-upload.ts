@@ -210,6 +210,8 @@ export async function onObjectFinalized(
     // read, so inference reads the training rows only.
     const prepare = async (spec: ModelSpec | null) => {
       if (!run.data.heldOut) return copies;
+      // Split by an earlier delivery (the record is updated once every part is written).
+      if (run.data.heldOut.withRows) return sources.train;
       const { every } = run.data.heldOut;
       const split = await splitTrainingCopies(ctx, runId, train, every, spec);
       const rows = { train: sum(split.map((s) => s.train)), eval: sum(split.map((s) => s.eval)) };
@@ -385,8 +387,8 @@ function refusedName(name: unknown): string | null {
 
 /**
  * Each training copy of a drop without evaluation files as its two parts (layout.runSplitPart).
- * The parts are a function of the copy, so a redelivery that finds one missing writes it again
- * (each object appears whole or not at all).
+ * The parts are a function of the copy, so a redelivery after a crash that finds one missing
+ * writes it again (each object appears whole or not at all) and counts those it finds.
  */
 async function splitTrainingCopies(
   ctx: PipelineContext,
